@@ -1,0 +1,275 @@
+//! The task aggregate.
+
+use crate::command::{Rejection, RejectionCode, TaskCommand, UpdateTaskAttributes};
+use crate::event::{
+    TaskAssigned, TaskCandidateGroupsChanged, TaskCandidateUsersChanged, TaskCompleted,
+    TaskDeleted, TaskEvent, TaskInteractionRequested,
+};
+use crate::model::Task;
+
+use super::{require, Aggregate, AggregateKind};
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaskStatus {
+    #[default]
+    Unknown,
+    Active,
+    Completed,
+    Deleted,
+}
+
+/// The state the task aggregate decides on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskAggregate {
+    pub status: TaskStatus,
+    pub task: Option<Task>,
+}
+
+impl TaskAggregate {
+    fn active_task(&self, id: &str) -> Result<&Task, Rejection> {
+        match (self.status, &self.task) {
+            (TaskStatus::Active, Some(task)) => Ok(task),
+            (TaskStatus::Completed, _) => Err(Rejection::new(
+                RejectionCode::TaskCompleted,
+                format!("task `{id}` is already completed"),
+            )),
+            (TaskStatus::Deleted, _) => Err(Rejection::new(
+                RejectionCode::TaskDeleted,
+                format!("task `{id}` is deleted"),
+            )),
+            _ => Err(Rejection::new(
+                RejectionCode::TaskNotFound,
+                format!("task `{id}` does not exist"),
+            )),
+        }
+    }
+}
+
+fn interaction(task: &Task, user: &str) -> TaskInteractionRequested {
+    TaskInteractionRequested {
+        id: task.id.clone(),
+        user: user.to_string(),
+        application_name: task.source_reference.application_name.clone(),
+        payload: None,
+        follow_up_date: None,
+    }
+}
+
+/// The part of an update that changes this task; `None` when nothing changes.
+fn effective_update(task: &Task, update: &UpdateTaskAttributes) -> Option<UpdateTaskAttributes> {
+    let changed = UpdateTaskAttributes {
+        id: update.id.clone(),
+        name: update.name.clone().filter(|n| *n != task.name),
+        description: update.description.effective_against(&task.description),
+        priority: update.priority.filter(|p| *p != task.priority),
+        due_date: update.due_date.effective_against(&task.due_date),
+        follow_up_date: update.follow_up_date.effective_against(&task.follow_up_date),
+        business_key: update.business_key.effective_against(&task.business_key),
+        form_key: update.form_key.effective_against(&task.form_key),
+        payload: update.payload.clone().filter(|p| *p != task.payload),
+        correlations: update.correlations.clone().filter(|c| *c != task.correlations),
+        enriched: update.enriched.filter(|e| *e != task.enriched),
+    };
+    (!changed.is_empty()).then_some(changed)
+}
+
+impl Aggregate for TaskAggregate {
+    type Command = TaskCommand;
+    type Event = TaskEvent;
+    const KIND: AggregateKind = AggregateKind::Task;
+
+    fn decide(&self, command: &TaskCommand) -> Result<Vec<TaskEvent>, Rejection> {
+        require("id", command.task_id())?;
+        if let TaskCommand::CreateTask(new_task) = command {
+            if self.status != TaskStatus::Unknown {
+                return Err(Rejection::new(
+                    RejectionCode::TaskAlreadyExists,
+                    format!("task `{}` already exists", new_task.id),
+                ));
+            }
+            require("name", &new_task.name)?;
+            require("sourceReference.applicationName", &new_task.source_reference.application_name)?;
+            return Ok(vec![TaskEvent::TaskCreated(new_task.clone())]);
+        }
+        let task = self.active_task(command.task_id())?;
+        let events = match command {
+            TaskCommand::CreateTask(_) => Vec::new(),
+            TaskCommand::AssignTask(c) => {
+                if c.assignee == task.assignee {
+                    Vec::new()
+                } else {
+                    vec![TaskEvent::TaskAssigned(TaskAssigned {
+                        id: c.id.clone(),
+                        assignee: c.assignee.clone(),
+                    })]
+                }
+            }
+            TaskCommand::UpdateTaskAttributes(c) => {
+                if let Some(name) = &c.name {
+                    require("name", name)?;
+                }
+                effective_update(task, c)
+                    .map(TaskEvent::TaskAttributesUpdated)
+                    .into_iter()
+                    .collect()
+            }
+            TaskCommand::AddCandidateUsers(c) => {
+                let users: std::collections::BTreeSet<String> =
+                    c.users.difference(&task.candidate_users).cloned().collect();
+                if users.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![TaskEvent::TaskCandidateUsersAdded(TaskCandidateUsersChanged {
+                        id: c.id.clone(),
+                        users,
+                    })]
+                }
+            }
+            TaskCommand::DeleteCandidateUsers(c) => {
+                let users: std::collections::BTreeSet<String> =
+                    c.users.intersection(&task.candidate_users).cloned().collect();
+                if users.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![TaskEvent::TaskCandidateUsersDeleted(TaskCandidateUsersChanged {
+                        id: c.id.clone(),
+                        users,
+                    })]
+                }
+            }
+            TaskCommand::AddCandidateGroups(c) => {
+                let groups: std::collections::BTreeSet<String> =
+                    c.groups.difference(&task.candidate_groups).cloned().collect();
+                if groups.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![TaskEvent::TaskCandidateGroupsAdded(TaskCandidateGroupsChanged {
+                        id: c.id.clone(),
+                        groups,
+                    })]
+                }
+            }
+            TaskCommand::DeleteCandidateGroups(c) => {
+                let groups: std::collections::BTreeSet<String> =
+                    c.groups.intersection(&task.candidate_groups).cloned().collect();
+                if groups.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![TaskEvent::TaskCandidateGroupsDeleted(TaskCandidateGroupsChanged {
+                        id: c.id.clone(),
+                        groups,
+                    })]
+                }
+            }
+            TaskCommand::CompleteTask(c) => vec![TaskEvent::TaskCompleted(TaskCompleted {
+                id: c.id.clone(),
+                assignee: c.assignee.clone().or_else(|| task.assignee.clone()),
+            })],
+            TaskCommand::DeleteTask(c) => vec![TaskEvent::TaskDeleted(TaskDeleted {
+                id: c.id.clone(),
+                delete_reason: c.delete_reason.clone(),
+            })],
+            TaskCommand::ClaimInteraction(c) => {
+                require("user", &c.user)?;
+                match &task.assignee {
+                    Some(a) if *a == c.user => Vec::new(),
+                    Some(a) => {
+                        return Err(Rejection::new(
+                            RejectionCode::TaskAssignedToOtherUser,
+                            format!("task `{}` is assigned to `{a}`, not `{}`", c.id, c.user),
+                        ))
+                    }
+                    None => vec![TaskEvent::TaskClaimRequested(interaction(task, &c.user))],
+                }
+            }
+            TaskCommand::UnclaimInteraction(c) => {
+                require("user", &c.user)?;
+                match &task.assignee {
+                    None => Vec::new(),
+                    Some(a) if *a == c.user => {
+                        vec![TaskEvent::TaskUnclaimRequested(interaction(task, &c.user))]
+                    }
+                    Some(a) => {
+                        return Err(Rejection::new(
+                            RejectionCode::TaskNotAssignedToUser,
+                            format!("task `{}` is assigned to `{a}`, not `{}`", c.id, c.user),
+                        ))
+                    }
+                }
+            }
+            TaskCommand::CompleteInteraction(c) => {
+                require("user", &c.user)?;
+                if let Some(a) = task.assignee.as_ref().filter(|a| **a != c.user) {
+                    return Err(Rejection::new(
+                        RejectionCode::TaskAssignedToOtherUser,
+                        format!("task `{}` is assigned to `{a}`, not `{}`", c.id, c.user),
+                    ));
+                }
+                vec![TaskEvent::TaskCompleteRequested(TaskInteractionRequested {
+                    payload: Some(c.payload.clone()),
+                    ..interaction(task, &c.user)
+                })]
+            }
+            TaskCommand::DeferInteraction(c) => {
+                require("user", &c.user)?;
+                if task.follow_up_date == Some(c.follow_up_date) {
+                    Vec::new()
+                } else {
+                    vec![TaskEvent::TaskDeferRequested(TaskInteractionRequested {
+                        follow_up_date: Some(c.follow_up_date),
+                        ..interaction(task, &c.user)
+                    })]
+                }
+            }
+            TaskCommand::UndeferInteraction(c) => {
+                require("user", &c.user)?;
+                if task.follow_up_date.is_none() {
+                    Vec::new()
+                } else {
+                    vec![TaskEvent::TaskUndeferRequested(interaction(task, &c.user))]
+                }
+            }
+        };
+        Ok(events)
+    }
+
+    fn evolve(&mut self, event: &TaskEvent) {
+        if let TaskEvent::TaskCreated(task) = event {
+            self.status = TaskStatus::Active;
+            self.task = Some(task.clone());
+            return;
+        }
+        let Some(task) = self.task.as_mut() else {
+            return;
+        };
+        match event {
+            TaskEvent::TaskCreated(_) => {}
+            TaskEvent::TaskAssigned(e) => task.assignee = e.assignee.clone(),
+            TaskEvent::TaskAttributesUpdated(e) => e.apply_to(task),
+            TaskEvent::TaskCandidateUsersAdded(e) => {
+                task.candidate_users.extend(e.users.iter().cloned())
+            }
+            TaskEvent::TaskCandidateUsersDeleted(e) => {
+                task.candidate_users.retain(|u| !e.users.contains(u))
+            }
+            TaskEvent::TaskCandidateGroupsAdded(e) => {
+                task.candidate_groups.extend(e.groups.iter().cloned())
+            }
+            TaskEvent::TaskCandidateGroupsDeleted(e) => {
+                task.candidate_groups.retain(|g| !e.groups.contains(g))
+            }
+            TaskEvent::TaskCompleted(e) => {
+                task.assignee = e.assignee.clone();
+                self.status = TaskStatus::Completed;
+            }
+            TaskEvent::TaskDeleted(_) => self.status = TaskStatus::Deleted,
+            // Interaction requests do not change the task: the engine reports back.
+            TaskEvent::TaskClaimRequested(_)
+            | TaskEvent::TaskUnclaimRequested(_)
+            | TaskEvent::TaskCompleteRequested(_)
+            | TaskEvent::TaskDeferRequested(_)
+            | TaskEvent::TaskUndeferRequested(_) => {}
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! The command gateway: the in-process command bus.
+//!
+//! It handles a batch of commands as one unit of work in one SQLite transaction: load
+//! each addressed aggregate (from its cache or by replaying its events), let it decide,
+//! evolve it, append all events, commit. Each command gets an outcome.
+//!
+//! Batch semantics ([`BatchMode`]):
+//! - `Atomic` (the default): all or nothing. If any command is rejected, nothing of the
+//!   batch is stored; the rejected command carries its reason and every other command is
+//!   rejected with `BATCH_REJECTED`.
+//! - `PerCommand`: each command stands alone; the accepted ones are committed together in
+//!   one transaction, the rejected ones change nothing.
+//!
+//! Either way what is committed is whole: a crash before commit leaves no trace.
+//!
+//! Concurrency: the transaction takes SQLite's write lock up front (`BEGIN IMMEDIATE`),
+//! so writers in other threads and processes queue. Cached aggregate states are checked
+//! against the store's head position and refreshed from the events they missed. Should an
+//! append still hit an existing version (the unique key is the optimistic-concurrency
+//! check), the unit of work is rolled back and retried with fresh state: never lost.
+
+mod aggregate_state;
+mod commit_signal;
+mod outcome;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, TransactionBehavior};
+use uuid::Uuid;
+
+pub use commit_signal::CommitSignal;
+pub use outcome::{BatchOutcome, CommandOutcome, OutcomeStatus};
+
+use crate::aggregate::AggregateKind;
+use crate::command::{Command, Rejection, RejectionCode};
+use crate::event::EventMetadata;
+use crate::event_store::{self, EventStore, NewEvent, StoreError};
+use aggregate_state::AggregateState;
+
+/// All or nothing, or each command on its own (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BatchMode {
+    #[default]
+    Atomic,
+    PerCommand,
+}
+
+/// Who sends a unit of work, and when.
+#[derive(Debug, Clone, Default)]
+pub struct CommandContext {
+    /// The acting end user (interaction commands).
+    pub user: Option<String>,
+    /// The sending process application.
+    pub application: Option<String>,
+    /// The time to record; now when `None`.
+    pub time: Option<DateTime<Utc>>,
+}
+
+/// Infrastructure faults of the gateway. Business rejections are outcomes, not errors.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("gave up after {0} version conflicts in a row")]
+    ConflictRetriesExhausted(u32),
+    #[error("the command gateway's lock was poisoned by a panic in another thread")]
+    Poisoned,
+}
+
+impl From<rusqlite::Error> for GatewayError {
+    fn from(e: rusqlite::Error) -> Self {
+        GatewayError::Store(StoreError::Sqlite(e))
+    }
+}
+
+const MAX_CONFLICT_RETRIES: u32 = 16;
+
+/// The gateway's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayConfig {
+    /// How many aggregate states to keep in memory between units of work.
+    pub cache_capacity: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            cache_capacity: 100_000,
+        }
+    }
+}
+
+type AggregateKey = (AggregateKind, String);
+
+#[derive(Debug, Clone)]
+struct Loaded {
+    version: i64,
+    state: AggregateState,
+}
+
+struct Inner {
+    conn: Connection,
+    cache: HashMap<AggregateKey, Loaded>,
+    /// The head position after our last commit: when the store's head still equals it,
+    /// nobody else wrote and every cached state is current.
+    known_head: i64,
+}
+
+/// The command gateway over one event store. `handle` may be called from many threads;
+/// units of work are serialised.
+pub struct CommandGateway {
+    inner: Mutex<Inner>,
+    config: GatewayConfig,
+    signal: CommitSignal,
+}
+
+impl CommandGateway {
+    pub fn new(store: &EventStore) -> Result<Self, GatewayError> {
+        Self::with_config(store, GatewayConfig::default())
+    }
+
+    pub fn with_config(store: &EventStore, config: GatewayConfig) -> Result<Self, GatewayError> {
+        let conn = store.connect()?;
+        let head = event_store::head_position(&conn)?;
+        Ok(Self {
+            inner: Mutex::new(Inner {
+                conn,
+                cache: HashMap::new(),
+                known_head: -1,
+            }),
+            config,
+            signal: CommitSignal::new(head),
+        })
+    }
+
+    /// Signalled with the new head position after every commit of this gateway.
+    pub fn commit_signal(&self) -> CommitSignal {
+        self.signal.clone()
+    }
+
+    /// Handles one command as a unit of work of its own.
+    pub fn send(&self, command: Command, context: &CommandContext) -> Result<CommandOutcome, GatewayError> {
+        let mut batch = self.handle(vec![command], BatchMode::Atomic, context)?;
+        batch.outcomes.pop().ok_or(GatewayError::ConflictRetriesExhausted(0))
+    }
+
+    /// Handles a batch of commands as one unit of work.
+    pub fn handle(
+        &self,
+        commands: Vec<Command>,
+        mode: BatchMode,
+        context: &CommandContext,
+    ) -> Result<BatchOutcome, GatewayError> {
+        let correlation_id = Uuid::new_v4();
+        let command_ids: Vec<Uuid> = commands.iter().map(|_| Uuid::new_v4()).collect();
+        let time = context.time.unwrap_or_else(Utc::now);
+        let mut inner = self.inner.lock().map_err(|_| GatewayError::Poisoned)?;
+        let mut attempt = 0;
+        loop {
+            match inner.try_unit_of_work(&commands, &command_ids, mode, context, time, correlation_id, &self.config) {
+                Ok(outcome) => {
+                    if let Some(p) = outcome.position {
+                        self.signal.advance(p);
+                    }
+                    return Ok(outcome);
+                }
+                Err(GatewayError::Store(e)) if event_store::is_version_conflict(&e) => {
+                    attempt += 1;
+                    tracing::debug!(target: "taskpool::command_gateway", attempt, "version conflict, retrying with fresh state");
+                    inner.cache.clear();
+                    inner.known_head = -1;
+                    if attempt >= MAX_CONFLICT_RETRIES {
+                        return Err(GatewayError::ConflictRetriesExhausted(attempt));
+                    }
+                }
+                Err(e) => {
+                    inner.cache.clear();
+                    inner.known_head = -1;
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+impl Inner {
+    #[allow(clippy::too_many_arguments)]
+    fn try_unit_of_work(
+        &mut self,
+        commands: &[Command],
+        command_ids: &[Uuid],
+        mode: BatchMode,
+        context: &CommandContext,
+        time: DateTime<Utc>,
+        correlation_id: Uuid,
+        config: &GatewayConfig,
+    ) -> Result<BatchOutcome, GatewayError> {
+        let Inner { conn, cache, known_head } = self;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let head = event_store::head_position(&tx)?;
+        let cache_is_current = head == *known_head;
+
+        let mut working: HashMap<AggregateKey, Loaded> = HashMap::new();
+        let mut outcomes = Vec::with_capacity(commands.len());
+        let mut new_events: Vec<NewEvent> = Vec::new();
+        // For each command, the range of its events in `new_events`.
+        let mut spans = Vec::with_capacity(commands.len());
+        let mut rejected = false;
+
+        for (command, command_id) in commands.iter().zip(command_ids) {
+            let key = (command.aggregate_kind(), command.aggregate_id());
+            if !working.contains_key(&key) {
+                let loaded = load(&tx, cache, &key, cache_is_current)?;
+                working.insert(key.clone(), loaded);
+            }
+            let Some(loaded) = working.get_mut(&key) else {
+                continue;
+            };
+            let start = new_events.len();
+            let status = match loaded.state.decide(command) {
+                Ok(events) => {
+                    let count = events.len();
+                    for event in events {
+                        loaded.state.evolve(&event);
+                        loaded.version += 1;
+                        new_events.push(NewEvent {
+                            event_id: Uuid::new_v4(),
+                            aggregate_kind: key.0,
+                            aggregate_id: key.1.clone(),
+                            aggregate_version: loaded.version,
+                            event,
+                            metadata: EventMetadata {
+                                time,
+                                correlation_id,
+                                causation_id: *command_id,
+                                user: context.user.clone(),
+                                application: context.application.clone(),
+                            },
+                        });
+                    }
+                    OutcomeStatus::Accepted { events: count, position: None }
+                }
+                Err(rejection) => {
+                    rejected = true;
+                    OutcomeStatus::Rejected(rejection)
+                }
+            };
+            spans.push(start..new_events.len());
+            outcomes.push(CommandOutcome {
+                command_id: *command_id,
+                command_type: command.type_name().to_string(),
+                aggregate_id: key.1,
+                status,
+            });
+            if rejected && mode == BatchMode::Atomic {
+                break;
+            }
+        }
+
+        if rejected && mode == BatchMode::Atomic {
+            tx.rollback()?;
+            return Ok(atomic_rejection(commands, command_ids, outcomes, correlation_id));
+        }
+
+        // In per-command mode a rejected command appended nothing and left its
+        // aggregate's working state untouched, so the events are exactly the accepted ones.
+        let positions = event_store::append(&tx, &new_events)?;
+        tx.commit()?;
+
+        let mut last = None;
+        for (outcome, span) in outcomes.iter_mut().zip(spans) {
+            if let OutcomeStatus::Accepted { position, .. } = &mut outcome.status {
+                if span.end > span.start {
+                    *position = positions.get(span.end - 1).copied();
+                    last = *position;
+                }
+            }
+        }
+        *known_head = last.unwrap_or(head);
+        if cache.len() + working.len() > config.cache_capacity {
+            cache.clear();
+        }
+        cache.extend(working);
+        Ok(BatchOutcome { correlation_id, outcomes, position: last })
+    }
+}
+
+/// The aggregate's current state, taken out of the cache (it goes back on commit)
+/// and refreshed by the events it missed when others wrote since our last commit, or
+/// replayed from its events.
+fn load(
+    conn: &Connection,
+    cache: &mut HashMap<AggregateKey, Loaded>,
+    key: &AggregateKey,
+    cache_is_current: bool,
+) -> Result<Loaded, StoreError> {
+    let mut loaded = match cache.remove(key) {
+        Some(cached) if cache_is_current => return Ok(cached),
+        Some(cached) => cached,
+        None => Loaded {
+            version: 0,
+            state: AggregateState::empty(key.0),
+        },
+    };
+    for (version, event) in
+        event_store::load_aggregate_events(conn, key.0, &key.1, loaded.version)?
+    {
+        loaded.state.evolve(&event);
+        loaded.version = version;
+    }
+    Ok(loaded)
+}
+
+fn atomic_rejection(
+    commands: &[Command],
+    command_ids: &[Uuid],
+    mut outcomes: Vec<CommandOutcome>,
+    correlation_id: Uuid,
+) -> BatchOutcome {
+    let culprit = outcomes.len();
+    for outcome in outcomes.iter_mut() {
+        if outcome.is_accepted() {
+            outcome.status = OutcomeStatus::Rejected(Rejection::new(
+                RejectionCode::BatchRejected,
+                format!("not applied: command {culprit} of the batch was rejected"),
+            ));
+        }
+    }
+    for (command, command_id) in commands.iter().zip(command_ids).skip(outcomes.len()) {
+        outcomes.push(CommandOutcome {
+            command_id: *command_id,
+            command_type: command.type_name().to_string(),
+            aggregate_id: command.aggregate_id(),
+            status: OutcomeStatus::Rejected(Rejection::new(
+                RejectionCode::BatchRejected,
+                format!("not applied: command {culprit} of the batch was rejected"),
+            )),
+        });
+    }
+    BatchOutcome { correlation_id, outcomes, position: None }
+}

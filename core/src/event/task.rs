@@ -1,0 +1,104 @@
+//! Events of a task: engine facts and interaction requests.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::command::UpdateTaskAttributes;
+use crate::model::{Payload, Task};
+use crate::tagged::tagged_enum;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskAssigned {
+    pub id: String,
+    pub assignee: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskCandidateUsersChanged {
+    pub id: String,
+    pub users: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskCandidateGroupsChanged {
+    pub id: String,
+    pub groups: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskCompleted {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDeleted {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_reason: Option<String>,
+}
+
+/// An end user asked the owning process application to act on a task. These events do
+/// not change the task: the engine acts, and reports back through engine commands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskInteractionRequested {
+    pub id: String,
+    pub user: String,
+    /// The owning process application: where the request must go.
+    pub application_name: String,
+    /// Result values (completion only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Payload>,
+    /// Until when (deferral only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up_date: Option<DateTime<Utc>>,
+}
+
+tagged_enum! {
+    /// Every event of a task aggregate.
+    pub enum TaskEvent {
+        TaskCreated(Task) = "TaskCreated",
+        TaskAssigned(TaskAssigned) = "TaskAssigned",
+        /// Only the attributes that actually changed.
+        TaskAttributesUpdated(UpdateTaskAttributes) = "TaskAttributesUpdated",
+        TaskCandidateUsersAdded(TaskCandidateUsersChanged) = "TaskCandidateUsersAdded",
+        TaskCandidateUsersDeleted(TaskCandidateUsersChanged) = "TaskCandidateUsersDeleted",
+        TaskCandidateGroupsAdded(TaskCandidateGroupsChanged) = "TaskCandidateGroupsAdded",
+        TaskCandidateGroupsDeleted(TaskCandidateGroupsChanged) = "TaskCandidateGroupsDeleted",
+        TaskCompleted(TaskCompleted) = "TaskCompleted",
+        TaskDeleted(TaskDeleted) = "TaskDeleted",
+        TaskClaimRequested(TaskInteractionRequested) = "TaskClaimRequested",
+        TaskUnclaimRequested(TaskInteractionRequested) = "TaskUnclaimRequested",
+        TaskCompleteRequested(TaskInteractionRequested) = "TaskCompleteRequested",
+        TaskDeferRequested(TaskInteractionRequested) = "TaskDeferRequested",
+        TaskUndeferRequested(TaskInteractionRequested) = "TaskUndeferRequested",
+    }
+}
+
+impl TaskEvent {
+    /// True for interaction requests addressed to the owning process application.
+    pub fn is_interaction(&self) -> bool {
+        self.interaction().is_some()
+    }
+
+    /// The interaction request this event carries, if it is one.
+    pub fn interaction(&self) -> Option<&TaskInteractionRequested> {
+        match self {
+            TaskEvent::TaskClaimRequested(r)
+            | TaskEvent::TaskUnclaimRequested(r)
+            | TaskEvent::TaskCompleteRequested(r)
+            | TaskEvent::TaskDeferRequested(r)
+            | TaskEvent::TaskUndeferRequested(r) => Some(r),
+            _ => None,
+        }
+    }
+}

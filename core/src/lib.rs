@@ -1,0 +1,27 @@
+//! Taskpool core: the event-sourced heart of the task pool.
+//!
+//! - [`model`]: tasks, data entries, process definitions.
+//! - [`command`]: what can be asked, parsed strictly from JSON.
+//! - [`event`]: what happened, stored with a type name and version.
+//! - [`aggregate`]: pure `decide` / `evolve` functions, no I/O.
+//! - [`event_store`]: SQLite, one table of events with a global position.
+//! - [`command_gateway`]: the unit of work that ties them together.
+//!
+//! This crate knows nothing of HTTP, Kafka or user interfaces.
+
+pub mod aggregate;
+pub mod command;
+pub mod command_gateway;
+pub mod event;
+pub mod event_store;
+pub mod model;
+pub mod patch;
+mod tagged;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use command::{Command, Rejection, RejectionCode};
+pub use command_gateway::{BatchMode, BatchOutcome, CommandContext, CommandGateway, CommandOutcome};
+pub use event::{DomainEvent, StoredEvent};
+pub use event_store::EventStore;
