@@ -77,3 +77,42 @@ impl<A: Aggregate> AggregateResult<A> {
         }
     }
 }
+
+/// Sample domain objects for tests.
+pub mod fixtures {
+    use chrono::{TimeZone, Utc};
+
+    use crate::model::{SourceReference, SourceReferenceKind, Task};
+
+    /// A task of application `app` in process instance `pi-<id>`, created at a fixed time.
+    pub fn task(id: &str, app: &str) -> Task {
+        Task {
+            id: id.to_string(),
+            source_reference: SourceReference {
+                kind: SourceReferenceKind::Process,
+                instance_id: format!("pi-{id}"),
+                execution_id: format!("ex-{id}"),
+                definition_id: "approve-request:1:1".to_string(),
+                definition_key: "approve-request".to_string(),
+                name: "Approve request".to_string(),
+                application_name: app.to_string(),
+                tenant_id: None,
+            },
+            task_definition_key: "approve".to_string(),
+            name: "Approve request".to_string(),
+            description: None,
+            form_key: None,
+            priority: 50,
+            assignee: None,
+            candidate_users: Default::default(),
+            candidate_groups: Default::default(),
+            create_time: Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).single().unwrap_or_default(),
+            due_date: None,
+            follow_up_date: None,
+            business_key: None,
+            payload: Default::default(),
+            correlations: Default::default(),
+            enriched: false,
+        }
+    }
+}

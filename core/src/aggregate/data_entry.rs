@@ -157,3 +157,7 @@ impl Aggregate for DataEntryAggregate {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "data_entry_tests.rs"]
+mod tests;

@@ -41,3 +41,7 @@ impl Aggregate for ProcessDefinitionAggregate {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "process_definition_tests.rs"]
+mod tests;

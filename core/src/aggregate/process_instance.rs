@@ -153,3 +153,7 @@ fn variable_not_found(name: &str, instance_id: &str) -> Rejection {
         format!("variable `{name}` of `{instance_id}` does not exist"),
     )
 }
+
+#[cfg(test)]
+#[path = "process_instance_tests.rs"]
+mod tests;

@@ -273,3 +273,7 @@ impl Aggregate for TaskAggregate {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "task_tests.rs"]
+mod tests;

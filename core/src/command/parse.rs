@@ -72,3 +72,43 @@ fn into_invalid(e: serde_path_to_error::Error<serde_json::Error>) -> CommandPars
         message: e.inner().to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Arbitrary bytes never panic the parser.
+        #[test]
+        fn arbitrary_bytes_never_panic(input in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_commands(&input, &InputLimits::default());
+            let _ = parse_command(&input, &InputLimits::default());
+        }
+
+        /// Almost-right JSON (a command with a random field added) is refused, naming it.
+        #[test]
+        fn unknown_fields_are_named(field in "[a-z]{3,12}", value in any::<i64>()) {
+            prop_assume!(!["id", "assignee", "type"].contains(&field.as_str()));
+            let input = format!(r#"{{"type":"assignTask","id":"t1","{field}":{value}}}"#);
+            let err = parse_command(input.as_bytes(), &InputLimits::default()).expect_err("refused");
+            prop_assert!(err.to_string().contains(&format!("unknown field `{field}`")), "{}", err);
+        }
+    }
+
+    #[test]
+    fn batch_limits_are_enforced() {
+        let limits = InputLimits { max_bytes: 1000, max_commands: 2 };
+        let one = r#"{"type":"assignTask","id":"t1"}"#;
+        let three = format!("[{one},{one},{one}]");
+        assert_eq!(
+            parse_commands(three.as_bytes(), &limits),
+            Err(CommandParseError::TooManyCommands { count: 3, limit: 2 })
+        );
+        let big = vec![b' '; 1001];
+        assert_eq!(parse_commands(&big, &limits), Err(CommandParseError::TooLarge { size: 1001, limit: 1000 }));
+    }
+}

@@ -34,7 +34,9 @@ pub use commit_signal::CommitSignal;
 pub use outcome::{BatchOutcome, CommandOutcome, OutcomeStatus};
 
 use crate::aggregate::AggregateKind;
-use crate::command::{Command, Rejection, RejectionCode};
+use crate::command::{
+    parse_commands, Command, CommandParseError, InputLimits, Rejection, RejectionCode,
+};
 use crate::event::EventMetadata;
 use crate::event_store::{self, EventStore, NewEvent, StoreError};
 use aggregate_state::AggregateState;
@@ -74,6 +76,15 @@ impl From<rusqlite::Error> for GatewayError {
     fn from(e: rusqlite::Error) -> Self {
         GatewayError::Store(StoreError::Sqlite(e))
     }
+}
+
+/// Why JSON command input was not handled.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleJsonError {
+    #[error(transparent)]
+    Parse(#[from] CommandParseError),
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
 }
 
 const MAX_CONFLICT_RETRIES: u32 = 16;
@@ -145,6 +156,20 @@ impl CommandGateway {
     pub fn send(&self, command: Command, context: &CommandContext) -> Result<CommandOutcome, GatewayError> {
         let mut batch = self.handle(vec![command], BatchMode::Atomic, context)?;
         batch.outcomes.pop().ok_or(GatewayError::ConflictRetriesExhausted(0))
+    }
+
+    /// Parses a JSON array of commands from outside and handles it as one unit of work.
+    /// Input that does not parse is refused with an error naming the problem, and
+    /// nothing is stored.
+    pub fn handle_json(
+        &self,
+        input: &[u8],
+        limits: &InputLimits,
+        mode: BatchMode,
+        context: &CommandContext,
+    ) -> Result<BatchOutcome, HandleJsonError> {
+        let commands = parse_commands(input, limits)?;
+        Ok(self.handle(commands, mode, context)?)
     }
 
     /// Handles a batch of commands as one unit of work.
@@ -342,3 +367,6 @@ fn atomic_rejection(
     }
     BatchOutcome { correlation_id, outcomes, position: None }
 }
+
+#[cfg(test)]
+mod tests;

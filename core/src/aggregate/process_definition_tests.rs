@@ -1,0 +1,45 @@
+use crate::aggregate::ProcessDefinitionAggregate;
+use crate::command::ProcessDefinitionCommand;
+use crate::event::ProcessDefinitionEvent;
+use crate::model::ProcessDefinition;
+use crate::testing::AggregateTest;
+use crate::RejectionCode;
+
+type T = AggregateTest<ProcessDefinitionAggregate>;
+
+fn definition() -> ProcessDefinition {
+    ProcessDefinition {
+        id: "approve:1:1".into(),
+        key: "approve".into(),
+        version: 1,
+        application_name: "app".into(),
+        name: "Approve request".into(),
+        description: None,
+        start_form_key: Some("start-approve".into()),
+        candidate_starter_users: Default::default(),
+        candidate_starter_groups: ["clerks".to_string()].into(),
+        startable_from_tasklist: true,
+    }
+}
+
+#[test]
+fn register_is_idempotent_and_reregisters_changes() {
+    let registered = ProcessDefinitionEvent::ProcessDefinitionRegistered(definition());
+    T::given_no_events()
+        .when(&ProcessDefinitionCommand::RegisterProcessDefinition(definition()))
+        .then_expect_events(vec![registered.clone()]);
+    T::given(vec![registered.clone()])
+        .when(&ProcessDefinitionCommand::RegisterProcessDefinition(definition()))
+        .then_expect_no_events();
+    let changed = ProcessDefinition { startable_from_tasklist: false, ..definition() };
+    T::given(vec![registered])
+        .when(&ProcessDefinitionCommand::RegisterProcessDefinition(changed.clone()))
+        .then_expect_events(vec![ProcessDefinitionEvent::ProcessDefinitionRegistered(changed)]);
+}
+
+#[test]
+fn register_without_key_is_invalid() {
+    T::given_no_events()
+        .when(&ProcessDefinitionCommand::RegisterProcessDefinition(ProcessDefinition { key: "".into(), ..definition() }))
+        .then_expect_rejection(RejectionCode::InvalidCommand);
+}
