@@ -18,10 +18,12 @@ pub mod model;
 pub mod patch;
 mod tagged;
 
-#[cfg(any(test, feature = "testing"))]
+/// The given / when / then aggregate harness and fixtures (small, no dependencies).
 pub mod testing;
 
 pub use command::{Command, Rejection, RejectionCode};
-pub use command_gateway::{BatchMode, BatchOutcome, CommandContext, CommandGateway, CommandOutcome};
+pub use command_gateway::{
+    BatchMode, BatchOutcome, CommandContext, CommandGateway, CommandOutcome,
+};
 pub use event::{DomainEvent, StoredEvent};
 pub use event_store::EventStore;

@@ -21,11 +21,12 @@ pub(crate) fn decode_body<T: serde::de::DeserializeOwned>(
 }
 
 /// Splits a JSON object into its `type` tag and the rest.
-pub(crate) fn split_tag(
-    value: serde_json::Value,
-) -> Result<(String, serde_json::Value), String> {
+pub(crate) fn split_tag(value: serde_json::Value) -> Result<(String, serde_json::Value), String> {
     let serde_json::Value::Object(mut map) = value else {
-        return Err(format!("expected a JSON object with a `type` field, got {}", kind_of(&value)));
+        return Err(format!(
+            "expected a JSON object with a `type` field, got {}",
+            kind_of(&value)
+        ));
     };
     match map.remove("type") {
         Some(serde_json::Value::String(t)) => Ok((t, serde_json::Value::Object(map))),
@@ -55,6 +56,8 @@ macro_rules! tagged_enum {
         }
     ) => {
         $(#[$meta])*
+        // Commands and events are moved, not stored in bulk: the size spread is fine.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone, PartialEq)]
         pub enum $name {
             $( $(#[$vmeta])* $variant($body), )+

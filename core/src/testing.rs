@@ -106,7 +106,10 @@ pub mod fixtures {
             assignee: None,
             candidate_users: Default::default(),
             candidate_groups: Default::default(),
-            create_time: Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).single().unwrap_or_default(),
+            create_time: Utc
+                .with_ymd_and_hms(2026, 1, 1, 9, 0, 0)
+                .single()
+                .unwrap_or_default(),
             due_date: None,
             follow_up_date: None,
             business_key: None,

@@ -14,20 +14,37 @@ const WRITER: &str = env!("CARGO_BIN_EXE_store-writer");
 
 fn all_events(db: &std::path::Path) -> Vec<StoredEvent> {
     let store = EventStore::open(db).expect("the store opens after a crash");
-    store.reader().expect("reader").read_after(0, usize::MAX).expect("all events decode")
+    store
+        .reader()
+        .expect("reader")
+        .read_after(0, usize::MAX)
+        .expect("all events decode")
 }
 
 /// Versions per aggregate are 1, 2, 3, ... with no gap or duplicate.
 fn assert_contiguous_versions(events: &[StoredEvent]) {
     let mut versions: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
     for e in events {
-        versions.entry((e.aggregate_kind.as_str().to_string(), e.aggregate_id.clone())).or_default().push(e.aggregate_version);
+        versions
+            .entry((
+                e.aggregate_kind.as_str().to_string(),
+                e.aggregate_id.clone(),
+            ))
+            .or_default()
+            .push(e.aggregate_version);
     }
     for (key, v) in versions {
-        assert_eq!(v, (1..=v.len() as i64).collect::<Vec<_>>(), "versions of {key:?}");
+        assert_eq!(
+            v,
+            (1..=v.len() as i64).collect::<Vec<_>>(),
+            "versions of {key:?}"
+        );
     }
     let positions: Vec<i64> = events.iter().map(|e| e.position).collect();
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "positions increase");
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "positions increase"
+    );
 }
 
 #[test]
@@ -39,20 +56,30 @@ fn sigkill_at_random_moments_never_leaves_a_partial_batch_or_loses_a_committed_o
     let kills = 24;
     for run in 0..kills {
         let mut child = Command::new(WRITER)
-            .args([db.to_str().expect("utf8"), &run.to_string(), "fresh", "1000000"])
+            .args([
+                db.to_str().expect("utf8"),
+                &run.to_string(),
+                "fresh",
+                "1000000",
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn writer");
         let stdout = child.stdout.take().expect("stdout");
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>()
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .collect::<Vec<_>>()
         });
         std::thread::sleep(Duration::from_millis(rng.gen_range(30..250)));
         child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
         child.wait().expect("reaped");
         for line in reader.join().expect("reader thread") {
             let mut parts = line.split_whitespace().skip(1);
-            let (Some(id), Some(n)) = (parts.next(), parts.next()) else { continue };
+            let (Some(id), Some(n)) = (parts.next(), parts.next()) else {
+                continue;
+            };
             reported.insert(id.to_string(), n.parse().expect("count"));
         }
 
@@ -60,17 +87,30 @@ fn sigkill_at_random_moments_never_leaves_a_partial_batch_or_loses_a_committed_o
         assert_contiguous_versions(&events);
         let mut per_batch: HashMap<String, usize> = HashMap::new();
         for e in &events {
-            *per_batch.entry(e.metadata.correlation_id.to_string()).or_default() += 1;
+            *per_batch
+                .entry(e.metadata.correlation_id.to_string())
+                .or_default() += 1;
         }
         for (batch, count) in &per_batch {
             // Setup batches hold up to 3 creates; loop batches hold exactly 10 events.
-            assert!(*count == 10 || *count <= 3, "batch {batch} is partial: {count} events");
+            assert!(
+                *count == 10 || *count <= 3,
+                "batch {batch} is partial: {count} events"
+            );
         }
         for (batch, count) in &reported {
-            assert_eq!(per_batch.get(batch), Some(count), "batch {batch} was reported committed");
+            assert_eq!(
+                per_batch.get(batch),
+                Some(count),
+                "batch {batch} was reported committed"
+            );
         }
     }
-    assert!(reported.len() > kills, "the writer committed batches between kills ({})", reported.len());
+    assert!(
+        reported.len() > kills,
+        "the writer committed batches between kills ({})",
+        reported.len()
+    );
 }
 
 #[test]
@@ -82,7 +122,12 @@ fn two_processes_writing_the_same_aggregates_lose_no_update() {
         .iter()
         .map(|run| {
             Command::new(WRITER)
-                .args([db.to_str().expect("utf8"), run, "contend", &batches.to_string()])
+                .args([
+                    db.to_str().expect("utf8"),
+                    run,
+                    "contend",
+                    &batches.to_string(),
+                ])
                 .stdout(Stdio::null())
                 .spawn()
                 .expect("spawn writer")
@@ -103,6 +148,10 @@ fn two_processes_writing_the_same_aggregates_lose_no_update() {
             })
             .flatten()
             .collect();
-        assert_eq!(users.len(), 2 * batches, "every user of both processes on {task}");
+        assert_eq!(
+            users.len(),
+            2 * batches,
+            "every user of both processes on {task}"
+        );
     }
 }

@@ -112,14 +112,16 @@ impl Aggregate for DataEntryAggregate {
                 let current = self.existing(&identity)?;
                 require("user", &c.user)?;
                 require("replacement", &c.replacement)?;
-                Ok(vec![DataEntryEvent::DataEntryAnonymized(DataEntryAnonymized {
-                    entry_type: c.entry_type.clone(),
-                    entry_id: c.entry_id.clone(),
-                    user: c.user.clone(),
-                    replacement: c.replacement.clone(),
-                    authorization_changes: c.authorization_changes.clone(),
-                    protocol_entry: protocol_entry(&c.modification, &current.state),
-                })])
+                Ok(vec![DataEntryEvent::DataEntryAnonymized(
+                    DataEntryAnonymized {
+                        entry_type: c.entry_type.clone(),
+                        entry_id: c.entry_id.clone(),
+                        user: c.user.clone(),
+                        replacement: c.replacement.clone(),
+                        authorization_changes: c.authorization_changes.clone(),
+                        protocol_entry: protocol_entry(&c.modification, &current.state),
+                    },
+                )])
             }
         }
     }

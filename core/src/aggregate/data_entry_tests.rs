@@ -46,26 +46,59 @@ fn events_of(command: &DataEntryCommand, given: &[DataEntryEvent]) -> Vec<DataEn
 
 #[test]
 fn create_appends_first_protocol_entry_and_authorizations() {
-    let cmd = upsert("Request 1", Some("created"), vec![AuthorizationChange::AddUser("alice".into()), AuthorizationChange::AddGroup("g".into())]);
+    let cmd = upsert(
+        "Request 1",
+        Some("created"),
+        vec![
+            AuthorizationChange::AddUser("alice".into()),
+            AuthorizationChange::AddGroup("g".into()),
+        ],
+    );
     let events = events_of(&cmd, &[]);
-    let [DataEntryEvent::DataEntryCreated(e)] = events.as_slice() else { panic!("{events:?}") };
+    let [DataEntryEvent::DataEntryCreated(e)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
     assert_eq!(e.data_entry.protocol.len(), 1);
-    assert_eq!(e.data_entry.protocol[0].log_message.as_deref(), Some("created"));
+    assert_eq!(
+        e.data_entry.protocol[0].log_message.as_deref(),
+        Some("created")
+    );
     assert_eq!(e.data_entry.authorized_users, ["alice".to_string()].into());
     assert_eq!(e.data_entry.authorized_groups, ["g".to_string()].into());
-    T::given_no_events().when(&cmd).then_expect_events(events.clone());
+    T::given_no_events()
+        .when(&cmd)
+        .then_expect_events(events.clone());
 }
 
 #[test]
 fn update_appends_to_protocol_and_changes_authorizations() {
-    let created = events_of(&upsert("Request 1", Some("created"), vec![AuthorizationChange::AddUser("alice".into())]), &[]);
-    let update = upsert("Request 1 (amended)", Some("amended"), vec![AuthorizationChange::RemoveUser("alice".into()), AuthorizationChange::AddUser("bob".into())]);
+    let created = events_of(
+        &upsert(
+            "Request 1",
+            Some("created"),
+            vec![AuthorizationChange::AddUser("alice".into())],
+        ),
+        &[],
+    );
+    let update = upsert(
+        "Request 1 (amended)",
+        Some("amended"),
+        vec![
+            AuthorizationChange::RemoveUser("alice".into()),
+            AuthorizationChange::AddUser("bob".into()),
+        ],
+    );
     let events = events_of(&update, &created);
-    let [DataEntryEvent::DataEntryUpdated(e)] = events.as_slice() else { panic!("{events:?}") };
+    let [DataEntryEvent::DataEntryUpdated(e)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
     assert_eq!(e.data_entry.name, "Request 1 (amended)");
     assert_eq!(e.data_entry.authorized_users, ["bob".to_string()].into());
     let mut state = DataEntryAggregate::default();
-    created.iter().chain(events.iter()).for_each(|e| state.evolve(e));
+    created
+        .iter()
+        .chain(events.iter())
+        .for_each(|e| state.evolve(e));
     let entry = state.entry.expect("exists");
     assert_eq!(entry.protocol.len(), 2, "the protocol is append-only");
     assert_eq!(entry.protocol[1].log_message.as_deref(), Some("amended"));
@@ -74,7 +107,9 @@ fn update_appends_to_protocol_and_changes_authorizations() {
 #[test]
 fn update_with_nothing_new_and_no_message_emits_nothing() {
     let created = events_of(&upsert("Request 1", Some("created"), vec![]), &[]);
-    T::given(created).when(&upsert("Request 1", None, vec![])).then_expect_no_events();
+    T::given(created)
+        .when(&upsert("Request 1", None, vec![]))
+        .then_expect_no_events();
 }
 
 #[test]
@@ -93,20 +128,40 @@ fn delete_and_anonymize_need_an_existing_entry() {
         authorization_changes: vec![],
         modification: modification("admin", Some("anonymized")),
     });
-    T::given_no_events().when(&delete).then_expect_rejection(RejectionCode::DataEntryNotFound);
-    T::given_no_events().when(&anonymize).then_expect_rejection(RejectionCode::DataEntryNotFound);
+    T::given_no_events()
+        .when(&delete)
+        .then_expect_rejection(RejectionCode::DataEntryNotFound);
+    T::given_no_events()
+        .when(&anonymize)
+        .then_expect_rejection(RejectionCode::DataEntryNotFound);
     let created = events_of(&upsert("Request 1", Some("created"), vec![]), &[]);
     let deleted = events_of(&delete, &created);
-    assert!(matches!(deleted.as_slice(), [DataEntryEvent::DataEntryDeleted(_)]));
+    assert!(matches!(
+        deleted.as_slice(),
+        [DataEntryEvent::DataEntryDeleted(_)]
+    ));
     let after_delete: Vec<_> = created.iter().chain(deleted.iter()).cloned().collect();
-    T::given(after_delete.clone()).when(&delete).then_expect_rejection(RejectionCode::DataEntryDeleted);
-    T::given(after_delete.clone()).when(&anonymize).then_expect_rejection(RejectionCode::DataEntryDeleted);
-    T::given(after_delete).when(&upsert("again", Some("x"), vec![])).then_expect_rejection(RejectionCode::DataEntryDeleted);
+    T::given(after_delete.clone())
+        .when(&delete)
+        .then_expect_rejection(RejectionCode::DataEntryDeleted);
+    T::given(after_delete.clone())
+        .when(&anonymize)
+        .then_expect_rejection(RejectionCode::DataEntryDeleted);
+    T::given(after_delete)
+        .when(&upsert("again", Some("x"), vec![]))
+        .then_expect_rejection(RejectionCode::DataEntryDeleted);
 }
 
 #[test]
 fn anonymize_replaces_the_user_in_the_protocol() {
-    let created = events_of(&upsert("Request 1", Some("created"), vec![AuthorizationChange::AddUser("alice".into())]), &[]);
+    let created = events_of(
+        &upsert(
+            "Request 1",
+            Some("created"),
+            vec![AuthorizationChange::AddUser("alice".into())],
+        ),
+        &[],
+    );
     let anonymize = DataEntryCommand::AnonymizeDataEntry(AnonymizeDataEntry {
         entry_type: "request".into(),
         entry_id: "r-1".into(),
@@ -117,9 +172,15 @@ fn anonymize_replaces_the_user_in_the_protocol() {
     });
     let events = events_of(&anonymize, &created);
     let mut state = DataEntryAggregate::default();
-    created.iter().chain(events.iter()).for_each(|e| state.evolve(e));
+    created
+        .iter()
+        .chain(events.iter())
+        .for_each(|e| state.evolve(e));
     let entry = state.entry.expect("exists");
-    assert!(entry.protocol.iter().all(|p| p.username.as_deref() != Some("alice")));
+    assert!(entry
+        .protocol
+        .iter()
+        .all(|p| p.username.as_deref() != Some("alice")));
     assert_eq!(entry.protocol[0].username.as_deref(), Some("anonymous"));
     assert!(entry.authorized_users.is_empty());
     let blank = DataEntryCommand::AnonymizeDataEntry(AnonymizeDataEntry {
@@ -130,5 +191,7 @@ fn anonymize_replaces_the_user_in_the_protocol() {
         authorization_changes: vec![],
         modification: modification("admin", None),
     });
-    T::given(created).when(&blank).then_expect_rejection(RejectionCode::InvalidCommand);
+    T::given(created)
+        .when(&blank)
+        .then_expect_rejection(RejectionCode::InvalidCommand);
 }

@@ -28,7 +28,9 @@ impl Aggregate for ProcessDefinitionAggregate {
                 if self.definition.as_ref() == Some(d) {
                     return Ok(Vec::new());
                 }
-                Ok(vec![ProcessDefinitionEvent::ProcessDefinitionRegistered(d.clone())])
+                Ok(vec![ProcessDefinitionEvent::ProcessDefinitionRegistered(
+                    d.clone(),
+                )])
             }
         }
     }

@@ -26,20 +26,36 @@ fn definition() -> ProcessDefinition {
 fn register_is_idempotent_and_reregisters_changes() {
     let registered = ProcessDefinitionEvent::ProcessDefinitionRegistered(definition());
     T::given_no_events()
-        .when(&ProcessDefinitionCommand::RegisterProcessDefinition(definition()))
+        .when(&ProcessDefinitionCommand::RegisterProcessDefinition(
+            definition(),
+        ))
         .then_expect_events(vec![registered.clone()]);
     T::given(vec![registered.clone()])
-        .when(&ProcessDefinitionCommand::RegisterProcessDefinition(definition()))
+        .when(&ProcessDefinitionCommand::RegisterProcessDefinition(
+            definition(),
+        ))
         .then_expect_no_events();
-    let changed = ProcessDefinition { startable_from_tasklist: false, ..definition() };
+    let changed = ProcessDefinition {
+        startable_from_tasklist: false,
+        ..definition()
+    };
     T::given(vec![registered])
-        .when(&ProcessDefinitionCommand::RegisterProcessDefinition(changed.clone()))
-        .then_expect_events(vec![ProcessDefinitionEvent::ProcessDefinitionRegistered(changed)]);
+        .when(&ProcessDefinitionCommand::RegisterProcessDefinition(
+            changed.clone(),
+        ))
+        .then_expect_events(vec![ProcessDefinitionEvent::ProcessDefinitionRegistered(
+            changed,
+        )]);
 }
 
 #[test]
 fn register_without_key_is_invalid() {
     T::given_no_events()
-        .when(&ProcessDefinitionCommand::RegisterProcessDefinition(ProcessDefinition { key: "".into(), ..definition() }))
+        .when(&ProcessDefinitionCommand::RegisterProcessDefinition(
+            ProcessDefinition {
+                key: "".into(),
+                ..definition()
+            },
+        ))
         .then_expect_rejection(RejectionCode::InvalidCommand);
 }

@@ -75,8 +75,11 @@ impl Aggregate for ProcessInstanceAggregate {
             C::ChangeProcessVariables(c) => {
                 // Check the changes in order against the variables as they evolve;
                 // an update to the value a variable already has changes nothing.
-                let mut current: BTreeMap<&str, Option<&serde_json::Value>> =
-                    self.variables.iter().map(|(k, v)| (k.as_str(), Some(v))).collect();
+                let mut current: BTreeMap<&str, Option<&serde_json::Value>> = self
+                    .variables
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), Some(v)))
+                    .collect();
                 let mut effective = Vec::new();
                 for change in &c.changes {
                     require("changes[].name", change.name())?;
@@ -112,10 +115,12 @@ impl Aggregate for ProcessInstanceAggregate {
                 if effective.is_empty() {
                     Vec::new()
                 } else {
-                    vec![E::ProcessVariablesChanged(crate::command::ChangeProcessVariables {
-                        instance_id: c.instance_id.clone(),
-                        changes: effective,
-                    })]
+                    vec![E::ProcessVariablesChanged(
+                        crate::command::ChangeProcessVariables {
+                            instance_id: c.instance_id.clone(),
+                            changes: effective,
+                        },
+                    )]
                 }
             }
         })

@@ -64,11 +64,16 @@ fn effective_update(task: &Task, update: &UpdateTaskAttributes) -> Option<Update
         description: update.description.effective_against(&task.description),
         priority: update.priority.filter(|p| *p != task.priority),
         due_date: update.due_date.effective_against(&task.due_date),
-        follow_up_date: update.follow_up_date.effective_against(&task.follow_up_date),
+        follow_up_date: update
+            .follow_up_date
+            .effective_against(&task.follow_up_date),
         business_key: update.business_key.effective_against(&task.business_key),
         form_key: update.form_key.effective_against(&task.form_key),
         payload: update.payload.clone().filter(|p| *p != task.payload),
-        correlations: update.correlations.clone().filter(|c| *c != task.correlations),
+        correlations: update
+            .correlations
+            .clone()
+            .filter(|c| *c != task.correlations),
         enriched: update.enriched.filter(|e| *e != task.enriched),
     };
     (!changed.is_empty()).then_some(changed)
@@ -89,7 +94,10 @@ impl Aggregate for TaskAggregate {
                 ));
             }
             require("name", &new_task.name)?;
-            require("sourceReference.applicationName", &new_task.source_reference.application_name)?;
+            require(
+                "sourceReference.applicationName",
+                &new_task.source_reference.application_name,
+            )?;
             return Ok(vec![TaskEvent::TaskCreated(new_task.clone())]);
         }
         let task = self.active_task(command.task_id())?;
@@ -120,46 +128,63 @@ impl Aggregate for TaskAggregate {
                 if users.is_empty() {
                     Vec::new()
                 } else {
-                    vec![TaskEvent::TaskCandidateUsersAdded(TaskCandidateUsersChanged {
-                        id: c.id.clone(),
-                        users,
-                    })]
+                    vec![TaskEvent::TaskCandidateUsersAdded(
+                        TaskCandidateUsersChanged {
+                            id: c.id.clone(),
+                            users,
+                        },
+                    )]
                 }
             }
             TaskCommand::DeleteCandidateUsers(c) => {
-                let users: std::collections::BTreeSet<String> =
-                    c.users.intersection(&task.candidate_users).cloned().collect();
+                let users: std::collections::BTreeSet<String> = c
+                    .users
+                    .intersection(&task.candidate_users)
+                    .cloned()
+                    .collect();
                 if users.is_empty() {
                     Vec::new()
                 } else {
-                    vec![TaskEvent::TaskCandidateUsersDeleted(TaskCandidateUsersChanged {
-                        id: c.id.clone(),
-                        users,
-                    })]
+                    vec![TaskEvent::TaskCandidateUsersDeleted(
+                        TaskCandidateUsersChanged {
+                            id: c.id.clone(),
+                            users,
+                        },
+                    )]
                 }
             }
             TaskCommand::AddCandidateGroups(c) => {
-                let groups: std::collections::BTreeSet<String> =
-                    c.groups.difference(&task.candidate_groups).cloned().collect();
+                let groups: std::collections::BTreeSet<String> = c
+                    .groups
+                    .difference(&task.candidate_groups)
+                    .cloned()
+                    .collect();
                 if groups.is_empty() {
                     Vec::new()
                 } else {
-                    vec![TaskEvent::TaskCandidateGroupsAdded(TaskCandidateGroupsChanged {
-                        id: c.id.clone(),
-                        groups,
-                    })]
+                    vec![TaskEvent::TaskCandidateGroupsAdded(
+                        TaskCandidateGroupsChanged {
+                            id: c.id.clone(),
+                            groups,
+                        },
+                    )]
                 }
             }
             TaskCommand::DeleteCandidateGroups(c) => {
-                let groups: std::collections::BTreeSet<String> =
-                    c.groups.intersection(&task.candidate_groups).cloned().collect();
+                let groups: std::collections::BTreeSet<String> = c
+                    .groups
+                    .intersection(&task.candidate_groups)
+                    .cloned()
+                    .collect();
                 if groups.is_empty() {
                     Vec::new()
                 } else {
-                    vec![TaskEvent::TaskCandidateGroupsDeleted(TaskCandidateGroupsChanged {
-                        id: c.id.clone(),
-                        groups,
-                    })]
+                    vec![TaskEvent::TaskCandidateGroupsDeleted(
+                        TaskCandidateGroupsChanged {
+                            id: c.id.clone(),
+                            groups,
+                        },
+                    )]
                 }
             }
             TaskCommand::CompleteTask(c) => vec![TaskEvent::TaskCompleted(TaskCompleted {

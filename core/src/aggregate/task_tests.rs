@@ -43,12 +43,30 @@ fn all_commands(id: &str) -> Vec<TaskCommand> {
             priority: Some(80),
             ..Default::default()
         }),
-        TaskCommand::AddCandidateUsers(CandidateUsers { id: id.into(), users: set(&["x"]) }),
-        TaskCommand::DeleteCandidateUsers(CandidateUsers { id: id.into(), users: set(&["x"]) }),
-        TaskCommand::AddCandidateGroups(CandidateGroups { id: id.into(), groups: set(&["g"]) }),
-        TaskCommand::DeleteCandidateGroups(CandidateGroups { id: id.into(), groups: set(&["g"]) }),
-        TaskCommand::CompleteTask(CompleteTask { id: id.into(), assignee: None }),
-        TaskCommand::DeleteTask(DeleteTask { id: id.into(), delete_reason: None }),
+        TaskCommand::AddCandidateUsers(CandidateUsers {
+            id: id.into(),
+            users: set(&["x"]),
+        }),
+        TaskCommand::DeleteCandidateUsers(CandidateUsers {
+            id: id.into(),
+            users: set(&["x"]),
+        }),
+        TaskCommand::AddCandidateGroups(CandidateGroups {
+            id: id.into(),
+            groups: set(&["g"]),
+        }),
+        TaskCommand::DeleteCandidateGroups(CandidateGroups {
+            id: id.into(),
+            groups: set(&["g"]),
+        }),
+        TaskCommand::CompleteTask(CompleteTask {
+            id: id.into(),
+            assignee: None,
+        }),
+        TaskCommand::DeleteTask(DeleteTask {
+            id: id.into(),
+            delete_reason: None,
+        }),
         TaskCommand::ClaimInteraction(user("alice")),
         TaskCommand::UnclaimInteraction(user("alice")),
         TaskCommand::CompleteInteraction(CompleteInteraction {
@@ -82,7 +100,10 @@ fn create_on_existing_id_is_rejected() {
 
 #[test]
 fn create_after_completion_is_still_rejected() {
-    let done = TaskEvent::TaskCompleted(TaskCompleted { id: "t1".into(), assignee: None });
+    let done = TaskEvent::TaskCompleted(TaskCompleted {
+        id: "t1".into(),
+        assignee: None,
+    });
     T::given(vec![created("t1"), done])
         .when(&TaskCommand::CreateTask(fixtures::task("t1", "app")))
         .then_expect_rejection(RejectionCode::TaskAlreadyExists);
@@ -113,7 +134,10 @@ fn every_command_on_a_missing_task_is_rejected() {
 
 #[test]
 fn every_command_on_a_completed_task_is_rejected() {
-    let done = TaskEvent::TaskCompleted(TaskCompleted { id: "t1".into(), assignee: None });
+    let done = TaskEvent::TaskCompleted(TaskCompleted {
+        id: "t1".into(),
+        assignee: None,
+    });
     for command in all_commands("t1") {
         T::given(vec![created("t1"), done.clone()])
             .when(&command)
@@ -123,7 +147,10 @@ fn every_command_on_a_completed_task_is_rejected() {
 
 #[test]
 fn every_command_on_a_deleted_task_is_rejected() {
-    let deleted = TaskEvent::TaskDeleted(TaskDeleted { id: "t1".into(), delete_reason: None });
+    let deleted = TaskEvent::TaskDeleted(TaskDeleted {
+        id: "t1".into(),
+        delete_reason: None,
+    });
     for command in all_commands("t1") {
         T::given(vec![created("t1"), deleted.clone()])
             .when(&command)
@@ -134,22 +161,34 @@ fn every_command_on_a_deleted_task_is_rejected() {
 #[test]
 fn assign_emits_assigned() {
     T::given(vec![created("t1")])
-        .when(&TaskCommand::AssignTask(AssignTask { id: "t1".into(), assignee: Some("bob".into()) }))
+        .when(&TaskCommand::AssignTask(AssignTask {
+            id: "t1".into(),
+            assignee: Some("bob".into()),
+        }))
         .then_expect_events(vec![assigned("t1", "bob")]);
 }
 
 #[test]
 fn assign_to_current_assignee_changes_nothing() {
     T::given(vec![created("t1"), assigned("t1", "bob")])
-        .when(&TaskCommand::AssignTask(AssignTask { id: "t1".into(), assignee: Some("bob".into()) }))
+        .when(&TaskCommand::AssignTask(AssignTask {
+            id: "t1".into(),
+            assignee: Some("bob".into()),
+        }))
         .then_expect_no_events();
 }
 
 #[test]
 fn unassign_emits_assigned_to_nobody() {
     T::given(vec![created("t1"), assigned("t1", "bob")])
-        .when(&TaskCommand::AssignTask(AssignTask { id: "t1".into(), assignee: None }))
-        .then_expect_events(vec![TaskEvent::TaskAssigned(TaskAssigned { id: "t1".into(), assignee: None })]);
+        .when(&TaskCommand::AssignTask(AssignTask {
+            id: "t1".into(),
+            assignee: None,
+        }))
+        .then_expect_events(vec![TaskEvent::TaskAssigned(TaskAssigned {
+            id: "t1".into(),
+            assignee: None,
+        })]);
 }
 
 #[test]
@@ -170,15 +209,17 @@ fn update_emits_only_what_changed() {
     };
     T::given(vec![created("t1")])
         .when(&TaskCommand::UpdateTaskAttributes(command))
-        .then_expect_events(vec![TaskEvent::TaskAttributesUpdated(UpdateTaskAttributes {
-            id: "t1".into(),
-            priority: Some(90),
-            due_date: Patch::Set(due),
-            business_key: Patch::Set("BK-1".into()),
-            payload: Some(payload),
-            correlations: Some([Correlation::new("request", "r-1")].into()),
-            ..Default::default()
-        })]);
+        .then_expect_events(vec![TaskEvent::TaskAttributesUpdated(
+            UpdateTaskAttributes {
+                id: "t1".into(),
+                priority: Some(90),
+                due_date: Patch::Set(due),
+                business_key: Patch::Set("BK-1".into()),
+                payload: Some(payload),
+                correlations: Some([Correlation::new("request", "r-1")].into()),
+                ..Default::default()
+            },
+        )]);
 }
 
 #[test]
@@ -203,11 +244,13 @@ fn update_clears_a_value() {
             description: Patch::Clear,
             ..Default::default()
         }))
-        .then_expect_events(vec![TaskEvent::TaskAttributesUpdated(UpdateTaskAttributes {
-            id: "t1".into(),
-            description: Patch::Clear,
-            ..Default::default()
-        })]);
+        .then_expect_events(vec![TaskEvent::TaskAttributesUpdated(
+            UpdateTaskAttributes {
+                id: "t1".into(),
+                description: Patch::Clear,
+                ..Default::default()
+            },
+        )]);
 }
 
 #[test]
@@ -223,56 +266,122 @@ fn update_with_empty_name_is_invalid() {
 
 #[test]
 fn candidate_users_add_only_new_and_delete_only_present() {
-    let added = TaskEvent::TaskCandidateUsersAdded(TaskCandidateUsersChanged { id: "t1".into(), users: set(&["a", "b"]) });
+    let added = TaskEvent::TaskCandidateUsersAdded(TaskCandidateUsersChanged {
+        id: "t1".into(),
+        users: set(&["a", "b"]),
+    });
     T::given(vec![created("t1")])
-        .when(&TaskCommand::AddCandidateUsers(CandidateUsers { id: "t1".into(), users: set(&["a", "b"]) }))
+        .when(&TaskCommand::AddCandidateUsers(CandidateUsers {
+            id: "t1".into(),
+            users: set(&["a", "b"]),
+        }))
         .then_expect_events(vec![added.clone()]);
     T::given(vec![created("t1"), added.clone()])
-        .when(&TaskCommand::AddCandidateUsers(CandidateUsers { id: "t1".into(), users: set(&["b", "c"]) }))
-        .then_expect_events(vec![TaskEvent::TaskCandidateUsersAdded(TaskCandidateUsersChanged { id: "t1".into(), users: set(&["c"]) })]);
+        .when(&TaskCommand::AddCandidateUsers(CandidateUsers {
+            id: "t1".into(),
+            users: set(&["b", "c"]),
+        }))
+        .then_expect_events(vec![TaskEvent::TaskCandidateUsersAdded(
+            TaskCandidateUsersChanged {
+                id: "t1".into(),
+                users: set(&["c"]),
+            },
+        )]);
     T::given(vec![created("t1"), added.clone()])
-        .when(&TaskCommand::AddCandidateUsers(CandidateUsers { id: "t1".into(), users: set(&["a"]) }))
+        .when(&TaskCommand::AddCandidateUsers(CandidateUsers {
+            id: "t1".into(),
+            users: set(&["a"]),
+        }))
         .then_expect_no_events();
     T::given(vec![created("t1"), added.clone()])
-        .when(&TaskCommand::DeleteCandidateUsers(CandidateUsers { id: "t1".into(), users: set(&["b", "z"]) }))
-        .then_expect_events(vec![TaskEvent::TaskCandidateUsersDeleted(TaskCandidateUsersChanged { id: "t1".into(), users: set(&["b"]) })]);
+        .when(&TaskCommand::DeleteCandidateUsers(CandidateUsers {
+            id: "t1".into(),
+            users: set(&["b", "z"]),
+        }))
+        .then_expect_events(vec![TaskEvent::TaskCandidateUsersDeleted(
+            TaskCandidateUsersChanged {
+                id: "t1".into(),
+                users: set(&["b"]),
+            },
+        )]);
     T::given(vec![created("t1")])
-        .when(&TaskCommand::DeleteCandidateUsers(CandidateUsers { id: "t1".into(), users: set(&["z"]) }))
+        .when(&TaskCommand::DeleteCandidateUsers(CandidateUsers {
+            id: "t1".into(),
+            users: set(&["z"]),
+        }))
         .then_expect_no_events();
 }
 
 #[test]
 fn candidate_groups_add_only_new_and_delete_only_present() {
-    let added = TaskEvent::TaskCandidateGroupsAdded(TaskCandidateGroupsChanged { id: "t1".into(), groups: set(&["g1"]) });
+    let added = TaskEvent::TaskCandidateGroupsAdded(TaskCandidateGroupsChanged {
+        id: "t1".into(),
+        groups: set(&["g1"]),
+    });
     T::given(vec![created("t1")])
-        .when(&TaskCommand::AddCandidateGroups(CandidateGroups { id: "t1".into(), groups: set(&["g1"]) }))
+        .when(&TaskCommand::AddCandidateGroups(CandidateGroups {
+            id: "t1".into(),
+            groups: set(&["g1"]),
+        }))
         .then_expect_events(vec![added.clone()]);
     T::given(vec![created("t1"), added.clone()])
-        .when(&TaskCommand::AddCandidateGroups(CandidateGroups { id: "t1".into(), groups: set(&["g1"]) }))
+        .when(&TaskCommand::AddCandidateGroups(CandidateGroups {
+            id: "t1".into(),
+            groups: set(&["g1"]),
+        }))
         .then_expect_no_events();
     T::given(vec![created("t1"), added.clone()])
-        .when(&TaskCommand::DeleteCandidateGroups(CandidateGroups { id: "t1".into(), groups: set(&["g1", "g2"]) }))
-        .then_expect_events(vec![TaskEvent::TaskCandidateGroupsDeleted(TaskCandidateGroupsChanged { id: "t1".into(), groups: set(&["g1"]) })]);
+        .when(&TaskCommand::DeleteCandidateGroups(CandidateGroups {
+            id: "t1".into(),
+            groups: set(&["g1", "g2"]),
+        }))
+        .then_expect_events(vec![TaskEvent::TaskCandidateGroupsDeleted(
+            TaskCandidateGroupsChanged {
+                id: "t1".into(),
+                groups: set(&["g1"]),
+            },
+        )]);
     T::given(vec![created("t1")])
-        .when(&TaskCommand::DeleteCandidateGroups(CandidateGroups { id: "t1".into(), groups: set(&["g1"]) }))
+        .when(&TaskCommand::DeleteCandidateGroups(CandidateGroups {
+            id: "t1".into(),
+            groups: set(&["g1"]),
+        }))
         .then_expect_no_events();
 }
 
 #[test]
 fn complete_keeps_the_assignee_unless_given() {
     T::given(vec![created("t1"), assigned("t1", "bob")])
-        .when(&TaskCommand::CompleteTask(CompleteTask { id: "t1".into(), assignee: None }))
-        .then_expect_events(vec![TaskEvent::TaskCompleted(TaskCompleted { id: "t1".into(), assignee: Some("bob".into()) })]);
+        .when(&TaskCommand::CompleteTask(CompleteTask {
+            id: "t1".into(),
+            assignee: None,
+        }))
+        .then_expect_events(vec![TaskEvent::TaskCompleted(TaskCompleted {
+            id: "t1".into(),
+            assignee: Some("bob".into()),
+        })]);
     T::given(vec![created("t1")])
-        .when(&TaskCommand::CompleteTask(CompleteTask { id: "t1".into(), assignee: Some("carol".into()) }))
-        .then_expect_events(vec![TaskEvent::TaskCompleted(TaskCompleted { id: "t1".into(), assignee: Some("carol".into()) })]);
+        .when(&TaskCommand::CompleteTask(CompleteTask {
+            id: "t1".into(),
+            assignee: Some("carol".into()),
+        }))
+        .then_expect_events(vec![TaskEvent::TaskCompleted(TaskCompleted {
+            id: "t1".into(),
+            assignee: Some("carol".into()),
+        })]);
 }
 
 #[test]
 fn delete_emits_deleted_with_reason() {
     T::given(vec![created("t1")])
-        .when(&TaskCommand::DeleteTask(DeleteTask { id: "t1".into(), delete_reason: Some("cancelled".into()) }))
-        .then_expect_events(vec![TaskEvent::TaskDeleted(TaskDeleted { id: "t1".into(), delete_reason: Some("cancelled".into()) })]);
+        .when(&TaskCommand::DeleteTask(DeleteTask {
+            id: "t1".into(),
+            delete_reason: Some("cancelled".into()),
+        }))
+        .then_expect_events(vec![TaskEvent::TaskDeleted(TaskDeleted {
+            id: "t1".into(),
+            delete_reason: Some("cancelled".into()),
+        })]);
 }
 
 fn request(user: &str) -> TaskInteractionRequested {
@@ -288,7 +397,10 @@ fn request(user: &str) -> TaskInteractionRequested {
 #[test]
 fn claim_of_an_unassigned_task_is_requested_from_the_engine() {
     T::given(vec![created("t1")])
-        .when(&TaskCommand::ClaimInteraction(UserInteraction { id: "t1".into(), user: "alice".into() }))
+        .when(&TaskCommand::ClaimInteraction(UserInteraction {
+            id: "t1".into(),
+            user: "alice".into(),
+        }))
         .then_expect_events(vec![TaskEvent::TaskClaimRequested(request("alice"))]);
 }
 
@@ -296,37 +408,61 @@ fn claim_of_an_unassigned_task_is_requested_from_the_engine() {
 fn claim_does_not_change_the_task_until_the_engine_confirms() {
     let mut state = TaskAggregate::default();
     crate::aggregate::Aggregate::evolve(&mut state, &created("t1"));
-    crate::aggregate::Aggregate::evolve(&mut state, &TaskEvent::TaskClaimRequested(request("alice")));
-    assert_eq!(state.task.as_ref().and_then(|t: &Task| t.assignee.clone()), None);
+    crate::aggregate::Aggregate::evolve(
+        &mut state,
+        &TaskEvent::TaskClaimRequested(request("alice")),
+    );
+    assert_eq!(
+        state.task.as_ref().and_then(|t: &Task| t.assignee.clone()),
+        None
+    );
 }
 
 #[test]
 fn claim_of_own_task_changes_nothing_and_of_anothers_is_rejected() {
     T::given(vec![created("t1"), assigned("t1", "alice")])
-        .when(&TaskCommand::ClaimInteraction(UserInteraction { id: "t1".into(), user: "alice".into() }))
+        .when(&TaskCommand::ClaimInteraction(UserInteraction {
+            id: "t1".into(),
+            user: "alice".into(),
+        }))
         .then_expect_no_events();
     T::given(vec![created("t1"), assigned("t1", "bob")])
-        .when(&TaskCommand::ClaimInteraction(UserInteraction { id: "t1".into(), user: "alice".into() }))
+        .when(&TaskCommand::ClaimInteraction(UserInteraction {
+            id: "t1".into(),
+            user: "alice".into(),
+        }))
         .then_expect_rejection(RejectionCode::TaskAssignedToOtherUser);
 }
 
 #[test]
 fn claim_without_user_is_invalid() {
     T::given(vec![created("t1")])
-        .when(&TaskCommand::ClaimInteraction(UserInteraction { id: "t1".into(), user: "".into() }))
+        .when(&TaskCommand::ClaimInteraction(UserInteraction {
+            id: "t1".into(),
+            user: "".into(),
+        }))
         .then_expect_rejection(RejectionCode::InvalidCommand);
 }
 
 #[test]
 fn unclaim_rules() {
     T::given(vec![created("t1"), assigned("t1", "alice")])
-        .when(&TaskCommand::UnclaimInteraction(UserInteraction { id: "t1".into(), user: "alice".into() }))
+        .when(&TaskCommand::UnclaimInteraction(UserInteraction {
+            id: "t1".into(),
+            user: "alice".into(),
+        }))
         .then_expect_events(vec![TaskEvent::TaskUnclaimRequested(request("alice"))]);
     T::given(vec![created("t1")])
-        .when(&TaskCommand::UnclaimInteraction(UserInteraction { id: "t1".into(), user: "alice".into() }))
+        .when(&TaskCommand::UnclaimInteraction(UserInteraction {
+            id: "t1".into(),
+            user: "alice".into(),
+        }))
         .then_expect_no_events();
     T::given(vec![created("t1"), assigned("t1", "bob")])
-        .when(&TaskCommand::UnclaimInteraction(UserInteraction { id: "t1".into(), user: "alice".into() }))
+        .when(&TaskCommand::UnclaimInteraction(UserInteraction {
+            id: "t1".into(),
+            user: "alice".into(),
+        }))
         .then_expect_rejection(RejectionCode::TaskNotAssignedToUser);
 }
 
@@ -346,7 +482,9 @@ fn complete_interaction_rules() {
     T::given(vec![created("t1"), assigned("t1", "alice")])
         .when(&command)
         .then_expect_events(vec![expected.clone()]);
-    T::given(vec![created("t1")]).when(&command).then_expect_events(vec![expected]);
+    T::given(vec![created("t1")])
+        .when(&command)
+        .then_expect_events(vec![expected]);
     T::given(vec![created("t1"), assigned("t1", "bob")])
         .when(&command)
         .then_expect_rejection(RejectionCode::TaskAssignedToOtherUser);
@@ -355,22 +493,35 @@ fn complete_interaction_rules() {
 #[test]
 fn defer_and_undefer_rules() {
     let until = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
-    let defer = TaskCommand::DeferInteraction(DeferInteraction { id: "t1".into(), user: "alice".into(), follow_up_date: until });
+    let defer = TaskCommand::DeferInteraction(DeferInteraction {
+        id: "t1".into(),
+        user: "alice".into(),
+        follow_up_date: until,
+    });
     T::given(vec![created("t1")])
         .when(&defer)
-        .then_expect_events(vec![TaskEvent::TaskDeferRequested(TaskInteractionRequested {
-            follow_up_date: Some(until),
-            ..request("alice")
-        })]);
+        .then_expect_events(vec![TaskEvent::TaskDeferRequested(
+            TaskInteractionRequested {
+                follow_up_date: Some(until),
+                ..request("alice")
+            },
+        )]);
     let deferred = TaskEvent::TaskAttributesUpdated(UpdateTaskAttributes {
         id: "t1".into(),
         follow_up_date: Patch::Set(until),
         ..Default::default()
     });
-    T::given(vec![created("t1"), deferred.clone()]).when(&defer).then_expect_no_events();
-    let undefer = TaskCommand::UndeferInteraction(UserInteraction { id: "t1".into(), user: "alice".into() });
+    T::given(vec![created("t1"), deferred.clone()])
+        .when(&defer)
+        .then_expect_no_events();
+    let undefer = TaskCommand::UndeferInteraction(UserInteraction {
+        id: "t1".into(),
+        user: "alice".into(),
+    });
     T::given(vec![created("t1"), deferred])
         .when(&undefer)
         .then_expect_events(vec![TaskEvent::TaskUndeferRequested(request("alice"))]);
-    T::given(vec![created("t1")]).when(&undefer).then_expect_no_events();
+    T::given(vec![created("t1")])
+        .when(&undefer)
+        .then_expect_no_events();
 }

@@ -10,7 +10,9 @@ mod task;
 
 use serde::{Deserialize, Serialize};
 
-pub use data_entry::{AnonymizeDataEntry, CreateOrUpdateDataEntry, DataEntryCommand, DeleteDataEntry};
+pub use data_entry::{
+    AnonymizeDataEntry, CreateOrUpdateDataEntry, DataEntryCommand, DeleteDataEntry,
+};
 pub use parse::{parse_command, parse_commands, CommandParseError, InputLimits};
 pub use process::{
     ChangeProcessVariables, ProcessDefinitionCommand, ProcessInstanceCommand,

@@ -101,7 +101,10 @@ mod tests {
 
     #[test]
     fn batch_limits_are_enforced() {
-        let limits = InputLimits { max_bytes: 1000, max_commands: 2 };
+        let limits = InputLimits {
+            max_bytes: 1000,
+            max_commands: 2,
+        };
         let one = r#"{"type":"assignTask","id":"t1"}"#;
         let three = format!("[{one},{one},{one}]");
         assert_eq!(
@@ -109,6 +112,12 @@ mod tests {
             Err(CommandParseError::TooManyCommands { count: 3, limit: 2 })
         );
         let big = vec![b' '; 1001];
-        assert_eq!(parse_commands(&big, &limits), Err(CommandParseError::TooLarge { size: 1001, limit: 1000 }));
+        assert_eq!(
+            parse_commands(&big, &limits),
+            Err(CommandParseError::TooLarge {
+                size: 1001,
+                limit: 1000
+            })
+        );
     }
 }

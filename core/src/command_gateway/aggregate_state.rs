@@ -33,9 +33,11 @@ impl AggregateState {
             (AggregateState::Task(s), Command::Task(c)) => {
                 Ok(s.decide(c)?.into_iter().map(DomainEvent::Task).collect())
             }
-            (AggregateState::DataEntry(s), Command::DataEntry(c)) => {
-                Ok(s.decide(c)?.into_iter().map(DomainEvent::DataEntry).collect())
-            }
+            (AggregateState::DataEntry(s), Command::DataEntry(c)) => Ok(s
+                .decide(c)?
+                .into_iter()
+                .map(DomainEvent::DataEntry)
+                .collect()),
             (AggregateState::ProcessDefinition(s), Command::ProcessDefinition(c)) => Ok(s
                 .decide(c)?
                 .into_iter()

@@ -153,9 +153,16 @@ impl CommandGateway {
     }
 
     /// Handles one command as a unit of work of its own.
-    pub fn send(&self, command: Command, context: &CommandContext) -> Result<CommandOutcome, GatewayError> {
+    pub fn send(
+        &self,
+        command: Command,
+        context: &CommandContext,
+    ) -> Result<CommandOutcome, GatewayError> {
         let mut batch = self.handle(vec![command], BatchMode::Atomic, context)?;
-        batch.outcomes.pop().ok_or(GatewayError::ConflictRetriesExhausted(0))
+        batch
+            .outcomes
+            .pop()
+            .ok_or(GatewayError::ConflictRetriesExhausted(0))
     }
 
     /// Parses a JSON array of commands from outside and handles it as one unit of work.
@@ -185,7 +192,15 @@ impl CommandGateway {
         let mut inner = self.inner.lock().map_err(|_| GatewayError::Poisoned)?;
         let mut attempt = 0;
         loop {
-            match inner.try_unit_of_work(&commands, &command_ids, mode, context, time, correlation_id, &self.config) {
+            match inner.try_unit_of_work(
+                &commands,
+                &command_ids,
+                mode,
+                context,
+                time,
+                correlation_id,
+                &self.config,
+            ) {
                 Ok(outcome) => {
                     if let Some(p) = outcome.position {
                         self.signal.advance(p);
@@ -223,7 +238,11 @@ impl Inner {
         correlation_id: Uuid,
         config: &GatewayConfig,
     ) -> Result<BatchOutcome, GatewayError> {
-        let Inner { conn, cache, known_head } = self;
+        let Inner {
+            conn,
+            cache,
+            known_head,
+        } = self;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let head = event_store::head_position(&tx)?;
         let cache_is_current = head == *known_head;
@@ -266,7 +285,10 @@ impl Inner {
                             },
                         });
                     }
-                    OutcomeStatus::Accepted { events: count, position: None }
+                    OutcomeStatus::Accepted {
+                        events: count,
+                        position: None,
+                    }
                 }
                 Err(rejection) => {
                     rejected = true;
@@ -287,7 +309,12 @@ impl Inner {
 
         if rejected && mode == BatchMode::Atomic {
             tx.rollback()?;
-            return Ok(atomic_rejection(commands, command_ids, outcomes, correlation_id));
+            return Ok(atomic_rejection(
+                commands,
+                command_ids,
+                outcomes,
+                correlation_id,
+            ));
         }
 
         // In per-command mode a rejected command appended nothing and left its
@@ -309,7 +336,11 @@ impl Inner {
             cache.clear();
         }
         cache.extend(working);
-        Ok(BatchOutcome { correlation_id, outcomes, position: last })
+        Ok(BatchOutcome {
+            correlation_id,
+            outcomes,
+            position: last,
+        })
     }
 }
 
@@ -330,8 +361,7 @@ fn load(
             state: AggregateState::empty(key.0),
         },
     };
-    for (version, event) in
-        event_store::load_aggregate_events(conn, key.0, &key.1, loaded.version)?
+    for (version, event) in event_store::load_aggregate_events(conn, key.0, &key.1, loaded.version)?
     {
         loaded.state.evolve(&event);
         loaded.version = version;
@@ -365,7 +395,11 @@ fn atomic_rejection(
             )),
         });
     }
-    BatchOutcome { correlation_id, outcomes, position: None }
+    BatchOutcome {
+        correlation_id,
+        outcomes,
+        position: None,
+    }
 }
 
 #[cfg(test)]

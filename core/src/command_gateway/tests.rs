@@ -20,33 +20,82 @@ fn create(id: &str) -> Command {
 }
 
 fn assign(id: &str, who: &str) -> Command {
-    TaskCommand::AssignTask(AssignTask { id: id.into(), assignee: Some(who.into()) }).into()
+    TaskCommand::AssignTask(AssignTask {
+        id: id.into(),
+        assignee: Some(who.into()),
+    })
+    .into()
 }
 
 fn add_user(id: &str, user: &str) -> Command {
-    TaskCommand::AddCandidateUsers(CandidateUsers { id: id.into(), users: [user.to_string()].into() }).into()
+    TaskCommand::AddCandidateUsers(CandidateUsers {
+        id: id.into(),
+        users: [user.to_string()].into(),
+    })
+    .into()
 }
 
 fn all_events(store: &EventStore) -> Vec<crate::StoredEvent> {
-    store.reader().expect("reader").read_after(0, usize::MAX).expect("read")
+    store
+        .reader()
+        .expect("reader")
+        .read_after(0, usize::MAX)
+        .expect("read")
 }
 
 #[test]
 fn accepted_batch_appends_events_in_order_with_positions() {
     let (_d, store) = store();
     let gateway = CommandGateway::new(&store).expect("gateway");
-    let ctx = CommandContext { application: Some("app".into()), ..Default::default() };
+    let ctx = CommandContext {
+        application: Some("app".into()),
+        ..Default::default()
+    };
     let out = gateway
-        .handle(vec![create("t1"), assign("t1", "bob"), assign("t1", "bob"), create("t2")], BatchMode::Atomic, &ctx)
+        .handle(
+            vec![
+                create("t1"),
+                assign("t1", "bob"),
+                assign("t1", "bob"),
+                create("t2"),
+            ],
+            BatchMode::Atomic,
+            &ctx,
+        )
         .expect("handled");
     assert!(out.all_accepted(), "{out:?}");
     assert_eq!(out.events_appended(), 3);
     assert_eq!(out.position, Some(3));
-    assert_eq!(out.outcomes[2].status, OutcomeStatus::Accepted { events: 0, position: None });
+    assert_eq!(
+        out.outcomes[2].status,
+        OutcomeStatus::Accepted {
+            events: 0,
+            position: None
+        }
+    );
     let events = all_events(&store);
-    let shape: Vec<_> = events.iter().map(|e| (e.position, e.aggregate_id.as_str(), e.aggregate_version, e.event.type_name())).collect();
-    assert_eq!(shape, vec![(1, "t1", 1, "TaskCreated"), (2, "t1", 2, "TaskAssigned"), (3, "t2", 1, "TaskCreated")]);
-    assert!(events.iter().all(|e| e.metadata.correlation_id == out.correlation_id));
+    let shape: Vec<_> = events
+        .iter()
+        .map(|e| {
+            (
+                e.position,
+                e.aggregate_id.as_str(),
+                e.aggregate_version,
+                e.event.type_name(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            (1, "t1", 1, "TaskCreated"),
+            (2, "t1", 2, "TaskAssigned"),
+            (3, "t2", 1, "TaskCreated")
+        ]
+    );
+    assert!(events
+        .iter()
+        .all(|e| e.metadata.correlation_id == out.correlation_id));
     assert_eq!(events[1].metadata.causation_id, out.outcomes[1].command_id);
     assert_eq!(events[0].metadata.application.as_deref(), Some("app"));
 }
@@ -56,17 +105,41 @@ fn atomic_batch_with_a_rejected_third_command_stores_nothing() {
     let (_d, store) = store();
     let gateway = CommandGateway::new(&store).expect("gateway");
     let out = gateway
-        .handle(vec![create("t1"), assign("t1", "bob"), assign("missing", "bob"), create("t2")], BatchMode::Atomic, &CommandContext::default())
+        .handle(
+            vec![
+                create("t1"),
+                assign("t1", "bob"),
+                assign("missing", "bob"),
+                create("t2"),
+            ],
+            BatchMode::Atomic,
+            &CommandContext::default(),
+        )
         .expect("handled");
-    let codes: Vec<_> = out.outcomes.iter().map(|o| o.rejection().map(|r| r.code)).collect();
+    let codes: Vec<_> = out
+        .outcomes
+        .iter()
+        .map(|o| o.rejection().map(|r| r.code))
+        .collect();
     assert_eq!(
         codes,
-        vec![Some(RejectionCode::BatchRejected), Some(RejectionCode::BatchRejected), Some(RejectionCode::TaskNotFound), Some(RejectionCode::BatchRejected)]
+        vec![
+            Some(RejectionCode::BatchRejected),
+            Some(RejectionCode::BatchRejected),
+            Some(RejectionCode::TaskNotFound),
+            Some(RejectionCode::BatchRejected)
+        ]
     );
     assert_eq!(out.position, None);
-    assert!(all_events(&store).is_empty(), "an atomic batch is all or nothing");
+    assert!(
+        all_events(&store).is_empty(),
+        "an atomic batch is all or nothing"
+    );
     // The aggregates are untouched: the same create is accepted afterwards.
-    assert!(gateway.send(create("t1"), &CommandContext::default()).expect("sent").is_accepted());
+    assert!(gateway
+        .send(create("t1"), &CommandContext::default())
+        .expect("sent")
+        .is_accepted());
 }
 
 #[test]
@@ -74,11 +147,27 @@ fn per_command_batch_with_a_rejected_third_command_stores_the_others() {
     let (_d, store) = store();
     let gateway = CommandGateway::new(&store).expect("gateway");
     let out = gateway
-        .handle(vec![create("t1"), assign("t1", "bob"), assign("missing", "bob"), create("t2")], BatchMode::PerCommand, &CommandContext::default())
+        .handle(
+            vec![
+                create("t1"),
+                assign("t1", "bob"),
+                assign("missing", "bob"),
+                create("t2"),
+            ],
+            BatchMode::PerCommand,
+            &CommandContext::default(),
+        )
         .expect("handled");
-    let accepted: Vec<_> = out.outcomes.iter().map(CommandOutcome::is_accepted).collect();
+    let accepted: Vec<_> = out
+        .outcomes
+        .iter()
+        .map(CommandOutcome::is_accepted)
+        .collect();
     assert_eq!(accepted, vec![true, true, false, true]);
-    assert_eq!(out.outcomes[2].rejection().map(|r| r.code), Some(RejectionCode::TaskNotFound));
+    assert_eq!(
+        out.outcomes[2].rejection().map(|r| r.code),
+        Some(RejectionCode::TaskNotFound)
+    );
     assert_eq!(all_events(&store).len(), 3);
     assert_eq!(out.position, Some(3));
 }
@@ -88,11 +177,21 @@ fn a_rejected_command_in_per_command_mode_leaves_its_aggregate_usable() {
     let (_d, store) = store();
     let gateway = CommandGateway::new(&store).expect("gateway");
     let out = gateway
-        .handle(vec![create("t1"), create("t1"), assign("t1", "bob")], BatchMode::PerCommand, &CommandContext::default())
+        .handle(
+            vec![create("t1"), create("t1"), assign("t1", "bob")],
+            BatchMode::PerCommand,
+            &CommandContext::default(),
+        )
         .expect("handled");
-    let versions: Vec<_> = all_events(&store).iter().map(|e| e.aggregate_version).collect();
+    let versions: Vec<_> = all_events(&store)
+        .iter()
+        .map(|e| e.aggregate_version)
+        .collect();
     assert_eq!(versions, vec![1, 2]);
-    assert_eq!(out.outcomes[1].rejection().map(|r| r.code), Some(RejectionCode::TaskAlreadyExists));
+    assert_eq!(
+        out.outcomes[1].rejection().map(|r| r.code),
+        Some(RejectionCode::TaskAlreadyExists)
+    );
 }
 
 #[test]
@@ -100,13 +199,33 @@ fn state_is_replayed_after_reopening() {
     let (_d, store) = store();
     {
         let gateway = CommandGateway::new(&store).expect("gateway");
-        gateway.handle(vec![create("t1"), assign("t1", "bob")], BatchMode::Atomic, &CommandContext::default()).expect("ok");
+        gateway
+            .handle(
+                vec![create("t1"), assign("t1", "bob")],
+                BatchMode::Atomic,
+                &CommandContext::default(),
+            )
+            .expect("ok");
     }
     let gateway = CommandGateway::new(&store).expect("gateway");
-    let out = gateway.send(assign("t1", "bob"), &CommandContext::default()).expect("sent");
-    assert_eq!(out.status, OutcomeStatus::Accepted { events: 0, position: None }, "bob is already the assignee");
-    let out = gateway.send(create("t1"), &CommandContext::default()).expect("sent");
-    assert_eq!(out.rejection().map(|r| r.code), Some(RejectionCode::TaskAlreadyExists));
+    let out = gateway
+        .send(assign("t1", "bob"), &CommandContext::default())
+        .expect("sent");
+    assert_eq!(
+        out.status,
+        OutcomeStatus::Accepted {
+            events: 0,
+            position: None
+        },
+        "bob is already the assignee"
+    );
+    let out = gateway
+        .send(create("t1"), &CommandContext::default())
+        .expect("sent");
+    assert_eq!(
+        out.rejection().map(|r| r.code),
+        Some(RejectionCode::TaskAlreadyExists)
+    );
 }
 
 #[test]
@@ -114,13 +233,24 @@ fn a_second_gateway_on_the_same_store_never_decides_on_stale_state() {
     let (_d, store) = store();
     let a = CommandGateway::new(&store).expect("a");
     let b = CommandGateway::new(&store).expect("b");
-    a.send(create("t1"), &CommandContext::default()).expect("create");
-    a.send(assign("t1", "alice"), &CommandContext::default()).expect("assign"); // cached in a
-    b.send(assign("t1", "bob"), &CommandContext::default()).expect("assign by b");
+    a.send(create("t1"), &CommandContext::default())
+        .expect("create");
+    a.send(assign("t1", "alice"), &CommandContext::default())
+        .expect("assign"); // cached in a
+    b.send(assign("t1", "bob"), &CommandContext::default())
+        .expect("assign by b");
     // a's cache says alice; the store says bob. Assigning alice again must be an event.
-    let out = a.send(assign("t1", "alice"), &CommandContext::default()).expect("assign again");
-    assert!(matches!(out.status, OutcomeStatus::Accepted { events: 1, .. }), "{out:?}");
-    let versions: Vec<_> = all_events(&store).iter().map(|e| e.aggregate_version).collect();
+    let out = a
+        .send(assign("t1", "alice"), &CommandContext::default())
+        .expect("assign again");
+    assert!(
+        matches!(out.status, OutcomeStatus::Accepted { events: 1, .. }),
+        "{out:?}"
+    );
+    let versions: Vec<_> = all_events(&store)
+        .iter()
+        .map(|e| e.aggregate_version)
+        .collect();
     assert_eq!(versions, vec![1, 2, 3, 4]);
 }
 
@@ -128,7 +258,13 @@ fn a_second_gateway_on_the_same_store_never_decides_on_stale_state() {
 fn concurrent_threads_and_gateways_lose_no_update() {
     let (_d, store) = store();
     let shared = Arc::new(CommandGateway::new(&store).expect("gateway"));
-    shared.handle(vec![create("t1"), create("t2")], BatchMode::Atomic, &CommandContext::default()).expect("create");
+    shared
+        .handle(
+            vec![create("t1"), create("t2")],
+            BatchMode::Atomic,
+            &CommandContext::default(),
+        )
+        .expect("create");
     let mut handles = Vec::new();
     for thread in 0..4 {
         let store = store.clone();
@@ -140,7 +276,11 @@ fn concurrent_threads_and_gateways_lose_no_update() {
             for i in 0..50 {
                 let user = format!("u{thread}-{i}");
                 let out = gateway
-                    .handle(vec![add_user("t1", &user), add_user("t2", &user)], BatchMode::Atomic, &CommandContext::default())
+                    .handle(
+                        vec![add_user("t1", &user), add_user("t2", &user)],
+                        BatchMode::Atomic,
+                        &CommandContext::default(),
+                    )
                     .expect("handled");
                 assert!(out.all_accepted());
             }
@@ -152,8 +292,16 @@ fn concurrent_threads_and_gateways_lose_no_update() {
     let events = all_events(&store);
     for task in ["t1", "t2"] {
         let mut users = BTreeSet::new();
-        let versions: Vec<i64> = events.iter().filter(|e| e.aggregate_id == task).map(|e| e.aggregate_version).collect();
-        assert_eq!(versions, (1..=201).collect::<Vec<_>>(), "contiguous versions for {task}");
+        let versions: Vec<i64> = events
+            .iter()
+            .filter(|e| e.aggregate_id == task)
+            .map(|e| e.aggregate_version)
+            .collect();
+        assert_eq!(
+            versions,
+            (1..=201).collect::<Vec<_>>(),
+            "contiguous versions for {task}"
+        );
         for e in events.iter().filter(|e| e.aggregate_id == task) {
             if let crate::DomainEvent::Task(TaskEvent::TaskCandidateUsersAdded(c)) = &e.event {
                 users.extend(c.users.iter().cloned());
@@ -183,32 +331,75 @@ fn malformed_json_is_refused_with_the_field_named_and_nothing_stored() {
     nested["sourceReference"]["kind"] = json!("workflow");
     nested["type"] = json!("createTask");
     let cases: Vec<(Vec<u8>, &str)> = vec![
-        (json!([unknown_field]).to_string().into_bytes(), "unknown field `colour`"),
-        (json!([wrong_type]).to_string().into_bytes(), "createTask.priority"),
-        (json!([missing_id]).to_string().into_bytes(), "missing field `id`"),
-        (json!([nested]).to_string().into_bytes(), "createTask.sourceReference.kind"),
-        (json!([{"type": "launchRocket"}]).to_string().into_bytes(), "unknown command type `launchRocket`"),
-        (json!([{"id": "t1"}]).to_string().into_bytes(), "missing field `type`"),
+        (
+            json!([unknown_field]).to_string().into_bytes(),
+            "unknown field `colour`",
+        ),
+        (
+            json!([wrong_type]).to_string().into_bytes(),
+            "createTask.priority",
+        ),
+        (
+            json!([missing_id]).to_string().into_bytes(),
+            "missing field `id`",
+        ),
+        (
+            json!([nested]).to_string().into_bytes(),
+            "createTask.sourceReference.kind",
+        ),
+        (
+            json!([{"type": "launchRocket"}]).to_string().into_bytes(),
+            "unknown command type `launchRocket`",
+        ),
+        (
+            json!([{"id": "t1"}]).to_string().into_bytes(),
+            "missing field `type`",
+        ),
         (b"[{\"type\": \"createTask\",".to_vec(), "EOF"),
         (b"not json".to_vec(), "expected"),
     ];
     for (input, expected) in cases {
-        let err = gateway.handle_json(&input, &limits, BatchMode::Atomic, &ctx).expect_err("refused");
+        let err = gateway
+            .handle_json(&input, &limits, BatchMode::Atomic, &ctx)
+            .expect_err("refused");
         let message = err.to_string();
-        assert!(message.contains(expected), "`{message}` should mention `{expected}`");
+        assert!(
+            message.contains(expected),
+            "`{message}` should mention `{expected}`"
+        );
     }
     // A 10 MB payload.
     let mut big = task.clone();
     big["type"] = json!("createTask");
     big["payload"] = json!({ "blob": "x".repeat(10 * 1024 * 1024) });
-    let err = gateway.handle_json(json!([big]).to_string().as_bytes(), &limits, BatchMode::Atomic, &ctx).expect_err("refused");
-    assert!(matches!(err, HandleJsonError::Parse(CommandParseError::TooLarge { .. })), "{err}");
+    let err = gateway
+        .handle_json(
+            json!([big]).to_string().as_bytes(),
+            &limits,
+            BatchMode::Atomic,
+            &ctx,
+        )
+        .expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            HandleJsonError::Parse(CommandParseError::TooLarge { .. })
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("larger than the limit"), "{err}");
     assert!(all_events(&store).is_empty());
     // And the well-formed one is accepted.
     let mut good = task;
     good["type"] = json!("createTask");
-    let out = gateway.handle_json(json!([good]).to_string().as_bytes(), &limits, BatchMode::Atomic, &ctx).expect("ok");
+    let out = gateway
+        .handle_json(
+            json!([good]).to_string().as_bytes(),
+            &limits,
+            BatchMode::Atomic,
+            &ctx,
+        )
+        .expect("ok");
     assert!(out.all_accepted());
 }
 
@@ -223,15 +414,29 @@ fn commands_round_trip_through_json() {
             ..Default::default()
         })
         .into(),
-        TaskCommand::CompleteInteraction(CompleteInteraction { id: "t1".into(), user: "alice".into(), payload: Default::default() }).into(),
+        TaskCommand::CompleteInteraction(CompleteInteraction {
+            id: "t1".into(),
+            user: "alice".into(),
+            payload: Default::default(),
+        })
+        .into(),
         ProcessInstanceCommand::ChangeProcessVariables(ChangeProcessVariables {
             instance_id: "pi".into(),
-            changes: vec![VariableChange::Create { name: "a".into(), value: json!(1) }, VariableChange::Delete { name: "b".into() }],
+            changes: vec![
+                VariableChange::Create {
+                    name: "a".into(),
+                    value: json!(1),
+                },
+                VariableChange::Delete { name: "b".into() },
+            ],
         })
         .into(),
     ];
     let text = serde_json::to_string(&commands).expect("serialize");
     let back = parse_commands(text.as_bytes(), &InputLimits::default()).expect("parse");
     assert_eq!(back, commands);
-    assert!(text.contains(r#""description":null"#), "a clear is an explicit null: {text}");
+    assert!(
+        text.contains(r#""description":null"#),
+        "a clear is an explicit null: {text}"
+    );
 }

@@ -36,7 +36,9 @@ pub enum DomainEvent {
 pub enum EventDecodeError {
     #[error("unknown event type `{0}`")]
     UnknownType(String),
-    #[error("event type `{event_type}` has version {version}, newer than this build's {EVENT_VERSION}")]
+    #[error(
+        "event type `{event_type}` has version {version}, newer than this build's {EVENT_VERSION}"
+    )]
     FutureVersion { event_type: String, version: i64 },
     #[error("event type `{event_type}` version {version} has a bad body: {source}")]
     BadBody {

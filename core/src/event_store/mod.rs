@@ -31,7 +31,9 @@ pub enum StoreError {
     },
     #[error("stored event at position {position} has bad metadata or identity: {message}")]
     Corrupt { position: i64, message: String },
-    #[error("the event store schema version {found} is newer than this build supports ({supported})")]
+    #[error(
+        "the event store schema version {found} is newer than this build supports ({supported})"
+    )]
     SchemaTooNew { found: i64, supported: i64 },
 }
 
@@ -176,7 +178,11 @@ pub fn load_aggregate_events(
 
 /// The highest committed position (0 when empty).
 pub fn head_position(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| r.get(0))?)
+    Ok(
+        conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 /// Reads committed events in position order.

@@ -22,14 +22,21 @@ fn main() -> anyhow::Result<()> {
     let store = EventStore::open(db)?;
     let gateway = CommandGateway::new(&store)?;
     let ctx = CommandContext::default();
-    let create = |id: &str| -> Command { TaskCommand::CreateTask(fixtures::task(id, "app")).into() };
+    let create =
+        |id: &str| -> Command { TaskCommand::CreateTask(fixtures::task(id, "app")).into() };
     // Setup may race with another writer: per-command, an existing task is fine.
-    gateway.handle(vec![create("hot"), create("c1"), create("c2")], BatchMode::PerCommand, &ctx)?;
+    gateway.handle(
+        vec![create("hot"), create("c1"), create("c2")],
+        BatchMode::PerCommand,
+        &ctx,
+    )?;
     let mut out = std::io::stdout().lock();
     for b in 0..batches {
         let commands: Vec<Command> = match mode.as_str() {
             "fresh" => {
-                let mut c: Vec<Command> = (0..5).map(|i| create(&format!("r{run}-b{b}-{i}"))).collect();
+                let mut c: Vec<Command> = (0..5)
+                    .map(|i| create(&format!("r{run}-b{b}-{i}")))
+                    .collect();
                 c.extend((0..5).map(|i| -> Command {
                     TaskCommand::UpdateTaskAttributes(UpdateTaskAttributes {
                         id: "hot".into(),
@@ -56,7 +63,12 @@ fn main() -> anyhow::Result<()> {
         if !outcome.all_accepted() {
             bail!("batch {b} rejected: {outcome:?}");
         }
-        writeln!(out, "committed {} {}", outcome.correlation_id, outcome.events_appended())?;
+        writeln!(
+            out,
+            "committed {} {}",
+            outcome.correlation_id,
+            outcome.events_appended()
+        )?;
         out.flush()?;
     }
     Ok(())
