@@ -59,6 +59,9 @@ pub struct CommandContext {
     pub application: Option<String>,
     /// The time to record; now when `None`.
     pub time: Option<DateTime<Utc>>,
+    /// A unit of work with a key that was handled before is not applied again: its
+    /// stored outcome is returned.
+    pub idempotency_key: Option<String>,
 }
 
 /// Infrastructure faults of the gateway. Business rejections are outcomes, not errors.
@@ -244,6 +247,12 @@ impl Inner {
             known_head,
         } = self;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(key) = &context.idempotency_key {
+            if let Some(outcome) = handled_outcome(&tx, key)? {
+                tracing::debug!(target: "taskpool::command_gateway", key, "unit of work already handled");
+                return Ok(outcome);
+            }
+        }
         let head = event_store::head_position(&tx)?;
         let cache_is_current = head == *known_head;
 
@@ -320,8 +329,6 @@ impl Inner {
         // In per-command mode a rejected command appended nothing and left its
         // aggregate's working state untouched, so the events are exactly the accepted ones.
         let positions = event_store::append(&tx, &new_events)?;
-        tx.commit()?;
-
         let mut last = None;
         for (outcome, span) in outcomes.iter_mut().zip(spans) {
             if let OutcomeStatus::Accepted { position, .. } = &mut outcome.status {
@@ -331,16 +338,20 @@ impl Inner {
                 }
             }
         }
+        let batch = BatchOutcome { correlation_id, outcomes, position: last };
+        if let Some(key) = &context.idempotency_key {
+            tx.execute(
+                "INSERT INTO handled_units (idempotency_key, outcome, handled_at) VALUES (?1, ?2, ?3)",
+                rusqlite::params![key, serde_json::to_string(&batch).map_err(StoreError::from)?, time.to_rfc3339()],
+            )?;
+        }
+        tx.commit()?;
         *known_head = last.unwrap_or(head);
         if cache.len() + working.len() > config.cache_capacity {
             cache.clear();
         }
         cache.extend(working);
-        Ok(BatchOutcome {
-            correlation_id,
-            outcomes,
-            position: last,
-        })
+        Ok(batch)
     }
 }
 
@@ -367,6 +378,18 @@ fn load(
         loaded.version = version;
     }
     Ok(loaded)
+}
+
+fn handled_outcome(conn: &Connection, key: &str) -> Result<Option<BatchOutcome>, StoreError> {
+    use rusqlite::OptionalExtension;
+    let stored: Option<String> = conn
+        .query_row(
+            "SELECT outcome FROM handled_units WHERE idempotency_key = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(stored.map(|s| serde_json::from_str(&s)).transpose()?)
 }
 
 fn atomic_rejection(

@@ -21,6 +21,15 @@ const MIGRATIONS: &[&str] = &[
         metadata          TEXT    NOT NULL,
         UNIQUE (aggregate_kind, aggregate_id, aggregate_version)
     );",
+    // 2: units of work already handled, by the sender's idempotency key, with their
+    // outcome: a resent unit of work (a retrying job, a repeated HTTP request) is
+    // answered from here instead of being applied twice. Written in the same
+    // transaction as the unit's events.
+    "CREATE TABLE handled_units (
+        idempotency_key TEXT PRIMARY KEY,
+        outcome         TEXT NOT NULL,
+        handled_at      TEXT NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.
