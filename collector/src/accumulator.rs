@@ -183,16 +183,28 @@ fn project(commands: Vec<TaskCommand>) -> Vec<TaskCommand> {
         users = CandidateDelta::default();
     }
     if !users.add.is_empty() {
-        out.push(TaskCommand::AddCandidateUsers(CandidateUsers { id: id.clone(), users: users.add }));
+        out.push(TaskCommand::AddCandidateUsers(CandidateUsers {
+            id: id.clone(),
+            users: users.add,
+        }));
     }
     if !users.delete.is_empty() {
-        out.push(TaskCommand::DeleteCandidateUsers(CandidateUsers { id: id.clone(), users: users.delete }));
+        out.push(TaskCommand::DeleteCandidateUsers(CandidateUsers {
+            id: id.clone(),
+            users: users.delete,
+        }));
     }
     if !groups.add.is_empty() {
-        out.push(TaskCommand::AddCandidateGroups(CandidateGroups { id: id.clone(), groups: groups.add }));
+        out.push(TaskCommand::AddCandidateGroups(CandidateGroups {
+            id: id.clone(),
+            groups: groups.add,
+        }));
     }
     if !groups.delete.is_empty() {
-        out.push(TaskCommand::DeleteCandidateGroups(CandidateGroups { id: id.clone(), groups: groups.delete }));
+        out.push(TaskCommand::DeleteCandidateGroups(CandidateGroups {
+            id: id.clone(),
+            groups: groups.delete,
+        }));
     }
     if let Some(u) = update.filter(|u| !u.is_empty()) {
         out.push(TaskCommand::UpdateTaskAttributes(u));

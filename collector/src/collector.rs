@@ -40,61 +40,120 @@ pub fn collect(
                 enricher.enrich_task(&mut task, &vars);
                 out.tasks.push(TaskCommand::CreateTask(task));
             }
-            EngineEvent::TaskAssigned { task_id, assignee } => out
-                .tasks
-                .push(TaskCommand::AssignTask(taskpool_core::command::AssignTask { id: task_id, assignee })),
+            EngineEvent::TaskAssigned { task_id, assignee } => out.tasks.push(
+                TaskCommand::AssignTask(taskpool_core::command::AssignTask {
+                    id: task_id,
+                    assignee,
+                }),
+            ),
             EngineEvent::CandidateUsersAdded { task_id, users } => {
-                out.tasks.push(TaskCommand::AddCandidateUsers(CandidateUsers { id: task_id, users }))
+                out.tasks
+                    .push(TaskCommand::AddCandidateUsers(CandidateUsers {
+                        id: task_id,
+                        users,
+                    }))
             }
             EngineEvent::CandidateUsersRemoved { task_id, users } => {
-                out.tasks.push(TaskCommand::DeleteCandidateUsers(CandidateUsers { id: task_id, users }))
+                out.tasks
+                    .push(TaskCommand::DeleteCandidateUsers(CandidateUsers {
+                        id: task_id,
+                        users,
+                    }))
             }
             EngineEvent::CandidateGroupsAdded { task_id, groups } => {
-                out.tasks.push(TaskCommand::AddCandidateGroups(CandidateGroups { id: task_id, groups }))
+                out.tasks
+                    .push(TaskCommand::AddCandidateGroups(CandidateGroups {
+                        id: task_id,
+                        groups,
+                    }))
             }
-            EngineEvent::CandidateGroupsRemoved { task_id, groups } => out
-                .tasks
-                .push(TaskCommand::DeleteCandidateGroups(CandidateGroups { id: task_id, groups })),
+            EngineEvent::CandidateGroupsRemoved { task_id, groups } => {
+                out.tasks
+                    .push(TaskCommand::DeleteCandidateGroups(CandidateGroups {
+                        id: task_id,
+                        groups,
+                    }))
+            }
             EngineEvent::TaskAttributesUpdated { update } => {
-                out.tasks.push(TaskCommand::UpdateTaskAttributes(UpdateTaskAttributes { ..update }))
+                out.tasks
+                    .push(TaskCommand::UpdateTaskAttributes(UpdateTaskAttributes {
+                        ..update
+                    }))
             }
             EngineEvent::TaskCompleted { task_id } => {
-                out.tasks.push(TaskCommand::CompleteTask(CompleteTask { id: task_id, assignee: None }))
+                out.tasks.push(TaskCommand::CompleteTask(CompleteTask {
+                    id: task_id,
+                    assignee: None,
+                }))
             }
-            EngineEvent::TaskDeleted { task_id, reason } => out
-                .tasks
-                .push(TaskCommand::DeleteTask(DeleteTask { id: task_id, delete_reason: reason })),
-            EngineEvent::VariableCreated { instance_id, name, value } => {
-                push_variable(&mut out, instance_id, VariableChange::Create { name, value })
+            EngineEvent::TaskDeleted { task_id, reason } => {
+                out.tasks.push(TaskCommand::DeleteTask(DeleteTask {
+                    id: task_id,
+                    delete_reason: reason,
+                }))
             }
-            EngineEvent::VariableUpdated { instance_id, name, value } => {
-                push_variable(&mut out, instance_id, VariableChange::Update { name, value })
-            }
+            EngineEvent::VariableCreated {
+                instance_id,
+                name,
+                value,
+            } => push_variable(
+                &mut out,
+                instance_id,
+                VariableChange::Create { name, value },
+            ),
+            EngineEvent::VariableUpdated {
+                instance_id,
+                name,
+                value,
+            } => push_variable(
+                &mut out,
+                instance_id,
+                VariableChange::Update { name, value },
+            ),
             EngineEvent::VariableDeleted { instance_id, name } => {
                 push_variable(&mut out, instance_id, VariableChange::Delete { name })
             }
-            EngineEvent::ProcessStarted { instance_id, definition_id, definition_key, application_name, business_key, started_by } => {
-                out.process_instances.push(ProcessInstanceCommand::StartProcessInstance(StartProcessInstance {
+            EngineEvent::ProcessStarted {
+                instance_id,
+                definition_id,
+                definition_key,
+                application_name,
+                business_key,
+                started_by,
+            } => out
+                .process_instances
+                .push(ProcessInstanceCommand::StartProcessInstance(
+                    StartProcessInstance {
+                        instance_id,
+                        definition_id,
+                        definition_key,
+                        application_name,
+                        name: None,
+                        business_key,
+                        started_by,
+                    },
+                )),
+            EngineEvent::ProcessEnded {
+                instance_id,
+                cancelled,
+                reason,
+            } => {
+                let t = ProcessInstanceTransition {
                     instance_id,
-                    definition_id,
-                    definition_key,
-                    application_name,
-                    name: None,
-                    business_key,
-                    started_by,
-                }))
-            }
-            EngineEvent::ProcessEnded { instance_id, cancelled, reason } => {
-                let t = ProcessInstanceTransition { instance_id, reason };
+                    reason,
+                };
                 out.process_instance_ends.push(if cancelled {
                     ProcessInstanceCommand::CancelProcessInstance(t)
                 } else {
                     ProcessInstanceCommand::FinishProcessInstance(t)
                 });
             }
-            EngineEvent::ProcessDefinitionDeployed { definition } => out
-                .process_definitions
-                .push(ProcessDefinitionCommand::RegisterProcessDefinition(definition)),
+            EngineEvent::ProcessDefinitionDeployed { definition } => {
+                out.process_definitions
+                    .push(ProcessDefinitionCommand::RegisterProcessDefinition(
+                        definition,
+                    ))
+            }
         }
     }
     out
@@ -103,13 +162,20 @@ pub fn collect(
 /// Variable changes of one instance in one transaction travel as one command.
 fn push_variable(out: &mut CollectedCommands, instance_id: String, change: VariableChange) {
     let existing = out.process_variables.iter_mut().find_map(|c| match c {
-        ProcessInstanceCommand::ChangeProcessVariables(c) if c.instance_id == instance_id => Some(c),
+        ProcessInstanceCommand::ChangeProcessVariables(c) if c.instance_id == instance_id => {
+            Some(c)
+        }
         _ => None,
     });
     match existing {
         Some(c) => c.changes.push(change),
-        None => out.process_variables.push(ProcessInstanceCommand::ChangeProcessVariables(
-            ChangeProcessVariables { instance_id, changes: vec![change] },
-        )),
+        None => out
+            .process_variables
+            .push(ProcessInstanceCommand::ChangeProcessVariables(
+                ChangeProcessVariables {
+                    instance_id,
+                    changes: vec![change],
+                },
+            )),
     }
 }

@@ -10,18 +10,53 @@ use taskpool_core::model::{ProcessDefinition, Task};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
 pub enum EngineEvent {
-    TaskCreated { task: Box<Task> },
-    TaskAssigned { task_id: String, assignee: Option<String> },
-    CandidateUsersAdded { task_id: String, users: BTreeSet<String> },
-    CandidateUsersRemoved { task_id: String, users: BTreeSet<String> },
-    CandidateGroupsAdded { task_id: String, groups: BTreeSet<String> },
-    CandidateGroupsRemoved { task_id: String, groups: BTreeSet<String> },
-    TaskAttributesUpdated { update: UpdateTaskAttributes },
-    TaskCompleted { task_id: String },
-    TaskDeleted { task_id: String, reason: Option<String> },
-    VariableCreated { instance_id: String, name: String, value: serde_json::Value },
-    VariableUpdated { instance_id: String, name: String, value: serde_json::Value },
-    VariableDeleted { instance_id: String, name: String },
+    TaskCreated {
+        task: Box<Task>,
+    },
+    TaskAssigned {
+        task_id: String,
+        assignee: Option<String>,
+    },
+    CandidateUsersAdded {
+        task_id: String,
+        users: BTreeSet<String>,
+    },
+    CandidateUsersRemoved {
+        task_id: String,
+        users: BTreeSet<String>,
+    },
+    CandidateGroupsAdded {
+        task_id: String,
+        groups: BTreeSet<String>,
+    },
+    CandidateGroupsRemoved {
+        task_id: String,
+        groups: BTreeSet<String>,
+    },
+    TaskAttributesUpdated {
+        update: UpdateTaskAttributes,
+    },
+    TaskCompleted {
+        task_id: String,
+    },
+    TaskDeleted {
+        task_id: String,
+        reason: Option<String>,
+    },
+    VariableCreated {
+        instance_id: String,
+        name: String,
+        value: serde_json::Value,
+    },
+    VariableUpdated {
+        instance_id: String,
+        name: String,
+        value: serde_json::Value,
+    },
+    VariableDeleted {
+        instance_id: String,
+        name: String,
+    },
     ProcessStarted {
         instance_id: String,
         definition_id: String,
@@ -30,6 +65,12 @@ pub enum EngineEvent {
         business_key: Option<String>,
         started_by: Option<String>,
     },
-    ProcessEnded { instance_id: String, cancelled: bool, reason: Option<String> },
-    ProcessDefinitionDeployed { definition: ProcessDefinition },
+    ProcessEnded {
+        instance_id: String,
+        cancelled: bool,
+        reason: Option<String>,
+    },
+    ProcessDefinitionDeployed {
+        definition: ProcessDefinition,
+    },
 }

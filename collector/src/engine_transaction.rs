@@ -74,7 +74,13 @@ impl Collector {
         variables: Arc<dyn VariableSource>,
     ) -> Self {
         properties.log_startup();
-        Self { properties, enricher, gateway_sender, custom: None, variables }
+        Self {
+            properties,
+            enricher,
+            gateway_sender,
+            custom: None,
+            variables,
+        }
     }
 
     /// Plugs in the application's own sender (`sender.type = custom`).
@@ -92,7 +98,10 @@ impl Collector {
     }
 
     /// Opens an engine transaction on the application's database.
-    pub fn begin<'c>(&'c self, conn: &'c mut Connection) -> Result<EngineTransaction<'c>, CollectorError> {
+    pub fn begin<'c>(
+        &'c self,
+        conn: &'c mut Connection,
+    ) -> Result<EngineTransaction<'c>, CollectorError> {
         if self.properties.sender_type == SenderType::Txjob {
             JobQueue::create_schema(conn)?;
         }
@@ -189,7 +198,11 @@ impl<'c> EngineTransaction<'c> {
         Ok(())
     }
 
-    fn collect(&self, events: &[EngineEvent], data_entries: Vec<DataEntryCommand>) -> CollectedCommands {
+    fn collect(
+        &self,
+        events: &[EngineEvent],
+        data_entries: Vec<DataEntryCommand>,
+    ) -> CollectedCommands {
         let conn: &Connection = &self.tx;
         let source = &self.collector.variables;
         let mut lookup = |instance: &str| source.variables(conn, instance);
@@ -210,7 +223,10 @@ impl<'c> EngineTransaction<'c> {
         let data_entries = std::mem::take(&mut self.data_entries);
         let collected = self.collect(&events, data_entries);
         let commands = collector.assemble(collected);
-        let mut report = CommitReport { commands: commands.clone(), ..Default::default() };
+        let mut report = CommitReport {
+            commands: commands.clone(),
+            ..Default::default()
+        };
         match p.sender_type {
             SenderType::Txjob => {
                 if !commands.is_empty() {

@@ -54,7 +54,9 @@ pub struct EnricherConfig {
 
 impl EnricherConfig {
     fn filter_for(&self, process_key: &str, task_key: &str) -> Option<&VariableFilter> {
-        self.task_filters.get(task_key).or_else(|| self.process_filters.get(process_key))
+        self.task_filters
+            .get(task_key)
+            .or_else(|| self.process_filters.get(process_key))
     }
 
     /// The payload of a task from its instance's variables.
@@ -88,7 +90,11 @@ impl EnricherConfig {
         if !self.enabled {
             return;
         }
-        let payload = self.payload(&task.source_reference.definition_key, &task.task_definition_key, variables);
+        let payload = self.payload(
+            &task.source_reference.definition_key,
+            &task.task_definition_key,
+            variables,
+        );
         task.payload.extend(payload);
         task.correlations.extend(self.correlations(variables));
         task.enriched = true;
@@ -111,12 +117,16 @@ impl EnricherConfig {
 /// A string, or an array of strings, or a comma-separated string, as a list.
 fn strings(value: Option<&serde_json::Value>) -> Vec<String> {
     match value {
-        Some(serde_json::Value::String(s)) => {
-            s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
-        }
-        Some(serde_json::Value::Array(items)) => {
-            items.iter().filter_map(|v| v.as_str().map(String::from)).collect()
-        }
+        Some(serde_json::Value::String(s)) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -135,28 +145,58 @@ mod tests {
 
     #[test]
     fn filters_none_means_all_include_and_exclude() {
-        let mut c = EnricherConfig { enabled: true, ..Default::default() };
+        let mut c = EnricherConfig {
+            enabled: true,
+            ..Default::default()
+        };
         assert_eq!(c.payload("approve-request", "approve", &vars()).len(), 5);
-        c.process_filters.insert("approve-request".into(), VariableFilter { include: vec![], exclude: vec!["secret".into()] });
-        assert!(!c.payload("approve-request", "approve", &vars()).contains_key("secret"));
-        c.task_filters.insert("approve".into(), VariableFilter { include: vec!["amount".into()], exclude: vec![] });
+        c.process_filters.insert(
+            "approve-request".into(),
+            VariableFilter {
+                include: vec![],
+                exclude: vec!["secret".into()],
+            },
+        );
+        assert!(!c
+            .payload("approve-request", "approve", &vars())
+            .contains_key("secret"));
+        c.task_filters.insert(
+            "approve".into(),
+            VariableFilter {
+                include: vec!["amount".into()],
+                exclude: vec![],
+            },
+        );
         let p = c.payload("approve-request", "approve", &vars());
-        assert_eq!(p.keys().collect::<Vec<_>>(), vec!["amount"], "the task filter wins");
+        assert_eq!(
+            p.keys().collect::<Vec<_>>(),
+            vec!["amount"],
+            "the task filter wins"
+        );
     }
 
     #[test]
     fn enrich_sets_payload_correlations_assignee_and_flag() {
         let c = EnricherConfig {
             enabled: true,
-            correlations: vec![CorrelationRule { variable: "requestId".into(), entry_type: "request".into() }],
-            assigner: Some(AssignerConfig { assignee: Some("approver".into()), candidate_users: None, candidate_groups: Some("groups".into()) }),
+            correlations: vec![CorrelationRule {
+                variable: "requestId".into(),
+                entry_type: "request".into(),
+            }],
+            assigner: Some(AssignerConfig {
+                assignee: Some("approver".into()),
+                candidate_users: None,
+                candidate_groups: Some("groups".into()),
+            }),
             ..Default::default()
         };
         let mut task = fixtures::task("t1", "app");
         c.enrich_task(&mut task, &vars());
         assert!(task.enriched);
         assert_eq!(task.payload.get("amount"), Some(&json!(10)));
-        assert!(task.correlations.contains(&Correlation::new("request", "R-7")));
+        assert!(task
+            .correlations
+            .contains(&Correlation::new("request", "R-7")));
         assert_eq!(task.assignee.as_deref(), Some("carol"));
         assert_eq!(task.candidate_groups.len(), 2);
     }

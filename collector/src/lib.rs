@@ -21,4 +21,6 @@ pub mod properties;
 pub mod sender;
 
 pub use engine_event::EngineEvent;
-pub use engine_transaction::{Collector, CollectorError, CommitReport, EngineTransaction, VariableSource};
+pub use engine_transaction::{
+    Collector, CollectorError, CommitReport, EngineTransaction, VariableSource,
+};

@@ -69,11 +69,19 @@ impl OutcomeLog {
             );
             CREATE INDEX IF NOT EXISTS command_outcomes_rejected ON command_outcomes (accepted, id);",
         )?;
-        Ok(Self { conn: Mutex::new(conn), retention: retention.max(1), subscribers: Mutex::new(Vec::new()) })
+        Ok(Self {
+            conn: Mutex::new(conn),
+            retention: retention.max(1),
+            subscribers: Mutex::new(Vec::new()),
+        })
     }
 
     /// Records outcomes and pushes them to live subscribers.
-    pub fn record(&self, application: &str, outcomes: &[CommandOutcome]) -> Result<(), OutcomeLogError> {
+    pub fn record(
+        &self,
+        application: &str,
+        outcomes: &[CommandOutcome],
+    ) -> Result<(), OutcomeLogError> {
         let time = Utc::now();
         let mut records = Vec::with_capacity(outcomes.len());
         {
@@ -81,10 +89,14 @@ impl OutcomeLog {
             let tx = conn.transaction()?;
             for o in outcomes {
                 let (accepted, code, message) = match &o.status {
-                    OutcomeStatus::Accepted { events, .. } => {
-                        (true, "SENDER-002".to_string(), format!("accepted, {events} event(s)"))
+                    OutcomeStatus::Accepted { events, .. } => (
+                        true,
+                        "SENDER-002".to_string(),
+                        format!("accepted, {events} event(s)"),
+                    ),
+                    OutcomeStatus::Rejected(r) => {
+                        (false, r.code.as_str().to_string(), r.message.clone())
                     }
-                    OutcomeStatus::Rejected(r) => (false, r.code.as_str().to_string(), r.message.clone()),
                 };
                 tx.execute(
                     "INSERT INTO command_outcomes (time, command_type, aggregate_id, application, accepted, code, message)
@@ -109,7 +121,10 @@ impl OutcomeLog {
             )?;
             tx.commit()?;
         }
-        let mut subs = self.subscribers.lock().map_err(|_| OutcomeLogError::Poisoned)?;
+        let mut subs = self
+            .subscribers
+            .lock()
+            .map_err(|_| OutcomeLogError::Poisoned)?;
         subs.retain(|s| {
             records.iter().all(|r| match s.try_send(r.clone()) {
                 Ok(()) => true,
@@ -131,12 +146,18 @@ impl OutcomeLog {
         )?;
         let limit = if query.limit == 0 { 100 } else { query.limit };
         let rows = stmt.query_map(
-            params![query.only_rejected, query.aggregate_id, i64::try_from(limit).unwrap_or(i64::MAX)],
+            params![
+                query.only_rejected,
+                query.aggregate_id,
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
             |r| {
                 let time: String = r.get(1)?;
                 Ok(OutcomeRecord {
                     id: r.get(0)?,
-                    time: DateTime::parse_from_rfc3339(&time).map(|t| t.with_timezone(&Utc)).unwrap_or_default(),
+                    time: DateTime::parse_from_rfc3339(&time)
+                        .map(|t| t.with_timezone(&Utc))
+                        .unwrap_or_default(),
                     command_type: r.get(2)?,
                     aggregate_id: r.get(3)?,
                     application: r.get(4)?,

@@ -75,6 +75,33 @@ impl Default for SenderProperties {
     }
 }
 
+/// Reads `TASKPOOL_SENDER_<key>` through `get`, parsed with TOML's value syntax (bools,
+/// numbers, and bare words as strings).
+fn env_value<T: serde::de::DeserializeOwned>(
+    get: &dyn Fn(&str) -> Option<String>,
+    key: &str,
+) -> Result<Option<T>, PropertiesError> {
+    let name = format!("TASKPOOL_SENDER_{key}");
+    let Some(raw) = get(&name) else {
+        return Ok(None);
+    };
+    let raw = raw.trim();
+    let literal = match raw {
+        "true" | "false" => raw.to_string(),
+        _ if raw.parse::<f64>().is_ok() => raw.to_string(),
+        _ => format!("{raw:?}"),
+    };
+    let err = |message: String| PropertiesError::Env {
+        name: name.clone(),
+        message,
+    };
+    toml::from_str::<std::collections::BTreeMap<String, T>>(&format!("v = {literal}"))
+        .map_err(|e| err(e.message().to_string()))?
+        .remove("v")
+        .map(Some)
+        .ok_or_else(|| err("no value".into()))
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -85,7 +112,10 @@ struct File {
 #[derive(Debug, thiserror::Error)]
 pub enum PropertiesError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("bad sender properties: {0}")]
     Toml(#[from] toml::de::Error),
     #[error("environment variable {name}: {message}")]
@@ -115,35 +145,41 @@ impl SenderProperties {
     }
 
     /// Applies `TASKPOOL_SENDER_*` overrides from `get`.
-    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), PropertiesError> {
-        fn parse<T: serde::de::DeserializeOwned>(name: &str, raw: &str) -> Result<T, PropertiesError> {
-            // Reuse TOML's value syntax: bools, numbers and bare words (as strings).
-            let quoted = match raw {
-                "true" | "false" => raw.to_string(),
-                _ if raw.parse::<f64>().is_ok() => raw.to_string(),
-                _ => format!("{raw:?}"),
-            };
-            toml::from_str::<std::collections::BTreeMap<String, T>>(&format!("v = {quoted}"))
-                .map_err(|e| PropertiesError::Env { name: name.to_string(), message: e.message().to_string() })?
-                .remove("v")
-                .ok_or_else(|| PropertiesError::Env { name: name.to_string(), message: "no value".into() })
+    pub fn apply_env(
+        &mut self,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), PropertiesError> {
+        let get = &get;
+        if let Some(v) = env_value(get, "ENABLED")? {
+            self.enabled = v;
         }
-        let set = |key: &str, apply: &mut dyn FnMut(&str, &str) -> Result<(), PropertiesError>| {
-            let name = format!("TASKPOOL_SENDER_{key}");
-            match get(&name) {
-                Some(raw) => apply(&name, raw.trim()),
-                None => Ok(()),
-            }
-        };
-        set("ENABLED", &mut |n, v| Ok(self.enabled = parse(n, v)?))?;
-        set("TYPE", &mut |n, v| Ok(self.sender_type = parse(n, v)?))?;
-        set("SEND_WITHIN_TRANSACTION", &mut |n, v| Ok(self.send_within_transaction = parse(n, v)?))?;
-        set("SERIALIZE_PAYLOAD", &mut |n, v| Ok(self.serialize_payload = parse(n, v)?))?;
-        set("ACCUMULATOR", &mut |n, v| Ok(self.accumulator = parse(n, v)?))?;
-        set("TASK_ENABLED", &mut |n, v| Ok(self.task.enabled = parse(n, v)?))?;
-        set("PROCESS_DEFINITION_ENABLED", &mut |n, v| Ok(self.process_definition.enabled = parse(n, v)?))?;
-        set("PROCESS_INSTANCE_ENABLED", &mut |n, v| Ok(self.process_instance.enabled = parse(n, v)?))?;
-        set("PROCESS_VARIABLE_ENABLED", &mut |n, v| Ok(self.process_variable.enabled = parse(n, v)?))?;
+        if let Some(v) = env_value(get, "TYPE")? {
+            self.sender_type = v;
+        }
+        if let Some(v) = env_value(get, "SEND_WITHIN_TRANSACTION")? {
+            self.send_within_transaction = v;
+        }
+        if let Some(v) = env_value(get, "SERIALIZE_PAYLOAD")? {
+            self.serialize_payload = v;
+        }
+        if let Some(v) = env_value(get, "ACCUMULATOR")? {
+            self.accumulator = v;
+        }
+        if let Some(v) = env_value(get, "BATCH_MODE")? {
+            self.batch_mode = v;
+        }
+        if let Some(v) = env_value(get, "TASK_ENABLED")? {
+            self.task.enabled = v;
+        }
+        if let Some(v) = env_value(get, "PROCESS_DEFINITION_ENABLED")? {
+            self.process_definition.enabled = v;
+        }
+        if let Some(v) = env_value(get, "PROCESS_INSTANCE_ENABLED")? {
+            self.process_instance.enabled = v;
+        }
+        if let Some(v) = env_value(get, "PROCESS_VARIABLE_ENABLED")? {
+            self.process_variable.enabled = v;
+        }
         Ok(())
     }
 
@@ -203,7 +239,9 @@ mod tests {
         let err = SenderProperties::from_toml("[sender]\nspeed = 3\n").expect_err("bad");
         assert!(err.to_string().contains("speed"), "{err}");
         let mut p = SenderProperties::default();
-        let err = p.apply_env(|n| (n == "TASKPOOL_SENDER_ENABLED").then(|| "maybe".into())).expect_err("bad");
+        let err = p
+            .apply_env(|n| (n == "TASKPOOL_SENDER_ENABLED").then(|| "maybe".into()))
+            .expect_err("bad");
         assert!(err.to_string().contains("TASKPOOL_SENDER_ENABLED"), "{err}");
     }
 }

@@ -9,5 +9,9 @@ pub const USERS: &[(&str, &[&str])] = &[
 
 /// The groups of a user of the example application.
 pub fn groups_of(user: &str) -> &'static [&'static str] {
-    USERS.iter().find(|(u, _)| *u == user).map(|(_, g)| *g).unwrap_or(&[])
+    USERS
+        .iter()
+        .find(|(u, _)| *u == user)
+        .map(|(_, g)| *g)
+        .unwrap_or(&[])
 }

@@ -49,10 +49,14 @@ pub struct EngineVariables;
 
 impl VariableSource for EngineVariables {
     fn variables(&self, conn: &Connection, instance_id: &str) -> Payload {
-        conn.query_row("SELECT variables FROM engine_instances WHERE id = ?1", [instance_id], |r| r.get::<_, String>(0))
-            .ok()
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default()
+        conn.query_row(
+            "SELECT variables FROM engine_instances WHERE id = ?1",
+            [instance_id],
+            |r| r.get::<_, String>(0),
+        )
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
     }
 }
 
@@ -65,10 +69,18 @@ pub struct ExampleApplication {
 
 impl ExampleApplication {
     /// Opens the application's database (creating the engine tables).
-    pub fn open(name: impl Into<String>, conn: Connection, collector: Arc<Collector>) -> Result<Self, CollectorError> {
+    pub fn open(
+        name: impl Into<String>,
+        conn: Connection,
+        collector: Arc<Collector>,
+    ) -> Result<Self, CollectorError> {
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self { name: name.into(), conn, collector })
+        Ok(Self {
+            name: name.into(),
+            conn,
+            collector,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -93,8 +105,18 @@ impl ExampleApplication {
             startable_from_tasklist: true,
         };
         vec![
-            def("approve-request", "Approve a request", "A request is approved, or amended until it is.", &["approvers", "support", "managers"]),
-            def("handle-incident", "Handle an incident", "Support triages an incident and someone resolves it.", &["support", "managers"]),
+            def(
+                "approve-request",
+                "Approve a request",
+                "A request is approved, or amended until it is.",
+                &["approvers", "support", "managers"],
+            ),
+            def(
+                "handle-incident",
+                "Handle an incident",
+                "Support triages an incident and someone resolves it.",
+                &["support", "managers"],
+            ),
         ]
     }
 
@@ -112,7 +134,9 @@ impl ExampleApplication {
 
     /// How many instances the engine has.
     pub fn instance_count(&self) -> Result<i64, CollectorError> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM engine_instances", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM engine_instances", [], |r| r.get(0))?)
     }
 
     /// The fixed starting set: every user (alice, bob, carol) has tasks, assigned or
@@ -136,7 +160,8 @@ impl ExampleApplication {
             self.start_handle_incident(reporter, title, severity)?;
         }
         // One incident already triaged to carol, one request claimed by alice.
-        let (_, triage) = self.start_handle_incident("alice", "Mail server certificate expires Friday", 2)?;
+        let (_, triage) =
+            self.start_handle_incident("alice", "Mail server certificate expires Friday", 2)?;
         let mut result = Payload::new();
         result.insert("assignTo".into(), json!("carol"));
         self.complete(&triage, "bob", &result)?;
@@ -159,7 +184,12 @@ impl ExampleApplication {
     }
 
     /// Starts "approve a request"; returns (instance id, approve task id).
-    pub fn start_approve_request(&mut self, requester: &str, subject: &str, amount: i64) -> Result<(String, String), CollectorError> {
+    pub fn start_approve_request(
+        &mut self,
+        requester: &str,
+        subject: &str,
+        amount: i64,
+    ) -> Result<(String, String), CollectorError> {
         let instance_id = Uuid::new_v4().to_string();
         let request_id = format!("REQ-{}", &instance_id[..8].to_uppercase());
         let variables = json!({"requestId": request_id, "requester": requester, "subject": subject, "amount": amount});
@@ -167,31 +197,85 @@ impl ExampleApplication {
         let source = self.source(&instance_id, "approve-request", "Approve a request");
         let collector = Arc::clone(&self.collector);
         let mut tx = collector.begin(&mut self.conn)?;
-        start_instance(&mut tx, &app, &instance_id, "approve-request", &request_id, requester, &variables)?;
-        tx.send_data_entry(request_entry(&app, &request_id, subject, requester, amount, DataEntryState::new(ProcessingType::InProgress, "submitted"), "Request submitted"))?;
-        let task_id = create_task(&mut tx, source, "approve", &format!("Approve: {subject}"), &request_id, None, &["approvers"], priority_for_amount(amount), 3)?;
+        start_instance(
+            &mut tx,
+            &app,
+            &instance_id,
+            "approve-request",
+            &request_id,
+            requester,
+            &variables,
+        )?;
+        tx.send_data_entry(request_entry(
+            &app,
+            &request_id,
+            subject,
+            requester,
+            amount,
+            DataEntryState::new(ProcessingType::InProgress, "submitted"),
+            "Request submitted",
+        ))?;
+        let task_id = create_task(
+            &mut tx,
+            source,
+            "approve",
+            &format!("Approve: {subject}"),
+            &request_id,
+            None,
+            &["approvers"],
+            priority_for_amount(amount),
+            3,
+        )?;
         tx.commit()?;
         Ok((instance_id, task_id))
     }
 
     /// Starts "handle an incident"; returns (instance id, triage task id).
-    pub fn start_handle_incident(&mut self, reporter: &str, title: &str, severity: i64) -> Result<(String, String), CollectorError> {
+    pub fn start_handle_incident(
+        &mut self,
+        reporter: &str,
+        title: &str,
+        severity: i64,
+    ) -> Result<(String, String), CollectorError> {
         let instance_id = Uuid::new_v4().to_string();
         let key = format!("INC-{}", &instance_id[..6].to_uppercase());
-        let variables = json!({"incidentId": key, "reporter": reporter, "title": title, "severity": severity});
+        let variables =
+            json!({"incidentId": key, "reporter": reporter, "title": title, "severity": severity});
         let app = self.name.clone();
         let source = self.source(&instance_id, "handle-incident", "Handle an incident");
         let collector = Arc::clone(&self.collector);
         let mut tx = collector.begin(&mut self.conn)?;
-        start_instance(&mut tx, &app, &instance_id, "handle-incident", &key, reporter, &variables)?;
+        start_instance(
+            &mut tx,
+            &app,
+            &instance_id,
+            "handle-incident",
+            &key,
+            reporter,
+            &variables,
+        )?;
         let priority = (100 - severity * 20).clamp(0, 100) as i32;
-        let task_id = create_task(&mut tx, source, "triage", &format!("Triage: {title}"), &key, None, &["support"], priority, 1)?;
+        let task_id = create_task(
+            &mut tx,
+            source,
+            "triage",
+            &format!("Triage: {title}"),
+            &key,
+            None,
+            &["support"],
+            priority,
+            1,
+        )?;
         tx.commit()?;
         Ok((instance_id, task_id))
     }
 
     /// Engine: sets a task's assignee.
-    pub fn assign(&mut self, task_id: &str, assignee: Option<&str>) -> Result<bool, CollectorError> {
+    pub fn assign(
+        &mut self,
+        task_id: &str,
+        assignee: Option<&str>,
+    ) -> Result<bool, CollectorError> {
         let collector = Arc::clone(&self.collector);
         let mut tx = collector.begin(&mut self.conn)?;
         let changed = assign_in(&mut tx, task_id, assignee)?;
@@ -200,7 +284,12 @@ impl ExampleApplication {
     }
 
     /// Engine: completes a task by `user` with result values, and moves its process on.
-    pub fn complete(&mut self, task_id: &str, user: &str, result: &Payload) -> Result<bool, CollectorError> {
+    pub fn complete(
+        &mut self,
+        task_id: &str,
+        user: &str,
+        result: &Payload,
+    ) -> Result<bool, CollectorError> {
         let collector = Arc::clone(&self.collector);
         let app = self.name.clone();
         let mut tx = collector.begin(&mut self.conn)?;
@@ -211,22 +300,38 @@ impl ExampleApplication {
 
     /// Acts on the interaction events addressed to this application that the event store
     /// holds after the checkpoint; returns how many were acted on.
-    pub fn process_interactions(&mut self, reader: &mut EventReader) -> Result<usize, CollectorError> {
+    pub fn process_interactions(
+        &mut self,
+        reader: &mut EventReader,
+    ) -> Result<usize, CollectorError> {
         let mut acted = 0;
         loop {
             let after: i64 = self
                 .conn
-                .query_row("SELECT position FROM engine_interaction_checkpoint WHERE id = 1", [], |r| r.get(0))
+                .query_row(
+                    "SELECT position FROM engine_interaction_checkpoint WHERE id = 1",
+                    [],
+                    |r| r.get(0),
+                )
                 .optional()?
                 .unwrap_or(0);
-            let events = reader.read_after(after, 500).map_err(|e| CollectorError::Send(crate::sender::SendError::Other(e.to_string())))?;
-            let Some(last) = events.last().map(|e| e.position) else { return Ok(acted) };
+            let events = reader.read_after(after, 500).map_err(|e| {
+                CollectorError::Send(crate::sender::SendError::Other(e.to_string()))
+            })?;
+            let Some(last) = events.last().map(|e| e.position) else {
+                return Ok(acted);
+            };
             let app = self.name.clone();
             let collector = Arc::clone(&self.collector);
             let mut tx = collector.begin(&mut self.conn)?;
             for stored in &events {
-                let DomainEvent::Task(event) = &stored.event else { continue };
-                let Some(request) = event.interaction().filter(|r| r.application_name == app) else { continue };
+                let DomainEvent::Task(event) = &stored.event else {
+                    continue;
+                };
+                let Some(request) = event.interaction().filter(|r| r.application_name == app)
+                else {
+                    continue;
+                };
                 act(&mut tx, &app, event, request)?;
                 acted += 1;
             }
@@ -241,7 +346,9 @@ impl ExampleApplication {
 
     /// The active tasks of the engine: (task id, task key, assignee).
     pub fn active_tasks(&self) -> Result<Vec<(String, String, Option<String>)>, CollectorError> {
-        let mut stmt = self.conn.prepare("SELECT id, task_key, assignee FROM engine_tasks WHERE active = 1 ORDER BY rowid")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, task_key, assignee FROM engine_tasks WHERE active = 1 ORDER BY rowid",
+        )?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -250,11 +357,23 @@ impl ExampleApplication {
     pub fn start_random(&mut self, rng: &mut impl Rng) -> Result<(), CollectorError> {
         let (user, _) = directory::USERS[rng.gen_range(0..directory::USERS.len())];
         if rng.gen_bool(0.5) {
-            let subjects = ["Monitor upgrade", "Team training budget", "Travel to customer site", "Software licence renewal", "Office supplies"];
+            let subjects = [
+                "Monitor upgrade",
+                "Team training budget",
+                "Travel to customer site",
+                "Software licence renewal",
+                "Office supplies",
+            ];
             let subject = subjects[rng.gen_range(0..subjects.len())];
             self.start_approve_request(user, subject, rng.gen_range(50..5000))?;
         } else {
-            let titles = ["Laptop does not boot", "Cannot access shared drive", "Phone line dead", "Website slow", "Password reset needed"];
+            let titles = [
+                "Laptop does not boot",
+                "Cannot access shared drive",
+                "Phone line dead",
+                "Website slow",
+                "Password reset needed",
+            ];
             let title = titles[rng.gen_range(0..titles.len())];
             self.start_handle_incident(user, title, rng.gen_range(1..5))?;
         }
@@ -270,7 +389,15 @@ fn priority_for_amount(amount: i64) -> i32 {
     }
 }
 
-fn request_entry(app: &str, request_id: &str, subject: &str, requester: &str, amount: i64, state: DataEntryState, message: &str) -> DataEntryCommand {
+fn request_entry(
+    app: &str,
+    request_id: &str,
+    subject: &str,
+    requester: &str,
+    amount: i64,
+    state: DataEntryState,
+    message: &str,
+) -> DataEntryCommand {
     let mut payload = Payload::new();
     payload.insert("subject".into(), json!(subject));
     payload.insert("amount".into(), json!(amount));
@@ -286,12 +413,28 @@ fn request_entry(app: &str, request_id: &str, subject: &str, requester: &str, am
         state,
         payload,
         correlations: Default::default(),
-        modification: Modification { time: Utc::now(), username: Some(requester.into()), log_message: Some(message.into()), log_notes: None },
-        authorization_changes: vec![AuthorizationChange::AddUser(requester.into()), AuthorizationChange::AddGroup("approvers".into())],
+        modification: Modification {
+            time: Utc::now(),
+            username: Some(requester.into()),
+            log_message: Some(message.into()),
+            log_notes: None,
+        },
+        authorization_changes: vec![
+            AuthorizationChange::AddUser(requester.into()),
+            AuthorizationChange::AddGroup("approvers".into()),
+        ],
     })
 }
 
-fn start_instance(tx: &mut EngineTransaction<'_>, app: &str, instance_id: &str, key: &str, business_key: &str, starter: &str, variables: &Value) -> Result<(), CollectorError> {
+fn start_instance(
+    tx: &mut EngineTransaction<'_>,
+    app: &str,
+    instance_id: &str,
+    key: &str,
+    business_key: &str,
+    starter: &str,
+    variables: &Value,
+) -> Result<(), CollectorError> {
     tx.conn().execute(
         "INSERT INTO engine_instances (id, definition_key, business_key, running, variables) VALUES (?1, ?2, ?3, 1, ?4)",
         params![instance_id, key, business_key, variables.to_string()],
@@ -306,14 +449,28 @@ fn start_instance(tx: &mut EngineTransaction<'_>, app: &str, instance_id: &str, 
     })?;
     if let Value::Object(vars) = variables {
         for (name, value) in vars {
-            tx.record(EngineEvent::VariableCreated { instance_id: instance_id.into(), name: name.clone(), value: value.clone() })?;
+            tx.record(EngineEvent::VariableCreated {
+                instance_id: instance_id.into(),
+                name: name.clone(),
+                value: value.clone(),
+            })?;
         }
     }
     Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create_task(tx: &mut EngineTransaction<'_>, source: SourceReference, key: &str, name: &str, business_key: &str, assignee: Option<&str>, groups: &[&str], priority: i32, due_in_days: i64) -> Result<String, CollectorError> {
+fn create_task(
+    tx: &mut EngineTransaction<'_>,
+    source: SourceReference,
+    key: &str,
+    name: &str,
+    business_key: &str,
+    assignee: Option<&str>,
+    groups: &[&str],
+    priority: i32,
+    due_in_days: i64,
+) -> Result<String, CollectorError> {
     let id = Uuid::new_v4().to_string();
     tx.conn().execute(
         "INSERT INTO engine_tasks (id, instance_id, task_key, assignee, active) VALUES (?1, ?2, ?3, ?4, 1)",
@@ -335,32 +492,61 @@ fn create_task(tx: &mut EngineTransaction<'_>, source: SourceReference, key: &st
         follow_up_date: None,
         business_key: Some(business_key.into()),
         payload: Payload::new(),
-        correlations: if business_key.starts_with("REQ-") { [Correlation::new("request", business_key)].into() } else { Default::default() },
+        correlations: if business_key.starts_with("REQ-") {
+            [Correlation::new("request", business_key)].into()
+        } else {
+            Default::default()
+        },
         enriched: false,
         source_reference: source,
     };
     // As an engine reports it: created, then assignment and candidates separately;
     // the projecting accumulator folds them into the create.
-    tx.record(EngineEvent::TaskCreated { task: Box::new(task) })?;
+    tx.record(EngineEvent::TaskCreated {
+        task: Box::new(task),
+    })?;
     if let Some(a) = assignee {
-        tx.record(EngineEvent::TaskAssigned { task_id: id.clone(), assignee: Some(a.into()) })?;
+        tx.record(EngineEvent::TaskAssigned {
+            task_id: id.clone(),
+            assignee: Some(a.into()),
+        })?;
     }
     if !groups.is_empty() {
-        tx.record(EngineEvent::CandidateGroupsAdded { task_id: id.clone(), groups: groups.iter().map(|g| g.to_string()).collect() })?;
+        tx.record(EngineEvent::CandidateGroupsAdded {
+            task_id: id.clone(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        })?;
     }
     Ok(id)
 }
 
-fn assign_in(tx: &mut EngineTransaction<'_>, task_id: &str, assignee: Option<&str>) -> Result<bool, CollectorError> {
-    let n = tx.conn().execute("UPDATE engine_tasks SET assignee = ?2 WHERE id = ?1 AND active = 1", params![task_id, assignee])?;
+fn assign_in(
+    tx: &mut EngineTransaction<'_>,
+    task_id: &str,
+    assignee: Option<&str>,
+) -> Result<bool, CollectorError> {
+    let n = tx.conn().execute(
+        "UPDATE engine_tasks SET assignee = ?2 WHERE id = ?1 AND active = 1",
+        params![task_id, assignee],
+    )?;
     if n == 1 {
-        tx.record(EngineEvent::TaskAssigned { task_id: task_id.into(), assignee: assignee.map(String::from) })?;
+        tx.record(EngineEvent::TaskAssigned {
+            task_id: task_id.into(),
+            assignee: assignee.map(String::from),
+        })?;
     }
     Ok(n == 1)
 }
 
-fn set_follow_up(tx: &mut EngineTransaction<'_>, task_id: &str, until: Option<chrono::DateTime<Utc>>) -> Result<(), CollectorError> {
-    let n = tx.conn().execute("UPDATE engine_tasks SET follow_up = ?2 WHERE id = ?1 AND active = 1", params![task_id, until.map(|u| u.to_rfc3339())])?;
+fn set_follow_up(
+    tx: &mut EngineTransaction<'_>,
+    task_id: &str,
+    until: Option<chrono::DateTime<Utc>>,
+) -> Result<(), CollectorError> {
+    let n = tx.conn().execute(
+        "UPDATE engine_tasks SET follow_up = ?2 WHERE id = ?1 AND active = 1",
+        params![task_id, until.map(|u| u.to_rfc3339())],
+    )?;
     if n == 1 {
         tx.record(EngineEvent::TaskAttributesUpdated {
             update: UpdateTaskAttributes {
@@ -373,10 +559,22 @@ fn set_follow_up(tx: &mut EngineTransaction<'_>, task_id: &str, until: Option<ch
     Ok(())
 }
 
-fn act(tx: &mut EngineTransaction<'_>, app: &str, event: &TaskEvent, r: &TaskInteractionRequested) -> Result<(), CollectorError> {
+fn act(
+    tx: &mut EngineTransaction<'_>,
+    app: &str,
+    event: &TaskEvent,
+    r: &TaskInteractionRequested,
+) -> Result<(), CollectorError> {
     match event {
         TaskEvent::TaskClaimRequested(_) => {
-            let current: Option<Option<String>> = tx.conn().query_row("SELECT assignee FROM engine_tasks WHERE id = ?1 AND active = 1", [&r.id], |row| row.get(0)).optional()?;
+            let current: Option<Option<String>> = tx
+                .conn()
+                .query_row(
+                    "SELECT assignee FROM engine_tasks WHERE id = ?1 AND active = 1",
+                    [&r.id],
+                    |row| row.get(0),
+                )
+                .optional()?;
             if current == Some(None) {
                 assign_in(tx, &r.id, Some(&r.user))?;
             }
@@ -385,7 +583,13 @@ fn act(tx: &mut EngineTransaction<'_>, app: &str, event: &TaskEvent, r: &TaskInt
             assign_in(tx, &r.id, None)?;
         }
         TaskEvent::TaskCompleteRequested(_) => {
-            complete_in(tx, app, &r.id, &r.user, &r.payload.clone().unwrap_or_default())?;
+            complete_in(
+                tx,
+                app,
+                &r.id,
+                &r.user,
+                &r.payload.clone().unwrap_or_default(),
+            )?;
         }
         TaskEvent::TaskDeferRequested(_) => set_follow_up(tx, &r.id, r.follow_up_date)?,
         TaskEvent::TaskUndeferRequested(_) => set_follow_up(tx, &r.id, None)?,
@@ -394,17 +598,37 @@ fn act(tx: &mut EngineTransaction<'_>, app: &str, event: &TaskEvent, r: &TaskInt
     Ok(())
 }
 
-fn complete_in(tx: &mut EngineTransaction<'_>, app: &str, task_id: &str, user: &str, result: &Payload) -> Result<bool, CollectorError> {
+fn complete_in(
+    tx: &mut EngineTransaction<'_>,
+    app: &str,
+    task_id: &str,
+    user: &str,
+    result: &Payload,
+) -> Result<bool, CollectorError> {
     let row: Option<(String, String)> = tx
         .conn()
-        .query_row("SELECT instance_id, task_key FROM engine_tasks WHERE id = ?1 AND active = 1", [task_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT instance_id, task_key FROM engine_tasks WHERE id = ?1 AND active = 1",
+            [task_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
-    let Some((instance_id, task_key)) = row else { return Ok(false) };
-    tx.conn().execute("UPDATE engine_tasks SET active = 0, assignee = ?2 WHERE id = ?1", params![task_id, user])?;
+    let Some((instance_id, task_key)) = row else {
+        return Ok(false);
+    };
+    tx.conn().execute(
+        "UPDATE engine_tasks SET active = 0, assignee = ?2 WHERE id = ?1",
+        params![task_id, user],
+    )?;
     // The engine assigns the completing user, then completes: the accumulator turns
     // this into one complete with that assignee.
-    tx.record(EngineEvent::TaskAssigned { task_id: task_id.into(), assignee: Some(user.into()) })?;
-    tx.record(EngineEvent::TaskCompleted { task_id: task_id.into() })?;
+    tx.record(EngineEvent::TaskAssigned {
+        task_id: task_id.into(),
+        assignee: Some(user.into()),
+    })?;
+    tx.record(EngineEvent::TaskCompleted {
+        task_id: task_id.into(),
+    })?;
     let (key, business_key, vars): (String, String, String) = tx.conn().query_row(
         "SELECT definition_key, business_key, variables FROM engine_instances WHERE id = ?1",
         [&instance_id],
@@ -413,17 +637,33 @@ fn complete_in(tx: &mut EngineTransaction<'_>, app: &str, task_id: &str, user: &
     let mut vars: Payload = serde_json::from_str(&vars).unwrap_or_default();
     for (name, value) in result {
         let event = if vars.contains_key(name) {
-            EngineEvent::VariableUpdated { instance_id: instance_id.clone(), name: name.clone(), value: value.clone() }
+            EngineEvent::VariableUpdated {
+                instance_id: instance_id.clone(),
+                name: name.clone(),
+                value: value.clone(),
+            }
         } else {
-            EngineEvent::VariableCreated { instance_id: instance_id.clone(), name: name.clone(), value: value.clone() }
+            EngineEvent::VariableCreated {
+                instance_id: instance_id.clone(),
+                name: name.clone(),
+                value: value.clone(),
+            }
         };
         if vars.get(name) != Some(value) {
             vars.insert(name.clone(), value.clone());
             tx.record(event)?;
         }
     }
-    tx.conn().execute("UPDATE engine_instances SET variables = ?2 WHERE id = ?1", params![instance_id, Value::Object(vars.clone()).to_string()])?;
-    let text = |k: &str| vars.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    tx.conn().execute(
+        "UPDATE engine_instances SET variables = ?2 WHERE id = ?1",
+        params![instance_id, Value::Object(vars.clone()).to_string()],
+    )?;
+    let text = |k: &str| {
+        vars.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let amount = vars.get("amount").and_then(Value::as_i64).unwrap_or(0);
     let source = |name: &str| SourceReference {
         kind: SourceReferenceKind::Process,
@@ -437,22 +677,75 @@ fn complete_in(tx: &mut EngineTransaction<'_>, app: &str, task_id: &str, user: &
     };
     match (key.as_str(), task_key.as_str()) {
         ("approve-request", "approve") => {
-            let approved = result.get("approved").and_then(Value::as_bool).unwrap_or(true);
+            let approved = result
+                .get("approved")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
             if approved {
-                tx.send_data_entry(request_entry(app, &business_key, &text("subject"), &text("requester"), amount, DataEntryState::new(ProcessingType::Completed, "approved"), &format!("Approved by {user}")))?;
+                tx.send_data_entry(request_entry(
+                    app,
+                    &business_key,
+                    &text("subject"),
+                    &text("requester"),
+                    amount,
+                    DataEntryState::new(ProcessingType::Completed, "approved"),
+                    &format!("Approved by {user}"),
+                ))?;
                 end_instance(tx, &instance_id)?;
             } else {
-                tx.send_data_entry(request_entry(app, &business_key, &text("subject"), &text("requester"), amount, DataEntryState::new(ProcessingType::InProgress, "rejected"), &format!("Rejected by {user}")))?;
+                tx.send_data_entry(request_entry(
+                    app,
+                    &business_key,
+                    &text("subject"),
+                    &text("requester"),
+                    amount,
+                    DataEntryState::new(ProcessingType::InProgress, "rejected"),
+                    &format!("Rejected by {user}"),
+                ))?;
                 let requester = text("requester");
-                create_task(tx, source("Approve a request"), "amend", &format!("Amend: {}", text("subject")), &business_key, Some(&requester), &[], 60, 2)?;
+                create_task(
+                    tx,
+                    source("Approve a request"),
+                    "amend",
+                    &format!("Amend: {}", text("subject")),
+                    &business_key,
+                    Some(&requester),
+                    &[],
+                    60,
+                    2,
+                )?;
             }
         }
         ("approve-request", "amend") => {
-            create_task(tx, source("Approve a request"), "approve", &format!("Approve: {}", text("subject")), &business_key, None, &["approvers"], priority_for_amount(amount), 3)?;
+            create_task(
+                tx,
+                source("Approve a request"),
+                "approve",
+                &format!("Approve: {}", text("subject")),
+                &business_key,
+                None,
+                &["approvers"],
+                priority_for_amount(amount),
+                3,
+            )?;
         }
         ("handle-incident", "triage") => {
-            let resolver = result.get("assignTo").and_then(Value::as_str).unwrap_or(user).to_string();
-            create_task(tx, source("Handle an incident"), "resolve", &format!("Resolve: {}", text("title")), &business_key, Some(&resolver), &["support"], 70, 2)?;
+            let resolver = result
+                .get("assignTo")
+                .and_then(Value::as_str)
+                .unwrap_or(user)
+                .to_string();
+            create_task(
+                tx,
+                source("Handle an incident"),
+                "resolve",
+                &format!("Resolve: {}", text("title")),
+                &business_key,
+                Some(&resolver),
+                &["support"],
+                70,
+                2,
+            )?;
         }
         _ => end_instance(tx, &instance_id)?,
     }
@@ -460,6 +753,13 @@ fn complete_in(tx: &mut EngineTransaction<'_>, app: &str, task_id: &str, user: &
 }
 
 fn end_instance(tx: &mut EngineTransaction<'_>, instance_id: &str) -> Result<(), CollectorError> {
-    tx.conn().execute("UPDATE engine_instances SET running = 0 WHERE id = ?1", [instance_id])?;
-    tx.record(EngineEvent::ProcessEnded { instance_id: instance_id.into(), cancelled: false, reason: None })
+    tx.conn().execute(
+        "UPDATE engine_instances SET running = 0 WHERE id = ?1",
+        [instance_id],
+    )?;
+    tx.record(EngineEvent::ProcessEnded {
+        instance_id: instance_id.into(),
+        cancelled: false,
+        reason: None,
+    })
 }

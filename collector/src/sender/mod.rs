@@ -7,7 +7,9 @@ mod txjob;
 use std::sync::Arc;
 
 use taskpool_core::command_gateway::GatewayError;
-use taskpool_core::{BatchMode, BatchOutcome, Command, CommandContext, CommandGateway, CommandOutcome};
+use taskpool_core::{
+    BatchMode, BatchOutcome, Command, CommandContext, CommandGateway, CommandOutcome,
+};
 
 pub use txjob::{JobQueue, JobWorker};
 
@@ -29,11 +31,21 @@ pub enum SendError {
 
 /// Where commands go: the in-process gateway, or (later) a remote one.
 pub trait CommandBus: Send + Sync {
-    fn dispatch(&self, commands: Vec<Command>, mode: BatchMode, context: &CommandContext) -> Result<BatchOutcome, SendError>;
+    fn dispatch(
+        &self,
+        commands: Vec<Command>,
+        mode: BatchMode,
+        context: &CommandContext,
+    ) -> Result<BatchOutcome, SendError>;
 }
 
 impl CommandBus for CommandGateway {
-    fn dispatch(&self, commands: Vec<Command>, mode: BatchMode, context: &CommandContext) -> Result<BatchOutcome, SendError> {
+    fn dispatch(
+        &self,
+        commands: Vec<Command>,
+        mode: BatchMode,
+        context: &CommandContext,
+    ) -> Result<BatchOutcome, SendError> {
         Ok(self.handle(commands, mode, context)?)
     }
 }
@@ -41,7 +53,11 @@ impl CommandBus for CommandGateway {
 /// A sender: takes one engine transaction's accumulated commands. `sender.type = custom`
 /// plugs the application's own implementation in here.
 pub trait CommandSender: Send + Sync {
-    fn send(&self, commands: Vec<Command>, idempotency_key: Option<String>) -> Result<(), SendError>;
+    fn send(
+        &self,
+        commands: Vec<Command>,
+        idempotency_key: Option<String>,
+    ) -> Result<(), SendError>;
 }
 
 /// Called for each accepted command.
@@ -85,7 +101,11 @@ pub struct GatewaySender {
 }
 
 impl GatewaySender {
-    pub fn new(bus: Arc<dyn CommandBus>, application: impl Into<String>, properties: SenderProperties) -> Self {
+    pub fn new(
+        bus: Arc<dyn CommandBus>,
+        application: impl Into<String>,
+        properties: SenderProperties,
+    ) -> Self {
         Self {
             bus,
             application: application.into(),
@@ -96,7 +116,11 @@ impl GatewaySender {
         }
     }
 
-    pub fn with_handlers(mut self, success: Arc<dyn CommandSuccessHandler>, error: Arc<dyn CommandErrorHandler>) -> Self {
+    pub fn with_handlers(
+        mut self,
+        success: Arc<dyn CommandSuccessHandler>,
+        error: Arc<dyn CommandErrorHandler>,
+    ) -> Self {
         self.success = success;
         self.error = error;
         self
@@ -112,7 +136,11 @@ impl GatewaySender {
     }
 
     /// Sends, returning the outcome (`None` when sending is disabled by property).
-    pub fn dispatch(&self, commands: Vec<Command>, idempotency_key: Option<String>) -> Result<Option<BatchOutcome>, SendError> {
+    pub fn dispatch(
+        &self,
+        commands: Vec<Command>,
+        idempotency_key: Option<String>,
+    ) -> Result<Option<BatchOutcome>, SendError> {
         if commands.is_empty() {
             return Ok(None);
         }
@@ -128,7 +156,9 @@ impl GatewaySender {
             idempotency_key,
             ..Default::default()
         };
-        let outcome = self.bus.dispatch(commands, self.properties.batch_mode, &context)?;
+        let outcome = self
+            .bus
+            .dispatch(commands, self.properties.batch_mode, &context)?;
         for o in &outcome.outcomes {
             if o.is_accepted() {
                 self.success.on_success(o);
@@ -146,7 +176,11 @@ impl GatewaySender {
 }
 
 impl CommandSender for GatewaySender {
-    fn send(&self, commands: Vec<Command>, idempotency_key: Option<String>) -> Result<(), SendError> {
+    fn send(
+        &self,
+        commands: Vec<Command>,
+        idempotency_key: Option<String>,
+    ) -> Result<(), SendError> {
         self.dispatch(commands, idempotency_key).map(|_| ())
     }
 }

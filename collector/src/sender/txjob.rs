@@ -38,7 +38,11 @@ impl JobQueue {
         conn.execute(
             "INSERT INTO taskpool_jobs (id, seq, commands, created_at)
              VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM taskpool_jobs), ?2, ?3)",
-            params![id, serde_json::to_string(commands)?, Utc::now().to_rfc3339()],
+            params![
+                id,
+                serde_json::to_string(commands)?,
+                Utc::now().to_rfc3339()
+            ],
         )?;
         Ok(id)
     }
@@ -57,9 +61,17 @@ pub struct JobWorker {
 }
 
 impl JobWorker {
-    pub fn new(conn: Connection, sender: Arc<GatewaySender>, max_backoff: Duration) -> rusqlite::Result<Self> {
+    pub fn new(
+        conn: Connection,
+        sender: Arc<GatewaySender>,
+        max_backoff: Duration,
+    ) -> rusqlite::Result<Self> {
         JobQueue::create_schema(&conn)?;
-        Ok(Self { conn, sender, max_backoff })
+        Ok(Self {
+            conn,
+            sender,
+            max_backoff,
+        })
     }
 
     /// Sends every job that is due; returns how many were finished (accepted or rejected).
@@ -77,7 +89,8 @@ impl JobWorker {
             let commands: Vec<Command> = serde_json::from_str(&commands)?;
             match self.sender.dispatch(commands, Some(id.clone())) {
                 Ok(_) => {
-                    self.conn.execute("DELETE FROM taskpool_jobs WHERE id = ?1", [&id])?;
+                    self.conn
+                        .execute("DELETE FROM taskpool_jobs WHERE id = ?1", [&id])?;
                     finished += 1;
                 }
                 Err(e) => {

@@ -338,7 +338,11 @@ impl Inner {
                 }
             }
         }
-        let batch = BatchOutcome { correlation_id, outcomes, position: last };
+        let batch = BatchOutcome {
+            correlation_id,
+            outcomes,
+            position: last,
+        };
         if let Some(key) = &context.idempotency_key {
             tx.execute(
                 "INSERT INTO handled_units (idempotency_key, outcome, handled_at) VALUES (?1, ?2, ?3)",

@@ -444,10 +444,27 @@ fn commands_round_trip_through_json() {
 #[test]
 fn a_unit_of_work_with_a_known_idempotency_key_is_applied_once() {
     let (_d, store) = store();
-    let ctx = CommandContext { idempotency_key: Some("job-1".into()), ..Default::default() };
-    let first = CommandGateway::new(&store).expect("gateway").handle(vec![create("t1"), assign("t1", "bob")], BatchMode::Atomic, &ctx).expect("first");
+    let ctx = CommandContext {
+        idempotency_key: Some("job-1".into()),
+        ..Default::default()
+    };
+    let first = CommandGateway::new(&store)
+        .expect("gateway")
+        .handle(
+            vec![create("t1"), assign("t1", "bob")],
+            BatchMode::Atomic,
+            &ctx,
+        )
+        .expect("first");
     // Again, from a fresh gateway (as after a restart).
-    let again = CommandGateway::new(&store).expect("gateway").handle(vec![create("t1"), assign("t1", "bob")], BatchMode::Atomic, &ctx).expect("again");
+    let again = CommandGateway::new(&store)
+        .expect("gateway")
+        .handle(
+            vec![create("t1"), assign("t1", "bob")],
+            BatchMode::Atomic,
+            &ctx,
+        )
+        .expect("again");
     assert_eq!(first, again, "the stored outcome is returned");
     assert_eq!(all_events(&store).len(), 2);
 }
