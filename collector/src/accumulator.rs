@@ -66,8 +66,9 @@ impl AccumulatorKind {
             .into_iter()
             .flat_map(|(task_id, group)| {
                 let n = group.len();
-                let out = self.accumulate_task(group);
                 tracing::debug!(target: "sender.task", code = "SENDER-005", "Handling {n} commands for task {task_id} using command accumulator {}", self.name());
+                let out = self.accumulate_task(group);
+                tracing::debug!(target: "sender.task", code = "SENDER-006", "Handling {} commands for task {task_id} using command accumulator {}", out.len(), self.name());
                 out
             })
             .collect()

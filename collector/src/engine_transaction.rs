@@ -162,6 +162,20 @@ impl Collector {
     }
 }
 
+/// A typed payload as the JSON map a data entry carries (see `send_data_entry_typed`).
+pub fn typed_payload<P: serde::Serialize>(
+    payload: &P,
+    serialize: bool,
+) -> Result<Payload, SendError> {
+    match serde_json::to_value(payload)? {
+        serde_json::Value::Object(map) => Ok(map),
+        other if serialize => Ok([("value".to_string(), other)].into_iter().collect()),
+        other => Err(SendError::Other(format!(
+            "serialize-payload is false and the payload is not a JSON object: {other}"
+        ))),
+    }
+}
+
 /// One engine transaction.
 pub struct EngineTransaction<'c> {
     tx: Transaction<'c>,
@@ -185,6 +199,19 @@ impl<'c> EngineTransaction<'c> {
         }
         self.events.push(event);
         Ok(())
+    }
+
+    /// Adds a data entry whose payload is an application type: with
+    /// `serialize-payload = true` it becomes a generic JSON map (a value that is not an
+    /// object is kept under `value`); with `false` it is passed through as given and must
+    /// already be a JSON object.
+    pub fn send_data_entry_typed<P: serde::Serialize>(
+        &mut self,
+        mut command: taskpool_core::command::CreateOrUpdateDataEntry,
+        payload: &P,
+    ) -> Result<(), CollectorError> {
+        command.payload = typed_payload(payload, self.collector.properties.serialize_payload)?;
+        self.send_data_entry(DataEntryCommand::CreateOrUpdateDataEntry(command))
     }
 
     /// Adds a data entry command to this transaction's unit of work, so a task and its

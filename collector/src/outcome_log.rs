@@ -179,3 +179,70 @@ impl OutcomeLog {
         rx
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use taskpool_core::command::{Rejection, RejectionCode};
+    use taskpool_core::command_gateway::OutcomeStatus;
+
+    use super::*;
+
+    fn outcome(i: usize, ok: bool) -> CommandOutcome {
+        CommandOutcome {
+            command_id: uuid::Uuid::new_v4(),
+            command_type: "assignTask".into(),
+            aggregate_id: format!("t{i}"),
+            status: if ok {
+                OutcomeStatus::Accepted {
+                    events: 1,
+                    position: Some(i as i64),
+                }
+            } else {
+                OutcomeStatus::Rejected(Rejection::new(RejectionCode::TaskNotFound, "gone"))
+            },
+        }
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_and_filters_work() {
+        let dir = tempfile::tempdir().expect("dir");
+        let log = OutcomeLog::open(&dir.path().join("o.db"), 5).expect("open");
+        let outcomes: Vec<_> = (0..12).map(|i| outcome(i, i % 3 != 0)).collect();
+        log.record("app", &outcomes).expect("record");
+        let all = log
+            .list(&OutcomeQuery {
+                limit: 100,
+                ..Default::default()
+            })
+            .expect("list");
+        assert_eq!(
+            all.iter()
+                .map(|r| r.aggregate_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["t11", "t10", "t9", "t8", "t7"]
+        );
+        let rejected = log
+            .list(&OutcomeQuery {
+                only_rejected: true,
+                limit: 100,
+                ..Default::default()
+            })
+            .expect("list");
+        assert_eq!(
+            rejected
+                .iter()
+                .map(|r| r.aggregate_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["t9"]
+        );
+        let one = log
+            .list(&OutcomeQuery {
+                aggregate_id: Some("t10".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .expect("list");
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].code, "SENDER-002");
+    }
+}

@@ -439,3 +439,36 @@ fn example_application_claim_then_complete_round_trip() {
         "the resolve task reached the task pool, assigned and enriched"
     );
 }
+
+#[test]
+fn serialize_payload_true_makes_a_generic_map_and_false_passes_objects_through() {
+    use taskpool_collector::engine_transaction::typed_payload;
+    #[derive(serde::Serialize)]
+    struct Order {
+        number: u32,
+        customer: &'static str,
+    }
+    let map = typed_payload(
+        &Order {
+            number: 7,
+            customer: "ACME",
+        },
+        true,
+    )
+    .expect("map");
+    assert_eq!(
+        serde_json::Value::Object(map),
+        json!({"number": 7, "customer": "ACME"})
+    );
+    let wrapped = typed_payload(&42, true).expect("wrapped");
+    assert_eq!(serde_json::Value::Object(wrapped), json!({"value": 42}));
+    assert!(typed_payload(
+        &Order {
+            number: 1,
+            customer: "x"
+        },
+        false
+    )
+    .is_ok());
+    assert!(typed_payload(&"not an object", false).is_err());
+}

@@ -1,0 +1,302 @@
+//! How each event changes the view. Called by the projector inside the transaction that
+//! also moves its checkpoint.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregate, TaskAggregate, TaskStatus};
+use crate::event::{
+    DataEntryEvent, DomainEvent, ProcessDefinitionEvent, ProcessInstanceEvent, StoredEvent,
+    TaskEvent,
+};
+use crate::model::{DataEntry, Task};
+
+/// Who may see a task: its assignee and candidate users, and its candidate groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principals {
+    pub users: BTreeSet<String>,
+    pub groups: BTreeSet<String>,
+}
+
+impl Principals {
+    pub fn of(task: &Task) -> Self {
+        let mut users = task.candidate_users.clone();
+        if let Some(a) = &task.assignee {
+            users.insert(a.clone());
+        }
+        Self { users, groups: task.candidate_groups.clone() }
+    }
+
+    /// True when `user` (a member of `groups`) may see the task.
+    pub fn admit(&self, user: &str, groups: &[String]) -> bool {
+        self.users.contains(user) || groups.iter().any(|g| self.groups.contains(g))
+    }
+}
+
+pub(crate) fn apply(tx: &Connection, stored: &StoredEvent) -> rusqlite::Result<()> {
+    match &stored.event {
+        DomainEvent::Task(e) => apply_task(tx, stored.position, e),
+        DomainEvent::DataEntry(e) => apply_data_entry(tx, e),
+        DomainEvent::ProcessDefinition(e) => apply_process_definition(tx, e),
+        DomainEvent::ProcessInstance(e) => apply_process_instance(tx, e),
+    }
+}
+
+pub(crate) fn load_task(conn: &Connection, id: &str) -> rusqlite::Result<Option<Task>> {
+    let json: Option<String> = conn
+        .query_row("SELECT task FROM tasks WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?;
+    Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+}
+
+fn task_id(e: &TaskEvent) -> Option<&str> {
+    Some(match e {
+        TaskEvent::TaskCreated(t) => &t.id,
+        TaskEvent::TaskAssigned(e) => &e.id,
+        TaskEvent::TaskAttributesUpdated(e) => &e.id,
+        TaskEvent::TaskCandidateUsersAdded(e) | TaskEvent::TaskCandidateUsersDeleted(e) => &e.id,
+        TaskEvent::TaskCandidateGroupsAdded(e) | TaskEvent::TaskCandidateGroupsDeleted(e) => &e.id,
+        TaskEvent::TaskCompleted(e) => &e.id,
+        TaskEvent::TaskDeleted(e) => &e.id,
+        _ => return None,
+    })
+}
+
+fn apply_task(tx: &Connection, position: i64, event: &TaskEvent) -> rusqlite::Result<()> {
+    // Interaction requests do not change the task.
+    let Some(id) = task_id(event) else { return Ok(()) };
+    let before = load_task(tx, id)?;
+    let mut state = TaskAggregate {
+        status: if before.is_some() { TaskStatus::Active } else { TaskStatus::Unknown },
+        task: before.clone(),
+    };
+    state.evolve(event);
+    let after = match (state.status, state.task) {
+        (TaskStatus::Active, Some(task)) => Some(task),
+        _ => None,
+    };
+    if before.is_none() && after.is_none() {
+        return Ok(());
+    }
+    remove_task_rows(tx, id)?;
+    if let Some(task) = &after {
+        insert_task_rows(tx, task, position)?;
+    }
+    let principals = |t: &Option<Task>| -> rusqlite::Result<Option<String>> {
+        t.as_ref()
+            .map(|t| serde_json::to_string(&Principals::of(t)))
+            .transpose()
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+    };
+    tx.prepare_cached("INSERT INTO task_changes (position, task_id, before, after) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![position, id, principals(&before)?, principals(&after)?])?;
+    Ok(())
+}
+
+fn remove_task_rows(tx: &Connection, id: &str) -> rusqlite::Result<()> {
+    for sql in [
+        "DELETE FROM tasks WHERE id = ?1",
+        "DELETE FROM task_authorizations WHERE task_id = ?1",
+        "DELETE FROM task_correlations WHERE task_id = ?1",
+        "DELETE FROM task_payload WHERE task_id = ?1",
+        "DELETE FROM tasks_fts WHERE task_id = ?1",
+    ] {
+        tx.prepare_cached(sql)?.execute([id])?;
+    }
+    Ok(())
+}
+
+fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(task).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let date = |d: &Option<chrono::DateTime<chrono::Utc>>| d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    tx.prepare_cached(
+        "INSERT INTO tasks (id, application_name, process_name, definition_key, instance_id,
+            task_definition_key, name, description, form_key, priority, assignee, create_time,
+            due_date, follow_up_date, business_key, task, position)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    )?
+    .execute(params![
+        task.id,
+        task.source_reference.application_name,
+        task.source_reference.name,
+        task.source_reference.definition_key,
+        task.source_reference.instance_id,
+        task.task_definition_key,
+        task.name,
+        task.description,
+        task.form_key,
+        task.priority,
+        task.assignee,
+        date(&Some(task.create_time)),
+        date(&task.due_date),
+        date(&task.follow_up_date),
+        task.business_key,
+        json,
+        position,
+    ])?;
+    let mut auth = tx.prepare_cached("INSERT OR IGNORE INTO task_authorizations (principal, kind, task_id) VALUES (?1, ?2, ?3)")?;
+    let principals = Principals::of(task);
+    for u in &principals.users {
+        auth.execute(params![u, "user", task.id])?;
+    }
+    for g in &principals.groups {
+        auth.execute(params![g, "group", task.id])?;
+    }
+    let mut corr = tx.prepare_cached("INSERT OR IGNORE INTO task_correlations (task_id, entry_type, entry_id) VALUES (?1, ?2, ?3)")?;
+    for c in &task.correlations {
+        corr.execute(params![task.id, c.entry_type, c.entry_id])?;
+    }
+    let mut flat = Vec::new();
+    flatten("", &serde_json::Value::Object(task.payload.clone()), &mut flat);
+    let mut payload = tx.prepare_cached("INSERT INTO task_payload (path, value_text, value_num, task_id) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut words = String::new();
+    for (path, text, num) in &flat {
+        payload.execute(params![path, text, num, task.id])?;
+        if let Some(t) = text {
+            words.push_str(t);
+            words.push(' ');
+        }
+    }
+    tx.prepare_cached("INSERT INTO tasks_fts (task_id, name, description, business_key, process_name, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![task.id, task.name, task.description, task.business_key, task.source_reference.name, words])?;
+    Ok(())
+}
+
+/// Flattens JSON into (path, text, number) rows: objects nest with dots, array elements
+/// share their array's path, numbers keep both forms, nulls are skipped.
+pub fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, Option<String>, Option<f64>)>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&path, v, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| flatten(prefix, v, out)),
+        Value::Null => {}
+        Value::Bool(b) => out.push((prefix.to_string(), Some(b.to_string()), None)),
+        Value::Number(n) => out.push((prefix.to_string(), Some(n.to_string()), n.as_f64())),
+        Value::String(s) => out.push((prefix.to_string(), Some(s.clone()), None)),
+    }
+}
+
+fn load_data_entry(tx: &Connection, entry_type: &str, entry_id: &str) -> rusqlite::Result<Option<DataEntry>> {
+    let json: Option<String> = tx
+        .query_row("SELECT data_entry FROM data_entries WHERE entry_type = ?1 AND entry_id = ?2", [entry_type, entry_id], |r| r.get(0))
+        .optional()?;
+    Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+}
+
+fn save_data_entry(tx: &Connection, entry: &DataEntry, deleted: bool) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(entry).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let processing = serde_json::to_value(entry.state.processing_type).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO data_entries (entry_type, entry_id, name, type_name, application_name, processing_type, state, deleted, data_entry)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![entry.entry_type, entry.entry_id, entry.name, entry.type_name, entry.application_name, processing, entry.state.state, deleted, json])?;
+    tx.prepare_cached("DELETE FROM data_entry_authorizations WHERE entry_type = ?1 AND entry_id = ?2")?.execute([&entry.entry_type, &entry.entry_id])?;
+    tx.prepare_cached("DELETE FROM data_entry_protocol_users WHERE entry_type = ?1 AND entry_id = ?2")?.execute([&entry.entry_type, &entry.entry_id])?;
+    if deleted {
+        return Ok(());
+    }
+    let mut auth = tx.prepare_cached("INSERT OR IGNORE INTO data_entry_authorizations (principal, kind, entry_type, entry_id) VALUES (?1, ?2, ?3, ?4)")?;
+    for u in &entry.authorized_users {
+        auth.execute(params![u, "user", entry.entry_type, entry.entry_id])?;
+    }
+    for g in &entry.authorized_groups {
+        auth.execute(params![g, "group", entry.entry_type, entry.entry_id])?;
+    }
+    let mut users = tx.prepare_cached("INSERT OR IGNORE INTO data_entry_protocol_users (username, entry_type, entry_id) VALUES (?1, ?2, ?3)")?;
+    for line in &entry.protocol {
+        if let Some(u) = &line.username {
+            users.execute(params![u, entry.entry_type, entry.entry_id])?;
+        }
+    }
+    Ok(())
+}
+
+fn apply_data_entry(tx: &Connection, event: &DataEntryEvent) -> rusqlite::Result<()> {
+    match event {
+        DataEntryEvent::DataEntryCreated(e) => save_data_entry(tx, &e.data_entry, false),
+        DataEntryEvent::DataEntryUpdated(e) => {
+            let d = &e.data_entry;
+            let mut protocol = load_data_entry(tx, &d.entry_type, &d.entry_id)?.map(|old| old.protocol).unwrap_or_default();
+            protocol.extend(d.protocol.iter().cloned());
+            save_data_entry(tx, &DataEntry { protocol, ..d.clone() }, false)
+        }
+        DataEntryEvent::DataEntryDeleted(e) => match load_data_entry(tx, &e.entry_type, &e.entry_id)? {
+            Some(mut d) => {
+                d.protocol.push(e.protocol_entry.clone());
+                save_data_entry(tx, &d, true)
+            }
+            None => Ok(()),
+        },
+        DataEntryEvent::DataEntryAnonymized(e) => match load_data_entry(tx, &e.entry_type, &e.entry_id)? {
+            Some(mut d) => {
+                for line in d.protocol.iter_mut() {
+                    if line.username.as_deref() == Some(e.user.as_str()) {
+                        line.username = Some(e.replacement.clone());
+                    }
+                }
+                d.apply_authorization_changes(&e.authorization_changes);
+                d.protocol.push(e.protocol_entry.clone());
+                save_data_entry(tx, &d, false)
+            }
+            None => Ok(()),
+        },
+    }
+}
+
+fn apply_process_definition(tx: &Connection, event: &ProcessDefinitionEvent) -> rusqlite::Result<()> {
+    let ProcessDefinitionEvent::ProcessDefinitionRegistered(d) = event;
+    let json = serde_json::to_string(d).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    tx.execute(
+        "INSERT OR REPLACE INTO process_definitions (id, key, version, application_name, startable_from_tasklist, definition) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![d.id, d.key, d.version, d.application_name, d.startable_from_tasklist, json],
+    )?;
+    tx.execute("DELETE FROM process_definition_starters WHERE definition_id = ?1", [&d.id])?;
+    for u in &d.candidate_starter_users {
+        tx.execute("INSERT OR IGNORE INTO process_definition_starters VALUES (?1, 'user', ?2)", [u, &d.id])?;
+    }
+    for g in &d.candidate_starter_groups {
+        tx.execute("INSERT OR IGNORE INTO process_definition_starters VALUES (?1, 'group', ?2)", [g, &d.id])?;
+    }
+    Ok(())
+}
+
+fn apply_process_instance(tx: &Connection, event: &ProcessInstanceEvent) -> rusqlite::Result<()> {
+    let set_state = |id: &str, state: &str| tx.execute("UPDATE process_instances SET state = ?2 WHERE id = ?1", [id, state]).map(|_| ());
+    match event {
+        ProcessInstanceEvent::ProcessInstanceStarted(s) => {
+            tx.execute(
+                "INSERT OR REPLACE INTO process_instances (id, definition_id, definition_key, application_name, business_key, started_by, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running')",
+                params![s.instance_id, s.definition_id, s.definition_key, s.application_name, s.business_key, s.started_by],
+            )?;
+        }
+        ProcessInstanceEvent::ProcessInstanceFinished(t) => set_state(&t.instance_id, "finished")?,
+        ProcessInstanceEvent::ProcessInstanceCancelled(t) => set_state(&t.instance_id, "cancelled")?,
+        ProcessInstanceEvent::ProcessInstanceSuspended(t) => set_state(&t.instance_id, "suspended")?,
+        ProcessInstanceEvent::ProcessInstanceResumed(t) => set_state(&t.instance_id, "running")?,
+        ProcessInstanceEvent::ProcessVariablesChanged(c) => {
+            for change in &c.changes {
+                match change {
+                    crate::command::VariableChange::Create { name, value } | crate::command::VariableChange::Update { name, value } => {
+                        tx.execute(
+                            "INSERT OR REPLACE INTO process_variables (instance_id, name, value) VALUES (?1, ?2, ?3)",
+                            params![c.instance_id, name, value.to_string()],
+                        )?;
+                    }
+                    crate::command::VariableChange::Delete { name } => {
+                        tx.execute("DELETE FROM process_variables WHERE instance_id = ?1 AND name = ?2", [&c.instance_id, name])?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

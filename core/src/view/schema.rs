@@ -1,0 +1,156 @@
+//! The view schema (SQLite): the query model built from the events. Versioned by
+//! `PRAGMA user_version`; a rebuild drops and recreates it.
+
+pub const VIEW_SCHEMA_VERSION: i64 = 1;
+
+/// Every table and index of the view. Dropping all of them and running this again is
+/// a rebuild.
+pub const CREATE: &str = "
+CREATE TABLE IF NOT EXISTS projector_checkpoint (
+    projector TEXT PRIMARY KEY,
+    position  INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS tasks (
+    id                  TEXT PRIMARY KEY,
+    application_name    TEXT NOT NULL,
+    process_name        TEXT NOT NULL,
+    definition_key      TEXT NOT NULL,
+    instance_id         TEXT NOT NULL,
+    task_definition_key TEXT NOT NULL,
+    name                TEXT NOT NULL,
+    description         TEXT,
+    form_key            TEXT,
+    priority            INTEGER NOT NULL,
+    assignee            TEXT,
+    create_time         TEXT NOT NULL,
+    due_date            TEXT,
+    follow_up_date      TEXT,
+    business_key        TEXT,
+    task                TEXT NOT NULL,   -- the whole task as JSON (what queries return)
+    position            INTEGER NOT NULL -- the event position of its last change
+);
+CREATE INDEX IF NOT EXISTS tasks_due ON tasks (COALESCE(due_date, '9999'), id);
+CREATE INDEX IF NOT EXISTS tasks_application ON tasks (application_name);
+CREATE INDEX IF NOT EXISTS tasks_assignee ON tasks (assignee);
+
+-- Who may see a task: its assignee and candidate users ('user'), candidate groups ('group').
+CREATE TABLE IF NOT EXISTS task_authorizations (
+    principal TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    task_id   TEXT NOT NULL,
+    PRIMARY KEY (principal, kind, task_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS task_authorizations_task ON task_authorizations (task_id);
+
+CREATE TABLE IF NOT EXISTS task_correlations (
+    task_id    TEXT NOT NULL,
+    entry_type TEXT NOT NULL,
+    entry_id   TEXT NOT NULL,
+    PRIMARY KEY (task_id, entry_type, entry_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS task_correlations_entry ON task_correlations (entry_type, entry_id);
+
+-- The payload flattened to (json path, value) for filtering.
+CREATE TABLE IF NOT EXISTS task_payload (
+    path       TEXT NOT NULL,
+    value_text TEXT,
+    value_num  REAL,
+    task_id    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS task_payload_text ON task_payload (path, value_text);
+CREATE INDEX IF NOT EXISTS task_payload_num ON task_payload (path, value_num);
+CREATE INDEX IF NOT EXISTS task_payload_task ON task_payload (task_id);
+
+CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts USING fts5 (
+    task_id UNINDEXED, name, description, business_key, process_name, payload,
+    tokenize = 'unicode61'
+);
+
+-- Every change of a task, for the live stream: who could see it before and after.
+CREATE TABLE IF NOT EXISTS task_changes (
+    position INTEGER PRIMARY KEY,
+    task_id  TEXT NOT NULL,
+    before   TEXT,    -- JSON {users:[...], groups:[...]} or NULL when it did not exist
+    after    TEXT     -- likewise; NULL when it was completed or deleted
+);
+
+CREATE TABLE IF NOT EXISTS data_entries (
+    entry_type       TEXT NOT NULL,
+    entry_id         TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    type_name        TEXT NOT NULL,
+    application_name TEXT NOT NULL,
+    processing_type  TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    deleted          INTEGER NOT NULL DEFAULT 0,
+    data_entry       TEXT NOT NULL,  -- the whole entry as JSON, protocol included
+    PRIMARY KEY (entry_type, entry_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS data_entry_authorizations (
+    principal  TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    entry_type TEXT NOT NULL,
+    entry_id   TEXT NOT NULL,
+    PRIMARY KEY (principal, kind, entry_type, entry_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS data_entry_protocol_users (
+    username   TEXT NOT NULL,
+    entry_type TEXT NOT NULL,
+    entry_id   TEXT NOT NULL,
+    PRIMARY KEY (username, entry_type, entry_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS process_definitions (
+    id                      TEXT PRIMARY KEY,
+    key                     TEXT NOT NULL,
+    version                 INTEGER NOT NULL,
+    application_name        TEXT NOT NULL,
+    startable_from_tasklist INTEGER NOT NULL,
+    definition              TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS process_definition_starters (
+    principal     TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    definition_id TEXT NOT NULL,
+    PRIMARY KEY (principal, kind, definition_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS process_instances (
+    id               TEXT PRIMARY KEY,
+    definition_id    TEXT NOT NULL,
+    definition_key   TEXT NOT NULL,
+    application_name TEXT NOT NULL,
+    business_key     TEXT,
+    started_by       TEXT,
+    state            TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS process_instances_state ON process_instances (state);
+
+CREATE TABLE IF NOT EXISTS process_variables (
+    instance_id TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    PRIMARY KEY (instance_id, name)
+) WITHOUT ROWID;
+";
+
+/// Every table of the view, for a rebuild.
+pub const TABLES: &[&str] = &[
+    "projector_checkpoint",
+    "tasks",
+    "task_authorizations",
+    "task_correlations",
+    "task_payload",
+    "tasks_fts",
+    "task_changes",
+    "data_entries",
+    "data_entry_authorizations",
+    "data_entry_protocol_users",
+    "process_definitions",
+    "process_definition_starters",
+    "process_instances",
+    "process_variables",
+];
