@@ -6,6 +6,8 @@
 //! - [`aggregate`]: pure `decide` / `evolve` functions, no I/O.
 //! - [`event_store`]: SQLite, one table of events with a global position.
 //! - [`command_gateway`]: the unit of work that ties them together.
+//! - [`projector`], [`view`]: the query model in SQLite, built from the events.
+//! - [`query`]: per-user queries and the filter language; [`live`]: the change stream.
 //!
 //! This crate knows nothing of HTTP, Kafka or user interfaces.
 
@@ -14,9 +16,13 @@ pub mod command;
 pub mod command_gateway;
 pub mod event;
 pub mod event_store;
+pub mod live;
 pub mod model;
 pub mod patch;
+pub mod projector;
+pub mod query;
 mod tagged;
+pub mod view;
 
 /// The given / when / then aggregate harness and fixtures (small, no dependencies).
 pub mod testing;

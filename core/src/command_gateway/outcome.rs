@@ -37,6 +37,14 @@ impl CommandOutcome {
         matches!(self.status, OutcomeStatus::Accepted { .. })
     }
 
+    /// The position of this command's last event, when it appended any.
+    pub fn position(&self) -> Option<i64> {
+        match self.status {
+            OutcomeStatus::Accepted { position, .. } => position,
+            OutcomeStatus::Rejected(_) => None,
+        }
+    }
+
     pub fn rejection(&self) -> Option<&Rejection> {
         match &self.status {
             OutcomeStatus::Rejected(r) => Some(r),

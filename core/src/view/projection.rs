@@ -18,6 +18,9 @@ use crate::model::{DataEntry, Task};
 pub struct Principals {
     pub users: BTreeSet<String>,
     pub groups: BTreeSet<String>,
+    /// The task's follow-up date: while in the future, it is deferred.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Principals {
@@ -26,7 +29,7 @@ impl Principals {
         if let Some(a) = &task.assignee {
             users.insert(a.clone());
         }
-        Self { users, groups: task.candidate_groups.clone() }
+        Self { users, groups: task.candidate_groups.clone(), follow_up: task.follow_up_date }
     }
 
     /// True when `user` (a member of `groups`) may see the task.

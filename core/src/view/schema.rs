@@ -87,6 +87,11 @@ CREATE TABLE IF NOT EXISTS data_entries (
     data_entry       TEXT NOT NULL,  -- the whole entry as JSON, protocol included
     PRIMARY KEY (entry_type, entry_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS data_entries_state ON data_entries (state);
+CREATE INDEX IF NOT EXISTS data_entries_processing_type ON data_entries (processing_type);
+CREATE INDEX IF NOT EXISTS data_entries_name ON data_entries (name);
+CREATE INDEX IF NOT EXISTS data_entries_type_name ON data_entries (type_name);
+CREATE INDEX IF NOT EXISTS data_entries_application ON data_entries (application_name);
 
 CREATE TABLE IF NOT EXISTS data_entry_authorizations (
     principal  TEXT NOT NULL,

@@ -1,0 +1,223 @@
+//! Compiles a filter (and the inbox options around it) to parameterised SQL over the
+//! view. Values only ever travel as parameters.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rusqlite::types::Value;
+
+use super::filter::{Clause, Field, Filter, Op};
+use super::QueryError;
+
+/// A WHERE fragment and its parameters.
+#[derive(Debug, Default)]
+pub struct Sql {
+    pub text: String,
+    pub params: Vec<Value>,
+}
+
+impl Sql {
+    pub fn and(&mut self, fragment: &str, params: impl IntoIterator<Item = Value>) {
+        if !self.text.is_empty() {
+            self.text.push_str(" AND ");
+        }
+        self.text.push('(');
+        self.text.push_str(fragment);
+        self.text.push(')');
+        self.params.extend(params);
+    }
+
+    pub fn where_clause(&self) -> String {
+        if self.text.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.text)
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Text,
+    Number,
+    Date,
+}
+
+/// The task fields a filter may name: (name in the filter, column, kind).
+const TASK_FIELDS: &[(&str, &str, Kind)] = &[
+    ("id", "tasks.id", Kind::Text),
+    ("name", "tasks.name", Kind::Text),
+    ("description", "tasks.description", Kind::Text),
+    ("formKey", "tasks.form_key", Kind::Text),
+    ("priority", "tasks.priority", Kind::Number),
+    ("assignee", "tasks.assignee", Kind::Text),
+    ("businessKey", "tasks.business_key", Kind::Text),
+    ("taskDefinitionKey", "tasks.task_definition_key", Kind::Text),
+    ("applicationName", "tasks.application_name", Kind::Text),
+    ("processName", "tasks.process_name", Kind::Text),
+    ("definitionKey", "tasks.definition_key", Kind::Text),
+    ("instanceId", "tasks.instance_id", Kind::Text),
+    ("createTime", "tasks.create_time", Kind::Date),
+    ("created", "tasks.create_time", Kind::Date),
+    ("dueDate", "tasks.due_date", Kind::Date),
+    ("due", "tasks.due_date", Kind::Date),
+    ("followUpDate", "tasks.follow_up_date", Kind::Date),
+    ("followUp", "tasks.follow_up_date", Kind::Date),
+];
+
+/// The data entry fields a filter may name, through a task's correlations.
+const DATA_FIELDS: &[(&str, &str)] = &[
+    ("entryType", "d.entry_type"),
+    ("entryId", "d.entry_id"),
+    ("name", "d.name"),
+    ("type", "d.type_name"),
+    ("applicationName", "d.application_name"),
+    ("state", "d.state"),
+    ("processingType", "d.processing_type"),
+];
+
+/// Formats a date the way the view stores it, from `2026-03-01` or RFC 3339.
+pub fn normalize_date(field: &str, raw: &str) -> Result<String, QueryError> {
+    let parsed = DateTime::parse_from_rfc3339(raw)
+        .map(|d| d.with_timezone(&Utc))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+        })
+        .map_err(|_| QueryError::BadValue { field: field.into(), message: format!("`{raw}` is not an ISO date (2026-03-01 or 2026-03-01T10:00:00Z)") })?;
+    Ok(parsed.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+fn typed(field: &str, kind: Kind, raw: &str) -> Result<Value, QueryError> {
+    match kind {
+        Kind::Text => Ok(Value::Text(raw.to_string())),
+        Kind::Number => raw
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(Value::Real)
+            .ok_or_else(|| QueryError::BadValue { field: field.into(), message: format!("`{raw}` is not a number") }),
+        Kind::Date => normalize_date(field, raw).map(Value::Text),
+    }
+}
+
+fn like_pattern(raw: &str) -> Value {
+    let escaped = raw.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    Value::Text(format!("%{escaped}%"))
+}
+
+fn number(raw: &str) -> Option<f64> {
+    raw.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+/// Adds every clause of `filter` to `sql`.
+pub fn compile_filter(filter: &Filter, sql: &mut Sql) -> Result<(), QueryError> {
+    for clause in &filter.clauses {
+        compile_clause(clause, sql)?;
+    }
+    Ok(())
+}
+
+/// `condition` on one value column, with its parameters, for the field's kind.
+fn condition(column: &str, kind: Kind, field: &str, clause: &Clause) -> Result<(String, Vec<Value>), QueryError> {
+    Ok(match clause {
+        Clause::Compare { op: Op::Contains, value, .. } => (format!("{column} LIKE ? ESCAPE '\\'"), vec![like_pattern(value)]),
+        Clause::Compare { op, value, .. } => (format!("{column} {} ?", op.sql()), vec![typed(field, kind, value)?]),
+        Clause::In { values, .. } => {
+            let marks = vec!["?"; values.len()].join(", ");
+            (format!("{column} IN ({marks})"), values.iter().map(|v| typed(field, kind, v)).collect::<Result<_, _>>()?)
+        }
+        Clause::Between { low, high, .. } => (format!("{column} BETWEEN ? AND ?"), vec![typed(field, kind, low)?, typed(field, kind, high)?]),
+    })
+}
+
+fn field_of(clause: &Clause) -> &Field {
+    match clause {
+        Clause::Compare { field, .. } | Clause::In { field, .. } | Clause::Between { field, .. } => field,
+    }
+}
+
+fn is_negative(clause: &Clause) -> bool {
+    matches!(clause, Clause::Compare { op: Op::Ne, .. })
+}
+
+/// A clause whose positive form is `positive`: `!=` becomes "not in the set of tasks
+/// equal to it", so tasks without the value match `!=` too.
+fn set_condition(clause: &Clause, subquery_for: impl Fn(&Clause) -> Result<(String, Vec<Value>), QueryError>) -> Result<(String, Vec<Value>), QueryError> {
+    if is_negative(clause) {
+        let Clause::Compare { field, value, .. } = clause else { unreachable!("checked") };
+        let positive = Clause::Compare { field: field.clone(), op: Op::Eq, value: value.clone() };
+        let (sub, params) = subquery_for(&positive)?;
+        Ok((format!("tasks.id NOT IN ({sub})"), params))
+    } else {
+        let (sub, params) = subquery_for(clause)?;
+        Ok((format!("tasks.id IN ({sub})"), params))
+    }
+}
+
+fn compile_clause(clause: &Clause, sql: &mut Sql) -> Result<(), QueryError> {
+    let field = field_of(clause);
+    let name = field.to_string();
+    let (text, params) = match field {
+        Field::Task(f) if f == "candidateUser" || f == "candidateGroup" => {
+            let kind = if f == "candidateUser" { "user" } else { "group" };
+            set_condition(clause, |c| {
+                let (cond, params) = condition("a.principal", Kind::Text, &name, c)?;
+                Ok((format!("SELECT a.task_id FROM task_authorizations a WHERE a.kind = '{kind}' AND {cond}"), params))
+            })?
+        }
+        Field::Task(f) => {
+            let (_, column, kind) = TASK_FIELDS.iter().find(|(n, _, _)| n == f).ok_or_else(|| QueryError::UnknownField {
+                field: name.clone(),
+                expected: TASK_FIELDS.iter().map(|(n, _, _)| *n).chain(["candidateUser", "candidateGroup"]).collect::<Vec<_>>().join(", "),
+            })?;
+            let (cond, params) = condition(column, *kind, &name, clause)?;
+            if is_negative(clause) {
+                (format!("{column} IS NULL OR {cond}"), params)
+            } else {
+                (cond, params)
+            }
+        }
+        Field::Data(f) => {
+            let (_, column) = DATA_FIELDS.iter().find(|(n, _)| n == f).ok_or_else(|| QueryError::UnknownField {
+                field: name.clone(),
+                expected: DATA_FIELDS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+            })?;
+            set_condition(clause, |c| {
+                let (cond, params) = condition(column, Kind::Text, &name, c)?;
+                Ok((
+                    format!("SELECT c.task_id FROM task_correlations c JOIN data_entries d ON d.entry_type = c.entry_type AND d.entry_id = c.entry_id WHERE d.deleted = 0 AND {cond}"),
+                    params,
+                ))
+            })?
+        }
+        Field::Payload(path) => set_condition(clause, |c| {
+            // Numbers compare as numbers; everything else as text.
+            let numeric = match c {
+                Clause::Compare { op: Op::Contains, .. } => false,
+                Clause::Compare { value, .. } => number(value).is_some(),
+                Clause::In { values, .. } => values.iter().all(|v| number(v).is_some()),
+                Clause::Between { low, high, .. } => number(low).is_some() && number(high).is_some(),
+            };
+            let (column, kind) = if numeric { ("p.value_num", Kind::Number) } else { ("p.value_text", Kind::Text) };
+            let (cond, mut params) = condition(column, kind, &name, c)?;
+            params.insert(0, Value::Text(path.clone()));
+            Ok((format!("SELECT p.task_id FROM task_payload p WHERE p.path = ? AND {cond}"), params))
+        })?,
+    };
+    sql.and(&text, params);
+    Ok(())
+}
+
+/// Turns free text into a safe FTS5 query: every word a quoted phrase (all must
+/// match), the last one a prefix.
+pub fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    Some(format!("{}*", words.join(" ")))
+}

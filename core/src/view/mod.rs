@@ -1,0 +1,95 @@
+//! The view: the query model in its own SQLite file, built from the events by the
+//! [`crate::projector::Projector`]. Every view can be rebuilt from the event log.
+
+pub(crate) mod projection;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+pub use projection::{flatten, Principals};
+pub use schema::VIEW_SCHEMA_VERSION;
+
+/// Opens connections to one view file.
+#[derive(Debug, Clone)]
+pub struct View {
+    path: PathBuf,
+}
+
+impl View {
+    /// Opens (creating) the view at `path`.
+    pub fn open(path: impl AsRef<Path>) -> rusqlite::Result<Self> {
+        let view = Self { path: path.as_ref().to_path_buf() };
+        let conn = view.connect()?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version != 0 && version != VIEW_SCHEMA_VERSION {
+            // A view is derived data: an old shape is dropped and rebuilt.
+            drop_all(&conn)?;
+        }
+        conn.execute_batch(schema::CREATE)?;
+        conn.pragma_update(None, "user_version", VIEW_SCHEMA_VERSION)?;
+        Ok(view)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A connection (WAL, busy timeout) for queries or projection.
+    pub fn connect(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+}
+
+/// The stored checkpoint of projector `id` (0 when it has applied nothing).
+pub fn checkpoint(conn: &Connection, id: &str) -> rusqlite::Result<i64> {
+    Ok(conn
+        .query_row("SELECT position FROM projector_checkpoint WHERE projector = ?1", [id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+pub(crate) fn drop_all(conn: &Connection) -> rusqlite::Result<()> {
+    for table in schema::TABLES {
+        conn.execute_batch(&format!("DROP TABLE IF EXISTS {table};"))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn create_all(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(schema::CREATE)
+}
+
+/// A canonical dump of every view table (ordered rows as text), to compare two views.
+pub fn dump(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for table in schema::TABLES {
+        if *table == "projector_checkpoint" {
+            continue;
+        }
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {table}"))?;
+        let n = stmt.column_count();
+        let mut rows: Vec<String> = stmt
+            .query_map([], |r| {
+                let mut cells = Vec::with_capacity(n);
+                for i in 0..n {
+                    cells.push(format!("{:?}", r.get::<_, rusqlite::types::Value>(i)?));
+                }
+                Ok(format!("{table}: {}", cells.join(" | ")))
+            })?
+            .collect::<Result<_, _>>()?;
+        rows.sort();
+        out.extend(rows);
+    }
+    Ok(out)
+}
