@@ -146,6 +146,11 @@ impl Subscription {
         for (i, (position, task_id, before, after)) in changes.iter().enumerate() {
             let id = task_id.as_str();
             let visible_before = visible.get(id).copied().unwrap_or_else(|| admit(before));
+            if !visible_before && !admit(after) {
+                // Neither before nor after this change could the viewer see the task.
+                visible.insert(id, false);
+                continue;
+            }
             if !current.contains_key(id) {
                 let task = if query::task_matches(&tx, &self.query, id)? { projection::load_task(&tx, id)? } else { None };
                 current.insert(id, task);

@@ -70,7 +70,8 @@ fn task_id(e: &TaskEvent) -> Option<&str> {
 fn apply_task(tx: &Connection, position: i64, event: &TaskEvent) -> rusqlite::Result<()> {
     // Interaction requests do not change the task.
     let Some(id) = task_id(event) else { return Ok(()) };
-    let before = load_task(tx, id)?;
+    // A create is always of a new task (the aggregate refuses a second one).
+    let before = if matches!(event, TaskEvent::TaskCreated(_)) { None } else { load_task(tx, id)? };
     let mut state = TaskAggregate {
         status: if before.is_some() { TaskStatus::Active } else { TaskStatus::Unknown },
         task: before.clone(),
@@ -83,7 +84,9 @@ fn apply_task(tx: &Connection, position: i64, event: &TaskEvent) -> rusqlite::Re
     if before.is_none() && after.is_none() {
         return Ok(());
     }
-    remove_task_rows(tx, id)?;
+    if before.is_some() {
+        remove_task_rows(tx, id)?;
+    }
     if let Some(task) = &after {
         insert_task_rows(tx, task, position)?;
     }
