@@ -10,6 +10,9 @@
 //! projector or anyone else, and one that lags simply reads more rows when it resumes.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, TransactionBehavior};
@@ -38,7 +41,9 @@ pub enum LiveItem {
 impl LiveItem {
     pub fn position(&self) -> i64 {
         match self {
-            LiveItem::Entered { position, .. } | LiveItem::Changed { position, .. } | LiveItem::Left { position, .. } => *position,
+            LiveItem::Entered { position, .. }
+            | LiveItem::Changed { position, .. }
+            | LiveItem::Left { position, .. } => *position,
         }
     }
 
@@ -65,12 +70,73 @@ pub struct Subscription {
     query: TaskQuery,
     position: i64,
     signal: CommitSignal,
+    feed: Option<FeedLink>,
+}
+
+/// A subscription's place in a [`ChangeFeed`].
+struct FeedLink {
+    feed: ChangeFeed,
+    id: u64,
+    rx: Receiver<Arc<ChangeRow>>,
+    /// Set by the feed when this subscription's buffer was full: it then reads the
+    /// change table itself.
+    lagging: Arc<AtomicBool>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(link) = &self.feed {
+            link.feed.unregister(link.id);
+        }
+    }
+}
+
+/// One row of the change table.
+#[derive(Debug, Clone)]
+pub struct ChangeRow {
+    pub position: i64,
+    pub task_id: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// The task as the feed read it (its latest state; `None`: gone, or not read).
+    pub task: Option<Arc<Task>>,
+    /// Whether `task` was read.
+    pub task_read: bool,
 }
 
 impl Subscription {
     /// Subscribes. With `from = None` it first takes a snapshot (the first page of the
     /// query) and follows from its position; with `Some(p)` it resumes after `p`.
-    pub fn open(view: &View, signal: CommitSignal, mut query: TaskQuery, from: Option<i64>) -> Result<(Self, Option<Snapshot>), QueryError> {
+    pub fn open(
+        view: &View,
+        signal: CommitSignal,
+        query: TaskQuery,
+        from: Option<i64>,
+    ) -> Result<(Self, Option<Snapshot>), QueryError> {
+        Self::open_with(view, signal, None, query, from)
+    }
+
+    /// Like [`Subscription::open`], but fed by a [`ChangeFeed`]: only the changes that
+    /// name this viewer reach it, so thousands of subscribers cost little.
+    pub fn open_on_feed(
+        view: &View,
+        feed: &ChangeFeed,
+        query: TaskQuery,
+        from: Option<i64>,
+    ) -> Result<(Self, Option<Snapshot>), QueryError> {
+        Self::open_with(view, feed.signal.clone(), Some(feed), query, from)
+    }
+
+    fn open_with(
+        view: &View,
+        signal: CommitSignal,
+        feed: Option<&ChangeFeed>,
+        mut query: TaskQuery,
+        from: Option<i64>,
+    ) -> Result<(Self, Option<Snapshot>), QueryError> {
+        // Register before the snapshot: nothing after it can be missed; anything at or
+        // before it is skipped by position.
+        let link = feed.map(|f| f.register(&query.viewer));
         let (Paging::Offset { limit, .. } | Paging::Cursor { limit, .. }) = &mut query.paging;
         *limit = (*limit).clamp(1, MAX_PAGE);
         let mut conn = view.connect()?;
@@ -82,10 +148,30 @@ impl Subscription {
                 let position = view::checkpoint(&tx, crate::projector::TASKLIST_PROJECTOR)?;
                 let page = query::tasks(&tx, &query)?;
                 tx.commit()?;
-                (position, Some(Snapshot { position, tasks: page.tasks, total: page.total }))
+                (
+                    position,
+                    Some(Snapshot {
+                        position,
+                        tasks: page.tasks,
+                        total: page.total,
+                    }),
+                )
             }
         };
-        Ok((Self { conn, query, position, signal }, snapshot))
+        if let (Some(link), Some(_)) = (&link, from) {
+            // Resuming: what happened before registering is read from the change table.
+            link.lagging.store(true, Ordering::Release);
+        }
+        Ok((
+            Self {
+                conn,
+                query,
+                position,
+                signal,
+                feed: link,
+            },
+            snapshot,
+        ))
     }
 
     /// The position of the last item delivered (or of the snapshot).
@@ -96,40 +182,96 @@ impl Subscription {
     /// The relevant changes after the current position, waiting up to `timeout` for
     /// some; returns an empty list on timeout.
     pub fn next(&mut self, timeout: Duration) -> Result<Vec<LiveItem>, QueryError> {
-        let items = self.poll()?;
-        if !items.is_empty() {
-            return Ok(items);
+        let Some(lagging) = self.feed.as_ref().map(|l| Arc::clone(&l.lagging)) else {
+            let items = self.poll()?;
+            if !items.is_empty() {
+                return Ok(items);
+            }
+            self.signal.wait_beyond(self.position, timeout);
+            return self.poll();
+        };
+        if lagging.swap(false, Ordering::AcqRel) {
+            // Some changes did not fit the buffer: read them from the change table.
+            let items = self.poll()?;
+            if !items.is_empty() {
+                return Ok(items);
+            }
         }
-        self.signal.wait_beyond(self.position, timeout);
-        self.poll()
+        let mut rows = Vec::new();
+        if let Some(link) = &self.feed {
+            match link.rx.recv_timeout(timeout) {
+                Ok(row) => rows.push(row),
+                Err(RecvTimeoutError::Timeout) => return Ok(Vec::new()),
+                Err(RecvTimeoutError::Disconnected) => {}
+            }
+            while !rows.is_empty() && rows.len() < 1000 {
+                match link.rx.try_recv() {
+                    Ok(row) => rows.push(row),
+                    Err(_) => break,
+                }
+            }
+        }
+        if rows.is_empty() {
+            // The feed stopped: read the table from now on.
+            self.feed = None;
+            return self.poll();
+        }
+        let position = self.position;
+        let rows: Vec<ChangeRow> = rows
+            .into_iter()
+            .filter(|r| r.position > position)
+            .map(|r| (*r).clone())
+            .collect();
+        self.evaluate(&rows)
     }
 
     /// The relevant changes already in the view after the current position (at most
     /// 1,000 change rows a call).
     pub fn poll(&mut self) -> Result<Vec<LiveItem>, QueryError> {
+        let rows: Vec<ChangeRow> = {
+            let mut stmt = self.conn.prepare_cached("SELECT position, task_id, before, after FROM task_changes WHERE position > ?1 ORDER BY position LIMIT 1000")?;
+            let rows = stmt.query_map(params![self.position], |r| {
+                Ok(ChangeRow {
+                    position: r.get(0)?,
+                    task_id: r.get(1)?,
+                    before: r.get(2)?,
+                    after: r.get(3)?,
+                    task: None,
+                    task_read: false,
+                })
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        self.evaluate(&rows)
+    }
+
+    /// Judges change rows (in position order) for this subscription and moves its
+    /// position past them. Several changes of one task: the last is judged by the query
+    /// on the task as it is now; earlier ones by who could see it after them, and each
+    /// change's "before" is what the previous item of the same task left.
+    fn evaluate(&mut self, changes: &[ChangeRow]) -> Result<Vec<LiveItem>, QueryError> {
+        let Some(last) = changes.last().map(|c| c.position) else {
+            return Ok(Vec::new());
+        };
         // Deferral is judged against the time of reading.
         self.query.now = chrono::Utc::now();
         let (user, groups) = match &self.query.viewer {
             Viewer::User { user, groups } => (Some(user.as_str()), groups.as_slice()),
             Viewer::Admin => (None, &[][..]),
         };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        type Change = (i64, String, Option<String>, Option<String>);
-        let changes: Vec<Change> = {
-            let mut stmt = tx.prepare_cached("SELECT position, task_id, before, after FROM task_changes WHERE position > ?1 ORDER BY position LIMIT 1000")?;
-            let rows = stmt.query_map(params![self.position], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-            rows.collect::<Result<_, _>>()?
-        };
-        // Several changes of one task in one read: the last is judged by the query on
-        // the task as it is now; earlier ones by who could see it after them, and each
-        // change's "before" is what the previous item of the same task left.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)?;
         let mut last_index: HashMap<&str, usize> = HashMap::new();
-        for (i, (_, task_id, _, _)) in changes.iter().enumerate() {
-            last_index.insert(task_id.as_str(), i);
+        for (i, c) in changes.iter().enumerate() {
+            last_index.insert(c.task_id.as_str(), i);
         }
         let (deferred, now) = (self.query.deferred, self.query.now);
         let admit = |principals: &Option<String>| {
-            let Some(p) = principals.as_deref().and_then(|p| serde_json::from_str::<Principals>(p).ok()) else {
+            let Some(p) = principals
+                .as_deref()
+                .and_then(|p| serde_json::from_str::<Principals>(p).ok())
+            else {
                 return false;
             };
             let is_deferred = p.follow_up.is_some_and(|f| f > now);
@@ -143,33 +285,59 @@ impl Subscription {
         let mut visible: HashMap<&str, bool> = HashMap::new();
         let mut current: HashMap<&str, Option<Task>> = HashMap::new();
         let mut items = Vec::new();
-        for (i, (position, task_id, before, after)) in changes.iter().enumerate() {
-            let id = task_id.as_str();
-            let visible_before = visible.get(id).copied().unwrap_or_else(|| admit(before));
-            if !visible_before && !admit(after) {
+        for (i, c) in changes.iter().enumerate() {
+            let id = c.task_id.as_str();
+            let visible_before = visible.get(id).copied().unwrap_or_else(|| admit(&c.before));
+            if !visible_before && !admit(&c.after) {
                 // Neither before nor after this change could the viewer see the task.
                 visible.insert(id, false);
                 continue;
             }
             if !current.contains_key(id) {
-                let task = if query::task_matches(&tx, &self.query, id)? { projection::load_task(&tx, id)? } else { None };
+                // The task now, if it is in the query's result. The feed may have read it
+                // already; a query without filter or text is judged without the view.
+                let last = &changes[last_index.get(id).copied().unwrap_or(i)];
+                let task = match (&last.task, last.task_read) {
+                    (Some(t), true) => Some((**t).clone()),
+                    (None, true) => None,
+                    (_, false) => projection::load_task(&tx, id)?,
+                };
+                let task = match task {
+                    Some(t) => match query::matches_without_view(&self.query, &t) {
+                        Some(true) => Some(t),
+                        Some(false) => None,
+                        None => query::task_matches(&tx, &self.query, id)?.then_some(t),
+                    },
+                    None => None,
+                };
                 current.insert(id, task);
             }
             let now = current.get(id).and_then(Option::as_ref);
-            let visible_after = if last_index.get(id) == Some(&i) { now.is_some() } else { admit(after) && now.is_some() };
+            let visible_after = if last_index.get(id) == Some(&i) {
+                now.is_some()
+            } else {
+                admit(&c.after) && now.is_some()
+            };
             visible.insert(id, visible_after);
             let item = match (visible_before, visible_after, now) {
-                (false, true, Some(task)) => LiveItem::Entered { position: *position, task: Box::new(task.clone()) },
-                (true, true, Some(task)) => LiveItem::Changed { position: *position, task: Box::new(task.clone()) },
-                (true, false, _) => LiveItem::Left { position: *position, task_id: task_id.clone() },
+                (false, true, Some(task)) => LiveItem::Entered {
+                    position: c.position,
+                    task: Box::new(task.clone()),
+                },
+                (true, true, Some(task)) => LiveItem::Changed {
+                    position: c.position,
+                    task: Box::new(task.clone()),
+                },
+                (true, false, _) => LiveItem::Left {
+                    position: c.position,
+                    task_id: c.task_id.clone(),
+                },
                 _ => continue,
             };
             items.push(item);
         }
-        if let Some((last, _, _, _)) = changes.last() {
-            self.position = *last;
-        }
         tx.commit()?;
+        self.position = last;
         Ok(items)
     }
 }
@@ -178,4 +346,207 @@ impl Subscription {
 /// did within `timeout`.
 pub fn wait_for_position(signal: &CommitSignal, position: i64, timeout: Duration) -> bool {
     signal.wait_beyond(position - 1, timeout) >= position
+}
+
+/// The change feed: one reader of the change table that hands each change to the
+/// subscriptions it names (by user or group, before or after the change), through a
+/// bounded buffer each. A full buffer never blocks the feed: that subscription is marked
+/// lagging and reads the change table itself.
+#[derive(Clone)]
+pub struct ChangeFeed {
+    registry: Arc<Mutex<Registry>>,
+    signal: CommitSignal,
+    stop: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct Registry {
+    next_id: u64,
+    slots: HashMap<u64, Slot>,
+    by_principal: HashMap<String, Vec<u64>>,
+    admins: Vec<u64>,
+}
+
+struct Slot {
+    tx: SyncSender<Arc<ChangeRow>>,
+    lagging: Arc<AtomicBool>,
+    keys: Vec<String>,
+}
+
+/// How many changes a subscription may have waiting before it counts as lagging.
+pub const SUBSCRIBER_BUFFER: usize = 256;
+
+fn principal_keys(json: &Option<String>, out: &mut Vec<String>) {
+    if let Some(p) = json
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<Principals>(p).ok())
+    {
+        out.extend(p.users.into_iter().map(|u| format!("u:{u}")));
+        out.extend(p.groups.into_iter().map(|g| format!("g:{g}")));
+    }
+}
+
+impl ChangeFeed {
+    /// Starts the feed's reader thread over `view`, woken by the projector's signal.
+    pub fn start(
+        view: &View,
+        signal: CommitSignal,
+    ) -> Result<(ChangeFeed, std::thread::JoinHandle<()>), QueryError> {
+        let conn = view.connect()?;
+        let start: i64 = conn.query_row(
+            "SELECT COALESCE(MAX(position), 0) FROM task_changes",
+            [],
+            |r| r.get(0),
+        )?;
+        let feed = ChangeFeed {
+            registry: Arc::default(),
+            signal,
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let worker = feed.clone();
+        let handle = std::thread::spawn(move || worker.run(conn, start));
+        Ok((feed, handle))
+    }
+
+    /// Stops the reader thread (subscriptions fall back to the change table).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.signal.advance(i64::MIN);
+    }
+
+    /// How many subscriptions are registered.
+    pub fn subscribers(&self) -> usize {
+        self.registry.lock().map(|r| r.slots.len()).unwrap_or(0)
+    }
+
+    fn run(self, conn: Connection, mut position: i64) {
+        while !self.stop.load(Ordering::Relaxed) {
+            self.signal
+                .wait_beyond(position, Duration::from_millis(250));
+            // One read transaction: the change rows and the tasks they name agree.
+            let Ok(read) = conn.unchecked_transaction() else {
+                std::thread::sleep(Duration::from_millis(250));
+                continue;
+            };
+            let rows: Result<Vec<ChangeRow>, rusqlite::Error> = read
+                .prepare_cached("SELECT position, task_id, before, after FROM task_changes WHERE position > ?1 ORDER BY position LIMIT 1000")
+                .and_then(|mut stmt| {
+                    stmt.query_map(params![position], |r| Ok(ChangeRow { position: r.get(0)?, task_id: r.get(1)?, before: r.get(2)?, after: r.get(3)?, task: None, task_read: false }))?
+                        .collect()
+                });
+            let rows = match rows {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(target: "taskpool::live", error = %e, "change feed could not read the change table");
+                    std::thread::sleep(Duration::from_millis(250));
+                    continue;
+                }
+            };
+            // Read each changed task once for all its subscribers.
+            let mut latest: HashMap<String, Option<Arc<Task>>> = HashMap::new();
+            for row in &rows {
+                if !latest.contains_key(&row.task_id) {
+                    let task = projection::load_task(&read, &row.task_id)
+                        .ok()
+                        .flatten()
+                        .map(Arc::new);
+                    latest.insert(row.task_id.clone(), task);
+                }
+            }
+            drop(read);
+            for mut row in rows {
+                position = row.position;
+                row.task = latest.get(&row.task_id).cloned().flatten();
+                row.task_read = true;
+                self.dispatch(Arc::new(row));
+            }
+        }
+    }
+
+    fn dispatch(&self, row: Arc<ChangeRow>) {
+        let mut keys = Vec::new();
+        principal_keys(&row.before, &mut keys);
+        principal_keys(&row.after, &mut keys);
+        let Ok(mut registry) = self.registry.lock() else {
+            return;
+        };
+        let mut targets: Vec<u64> = registry.admins.clone();
+        for k in &keys {
+            if let Some(ids) = registry.by_principal.get(k) {
+                targets.extend(ids.iter().copied());
+            }
+        }
+        targets.sort_unstable();
+        targets.dedup();
+        let mut gone = Vec::new();
+        for id in targets {
+            let Some(slot) = registry.slots.get(&id) else {
+                continue;
+            };
+            match slot.tx.try_send(Arc::clone(&row)) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => slot.lagging.store(true, Ordering::Release),
+                Err(TrySendError::Disconnected(_)) => gone.push(id),
+            }
+        }
+        for id in gone {
+            registry.remove(id);
+        }
+    }
+
+    fn register(&self, viewer: &Viewer) -> FeedLink {
+        let (tx, rx) = sync_channel(SUBSCRIBER_BUFFER);
+        let lagging = Arc::new(AtomicBool::new(false));
+        let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        registry.next_id += 1;
+        let id = registry.next_id;
+        let keys = match viewer {
+            Viewer::Admin => {
+                registry.admins.push(id);
+                Vec::new()
+            }
+            Viewer::User { user, groups } => std::iter::once(format!("u:{user}"))
+                .chain(groups.iter().map(|g| format!("g:{g}")))
+                .collect(),
+        };
+        for k in &keys {
+            registry.by_principal.entry(k.clone()).or_default().push(id);
+        }
+        registry.slots.insert(
+            id,
+            Slot {
+                tx,
+                lagging: lagging.clone(),
+                keys,
+            },
+        );
+        FeedLink {
+            feed: self.clone(),
+            id,
+            rx,
+            lagging,
+        }
+    }
+
+    fn unregister(&self, id: u64) {
+        if let Ok(mut registry) = self.registry.lock() {
+            registry.remove(id);
+        }
+    }
+}
+
+impl Registry {
+    fn remove(&mut self, id: u64) {
+        if let Some(slot) = self.slots.remove(&id) {
+            for k in slot.keys {
+                if let Some(ids) = self.by_principal.get_mut(&k) {
+                    ids.retain(|i| *i != id);
+                    if ids.is_empty() {
+                        self.by_principal.remove(&k);
+                    }
+                }
+            }
+        }
+        self.admins.retain(|i| *i != id);
+    }
 }

@@ -11,16 +11,51 @@ use taskpool_core::query::{self, Filter, TaskQuery, Viewer};
 use taskpool_core::view::View;
 
 fn near_valid() -> impl Strategy<Value = String> {
-    let field = prop::sample::select(vec!["task.priority", "task.due", "task.name", "task.assignee", "data.state", "amount", "customer.name", "task.nope", "x", "'", "a.b.c", "task."]);
-    let op = prop::sample::select(vec!["=", "!=", "<", "<=", ">", ">=", "~", "in", "between", "==", "!", "<>"]);
-    let value = prop::sample::select(vec!["1", "-2.5", "2026-01-01", "\"x y\"", "\"a\\\"b\"", "(1, 2)", "(", ")", "1 and 2", "'; DROP TABLE tasks; --", "%", "_", "\"", "NaN", "1e999", "\\"]);
+    let field = prop::sample::select(vec![
+        "task.priority",
+        "task.due",
+        "task.name",
+        "task.assignee",
+        "data.state",
+        "amount",
+        "customer.name",
+        "task.nope",
+        "x",
+        "'",
+        "a.b.c",
+        "task.",
+    ]);
+    let op = prop::sample::select(vec![
+        "=", "!=", "<", "<=", ">", ">=", "~", "in", "between", "==", "!", "<>",
+    ]);
+    let value = prop::sample::select(vec![
+        "1",
+        "-2.5",
+        "2026-01-01",
+        "\"x y\"",
+        "\"a\\\"b\"",
+        "(1, 2)",
+        "(",
+        ")",
+        "1 and 2",
+        "'; DROP TABLE tasks; --",
+        "%",
+        "_",
+        "\"",
+        "NaN",
+        "1e999",
+        "\\",
+    ]);
     let clause = (field, op, value).prop_map(|(f, o, v)| format!("{f} {o} {v}"));
     prop::collection::vec(clause, 1..5).prop_map(|c| c.join(" and "))
 }
 
 #[test]
 fn the_filter_parser_survives_fuzzing() {
-    let seconds: u64 = std::env::var("TASKPOOL_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let seconds: u64 = std::env::var("TASKPOOL_FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
     let dir = tempfile::tempdir().expect("dir");
     let view = View::open(dir.path().join("view.db")).expect("view");
     let conn = view.connect().expect("conn");
@@ -49,7 +84,9 @@ fn the_filter_parser_survives_fuzzing() {
                             compiled += 1;
                             assert!(page.tasks.is_empty());
                         }
-                        Err(query::QueryError::Sqlite(e)) => panic!("`{input}` produced SQL that SQLite refused: {e}"),
+                        Err(query::QueryError::Sqlite(e)) => {
+                            panic!("`{input}` produced SQL that SQLite refused: {e}")
+                        }
                         Err(e) => assert!(!e.to_string().is_empty()),
                     }
                 }
@@ -60,6 +97,8 @@ fn the_filter_parser_survives_fuzzing() {
     assert!(inputs > 1000);
     assert!(compiled > 0, "some near-valid filters ran");
     // The tables are intact.
-    let n: i64 = conn.query_row("SELECT COUNT(*) FROM tasks", [], |r| r.get(0)).expect("tasks table");
+    let n: i64 = conn
+        .query_row("SELECT COUNT(*) FROM tasks", [], |r| r.get(0))
+        .expect("tasks table");
     assert_eq!(n, 0);
 }

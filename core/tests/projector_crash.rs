@@ -12,13 +12,21 @@ use taskpool_core::command::{AssignTask, CompleteTask, TaskCommand, UpdateTaskAt
 use taskpool_core::projector::Projector;
 use taskpool_core::testing::fixtures;
 use taskpool_core::view::{self, View};
-use taskpool_core::{BatchMode, Command as TaskpoolCommand, CommandContext, CommandGateway, EventStore};
+use taskpool_core::{
+    BatchMode, Command as TaskpoolCommand, CommandContext, CommandGateway, EventStore,
+};
 
 const VIEW_BIN: &str = env!("CARGO_BIN_EXE_taskpool-view");
 
 fn follow(dir: &std::path::Path) -> std::process::Child {
     Command::new(VIEW_BIN)
-        .args(["follow", "--data-dir", dir.to_str().expect("utf8"), "--batch", "50"])
+        .args([
+            "follow",
+            "--data-dir",
+            dir.to_str().expect("utf8"),
+            "--batch",
+            "50",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn projector")
@@ -43,13 +51,34 @@ fn projector_killed_twenty_times_ends_equal_to_a_rebuild() {
                 t.payload.insert("amount".into(), serde_json::json!(n));
                 batch.push(TaskCommand::CreateTask(t).into());
                 if n >= 1 {
-                    batch.push(TaskCommand::AssignTask(AssignTask { id: id(n - 1), assignee: Some(format!("u{}", n % 5)) }).into());
-                    batch.push(TaskCommand::UpdateTaskAttributes(UpdateTaskAttributes { id: id(n - 1), priority: Some((n % 90) as i32), ..Default::default() }).into());
+                    batch.push(
+                        TaskCommand::AssignTask(AssignTask {
+                            id: id(n - 1),
+                            assignee: Some(format!("u{}", n % 5)),
+                        })
+                        .into(),
+                    );
+                    batch.push(
+                        TaskCommand::UpdateTaskAttributes(UpdateTaskAttributes {
+                            id: id(n - 1),
+                            priority: Some((n % 90) as i32),
+                            ..Default::default()
+                        })
+                        .into(),
+                    );
                 }
                 if n >= 3 && n % 2 == 0 {
-                    batch.push(TaskCommand::CompleteTask(CompleteTask { id: id(n - 3), assignee: None }).into());
+                    batch.push(
+                        TaskCommand::CompleteTask(CompleteTask {
+                            id: id(n - 3),
+                            assignee: None,
+                        })
+                        .into(),
+                    );
                 }
-                gateway.handle(batch, BatchMode::PerCommand, &CommandContext::default()).expect("written");
+                gateway
+                    .handle(batch, BatchMode::PerCommand, &CommandContext::default())
+                    .expect("written");
                 n += 1;
                 std::thread::sleep(Duration::from_millis(2));
             }
@@ -68,7 +97,11 @@ fn projector_killed_twenty_times_ends_equal_to_a_rebuild() {
     assert!(batches > 20, "the writer kept writing ({batches} batches)");
 
     // One last run catches up to the head.
-    let head = store.reader().expect("reader").head_position().expect("head");
+    let head = store
+        .reader()
+        .expect("reader")
+        .head_position()
+        .expect("head");
     let mut child = follow(dir.path());
     let stdout = child.stdout.take().expect("stdout");
     let reached = BufReader::new(stdout)
@@ -79,12 +112,17 @@ fn projector_killed_twenty_times_ends_equal_to_a_rebuild() {
     child.wait().expect("reaped");
     let followed = View::open(dir.path().join("view.db")).expect("view");
     let conn = followed.connect().expect("conn");
-    assert!(reached || view::checkpoint(&conn, "tasklist").expect("cp") == head, "caught up to {head}");
+    assert!(
+        reached || view::checkpoint(&conn, "tasklist").expect("cp") == head,
+        "caught up to {head}"
+    );
 
     let rebuilt_dir = tempfile::tempdir().expect("dir");
     let rebuilt = View::open(rebuilt_dir.path().join("view.db")).expect("view");
     let mut projector = Projector::new(&rebuilt).expect("projector");
-    projector.rebuild(&mut store.reader().expect("reader"), &mut |_, _| {}).expect("rebuild");
+    projector
+        .rebuild(&mut store.reader().expect("reader"), &mut |_, _| {})
+        .expect("rebuild");
     let a = view::dump(&conn).expect("dump");
     let b = view::dump(&rebuilt.connect().expect("conn")).expect("dump");
     assert_eq!(a.len(), b.len());

@@ -30,11 +30,20 @@ impl Pool {
         let gateway = CommandGateway::new(&store).expect("gateway");
         let view = View::open(dir.path().join("view.db")).expect("view");
         let projector = Projector::new(&view).expect("projector");
-        Self { _dir: dir, store, gateway, view, projector }
+        Self {
+            _dir: dir,
+            store,
+            gateway,
+            view,
+            projector,
+        }
     }
     /// Sends commands (all must be accepted) and projects them.
     fn send(&mut self, commands: Vec<Command>) {
-        let out = self.gateway.handle(commands, BatchMode::Atomic, &CommandContext::default()).expect("handled");
+        let out = self
+            .gateway
+            .handle(commands, BatchMode::Atomic, &CommandContext::default())
+            .expect("handled");
         assert!(out.all_accepted(), "{out:?}");
         self.project();
     }
@@ -46,7 +55,12 @@ impl Pool {
         self.view.connect().expect("conn")
     }
     fn ids(&self, q: &TaskQuery) -> Vec<String> {
-        query::tasks(&self.conn(), q).expect("query").tasks.into_iter().map(|t| t.id).collect()
+        query::tasks(&self.conn(), q)
+            .expect("query")
+            .tasks
+            .into_iter()
+            .map(|t| t.id)
+            .collect()
     }
 }
 
@@ -59,7 +73,11 @@ fn set(items: &[&str]) -> std::collections::BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 fn assign(id: &str, who: Option<&str>) -> Command {
-    TaskCommand::AssignTask(AssignTask { id: id.into(), assignee: who.map(String::from) }).into()
+    TaskCommand::AssignTask(AssignTask {
+        id: id.into(),
+        assignee: who.map(String::from),
+    })
+    .into()
 }
 fn update(u: UpdateTaskAttributes) -> Command {
     TaskCommand::UpdateTaskAttributes(u).into()
@@ -95,12 +113,25 @@ fn tasks_for_user_follow_the_authorization_rule_and_options() {
     let mut c = pool.ids(&claimable);
     c.sort();
     assert_eq!(c, vec!["direct", "group"]);
-    assert_eq!(pool.ids(&q(Viewer::user("mallory", &[]))), Vec::<String>::new());
+    assert_eq!(
+        pool.ids(&q(Viewer::user("mallory", &[]))),
+        Vec::<String>::new()
+    );
     assert_eq!(pool.ids(&q(Viewer::Admin)).len(), 5);
     let conn = pool.conn();
-    assert!(query::task_by_id(&conn, &alice(), "others").expect("q").is_none(), "invisible is absent");
-    assert!(query::task_by_id(&conn, &alice(), "group").expect("q").is_some());
-    assert_eq!(query::task_counts_by_application(&conn, &alice()).expect("q"), vec![("app".to_string(), 4)]);
+    assert!(
+        query::task_by_id(&conn, &alice(), "others")
+            .expect("q")
+            .is_none(),
+        "invisible is absent"
+    );
+    assert!(query::task_by_id(&conn, &alice(), "group")
+        .expect("q")
+        .is_some());
+    assert_eq!(
+        query::task_counts_by_application(&conn, &alice()).expect("q"),
+        vec![("app".to_string(), 4)]
+    );
 }
 
 #[test]
@@ -159,20 +190,27 @@ fn filter_pool() -> Pool {
             t.payload = payload(json!({"amount": "n/a"}));
         }),
     ]);
-    pool.send(vec![DataEntryCommand::CreateOrUpdateDataEntry(CreateOrUpdateDataEntry {
-        entry_type: "request".into(),
-        entry_id: "R-1".into(),
-        name: "Laptop".into(),
-        description: None,
-        type_name: "Request".into(),
-        application_name: "app".into(),
-        form_key: None,
-        state: DataEntryState::new(ProcessingType::InProgress, "submitted"),
-        payload: Payload::new(),
-        correlations: Default::default(),
-        modification: Modification { time: day(1), username: Some("alice".into()), log_message: Some("created".into()), log_notes: None },
-        authorization_changes: vec![AuthorizationChange::AddUser("alice".into())],
-    })
+    pool.send(vec![DataEntryCommand::CreateOrUpdateDataEntry(
+        CreateOrUpdateDataEntry {
+            entry_type: "request".into(),
+            entry_id: "R-1".into(),
+            name: "Laptop".into(),
+            description: None,
+            type_name: "Request".into(),
+            application_name: "app".into(),
+            form_key: None,
+            state: DataEntryState::new(ProcessingType::InProgress, "submitted"),
+            payload: Payload::new(),
+            correlations: Default::default(),
+            modification: Modification {
+                time: day(1),
+                username: Some("alice".into()),
+                log_message: Some("created".into()),
+                log_notes: None,
+            },
+            authorization_changes: vec![AuthorizationChange::AddUser("alice".into())],
+        },
+    )
     .into()]);
     pool
 }
@@ -192,16 +230,41 @@ fn the_filter_language_filters_task_fields_payload_and_data_entries() {
     assert_eq!(run("amount between 50 and 130"), vec!["a", "b"]);
     assert_eq!(run("amount in (80, 120)"), vec!["a", "b"]);
     assert_eq!(run("amount = n/a"), vec!["c"]);
-    assert_eq!(run("customer.name ~ acme"), vec!["a"], "contains is case-insensitive");
-    assert_eq!(run("tags = vip"), vec!["a"], "array elements share their path");
-    assert_eq!(run("customer.name != Globex"), vec!["a", "c"], "!= includes tasks without the value");
+    assert_eq!(
+        run("customer.name ~ acme"),
+        vec!["a"],
+        "contains is case-insensitive"
+    );
+    assert_eq!(
+        run("tags = vip"),
+        vec!["a"],
+        "array elements share their path"
+    );
+    assert_eq!(
+        run("customer.name != Globex"),
+        vec!["a", "c"],
+        "!= includes tasks without the value"
+    );
     assert_eq!(run("task.due < 2026-03-03"), vec!["a"]);
-    assert_eq!(run("task.due between 2026-03-01 and 2026-03-31"), vec!["a", "b"]);
+    assert_eq!(
+        run("task.due between 2026-03-01 and 2026-03-31"),
+        vec!["a", "b"]
+    );
     assert_eq!(run("task.businessKey ~ bk-1"), vec!["a"]);
-    assert_eq!(run("task.name = \"Review contract\" and amount < 100"), vec!["b"]);
+    assert_eq!(
+        run("task.name = \"Review contract\" and amount < 100"),
+        vec!["b"]
+    );
     assert_eq!(run("data.state = submitted"), vec!["a"]);
-    assert_eq!(run("data.entryType = request and data.entryId = R-1"), vec!["a"]);
-    assert_eq!(run("name = \"x' OR 1=1 --\""), Vec::<String>::new(), "injection is just a value");
+    assert_eq!(
+        run("data.entryType = request and data.entryId = R-1"),
+        vec!["a"]
+    );
+    assert_eq!(
+        run("name = \"x' OR 1=1 --\""),
+        Vec::<String>::new(),
+        "injection is just a value"
+    );
     for (bad, says) in [
         ("task.colour = red", "unknown filter field `task.colour`"),
         ("task.priority > high", "is not a number"),
@@ -210,7 +273,9 @@ fn the_filter_language_filters_task_fields_payload_and_data_entries() {
     ] {
         let mut query = q(alice());
         query.filter = Filter::parse(bad).expect("parses");
-        let err = query::tasks(&pool.conn(), &query).expect_err(bad).to_string();
+        let err = query::tasks(&pool.conn(), &query)
+            .expect_err(bad)
+            .to_string();
         assert!(err.contains(says), "{bad}: {err}");
     }
 }
@@ -224,26 +289,43 @@ fn full_text_sort_and_paging() {
     fts.text = Some("globex".into());
     assert_eq!(pool.ids(&fts), vec!["b"], "payload values are searchable");
     fts.text = Some("\"* OR NEAR(".into());
-    assert_eq!(pool.ids(&fts), Vec::<String>::new(), "hostile text is just words");
+    assert_eq!(
+        pool.ids(&fts),
+        Vec::<String>::new(),
+        "hostile text is just words"
+    );
 
     let mut sorted = q(alice());
     sorted.sort = query::parse_sort("-priority,+due").expect("sort");
     assert_eq!(pool.ids(&sorted), vec!["a", "b", "c"]);
     sorted.sort = query::parse_sort("+priority,-due").expect("sort");
-    assert_eq!(pool.ids(&sorted), vec!["c", "b", "a"], "a missing due date sorts last ascending, first descending");
+    assert_eq!(
+        pool.ids(&sorted),
+        vec!["c", "b", "a"],
+        "a missing due date sorts last ascending, first descending"
+    );
     assert!(query::parse_sort("+colour").is_err());
 
     let conn = pool.conn();
     let mut paged = q(alice());
-    paged.paging = Paging::Offset { offset: 1, limit: 1 };
+    paged.paging = Paging::Offset {
+        offset: 1,
+        limit: 1,
+    };
     let page = query::tasks(&conn, &paged).expect("page");
-    assert_eq!((page.total, page.tasks.len(), page.tasks[0].id.as_str()), (3, 1, "b"));
+    assert_eq!(
+        (page.total, page.tasks.len(), page.tasks[0].id.as_str()),
+        (3, 1, "b")
+    );
     let mut cursor = q(alice());
     cursor.sort = query::parse_sort("-priority").expect("sort");
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        cursor.paging = Paging::Cursor { after: after.clone(), limit: 2 };
+        cursor.paging = Paging::Cursor {
+            after: after.clone(),
+            limit: 2,
+        };
         let page = query::tasks(&conn, &cursor).expect("page");
         assert_eq!(page.total, 3);
         seen.extend(page.tasks.into_iter().map(|t| t.id));
@@ -253,9 +335,18 @@ fn full_text_sort_and_paging() {
         }
     }
     assert_eq!(seen, vec!["a", "b", "c"]);
-    cursor.paging = Paging::Cursor { after: Some("zz".into()), limit: 2 };
-    assert!(query::tasks(&conn, &cursor).is_err(), "a forged cursor is refused");
-    cursor.paging = Paging::Offset { offset: 0, limit: 0 };
+    cursor.paging = Paging::Cursor {
+        after: Some("zz".into()),
+        limit: 2,
+    };
+    assert!(
+        query::tasks(&conn, &cursor).is_err(),
+        "a forged cursor is refused"
+    );
+    cursor.paging = Paging::Offset {
+        offset: 0,
+        limit: 0,
+    };
     assert!(query::tasks(&conn, &cursor).is_err());
 }
 
@@ -265,18 +356,46 @@ fn attributes_data_entries_definitions_instances_and_variables() {
     let conn = pool.conn();
     let names = query::payload_attribute_names(&conn, &alice(), 100).expect("names");
     assert_eq!(names, vec!["amount", "customer.name", "tags"]);
-    let values = query::payload_attribute_values(&conn, &alice(), "customer.name", 100).expect("values");
+    let values =
+        query::payload_attribute_values(&conn, &alice(), "customer.name", 100).expect("values");
     assert_eq!(values, vec!["ACME Corp", "Globex"]);
-    let (task, entries) = query::task_with_data_entries(&conn, &alice(), "a").expect("q").expect("visible");
+    let (task, entries) = query::task_with_data_entries(&conn, &alice(), "a")
+        .expect("q")
+        .expect("visible");
     assert_eq!(task.id, "a");
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].protocol.len(), 1);
-    assert!(query::task_with_data_entries(&conn, &Viewer::user("bob", &[]), "a").expect("q").is_none());
-    assert_eq!(query::data_entries_for_user(&conn, &alice(), false, 0, 50).expect("q").len(), 1);
-    assert_eq!(query::data_entries_for_user(&conn, &alice(), true, 0, 50).expect("q").len(), 1);
-    assert_eq!(query::data_entries_for_user(&conn, &Viewer::user("bob", &[]), false, 0, 50).expect("q").len(), 0);
-    assert!(query::data_entry(&conn, &alice(), "request", "R-1").expect("q").is_some());
-    assert!(query::data_entry(&conn, &Viewer::user("bob", &["x"]), "request", "R-1").expect("q").is_none());
+    assert!(
+        query::task_with_data_entries(&conn, &Viewer::user("bob", &[]), "a")
+            .expect("q")
+            .is_none()
+    );
+    assert_eq!(
+        query::data_entries_for_user(&conn, &alice(), false, 0, 50)
+            .expect("q")
+            .len(),
+        1
+    );
+    assert_eq!(
+        query::data_entries_for_user(&conn, &alice(), true, 0, 50)
+            .expect("q")
+            .len(),
+        1
+    );
+    assert_eq!(
+        query::data_entries_for_user(&conn, &Viewer::user("bob", &[]), false, 0, 50)
+            .expect("q")
+            .len(),
+        0
+    );
+    assert!(query::data_entry(&conn, &alice(), "request", "R-1")
+        .expect("q")
+        .is_some());
+    assert!(
+        query::data_entry(&conn, &Viewer::user("bob", &["x"]), "request", "R-1")
+            .expect("q")
+            .is_none()
+    );
 
     pool.send(vec![
         ProcessDefinitionCommand::RegisterProcessDefinition(ProcessDefinition {
@@ -304,16 +423,44 @@ fn attributes_data_entries_definitions_instances_and_variables() {
         .into(),
         ProcessInstanceCommand::ChangeProcessVariables(ChangeProcessVariables {
             instance_id: "pi-1".into(),
-            changes: vec![VariableChange::Create { name: "amount".into(), value: json!(5) }],
+            changes: vec![VariableChange::Create {
+                name: "amount".into(),
+                value: json!(5),
+            }],
         })
         .into(),
     ]);
     let conn = pool.conn();
-    assert_eq!(query::startable_process_definitions(&conn, &alice()).expect("q").len(), 1);
-    assert_eq!(query::startable_process_definitions(&conn, &Viewer::user("bob", &["support"])).expect("q").len(), 0);
-    assert_eq!(query::process_instances(&conn, Some("running"), 10).expect("q").len(), 1);
-    assert_eq!(query::process_instances(&conn, Some("finished"), 10).expect("q").len(), 0);
-    assert_eq!(query::process_variables(&conn, "pi-1").expect("q").get("amount"), Some(&json!(5)));
+    assert_eq!(
+        query::startable_process_definitions(&conn, &alice())
+            .expect("q")
+            .len(),
+        1
+    );
+    assert_eq!(
+        query::startable_process_definitions(&conn, &Viewer::user("bob", &["support"]))
+            .expect("q")
+            .len(),
+        0
+    );
+    assert_eq!(
+        query::process_instances(&conn, Some("running"), 10)
+            .expect("q")
+            .len(),
+        1
+    );
+    assert_eq!(
+        query::process_instances(&conn, Some("finished"), 10)
+            .expect("q")
+            .len(),
+        0
+    );
+    assert_eq!(
+        query::process_variables(&conn, "pi-1")
+            .expect("q")
+            .get("amount"),
+        Some(&json!(5))
+    );
 }
 
 #[test]
@@ -321,22 +468,47 @@ fn the_queries_use_the_indexes() {
     let pool = filter_pool();
     let conn = pool.conn();
     let plan = |sql: &str, params: Vec<rusqlite::types::Value>| -> String {
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("plan");
-        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| r.get::<_, String>(3)).expect("rows");
-        rows.collect::<Result<Vec<_>, _>>().expect("plan").join("\n")
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("plan");
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                r.get::<_, String>(3)
+            })
+            .expect("rows");
+        rows.collect::<Result<Vec<_>, _>>()
+            .expect("plan")
+            .join("\n")
     };
     let mut query = q(alice());
     query.filter = Filter::parse("amount > 100 and data.state = submitted").expect("f");
     let sql = query::task_conditions(&query).expect("sql");
-    let p = plan(&format!("SELECT id FROM tasks {} ORDER BY COALESCE(due_date, '9999'), id LIMIT 50", sql.where_clause()), sql.params);
-    assert!(p.contains("task_authorizations USING PRIMARY KEY") || p.contains("USING COVERING INDEX sqlite_autoindex_task_authorizations"), "{p}");
-    assert!(p.contains("task_payload_num"), "{p}");
-    assert!(p.contains("task_correlations") && !p.contains("SCAN d"), "{p}");
+    let p = plan(
+        &format!(
+            "SELECT id FROM tasks {} ORDER BY COALESCE(due_date, '9999'), id LIMIT 50",
+            sql.where_clause()
+        ),
+        sql.params,
+    );
+    assert!(
+        p.contains("task_authorizations USING PRIMARY KEY")
+            || p.contains("USING COVERING INDEX sqlite_autoindex_task_authorizations"),
+        "{p}"
+    );
+    assert!(
+        p.contains("USING PRIMARY KEY (task_id=? AND path=?)"),
+        "{p}"
+    );
+    assert!(
+        p.contains("task_correlations") && !p.contains("SCAN d"),
+        "{p}"
+    );
     assert!(!p.contains("SCAN task_payload"), "{p}");
 }
 
 fn live(pool: &Pool, viewer: Viewer) -> Subscription {
-    let (sub, snapshot) = Subscription::open(&pool.view, pool.projector.signal(), q(viewer), None).expect("subscribe");
+    let (sub, snapshot) = Subscription::open(&pool.view, pool.projector.signal(), q(viewer), None)
+        .expect("subscribe");
     assert!(snapshot.is_some());
     sub
 }
@@ -362,23 +534,124 @@ fn every_way_a_task_enters_or_leaves_a_users_view() {
         assert_eq!(kinds(&items), expected, "after {:?}", items);
     };
     let future = Utc.with_ymd_and_hms(2099, 1, 1, 0, 0, 0).unwrap();
-    step(&mut pool, vec![task("t1", |t| t.candidate_users = set(&["alice"]))], &["entered t1"]);
-    step(&mut pool, vec![task("t2", |t| t.candidate_groups = set(&["approvers"]))], &["entered t2"]);
+    step(
+        &mut pool,
+        vec![task("t1", |t| t.candidate_users = set(&["alice"]))],
+        &["entered t1"],
+    );
+    step(
+        &mut pool,
+        vec![task("t2", |t| t.candidate_groups = set(&["approvers"]))],
+        &["entered t2"],
+    );
     step(&mut pool, vec![task("t3", |_| {})], &[]);
-    step(&mut pool, vec![assign("t3", Some("alice"))], &["entered t3"]);
-    step(&mut pool, vec![task("t4", |_| {}), TaskCommand::AddCandidateUsers(CandidateUsers { id: "t4".into(), users: set(&["alice"]) }).into()], &["entered t4"]);
-    step(&mut pool, vec![task("t5", |_| {}), TaskCommand::AddCandidateGroups(CandidateGroups { id: "t5".into(), groups: set(&["approvers"]) }).into()], &["entered t5"]);
-    step(&mut pool, vec![update(UpdateTaskAttributes { id: "t1".into(), priority: Some(99), ..Default::default() })], &["changed t1"]);
-    step(&mut pool, vec![TaskCommand::CompleteTask(CompleteTask { id: "t1".into(), assignee: None }).into()], &["left t1"]);
-    step(&mut pool, vec![TaskCommand::DeleteTask(DeleteTask { id: "t2".into(), delete_reason: None }).into()], &["left t2"]);
+    step(
+        &mut pool,
+        vec![assign("t3", Some("alice"))],
+        &["entered t3"],
+    );
+    step(
+        &mut pool,
+        vec![
+            task("t4", |_| {}),
+            TaskCommand::AddCandidateUsers(CandidateUsers {
+                id: "t4".into(),
+                users: set(&["alice"]),
+            })
+            .into(),
+        ],
+        &["entered t4"],
+    );
+    step(
+        &mut pool,
+        vec![
+            task("t5", |_| {}),
+            TaskCommand::AddCandidateGroups(CandidateGroups {
+                id: "t5".into(),
+                groups: set(&["approvers"]),
+            })
+            .into(),
+        ],
+        &["entered t5"],
+    );
+    step(
+        &mut pool,
+        vec![update(UpdateTaskAttributes {
+            id: "t1".into(),
+            priority: Some(99),
+            ..Default::default()
+        })],
+        &["changed t1"],
+    );
+    step(
+        &mut pool,
+        vec![TaskCommand::CompleteTask(CompleteTask {
+            id: "t1".into(),
+            assignee: None,
+        })
+        .into()],
+        &["left t1"],
+    );
+    step(
+        &mut pool,
+        vec![TaskCommand::DeleteTask(DeleteTask {
+            id: "t2".into(),
+            delete_reason: None,
+        })
+        .into()],
+        &["left t2"],
+    );
     step(&mut pool, vec![assign("t3", Some("bob"))], &["left t3"]);
-    step(&mut pool, vec![TaskCommand::DeleteCandidateUsers(CandidateUsers { id: "t4".into(), users: set(&["alice"]) }).into()], &["left t4"]);
-    step(&mut pool, vec![TaskCommand::DeleteCandidateGroups(CandidateGroups { id: "t5".into(), groups: set(&["approvers"]) }).into()], &["left t5"]);
-    step(&mut pool, vec![task("t6", |t| t.assignee = Some("alice".into()))], &["entered t6"]);
-    step(&mut pool, vec![update(UpdateTaskAttributes { id: "t6".into(), follow_up_date: Patch::Set(future), ..Default::default() })], &["left t6"]);
-    step(&mut pool, vec![update(UpdateTaskAttributes { id: "t6".into(), follow_up_date: Patch::Clear, ..Default::default() })], &["entered t6"]);
+    step(
+        &mut pool,
+        vec![TaskCommand::DeleteCandidateUsers(CandidateUsers {
+            id: "t4".into(),
+            users: set(&["alice"]),
+        })
+        .into()],
+        &["left t4"],
+    );
+    step(
+        &mut pool,
+        vec![TaskCommand::DeleteCandidateGroups(CandidateGroups {
+            id: "t5".into(),
+            groups: set(&["approvers"]),
+        })
+        .into()],
+        &["left t5"],
+    );
+    step(
+        &mut pool,
+        vec![task("t6", |t| t.assignee = Some("alice".into()))],
+        &["entered t6"],
+    );
+    step(
+        &mut pool,
+        vec![update(UpdateTaskAttributes {
+            id: "t6".into(),
+            follow_up_date: Patch::Set(future),
+            ..Default::default()
+        })],
+        &["left t6"],
+    );
+    step(
+        &mut pool,
+        vec![update(UpdateTaskAttributes {
+            id: "t6".into(),
+            follow_up_date: Patch::Clear,
+            ..Default::default()
+        })],
+        &["entered t6"],
+    );
     // Someone else's tasks never reach alice.
-    step(&mut pool, vec![task("t7", |t| t.candidate_groups = set(&["support"])), assign("t7", Some("bob"))], &[]);
+    step(
+        &mut pool,
+        vec![
+            task("t7", |t| t.candidate_groups = set(&["support"])),
+            assign("t7", Some("bob")),
+        ],
+        &[],
+    );
 }
 
 #[test]
@@ -386,23 +659,41 @@ fn a_filtered_subscription_sees_tasks_enter_and_leave_the_filter() {
     let mut pool = Pool::new();
     let mut query = q(alice());
     query.filter = Filter::parse("amount > 100").expect("f");
-    let (mut sub, _) = Subscription::open(&pool.view, pool.projector.signal(), query, None).expect("sub");
+    let (mut sub, _) =
+        Subscription::open(&pool.view, pool.projector.signal(), query, None).expect("sub");
     pool.send(vec![task("t", |t| {
         t.assignee = Some("alice".into());
         t.payload = payload(json!({"amount": 50}));
     })]);
     assert_eq!(kinds(&sub.poll().expect("poll")), Vec::<String>::new());
-    pool.send(vec![update(UpdateTaskAttributes { id: "t".into(), payload: Some(payload(json!({"amount": 500}))), ..Default::default() })]);
-    assert_eq!(kinds(&sub.poll().expect("poll")), vec!["changed t"], "visible by authorization before: clients upsert");
-    pool.send(vec![update(UpdateTaskAttributes { id: "t".into(), payload: Some(payload(json!({"amount": 5}))), ..Default::default() })]);
+    pool.send(vec![update(UpdateTaskAttributes {
+        id: "t".into(),
+        payload: Some(payload(json!({"amount": 500}))),
+        ..Default::default()
+    })]);
+    assert_eq!(
+        kinds(&sub.poll().expect("poll")),
+        vec!["changed t"],
+        "visible by authorization before: clients upsert"
+    );
+    pool.send(vec![update(UpdateTaskAttributes {
+        id: "t".into(),
+        payload: Some(payload(json!({"amount": 5}))),
+        ..Default::default()
+    })]);
     assert_eq!(kinds(&sub.poll().expect("poll")), vec!["left t"]);
 }
 
 #[test]
 fn resume_from_the_last_position_gets_exactly_the_missed_relevant_changes() {
     let mut pool = Pool::new();
-    pool.send((0..10).map(|i| task(&format!("t{i}"), |t| t.candidate_users = set(&["alice"]))).collect());
-    let (sub, snapshot) = Subscription::open(&pool.view, pool.projector.signal(), q(alice()), None).expect("sub");
+    pool.send(
+        (0..10)
+            .map(|i| task(&format!("t{i}"), |t| t.candidate_users = set(&["alice"])))
+            .collect(),
+    );
+    let (sub, snapshot) =
+        Subscription::open(&pool.view, pool.projector.signal(), q(alice()), None).expect("sub");
     let snapshot = snapshot.expect("snapshot");
     assert_eq!(snapshot.tasks.len(), 10);
     let last = sub.position();
@@ -412,13 +703,21 @@ fn resume_from_the_last_position_gets_exactly_the_missed_relevant_changes() {
         let id = format!("t{}", i % 10);
         if i % 3 == 0 {
             // Irrelevant to alice: another user's task.
-            pool.send(vec![task(&format!("other{i}"), |t| t.assignee = Some("bob".into()))]);
+            pool.send(vec![task(&format!("other{i}"), |t| {
+                t.assignee = Some("bob".into())
+            })]);
         } else {
-            pool.send(vec![update(UpdateTaskAttributes { id: id.clone(), priority: Some(i), ..Default::default() })]);
+            pool.send(vec![update(UpdateTaskAttributes {
+                id: id.clone(),
+                priority: Some(i),
+                ..Default::default()
+            })]);
             expected.push(format!("changed {id}"));
         }
     }
-    let (mut resumed, snap) = Subscription::open(&pool.view, pool.projector.signal(), q(alice()), Some(last)).expect("resume");
+    let (mut resumed, snap) =
+        Subscription::open(&pool.view, pool.projector.signal(), q(alice()), Some(last))
+            .expect("resume");
     assert!(snap.is_none());
     let mut got = Vec::new();
     let mut positions = Vec::new();
@@ -431,7 +730,10 @@ fn resume_from_the_last_position_gets_exactly_the_missed_relevant_changes() {
         got.extend(kinds(&items));
     }
     assert_eq!(got, expected);
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "in order, no duplicate");
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "in order, no duplicate"
+    );
     assert!(positions.iter().all(|p| *p > last));
 }
 
@@ -441,20 +743,40 @@ fn a_live_subscriber_is_woken_by_the_projector_and_read_your_writes_waits() {
     let view = pool.view.clone();
     let signal = pool.projector.signal();
     let store = pool.store.clone();
-    let Pool { gateway, projector, _dir, .. } = pool;
+    let Pool {
+        gateway,
+        projector,
+        _dir,
+        ..
+    } = pool;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let store_signal = gateway.commit_signal();
     let runner = {
         let stop = stop.clone();
-        std::thread::spawn(move || projector.run(&store, Some(store_signal), Duration::from_millis(200), stop))
+        std::thread::spawn(move || {
+            projector.run(&store, Some(store_signal), Duration::from_millis(200), stop)
+        })
     };
     let (mut sub, _) = Subscription::open(&view, signal.clone(), q(alice()), None).expect("sub");
-    let out = gateway.send(task("t1", |t| t.assignee = Some("alice".into())), &CommandContext::default()).expect("sent");
+    let out = gateway
+        .send(
+            task("t1", |t| t.assignee = Some("alice".into())),
+            &CommandContext::default(),
+        )
+        .expect("sent");
     let position = out.position().unwrap_or_default();
-    assert!(taskpool_core::live::wait_for_position(&signal, position, Duration::from_secs(5)), "the view reached the command's position");
+    assert!(
+        taskpool_core::live::wait_for_position(&signal, position, Duration::from_secs(5)),
+        "the view reached the command's position"
+    );
     let items = sub.next(Duration::from_secs(5)).expect("next");
     assert_eq!(kinds(&items), vec!["entered t1"]);
-    assert!(sub.next(Duration::from_millis(50)).expect("next").is_empty(), "nothing more");
+    assert!(
+        sub.next(Duration::from_millis(50))
+            .expect("next")
+            .is_empty(),
+        "nothing more"
+    );
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     runner.join().expect("thread").expect("projector ran");
 }
@@ -462,14 +784,27 @@ fn a_live_subscriber_is_woken_by_the_projector_and_read_your_writes_waits() {
 #[test]
 fn rebuild_replays_everything_and_redelivery_changes_nothing() {
     let mut pool = filter_pool();
-    pool.send(vec![assign("a", Some("bob")), TaskCommand::CompleteTask(CompleteTask { id: "b".into(), assignee: None }).into()]);
+    pool.send(vec![
+        assign("a", Some("bob")),
+        TaskCommand::CompleteTask(CompleteTask {
+            id: "b".into(),
+            assignee: None,
+        })
+        .into(),
+    ]);
     let before = view::dump(&pool.conn()).expect("dump");
     let mut reader = pool.store.reader().expect("reader");
     let all = reader.read_after(0, usize::MAX).expect("events");
-    assert_eq!(pool.projector.apply(&all).expect("redelivered"), 0, "everything is at or before the checkpoint");
+    assert_eq!(
+        pool.projector.apply(&all).expect("redelivered"),
+        0,
+        "everything is at or before the checkpoint"
+    );
     assert_eq!(view::dump(&pool.conn()).expect("dump"), before);
     let mut progress = Vec::new();
-    pool.projector.rebuild(&mut reader, &mut |done, total| progress.push((done, total))).expect("rebuild");
+    pool.projector
+        .rebuild(&mut reader, &mut |done, total| progress.push((done, total)))
+        .expect("rebuild");
     assert_eq!(view::dump(&pool.conn()).expect("dump"), before);
     assert_eq!(progress.last().map(|p| p.0), progress.last().map(|p| p.1));
 }
@@ -489,21 +824,48 @@ mod properties {
                 t.candidate_groups = set(&[g]);
             })),
             (id.clone(), who).prop_map(|(id, who)| assign(id, who)),
-            (id.clone(), group.clone()).prop_map(|(id, g)| TaskCommand::AddCandidateGroups(CandidateGroups { id: id.into(), groups: set(&[g]) }).into()),
-            (id.clone(), group).prop_map(|(id, g)| TaskCommand::DeleteCandidateGroups(CandidateGroups { id: id.into(), groups: set(&[g]) }).into()),
-            (id.clone(), 0..100i32, 0..1000i64).prop_map(|(id, p, amount)| update(UpdateTaskAttributes {
-                id: id.into(),
-                priority: Some(p),
-                payload: Some(payload(json!({"amount": amount}))),
-                ..Default::default()
-            })),
+            (id.clone(), group.clone()).prop_map(|(id, g)| TaskCommand::AddCandidateGroups(
+                CandidateGroups {
+                    id: id.into(),
+                    groups: set(&[g])
+                }
+            )
+            .into()),
+            (id.clone(), group).prop_map(|(id, g)| TaskCommand::DeleteCandidateGroups(
+                CandidateGroups {
+                    id: id.into(),
+                    groups: set(&[g])
+                }
+            )
+            .into()),
+            (id.clone(), 0..100i32, 0..1000i64).prop_map(|(id, p, amount)| update(
+                UpdateTaskAttributes {
+                    id: id.into(),
+                    priority: Some(p),
+                    payload: Some(payload(json!({"amount": amount}))),
+                    ..Default::default()
+                }
+            )),
             (id.clone(), any::<bool>()).prop_map(|(id, defer)| update(UpdateTaskAttributes {
                 id: id.into(),
-                follow_up_date: if defer { Patch::Set(Utc.with_ymd_and_hms(2099, 1, 1, 0, 0, 0).unwrap()) } else { Patch::Clear },
+                follow_up_date: if defer {
+                    Patch::Set(Utc.with_ymd_and_hms(2099, 1, 1, 0, 0, 0).unwrap())
+                } else {
+                    Patch::Clear
+                },
                 ..Default::default()
             })),
-            id.clone().prop_map(|id| TaskCommand::CompleteTask(CompleteTask { id: id.into(), assignee: None }).into()),
-            id.prop_map(|id| TaskCommand::DeleteTask(DeleteTask { id: id.into(), delete_reason: None }).into()),
+            id.clone()
+                .prop_map(|id| TaskCommand::CompleteTask(CompleteTask {
+                    id: id.into(),
+                    assignee: None
+                })
+                .into()),
+            id.prop_map(|id| TaskCommand::DeleteTask(DeleteTask {
+                id: id.into(),
+                delete_reason: None
+            })
+            .into()),
         ]
     }
 
@@ -536,4 +898,62 @@ mod properties {
             prop_assert_eq!(&view::dump(&fresh.connect().expect("conn")).expect("dump"), &incremental);
         }
     }
+}
+
+#[test]
+fn the_change_feed_delivers_the_same_items_and_survives_a_full_buffer() {
+    use taskpool_core::live::{ChangeFeed, SUBSCRIBER_BUFFER};
+    let mut pool = Pool::new();
+    let (feed, feed_thread) = ChangeFeed::start(&pool.view, pool.projector.signal()).expect("feed");
+    let (mut fed, _) =
+        Subscription::open_on_feed(&pool.view, &feed, q(alice()), None).expect("fed");
+    let (mut bob, _) = Subscription::open_on_feed(
+        &pool.view,
+        &feed,
+        q(Viewer::user("bob", &["support"])),
+        None,
+    )
+    .expect("bob");
+    let (mut table, _) =
+        Subscription::open(&pool.view, pool.projector.signal(), q(alice()), None).expect("table");
+    assert_eq!(feed.subscribers(), 2);
+    // More changes than a subscription's buffer holds, none read meanwhile.
+    let n = SUBSCRIBER_BUFFER + 50;
+    for i in 0..n {
+        pool.send(vec![task(&format!("t{i}"), |t| {
+            t.candidate_users = set(&["alice"])
+        })]);
+    }
+    pool.send(vec![assign("t0", Some("bob"))]);
+    let collect = |sub: &mut Subscription| {
+        let mut all = Vec::new();
+        loop {
+            let items = sub.next(Duration::from_millis(300)).expect("next");
+            if items.is_empty() {
+                break;
+            }
+            all.extend(kinds(&items));
+        }
+        all
+    };
+    let via_table = collect(&mut table);
+    assert_eq!(via_table.len(), n + 1);
+    assert_eq!(
+        collect(&mut fed),
+        via_table,
+        "the feed (with a lagging fallback) delivers what the table does"
+    );
+    assert_eq!(
+        collect(&mut bob),
+        vec!["entered t0"],
+        "bob only hears of his task"
+    );
+    drop(bob);
+    assert_eq!(
+        feed.subscribers(),
+        1,
+        "a dropped subscription leaves the feed"
+    );
+    feed.stop();
+    feed_thread.join().expect("feed thread");
 }

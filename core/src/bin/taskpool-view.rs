@@ -45,11 +45,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let width = 40;
                 let filled = (done * width / total) as usize;
                 let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                let _ = write!(out, "\r[{}{}] {done}/{total} events, {rate:.0}/s", "#".repeat(filled), " ".repeat(width as usize - filled));
+                let _ = write!(
+                    out,
+                    "\r[{}{}] {done}/{total} events, {rate:.0}/s",
+                    "#".repeat(filled),
+                    " ".repeat(width as usize - filled)
+                );
                 let _ = out.flush();
             })?;
             eprintln!();
-            println!("rebuilt the view from {applied} events in {:.1?}", started.elapsed());
+            println!(
+                "rebuilt the view from {applied} events in {:.1?}",
+                started.elapsed()
+            );
         }
         "follow" => {
             let mut reader = store.reader()?;

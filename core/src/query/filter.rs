@@ -65,9 +65,20 @@ impl fmt::Display for Field {
 /// One condition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Clause {
-    Compare { field: Field, op: Op, value: String },
-    In { field: Field, values: Vec<String> },
-    Between { field: Field, low: String, high: String },
+    Compare {
+        field: Field,
+        op: Op,
+        value: String,
+    },
+    In {
+        field: Field,
+        values: Vec<String>,
+    },
+    Between {
+        field: Field,
+        low: String,
+        high: String,
+    },
 }
 
 /// A parsed filter: all clauses must hold.
@@ -135,7 +146,12 @@ fn lex(input: &str) -> Result<Vec<(usize, Token)>, FilterError> {
                                 s.push(e);
                                 i += 1;
                             }
-                            _ => return Err(err(at, "only \\\" and \\\\ may be escaped in a quoted string".into())),
+                            _ => {
+                                return Err(err(
+                                    at,
+                                    "only \\\" and \\\\ may be escaped in a quoted string".into(),
+                                ))
+                            }
                         },
                         c => s.push(c),
                     }
@@ -180,7 +196,8 @@ fn is_keyword(t: &Token, kw: &str) -> bool {
 fn parse_field(at: usize, word: &str) -> Result<Field, FilterError> {
     let valid_segment = |s: &str| {
         !s.is_empty()
-            && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+            && s.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
     };
     if word.split('.').any(|s| !valid_segment(s)) {
         return Err(FilterError { at, message: format!("`{word}` is not a field: use task.<field>, data.<field> or a payload path like amount or customer.name") });
@@ -196,10 +213,17 @@ impl Filter {
     /// Parses a filter; the empty string is the filter that admits everything.
     pub fn parse(input: &str) -> Result<Filter, FilterError> {
         if input.len() > MAX_FILTER_LEN {
-            return Err(FilterError { at: MAX_FILTER_LEN, message: format!("a filter may be at most {MAX_FILTER_LEN} bytes long") });
+            return Err(FilterError {
+                at: MAX_FILTER_LEN,
+                message: format!("a filter may be at most {MAX_FILTER_LEN} bytes long"),
+            });
         }
         let tokens = lex(input)?;
-        let mut p = Parser { tokens, pos: 0, end: input.len() };
+        let mut p = Parser {
+            tokens,
+            pos: 0,
+            end: input.len(),
+        };
         let mut clauses = Vec::new();
         if p.peek().is_none() {
             return Ok(Filter { clauses });
@@ -207,12 +231,20 @@ impl Filter {
         loop {
             clauses.push(p.clause()?);
             if clauses.len() > MAX_CLAUSES {
-                return Err(FilterError { at: p.at(), message: format!("a filter may have at most {MAX_CLAUSES} clauses") });
+                return Err(FilterError {
+                    at: p.at(),
+                    message: format!("a filter may have at most {MAX_CLAUSES} clauses"),
+                });
             }
             match p.next() {
                 None => break,
                 Some((_, t)) if is_keyword(&t, "and") => continue,
-                Some((at, t)) => return Err(FilterError { at, message: format!("expected `and` between clauses, got {}", describe(&t)) }),
+                Some((at, t)) => {
+                    return Err(FilterError {
+                        at,
+                        message: format!("expected `and` between clauses, got {}", describe(&t)),
+                    })
+                }
             }
         }
         Ok(Filter { clauses })
@@ -259,8 +291,14 @@ impl Parser {
     }
     fn expected(&self, what: &str) -> FilterError {
         match self.peek() {
-            Some((at, t)) => FilterError { at: *at, message: format!("expected {what}, got {}", describe(t)) },
-            None => FilterError { at: self.end, message: format!("expected {what}, got the end of the filter") },
+            Some((at, t)) => FilterError {
+                at: *at,
+                message: format!("expected {what}, got {}", describe(t)),
+            },
+            None => FilterError {
+                at: self.end,
+                message: format!("expected {what}, got the end of the filter"),
+            },
         }
     }
     fn value(&mut self) -> Result<String, FilterError> {
@@ -310,7 +348,10 @@ impl Parser {
                         }
                     }
                     if values.len() > MAX_CLAUSES {
-                        return Err(FilterError { at: self.at(), message: format!("`in` may list at most {MAX_CLAUSES} values") });
+                        return Err(FilterError {
+                            at: self.at(),
+                            message: format!("`in` may list at most {MAX_CLAUSES} values"),
+                        });
                     }
                 }
                 Ok(Clause::In { field, values })
@@ -335,7 +376,11 @@ mod tests {
     use super::*;
 
     fn cmp(field: Field, op: Op, value: &str) -> Clause {
-        Clause::Compare { field, op, value: value.into() }
+        Clause::Compare {
+            field,
+            op,
+            value: value.into(),
+        }
     }
 
     #[test]
@@ -346,10 +391,21 @@ mod tests {
             vec![
                 cmp(Field::Task("priority".into()), Op::Ge, "50"),
                 cmp(Field::Payload("amount".into()), Op::Lt, "100"),
-                cmp(Field::Payload("customer.name".into()), Op::Contains, "acme \"inc\""),
-                Clause::In { field: Field::Task("assignee".into()), values: vec!["alice".into(), "bob b".into()] },
+                cmp(
+                    Field::Payload("customer.name".into()),
+                    Op::Contains,
+                    "acme \"inc\""
+                ),
+                Clause::In {
+                    field: Field::Task("assignee".into()),
+                    values: vec!["alice".into(), "bob b".into()]
+                },
                 cmp(Field::Data("state".into()), Op::Ne, "done"),
-                Clause::Between { field: Field::Task("due".into()), low: "2026-01-01".into(), high: "2026-02-01".into() },
+                Clause::Between {
+                    field: Field::Task("due".into()),
+                    low: "2026-01-01".into(),
+                    high: "2026-02-01".into()
+                },
             ]
         );
         assert_eq!(Filter::parse("  ").expect("empty"), Filter::default());
@@ -358,7 +414,14 @@ mod tests {
     #[test]
     fn injection_strings_are_values() {
         let f = Filter::parse(r#"name = "x' OR 1=1; DROP TABLE tasks; --""#).expect("parses");
-        assert_eq!(f.clauses, vec![cmp(Field::Payload("name".into()), Op::Eq, "x' OR 1=1; DROP TABLE tasks; --")]);
+        assert_eq!(
+            f.clauses,
+            vec![cmp(
+                Field::Payload("name".into()),
+                Op::Eq,
+                "x' OR 1=1; DROP TABLE tasks; --"
+            )]
+        );
     }
 
     #[test]

@@ -47,7 +47,10 @@ pub enum Viewer {
 
 impl Viewer {
     pub fn user(user: impl Into<String>, groups: &[&str]) -> Self {
-        Viewer::User { user: user.into(), groups: groups.iter().map(|g| g.to_string()).collect() }
+        Viewer::User {
+            user: user.into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
     }
 }
 
@@ -70,7 +73,10 @@ pub enum Paging {
 
 impl Default for Paging {
     fn default() -> Self {
-        Paging::Offset { offset: 0, limit: 50 }
+        Paging::Offset {
+            offset: 0,
+            limit: 50,
+        }
     }
 }
 
@@ -102,7 +108,10 @@ impl TaskQuery {
             assigned_to_me: false,
             unassigned_only: false,
             deferred: Deferred::Exclude,
-            sort: vec![SortKey { field: SortField::Due, descending: false }],
+            sort: vec![SortKey {
+                field: SortField::Due,
+                descending: false,
+            }],
             paging: Paging::default(),
             now: Utc::now(),
         }
@@ -149,13 +158,19 @@ pub fn task_conditions(q: &TaskQuery) -> Result<Sql, QueryError> {
     }
     let now = Value::Text(q.now.to_rfc3339_opts(SecondsFormat::Millis, true));
     match q.deferred {
-        Deferred::Exclude => sql.and("tasks.follow_up_date IS NULL OR tasks.follow_up_date <= ?", [now]),
+        Deferred::Exclude => sql.and(
+            "tasks.follow_up_date IS NULL OR tasks.follow_up_date <= ?",
+            [now],
+        ),
         Deferred::Only => sql.and("tasks.follow_up_date > ?", [now]),
         Deferred::Include => {}
     }
     sql::compile_filter(&q.filter, &mut sql)?;
     if let Some(fts) = q.text.as_deref().and_then(sql::fts_query) {
-        sql.and("tasks.id IN (SELECT task_id FROM tasks_fts WHERE tasks_fts MATCH ?)", [Value::Text(fts)]);
+        sql.and(
+            "tasks.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)",
+            [Value::Text(fts)],
+        );
     }
     Ok(sql)
 }
@@ -171,14 +186,19 @@ fn json_value(v: &Value) -> serde_json::Value {
 
 fn sql_value(v: &serde_json::Value) -> Value {
     match v {
-        serde_json::Value::Number(n) => n.as_i64().map(Value::Integer).unwrap_or_else(|| Value::Real(n.as_f64().unwrap_or_default())),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map(Value::Integer)
+            .unwrap_or_else(|| Value::Real(n.as_f64().unwrap_or_default())),
         serde_json::Value::String(s) => Value::Text(s.clone()),
         _ => Value::Null,
     }
 }
 
 fn parse_task(json: &str) -> rusqlite::Result<Task> {
-    serde_json::from_str(json).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    serde_json::from_str(json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// A page of tasks for the query, with the total count.
@@ -192,7 +212,14 @@ pub fn tasks(conn: &Connection, q: &TaskQuery) -> Result<TaskPage, QueryError> {
     let keys = &q.sort;
     let (limit, offset, after) = match &q.paging {
         Paging::Offset { offset, limit } => (*limit, *offset, None),
-        Paging::Cursor { after, limit } => (*limit, 0, after.as_deref().map(|c| decode_cursor(c, keys)).transpose()?),
+        Paging::Cursor { after, limit } => (
+            *limit,
+            0,
+            after
+                .as_deref()
+                .map(|c| decode_cursor(c, keys))
+                .transpose()?,
+        ),
     };
     if limit == 0 || limit > MAX_PAGE {
         return Err(QueryError::BadLimit { max: MAX_PAGE });
@@ -201,7 +228,11 @@ pub fn tasks(conn: &Connection, q: &TaskQuery) -> Result<TaskPage, QueryError> {
         // Keyset: rows strictly after the cursor in (k1, k2, ..., id) order.
         let mut ors = Vec::new();
         let mut params = Vec::new();
-        let columns: Vec<(&str, bool)> = keys.iter().map(|k| (k.field.expression(), k.descending)).chain([("tasks.id", false)]).collect();
+        let columns: Vec<(&str, bool)> = keys
+            .iter()
+            .map(|k| (k.field.expression(), k.descending))
+            .chain([("tasks.id", false)])
+            .collect();
         for i in 0..columns.len() {
             let mut ands = Vec::new();
             for (j, (col, _)) in columns.iter().enumerate().take(i) {
@@ -217,17 +248,36 @@ pub fn tasks(conn: &Connection, q: &TaskQuery) -> Result<TaskPage, QueryError> {
     }
     let order: Vec<String> = keys
         .iter()
-        .map(|k| format!("{} {}", k.field.expression(), if k.descending { "DESC" } else { "ASC" }))
+        .map(|k| {
+            format!(
+                "{} {}",
+                k.field.expression(),
+                if k.descending { "DESC" } else { "ASC" }
+            )
+        })
         .chain(["tasks.id ASC".to_string()])
         .collect();
-    let select_keys: Vec<&str> = keys.iter().map(|k| k.field.expression()).collect();
+    let select_keys: Vec<String> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("{} AS k{i}", k.field.expression()))
+        .collect();
+    let page_order: Vec<String> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("page.k{i} {}", if k.descending { "DESC" } else { "ASC" }))
+        .chain(["page.id ASC".to_string()])
+        .collect();
+    // Sort and page on the narrow rows; fetch the documents of the page only.
     let text = format!(
-        "SELECT tasks.task, {}, tasks.id FROM tasks {} ORDER BY {} LIMIT {} OFFSET {}",
+        "SELECT d.task, page.* FROM (SELECT {}, tasks.id AS id FROM tasks {} ORDER BY {} LIMIT {} OFFSET {}) AS page
+         JOIN task_documents d ON d.id = page.id ORDER BY {}",
         select_keys.join(", "),
         sql.where_clause(),
         order.join(", "),
         limit + 1,
-        offset
+        offset,
+        page_order.join(", ")
     );
     let mut stmt = conn.prepare_cached(&text)?;
     let mut rows = stmt.query(params_from_iter(sql.params.iter()))?;
@@ -250,7 +300,36 @@ pub fn tasks(conn: &Connection, q: &TaskQuery) -> Result<TaskPage, QueryError> {
         (Paging::Cursor { .. }, true, Some(values)) => Some(encode_cursor(&values)),
         _ => None,
     };
-    Ok(TaskPage { tasks, total: u64::try_from(total).unwrap_or_default(), next_cursor })
+    Ok(TaskPage {
+        tasks,
+        total: u64::try_from(total).unwrap_or_default(),
+        next_cursor,
+    })
+}
+
+/// For a query without filter and text: whether `task` is in its result, decided
+/// without the database. `None` when the query needs the database.
+pub fn matches_without_view(q: &TaskQuery, task: &Task) -> Option<bool> {
+    if !q.filter.clauses.is_empty() || q.text.as_deref().and_then(sql::fts_query).is_some() {
+        return None;
+    }
+    let principals = crate::view::Principals::of(task);
+    let visible = match &q.viewer {
+        Viewer::User { user, groups } => principals.admit(user, groups),
+        Viewer::Admin => true,
+    };
+    let deferred = task.follow_up_date.is_some_and(|f| f > q.now);
+    let deferral_fits = match q.deferred {
+        Deferred::Exclude => !deferred,
+        Deferred::Only => deferred,
+        Deferred::Include => true,
+    };
+    let mine = match (&q.viewer, q.assigned_to_me) {
+        (Viewer::User { user, .. }, true) => task.assignee.as_deref() == Some(user.as_str()),
+        _ => true,
+    };
+    let unassigned = !q.unassigned_only || task.assignee.is_none();
+    Some(visible && deferral_fits && mine && unassigned)
 }
 
 /// True when task `id` is in the result of `q` (ignoring paging).
@@ -258,25 +337,46 @@ pub fn task_matches(conn: &Connection, q: &TaskQuery, id: &str) -> Result<bool, 
     let mut sql = task_conditions(q)?;
     sql.and("tasks.id = ?", [Value::Text(id.to_string())]);
     Ok(conn
-        .query_row(&format!("SELECT 1 FROM tasks {}", sql.where_clause()), params_from_iter(sql.params.iter()), |_| Ok(()))
+        .query_row(
+            &format!("SELECT 1 FROM tasks {}", sql.where_clause()),
+            params_from_iter(sql.params.iter()),
+            |_| Ok(()),
+        )
         .optional()?
         .is_some())
 }
 
 /// A task the viewer may see (deferred or not).
-pub fn task_by_id(conn: &Connection, viewer: &Viewer, id: &str) -> Result<Option<Task>, QueryError> {
+pub fn task_by_id(
+    conn: &Connection,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<Option<Task>, QueryError> {
     let mut sql = Sql::default();
     visibility(viewer, &mut sql);
     sql.and("tasks.id = ?", [Value::Text(id.to_string())]);
     let json: Option<String> = conn
-        .query_row(&format!("SELECT tasks.task FROM tasks {}", sql.where_clause()), params_from_iter(sql.params.iter()), |r| r.get(0))
+        .query_row(
+            &format!(
+                "SELECT d.task FROM tasks JOIN task_documents d ON d.id = tasks.id {}",
+                sql.where_clause()
+            ),
+            params_from_iter(sql.params.iter()),
+            |r| r.get(0),
+        )
         .optional()?;
     Ok(json.map(|j| parse_task(&j)).transpose()?)
 }
 
 /// A task with the correlated data entries the viewer may see.
-pub fn task_with_data_entries(conn: &Connection, viewer: &Viewer, id: &str) -> Result<Option<(Task, Vec<DataEntry>)>, QueryError> {
-    let Some(task) = task_by_id(conn, viewer, id)? else { return Ok(None) };
+pub fn task_with_data_entries(
+    conn: &Connection,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<Option<(Task, Vec<DataEntry>)>, QueryError> {
+    let Some(task) = task_by_id(conn, viewer, id)? else {
+        return Ok(None);
+    };
     let mut entries = Vec::new();
     for c in &task.correlations {
         if let Some(e) = data_entry(conn, viewer, &c.entry_type, &c.entry_id)? {
@@ -287,23 +387,34 @@ pub fn task_with_data_entries(conn: &Connection, viewer: &Viewer, id: &str) -> R
 }
 
 /// How many visible (not deferred) tasks each application has.
-pub fn task_counts_by_application(conn: &Connection, viewer: &Viewer) -> Result<Vec<(String, u64)>, QueryError> {
+pub fn task_counts_by_application(
+    conn: &Connection,
+    viewer: &Viewer,
+) -> Result<Vec<(String, u64)>, QueryError> {
     let q = TaskQuery::for_viewer(viewer.clone());
     let sql = task_conditions(&q)?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT application_name, COUNT(*) FROM tasks {} GROUP BY application_name ORDER BY application_name",
         sql.where_clause()
     ))?;
-    let rows = stmt.query_map(params_from_iter(sql.params.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    Ok(rows.map(|r| r.map(|(a, n)| (a, u64::try_from(n).unwrap_or_default()))).collect::<Result<_, _>>()?)
+    let rows = stmt.query_map(params_from_iter(sql.params.iter()), |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    Ok(rows
+        .map(|r| r.map(|(a, n)| (a, u64::try_from(n).unwrap_or_default())))
+        .collect::<Result<_, _>>()?)
 }
 
 /// The payload attribute names of the viewer's tasks (for filter suggestions).
-pub fn payload_attribute_names(conn: &Connection, viewer: &Viewer, limit: usize) -> Result<Vec<String>, QueryError> {
+pub fn payload_attribute_names(
+    conn: &Connection,
+    viewer: &Viewer,
+    limit: usize,
+) -> Result<Vec<String>, QueryError> {
     let mut sql = Sql::default();
     visibility(viewer, &mut sql);
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT DISTINCT p.path FROM task_payload p WHERE p.task_id IN (SELECT tasks.id FROM tasks {}) ORDER BY p.path LIMIT {}",
+        "SELECT DISTINCT p.path FROM tasks JOIN task_payload p ON p.task_id = tasks.id {} ORDER BY p.path LIMIT {}",
         sql.where_clause(),
         limit.min(MAX_PAGE)
     ))?;
@@ -312,13 +423,18 @@ pub fn payload_attribute_names(conn: &Connection, viewer: &Viewer, limit: usize)
 }
 
 /// The values of one payload attribute among the viewer's tasks.
-pub fn payload_attribute_values(conn: &Connection, viewer: &Viewer, name: &str, limit: usize) -> Result<Vec<String>, QueryError> {
+pub fn payload_attribute_values(
+    conn: &Connection,
+    viewer: &Viewer,
+    name: &str,
+    limit: usize,
+) -> Result<Vec<String>, QueryError> {
     let mut sql = Sql::default();
     visibility(viewer, &mut sql);
     let mut params = vec![Value::Text(name.to_string())];
     params.extend(sql.params.iter().cloned());
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT DISTINCT p.value_text FROM task_payload p WHERE p.path = ? AND p.task_id IN (SELECT tasks.id FROM tasks {}) ORDER BY p.value_text LIMIT {}",
+        "SELECT DISTINCT p.value_text FROM tasks JOIN task_payload p ON p.task_id = tasks.id AND p.path = ? {} ORDER BY p.value_text LIMIT {}",
         sql.where_clause(),
         limit.min(MAX_PAGE)
     ))?;
@@ -327,7 +443,9 @@ pub fn payload_attribute_values(conn: &Connection, viewer: &Viewer, name: &str, 
 }
 
 fn parse_entry(json: &str) -> rusqlite::Result<DataEntry> {
-    serde_json::from_str(json).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    serde_json::from_str(json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 fn entry_visibility(viewer: &Viewer) -> (String, Vec<Value>) {
@@ -349,7 +467,13 @@ fn entry_visibility(viewer: &Viewer) -> (String, Vec<Value>) {
 }
 
 /// Data entries the viewer may see; `involved_only`: only those whose protocol names them.
-pub fn data_entries_for_user(conn: &Connection, viewer: &Viewer, involved_only: bool, offset: usize, limit: usize) -> Result<Vec<DataEntry>, QueryError> {
+pub fn data_entries_for_user(
+    conn: &Connection,
+    viewer: &Viewer,
+    involved_only: bool,
+    offset: usize,
+    limit: usize,
+) -> Result<Vec<DataEntry>, QueryError> {
     if limit == 0 || limit > MAX_PAGE {
         return Err(QueryError::BadLimit { max: MAX_PAGE });
     }
@@ -359,14 +483,23 @@ pub fn data_entries_for_user(conn: &Connection, viewer: &Viewer, involved_only: 
         text.push_str(" AND EXISTS (SELECT 1 FROM data_entry_protocol_users u WHERE u.username = ? AND u.entry_type = d.entry_type AND u.entry_id = d.entry_id)");
         params.push(Value::Text(user.clone()));
     }
-    text.push_str(&format!(" ORDER BY d.entry_type, d.entry_id LIMIT {limit} OFFSET {offset}"));
+    text.push_str(&format!(
+        " ORDER BY d.entry_type, d.entry_id LIMIT {limit} OFFSET {offset}"
+    ));
     let mut stmt = conn.prepare_cached(&text)?;
-    let rows = stmt.query_map(params_from_iter(params.iter()), |r| parse_entry(&r.get::<_, String>(0)?))?;
+    let rows = stmt.query_map(params_from_iter(params.iter()), |r| {
+        parse_entry(&r.get::<_, String>(0)?)
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// One data entry, if the viewer may see it.
-pub fn data_entry(conn: &Connection, viewer: &Viewer, entry_type: &str, entry_id: &str) -> Result<Option<DataEntry>, QueryError> {
+pub fn data_entry(
+    conn: &Connection,
+    viewer: &Viewer,
+    entry_type: &str,
+    entry_id: &str,
+) -> Result<Option<DataEntry>, QueryError> {
     let (vis, mut params) = entry_visibility(viewer);
     let mut all = vec![Value::Text(entry_type.into()), Value::Text(entry_id.into())];
     all.append(&mut params);
@@ -381,7 +514,10 @@ pub fn data_entry(conn: &Connection, viewer: &Viewer, entry_type: &str, entry_id
 }
 
 /// Process definitions the viewer may start from the tasklist.
-pub fn startable_process_definitions(conn: &Connection, viewer: &Viewer) -> Result<Vec<ProcessDefinition>, QueryError> {
+pub fn startable_process_definitions(
+    conn: &Connection,
+    viewer: &Viewer,
+) -> Result<Vec<ProcessDefinition>, QueryError> {
     let (cond, params) = match viewer {
         Viewer::Admin => ("1".to_string(), vec![]),
         Viewer::User { user, groups } => {
@@ -399,7 +535,9 @@ pub fn startable_process_definitions(conn: &Connection, viewer: &Viewer) -> Resu
     let mut stmt = conn.prepare_cached(&format!("SELECT definition FROM process_definitions WHERE startable_from_tasklist = 1 AND {cond} ORDER BY key, version"))?;
     let rows = stmt.query_map(params_from_iter(params.iter()), |r| {
         let json: String = r.get(0)?;
-        serde_json::from_str(&json).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+        serde_json::from_str(&json).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -419,7 +557,11 @@ pub struct ProcessInstanceSummary {
 }
 
 /// Process instances, optionally in one state (admin).
-pub fn process_instances(conn: &Connection, state: Option<&str>, limit: usize) -> Result<Vec<ProcessInstanceSummary>, QueryError> {
+pub fn process_instances(
+    conn: &Connection,
+    state: Option<&str>,
+    limit: usize,
+) -> Result<Vec<ProcessInstanceSummary>, QueryError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, definition_id, definition_key, application_name, business_key, started_by, state FROM process_instances
          WHERE (?1 IS NULL OR state = ?1) ORDER BY id LIMIT {}",
@@ -440,13 +582,23 @@ pub fn process_instances(conn: &Connection, state: Option<&str>, limit: usize) -
 }
 
 /// The variables of a process instance.
-pub fn process_variables(conn: &Connection, instance_id: &str) -> Result<crate::model::Payload, QueryError> {
-    let mut stmt = conn.prepare_cached("SELECT name, value FROM process_variables WHERE instance_id = ?1 ORDER BY name")?;
-    let rows = stmt.query_map([instance_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+pub fn process_variables(
+    conn: &Connection,
+    instance_id: &str,
+) -> Result<crate::model::Payload, QueryError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, value FROM process_variables WHERE instance_id = ?1 ORDER BY name",
+    )?;
+    let rows = stmt.query_map([instance_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
     let mut vars = crate::model::Payload::new();
     for row in rows {
         let (name, value) = row?;
-        vars.insert(name, serde_json::from_str(&value).unwrap_or(serde_json::Value::Null));
+        vars.insert(
+            name,
+            serde_json::from_str(&value).unwrap_or(serde_json::Value::Null),
+        );
     }
     Ok(vars)
 }

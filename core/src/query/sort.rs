@@ -60,23 +60,43 @@ pub fn parse_sort(input: &str) -> Result<Vec<SortKey>, QueryError> {
             b'+' => (false, &part[1..]),
             _ => (false, part),
         };
-        let field = FIELDS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f).ok_or_else(|| QueryError::BadSort {
-            message: format!("unknown sort key `{name}`, expected one of {}", FIELDS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")),
-        })?;
+        let field = FIELDS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| QueryError::BadSort {
+                message: format!(
+                    "unknown sort key `{name}`, expected one of {}",
+                    FIELDS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?;
         if keys.iter().any(|k: &SortKey| k.field == field) {
-            return Err(QueryError::BadSort { message: format!("sort key `{name}` given twice") });
+            return Err(QueryError::BadSort {
+                message: format!("sort key `{name}` given twice"),
+            });
         }
         keys.push(SortKey { field, descending });
     }
     if keys.is_empty() {
-        keys.push(SortKey { field: SortField::Due, descending: false });
+        keys.push(SortKey {
+            field: SortField::Due,
+            descending: false,
+        });
     }
     Ok(keys)
 }
 
 /// Encodes a cursor (the sort values of the last row and its id) as hex of JSON.
 pub fn encode_cursor(values: &[serde_json::Value]) -> String {
-    serde_json::to_string(values).unwrap_or_default().bytes().map(|b| format!("{b:02x}")).collect()
+    serde_json::to_string(values)
+        .unwrap_or_default()
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Decodes a cursor made by [`encode_cursor`] for `keys`.
@@ -87,7 +107,11 @@ pub fn decode_cursor(cursor: &str, keys: &[SortKey]) -> Result<Vec<serde_json::V
     }
     let bytes: Vec<u8> = (0..cursor.len())
         .step_by(2)
-        .map(|i| cursor.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .map(|i| {
+            cursor
+                .get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect::<Option<_>>()
         .ok_or_else(bad)?;
     let values: Vec<serde_json::Value> = serde_json::from_slice(&bytes).map_err(|_| bad())?;

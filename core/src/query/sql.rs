@@ -82,7 +82,10 @@ pub fn normalize_date(field: &str, raw: &str) -> Result<String, QueryError> {
             NaiveDate::parse_from_str(raw, "%Y-%m-%d")
                 .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
         })
-        .map_err(|_| QueryError::BadValue { field: field.into(), message: format!("`{raw}` is not an ISO date (2026-03-01 or 2026-03-01T10:00:00Z)") })?;
+        .map_err(|_| QueryError::BadValue {
+            field: field.into(),
+            message: format!("`{raw}` is not an ISO date (2026-03-01 or 2026-03-01T10:00:00Z)"),
+        })?;
     Ok(parsed.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
@@ -94,13 +97,19 @@ fn typed(field: &str, kind: Kind, raw: &str) -> Result<Value, QueryError> {
             .ok()
             .filter(|n| n.is_finite())
             .map(Value::Real)
-            .ok_or_else(|| QueryError::BadValue { field: field.into(), message: format!("`{raw}` is not a number") }),
+            .ok_or_else(|| QueryError::BadValue {
+                field: field.into(),
+                message: format!("`{raw}` is not a number"),
+            }),
         Kind::Date => normalize_date(field, raw).map(Value::Text),
     }
 }
 
 fn like_pattern(raw: &str) -> Value {
-    let escaped = raw.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = raw
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     Value::Text(format!("%{escaped}%"))
 }
 
@@ -117,21 +126,47 @@ pub fn compile_filter(filter: &Filter, sql: &mut Sql) -> Result<(), QueryError> 
 }
 
 /// `condition` on one value column, with its parameters, for the field's kind.
-fn condition(column: &str, kind: Kind, field: &str, clause: &Clause) -> Result<(String, Vec<Value>), QueryError> {
+fn condition(
+    column: &str,
+    kind: Kind,
+    field: &str,
+    clause: &Clause,
+) -> Result<(String, Vec<Value>), QueryError> {
     Ok(match clause {
-        Clause::Compare { op: Op::Contains, value, .. } => (format!("{column} LIKE ? ESCAPE '\\'"), vec![like_pattern(value)]),
-        Clause::Compare { op, value, .. } => (format!("{column} {} ?", op.sql()), vec![typed(field, kind, value)?]),
+        Clause::Compare {
+            op: Op::Contains,
+            value,
+            ..
+        } => (
+            format!("{column} LIKE ? ESCAPE '\\'"),
+            vec![like_pattern(value)],
+        ),
+        Clause::Compare { op, value, .. } => (
+            format!("{column} {} ?", op.sql()),
+            vec![typed(field, kind, value)?],
+        ),
         Clause::In { values, .. } => {
             let marks = vec!["?"; values.len()].join(", ");
-            (format!("{column} IN ({marks})"), values.iter().map(|v| typed(field, kind, v)).collect::<Result<_, _>>()?)
+            (
+                format!("{column} IN ({marks})"),
+                values
+                    .iter()
+                    .map(|v| typed(field, kind, v))
+                    .collect::<Result<_, _>>()?,
+            )
         }
-        Clause::Between { low, high, .. } => (format!("{column} BETWEEN ? AND ?"), vec![typed(field, kind, low)?, typed(field, kind, high)?]),
+        Clause::Between { low, high, .. } => (
+            format!("{column} BETWEEN ? AND ?"),
+            vec![typed(field, kind, low)?, typed(field, kind, high)?],
+        ),
     })
 }
 
 fn field_of(clause: &Clause) -> &Field {
     match clause {
-        Clause::Compare { field, .. } | Clause::In { field, .. } | Clause::Between { field, .. } => field,
+        Clause::Compare { field, .. }
+        | Clause::In { field, .. }
+        | Clause::Between { field, .. } => field,
     }
 }
 
@@ -141,10 +176,19 @@ fn is_negative(clause: &Clause) -> bool {
 
 /// A clause whose positive form is `positive`: `!=` becomes "not in the set of tasks
 /// equal to it", so tasks without the value match `!=` too.
-fn set_condition(clause: &Clause, subquery_for: impl Fn(&Clause) -> Result<(String, Vec<Value>), QueryError>) -> Result<(String, Vec<Value>), QueryError> {
+fn set_condition(
+    clause: &Clause,
+    subquery_for: impl Fn(&Clause) -> Result<(String, Vec<Value>), QueryError>,
+) -> Result<(String, Vec<Value>), QueryError> {
     if is_negative(clause) {
-        let Clause::Compare { field, value, .. } = clause else { unreachable!("checked") };
-        let positive = Clause::Compare { field: field.clone(), op: Op::Eq, value: value.clone() };
+        let Clause::Compare { field, value, .. } = clause else {
+            unreachable!("checked")
+        };
+        let positive = Clause::Compare {
+            field: field.clone(),
+            op: Op::Eq,
+            value: value.clone(),
+        };
         let (sub, params) = subquery_for(&positive)?;
         Ok((format!("tasks.id NOT IN ({sub})"), params))
     } else {
@@ -158,17 +202,29 @@ fn compile_clause(clause: &Clause, sql: &mut Sql) -> Result<(), QueryError> {
     let name = field.to_string();
     let (text, params) = match field {
         Field::Task(f) if f == "candidateUser" || f == "candidateGroup" => {
-            let kind = if f == "candidateUser" { "user" } else { "group" };
+            let kind = if f == "candidateUser" {
+                "user"
+            } else {
+                "group"
+            };
             set_condition(clause, |c| {
                 let (cond, params) = condition("a.principal", Kind::Text, &name, c)?;
                 Ok((format!("SELECT a.task_id FROM task_authorizations a WHERE a.kind = '{kind}' AND {cond}"), params))
             })?
         }
         Field::Task(f) => {
-            let (_, column, kind) = TASK_FIELDS.iter().find(|(n, _, _)| n == f).ok_or_else(|| QueryError::UnknownField {
-                field: name.clone(),
-                expected: TASK_FIELDS.iter().map(|(n, _, _)| *n).chain(["candidateUser", "candidateGroup"]).collect::<Vec<_>>().join(", "),
-            })?;
+            let (_, column, kind) =
+                TASK_FIELDS.iter().find(|(n, _, _)| n == f).ok_or_else(|| {
+                    QueryError::UnknownField {
+                        field: name.clone(),
+                        expected: TASK_FIELDS
+                            .iter()
+                            .map(|(n, _, _)| *n)
+                            .chain(["candidateUser", "candidateGroup"])
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    }
+                })?;
             let (cond, params) = condition(column, *kind, &name, clause)?;
             if is_negative(clause) {
                 (format!("{column} IS NULL OR {cond}"), params)
@@ -177,9 +233,15 @@ fn compile_clause(clause: &Clause, sql: &mut Sql) -> Result<(), QueryError> {
             }
         }
         Field::Data(f) => {
-            let (_, column) = DATA_FIELDS.iter().find(|(n, _)| n == f).ok_or_else(|| QueryError::UnknownField {
-                field: name.clone(),
-                expected: DATA_FIELDS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+            let (_, column) = DATA_FIELDS.iter().find(|(n, _)| n == f).ok_or_else(|| {
+                QueryError::UnknownField {
+                    field: name.clone(),
+                    expected: DATA_FIELDS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }
             })?;
             set_condition(clause, |c| {
                 let (cond, params) = condition(column, Kind::Text, &name, c)?;
@@ -189,19 +251,46 @@ fn compile_clause(clause: &Clause, sql: &mut Sql) -> Result<(), QueryError> {
                 ))
             })?
         }
-        Field::Payload(path) => set_condition(clause, |c| {
-            // Numbers compare as numbers; everything else as text.
-            let numeric = match c {
-                Clause::Compare { op: Op::Contains, .. } => false,
-                Clause::Compare { value, .. } => number(value).is_some(),
-                Clause::In { values, .. } => values.iter().all(|v| number(v).is_some()),
-                Clause::Between { low, high, .. } => number(low).is_some() && number(high).is_some(),
+        Field::Payload(path) => {
+            // Numbers compare as numbers; everything else as text. Probed per task
+            // (EXISTS on the task-clustered payload table): the visibility condition
+            // already narrows the tasks to the few a user may see.
+            let positive = |c: &Clause| -> Result<(String, Vec<Value>), QueryError> {
+                let numeric = match c {
+                    Clause::Compare {
+                        op: Op::Contains, ..
+                    } => false,
+                    Clause::Compare { value, .. } => number(value).is_some(),
+                    Clause::In { values, .. } => values.iter().all(|v| number(v).is_some()),
+                    Clause::Between { low, high, .. } => {
+                        number(low).is_some() && number(high).is_some()
+                    }
+                };
+                let (column, kind) = if numeric {
+                    ("p.value_num", Kind::Number)
+                } else {
+                    ("p.value_text", Kind::Text)
+                };
+                let (cond, mut params) = condition(column, kind, &name, c)?;
+                params.insert(0, Value::Text(path.clone()));
+                Ok((format!("EXISTS (SELECT 1 FROM task_payload p WHERE p.task_id = tasks.id AND p.path = ? AND {cond})"), params))
             };
-            let (column, kind) = if numeric { ("p.value_num", Kind::Number) } else { ("p.value_text", Kind::Text) };
-            let (cond, mut params) = condition(column, kind, &name, c)?;
-            params.insert(0, Value::Text(path.clone()));
-            Ok((format!("SELECT p.task_id FROM task_payload p WHERE p.path = ? AND {cond}"), params))
-        })?,
+            if let Clause::Compare {
+                field,
+                op: Op::Ne,
+                value,
+            } = clause
+            {
+                let (cond, params) = positive(&Clause::Compare {
+                    field: field.clone(),
+                    op: Op::Eq,
+                    value: value.clone(),
+                })?;
+                (format!("NOT {cond}"), params)
+            } else {
+                positive(clause)?
+            }
+        }
     };
     sql.and(&text, params);
     Ok(())

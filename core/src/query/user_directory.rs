@@ -40,7 +40,14 @@ impl StaticUserDirectory {
         Self {
             users: pairs
                 .into_iter()
-                .map(|(u, g)| (u.to_string(), UserEntry { groups: g.iter().map(|s| s.to_string()).collect() }))
+                .map(|(u, g)| {
+                    (
+                        u.to_string(),
+                        UserEntry {
+                            groups: g.iter().map(|s| s.to_string()).collect(),
+                        },
+                    )
+                })
                 .collect(),
         }
     }
@@ -48,7 +55,10 @@ impl StaticUserDirectory {
 
 impl UserDirectory for StaticUserDirectory {
     fn groups_of(&self, user: &str) -> Vec<String> {
-        self.users.get(user).map(|u| u.groups.clone()).unwrap_or_default()
+        self.users
+            .get(user)
+            .map(|u| u.groups.clone())
+            .unwrap_or_default()
     }
     fn users(&self) -> Vec<String> {
         self.users.keys().cloned().collect()
@@ -61,7 +71,9 @@ mod tests {
 
     #[test]
     fn reads_toml() {
-        let d = StaticUserDirectory::from_toml("[users.alice]\ngroups = [\"a\", \"b\"]\n[users.bob]\n").expect("toml");
+        let d =
+            StaticUserDirectory::from_toml("[users.alice]\ngroups = [\"a\", \"b\"]\n[users.bob]\n")
+                .expect("toml");
         assert_eq!(d.groups_of("alice"), vec!["a", "b"]);
         assert!(d.groups_of("bob").is_empty());
         assert!(d.groups_of("mallory").is_empty());

@@ -21,7 +21,9 @@ pub struct View {
 impl View {
     /// Opens (creating) the view at `path`.
     pub fn open(path: impl AsRef<Path>) -> rusqlite::Result<Self> {
-        let view = Self { path: path.as_ref().to_path_buf() };
+        let view = Self {
+            path: path.as_ref().to_path_buf(),
+        };
         let conn = view.connect()?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version != 0 && version != VIEW_SCHEMA_VERSION {
@@ -41,11 +43,14 @@ impl View {
     pub fn connect(&self) -> rusqlite::Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "cache_size", -32_768)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }
@@ -54,7 +59,11 @@ impl View {
 /// The stored checkpoint of projector `id` (0 when it has applied nothing).
 pub fn checkpoint(conn: &Connection, id: &str) -> rusqlite::Result<i64> {
     Ok(conn
-        .query_row("SELECT position FROM projector_checkpoint WHERE projector = ?1", [id], |r| r.get(0))
+        .query_row(
+            "SELECT position FROM projector_checkpoint WHERE projector = ?1",
+            [id],
+            |r| r.get(0),
+        )
         .optional()?
         .unwrap_or(0))
 }

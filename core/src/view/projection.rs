@@ -29,7 +29,11 @@ impl Principals {
         if let Some(a) = &task.assignee {
             users.insert(a.clone());
         }
-        Self { users, groups: task.candidate_groups.clone(), follow_up: task.follow_up_date }
+        Self {
+            users,
+            groups: task.candidate_groups.clone(),
+            follow_up: task.follow_up_date,
+        }
     }
 
     /// True when `user` (a member of `groups`) may see the task.
@@ -49,7 +53,9 @@ pub(crate) fn apply(tx: &Connection, stored: &StoredEvent) -> rusqlite::Result<(
 
 pub(crate) fn load_task(conn: &Connection, id: &str) -> rusqlite::Result<Option<Task>> {
     let json: Option<String> = conn
-        .query_row("SELECT task FROM tasks WHERE id = ?1", [id], |r| r.get(0))
+        .query_row("SELECT task FROM task_documents WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
         .optional()?;
     Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
 }
@@ -69,45 +75,63 @@ fn task_id(e: &TaskEvent) -> Option<&str> {
 
 fn apply_task(tx: &Connection, position: i64, event: &TaskEvent) -> rusqlite::Result<()> {
     // Interaction requests do not change the task.
-    let Some(id) = task_id(event) else { return Ok(()) };
-    // A create is always of a new task (the aggregate refuses a second one).
-    let before = if matches!(event, TaskEvent::TaskCreated(_)) { None } else { load_task(tx, id)? };
-    let mut state = TaskAggregate {
-        status: if before.is_some() { TaskStatus::Active } else { TaskStatus::Unknown },
-        task: before.clone(),
-    };
-    state.evolve(event);
-    let after = match (state.status, state.task) {
-        (TaskStatus::Active, Some(task)) => Some(task),
-        _ => None,
-    };
-    if before.is_none() && after.is_none() {
+    let Some(id) = task_id(event) else {
         return Ok(());
-    }
-    if before.is_some() {
-        remove_task_rows(tx, id)?;
-    }
-    if let Some(task) = &after {
-        insert_task_rows(tx, task, position)?;
-    }
-    let principals = |t: &Option<Task>| -> rusqlite::Result<Option<String>> {
-        t.as_ref()
-            .map(|t| serde_json::to_string(&Principals::of(t)))
-            .transpose()
+    };
+    let principals_json = |t: &Task| {
+        serde_json::to_string(&Principals::of(t))
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
     };
-    tx.prepare_cached("INSERT INTO task_changes (position, task_id, before, after) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![position, id, principals(&before)?, principals(&after)?])?;
+    let (before, after): (Option<String>, Option<std::borrow::Cow<'_, Task>>) = match event {
+        // A create is always of a new task (the aggregate refuses a second one).
+        TaskEvent::TaskCreated(task) => (None, Some(std::borrow::Cow::Borrowed(task))),
+        _ => {
+            let Some(current) = load_task(tx, id)? else {
+                return Ok(());
+            };
+            let before = principals_json(&current)?;
+            let mut state = TaskAggregate {
+                status: TaskStatus::Active,
+                task: Some(current),
+            };
+            state.evolve(event);
+            let after = match (state.status, state.task) {
+                (TaskStatus::Active, Some(task)) => Some(std::borrow::Cow::Owned(task)),
+                _ => None,
+            };
+            remove_task_rows(tx, id)?;
+            (Some(before), after)
+        }
+    };
+    let after_json = match &after {
+        Some(task) => {
+            insert_task_rows(tx, task, position)?;
+            Some(principals_json(task)?)
+        }
+        None => None,
+    };
+    tx.prepare_cached(
+        "INSERT INTO task_changes (position, task_id, before, after) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![position, id, before, after_json])?;
     Ok(())
 }
 
 fn remove_task_rows(tx: &Connection, id: &str) -> rusqlite::Result<()> {
+    let rowid: Option<i64> = tx
+        .prepare_cached("SELECT rowid FROM tasks WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    if let Some(rowid) = rowid {
+        tx.prepare_cached("DELETE FROM tasks_fts WHERE rowid = ?1")?
+            .execute([rowid])?;
+    }
     for sql in [
         "DELETE FROM tasks WHERE id = ?1",
+        "DELETE FROM task_documents WHERE id = ?1",
         "DELETE FROM task_authorizations WHERE task_id = ?1",
         "DELETE FROM task_correlations WHERE task_id = ?1",
         "DELETE FROM task_payload WHERE task_id = ?1",
-        "DELETE FROM tasks_fts WHERE task_id = ?1",
     ] {
         tx.prepare_cached(sql)?.execute([id])?;
     }
@@ -115,13 +139,16 @@ fn remove_task_rows(tx: &Connection, id: &str) -> rusqlite::Result<()> {
 }
 
 fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Result<()> {
-    let json = serde_json::to_string(task).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    let date = |d: &Option<chrono::DateTime<chrono::Utc>>| d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    let json = serde_json::to_string(task)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let date = |d: &Option<chrono::DateTime<chrono::Utc>>| {
+        d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    };
     tx.prepare_cached(
         "INSERT INTO tasks (id, application_name, process_name, definition_key, instance_id,
             task_definition_key, name, description, form_key, priority, assignee, create_time,
-            due_date, follow_up_date, business_key, task, position)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            due_date, follow_up_date, business_key, position)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
         task.id,
@@ -139,10 +166,14 @@ fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Re
         date(&task.due_date),
         date(&task.follow_up_date),
         task.business_key,
-        json,
         position,
     ])?;
-    let mut auth = tx.prepare_cached("INSERT OR IGNORE INTO task_authorizations (principal, kind, task_id) VALUES (?1, ?2, ?3)")?;
+    let rowid = tx.last_insert_rowid();
+    tx.prepare_cached("INSERT INTO task_documents (id, task) VALUES (?1, ?2)")?
+        .execute(params![task.id, json])?;
+    let mut auth = tx.prepare_cached(
+        "INSERT OR IGNORE INTO task_authorizations (principal, kind, task_id) VALUES (?1, ?2, ?3)",
+    )?;
     let principals = Principals::of(task);
     for u in &principals.users {
         auth.execute(params![u, "user", task.id])?;
@@ -155,32 +186,46 @@ fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Re
         corr.execute(params![task.id, c.entry_type, c.entry_id])?;
     }
     let mut flat = Vec::new();
-    flatten("", &serde_json::Value::Object(task.payload.clone()), &mut flat);
-    let mut payload = tx.prepare_cached("INSERT INTO task_payload (path, value_text, value_num, task_id) VALUES (?1, ?2, ?3, ?4)")?;
+    flatten_map("", &task.payload, &mut flat);
+    let mut payload = tx.prepare_cached("INSERT OR IGNORE INTO task_payload (task_id, path, value_text, value_num) VALUES (?1, ?2, ?3, ?4)")?;
     let mut words = String::new();
     for (path, text, num) in &flat {
-        payload.execute(params![path, text, num, task.id])?;
         if let Some(t) = text {
+            payload.execute(params![task.id, path, t, num])?;
             words.push_str(t);
             words.push(' ');
         }
     }
-    tx.prepare_cached("INSERT INTO tasks_fts (task_id, name, description, business_key, process_name, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![task.id, task.name, task.description, task.business_key, task.source_reference.name, words])?;
+    tx.prepare_cached("INSERT INTO tasks_fts (rowid, name, description, business_key, process_name, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![rowid, task.name, task.description, task.business_key, task.source_reference.name, words])?;
     Ok(())
+}
+
+fn flatten_map(
+    prefix: &str,
+    map: &serde_json::Map<String, serde_json::Value>,
+    out: &mut Vec<(String, Option<String>, Option<f64>)>,
+) {
+    for (k, v) in map {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        flatten(&path, v, out);
+    }
 }
 
 /// Flattens JSON into (path, text, number) rows: objects nest with dots, array elements
 /// share their array's path, numbers keep both forms, nulls are skipped.
-pub fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, Option<String>, Option<f64>)>) {
+pub fn flatten(
+    prefix: &str,
+    value: &serde_json::Value,
+    out: &mut Vec<(String, Option<String>, Option<f64>)>,
+) {
     use serde_json::Value;
     match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                flatten(&path, v, out);
-            }
-        }
+        Value::Object(map) => flatten_map(prefix, map, out),
         Value::Array(items) => items.iter().for_each(|v| flatten(prefix, v, out)),
         Value::Null => {}
         Value::Bool(b) => out.push((prefix.to_string(), Some(b.to_string()), None)),
@@ -189,23 +234,41 @@ pub fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, O
     }
 }
 
-fn load_data_entry(tx: &Connection, entry_type: &str, entry_id: &str) -> rusqlite::Result<Option<DataEntry>> {
+fn load_data_entry(
+    tx: &Connection,
+    entry_type: &str,
+    entry_id: &str,
+) -> rusqlite::Result<Option<DataEntry>> {
     let json: Option<String> = tx
-        .query_row("SELECT data_entry FROM data_entries WHERE entry_type = ?1 AND entry_id = ?2", [entry_type, entry_id], |r| r.get(0))
+        .query_row(
+            "SELECT data_entry FROM data_entries WHERE entry_type = ?1 AND entry_id = ?2",
+            [entry_type, entry_id],
+            |r| r.get(0),
+        )
         .optional()?;
     Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
 }
 
 fn save_data_entry(tx: &Connection, entry: &DataEntry, deleted: bool) -> rusqlite::Result<()> {
-    let json = serde_json::to_string(entry).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    let processing = serde_json::to_value(entry.state.processing_type).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    let json = serde_json::to_string(entry)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let processing = serde_json::to_value(entry.state.processing_type)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
     tx.prepare_cached(
         "INSERT OR REPLACE INTO data_entries (entry_type, entry_id, name, type_name, application_name, processing_type, state, deleted, data_entry)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![entry.entry_type, entry.entry_id, entry.name, entry.type_name, entry.application_name, processing, entry.state.state, deleted, json])?;
-    tx.prepare_cached("DELETE FROM data_entry_authorizations WHERE entry_type = ?1 AND entry_id = ?2")?.execute([&entry.entry_type, &entry.entry_id])?;
-    tx.prepare_cached("DELETE FROM data_entry_protocol_users WHERE entry_type = ?1 AND entry_id = ?2")?.execute([&entry.entry_type, &entry.entry_id])?;
+    tx.prepare_cached(
+        "DELETE FROM data_entry_authorizations WHERE entry_type = ?1 AND entry_id = ?2",
+    )?
+    .execute([&entry.entry_type, &entry.entry_id])?;
+    tx.prepare_cached(
+        "DELETE FROM data_entry_protocol_users WHERE entry_type = ?1 AND entry_id = ?2",
+    )?
+    .execute([&entry.entry_type, &entry.entry_id])?;
     if deleted {
         return Ok(());
     }
@@ -230,52 +293,84 @@ fn apply_data_entry(tx: &Connection, event: &DataEntryEvent) -> rusqlite::Result
         DataEntryEvent::DataEntryCreated(e) => save_data_entry(tx, &e.data_entry, false),
         DataEntryEvent::DataEntryUpdated(e) => {
             let d = &e.data_entry;
-            let mut protocol = load_data_entry(tx, &d.entry_type, &d.entry_id)?.map(|old| old.protocol).unwrap_or_default();
+            let mut protocol = load_data_entry(tx, &d.entry_type, &d.entry_id)?
+                .map(|old| old.protocol)
+                .unwrap_or_default();
             protocol.extend(d.protocol.iter().cloned());
-            save_data_entry(tx, &DataEntry { protocol, ..d.clone() }, false)
+            save_data_entry(
+                tx,
+                &DataEntry {
+                    protocol,
+                    ..d.clone()
+                },
+                false,
+            )
         }
-        DataEntryEvent::DataEntryDeleted(e) => match load_data_entry(tx, &e.entry_type, &e.entry_id)? {
-            Some(mut d) => {
-                d.protocol.push(e.protocol_entry.clone());
-                save_data_entry(tx, &d, true)
-            }
-            None => Ok(()),
-        },
-        DataEntryEvent::DataEntryAnonymized(e) => match load_data_entry(tx, &e.entry_type, &e.entry_id)? {
-            Some(mut d) => {
-                for line in d.protocol.iter_mut() {
-                    if line.username.as_deref() == Some(e.user.as_str()) {
-                        line.username = Some(e.replacement.clone());
-                    }
+        DataEntryEvent::DataEntryDeleted(e) => {
+            match load_data_entry(tx, &e.entry_type, &e.entry_id)? {
+                Some(mut d) => {
+                    d.protocol.push(e.protocol_entry.clone());
+                    save_data_entry(tx, &d, true)
                 }
-                d.apply_authorization_changes(&e.authorization_changes);
-                d.protocol.push(e.protocol_entry.clone());
-                save_data_entry(tx, &d, false)
+                None => Ok(()),
             }
-            None => Ok(()),
-        },
+        }
+        DataEntryEvent::DataEntryAnonymized(e) => {
+            match load_data_entry(tx, &e.entry_type, &e.entry_id)? {
+                Some(mut d) => {
+                    for line in d.protocol.iter_mut() {
+                        if line.username.as_deref() == Some(e.user.as_str()) {
+                            line.username = Some(e.replacement.clone());
+                        }
+                    }
+                    d.apply_authorization_changes(&e.authorization_changes);
+                    d.protocol.push(e.protocol_entry.clone());
+                    save_data_entry(tx, &d, false)
+                }
+                None => Ok(()),
+            }
+        }
     }
 }
 
-fn apply_process_definition(tx: &Connection, event: &ProcessDefinitionEvent) -> rusqlite::Result<()> {
+fn apply_process_definition(
+    tx: &Connection,
+    event: &ProcessDefinitionEvent,
+) -> rusqlite::Result<()> {
     let ProcessDefinitionEvent::ProcessDefinitionRegistered(d) = event;
-    let json = serde_json::to_string(d).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let json = serde_json::to_string(d)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     tx.execute(
         "INSERT OR REPLACE INTO process_definitions (id, key, version, application_name, startable_from_tasklist, definition) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![d.id, d.key, d.version, d.application_name, d.startable_from_tasklist, json],
     )?;
-    tx.execute("DELETE FROM process_definition_starters WHERE definition_id = ?1", [&d.id])?;
+    tx.execute(
+        "DELETE FROM process_definition_starters WHERE definition_id = ?1",
+        [&d.id],
+    )?;
     for u in &d.candidate_starter_users {
-        tx.execute("INSERT OR IGNORE INTO process_definition_starters VALUES (?1, 'user', ?2)", [u, &d.id])?;
+        tx.execute(
+            "INSERT OR IGNORE INTO process_definition_starters VALUES (?1, 'user', ?2)",
+            [u, &d.id],
+        )?;
     }
     for g in &d.candidate_starter_groups {
-        tx.execute("INSERT OR IGNORE INTO process_definition_starters VALUES (?1, 'group', ?2)", [g, &d.id])?;
+        tx.execute(
+            "INSERT OR IGNORE INTO process_definition_starters VALUES (?1, 'group', ?2)",
+            [g, &d.id],
+        )?;
     }
     Ok(())
 }
 
 fn apply_process_instance(tx: &Connection, event: &ProcessInstanceEvent) -> rusqlite::Result<()> {
-    let set_state = |id: &str, state: &str| tx.execute("UPDATE process_instances SET state = ?2 WHERE id = ?1", [id, state]).map(|_| ());
+    let set_state = |id: &str, state: &str| {
+        tx.execute(
+            "UPDATE process_instances SET state = ?2 WHERE id = ?1",
+            [id, state],
+        )
+        .map(|_| ())
+    };
     match event {
         ProcessInstanceEvent::ProcessInstanceStarted(s) => {
             tx.execute(
@@ -285,20 +380,28 @@ fn apply_process_instance(tx: &Connection, event: &ProcessInstanceEvent) -> rusq
             )?;
         }
         ProcessInstanceEvent::ProcessInstanceFinished(t) => set_state(&t.instance_id, "finished")?,
-        ProcessInstanceEvent::ProcessInstanceCancelled(t) => set_state(&t.instance_id, "cancelled")?,
-        ProcessInstanceEvent::ProcessInstanceSuspended(t) => set_state(&t.instance_id, "suspended")?,
+        ProcessInstanceEvent::ProcessInstanceCancelled(t) => {
+            set_state(&t.instance_id, "cancelled")?
+        }
+        ProcessInstanceEvent::ProcessInstanceSuspended(t) => {
+            set_state(&t.instance_id, "suspended")?
+        }
         ProcessInstanceEvent::ProcessInstanceResumed(t) => set_state(&t.instance_id, "running")?,
         ProcessInstanceEvent::ProcessVariablesChanged(c) => {
             for change in &c.changes {
                 match change {
-                    crate::command::VariableChange::Create { name, value } | crate::command::VariableChange::Update { name, value } => {
+                    crate::command::VariableChange::Create { name, value }
+                    | crate::command::VariableChange::Update { name, value } => {
                         tx.execute(
                             "INSERT OR REPLACE INTO process_variables (instance_id, name, value) VALUES (?1, ?2, ?3)",
                             params![c.instance_id, name, value.to_string()],
                         )?;
                     }
                     crate::command::VariableChange::Delete { name } => {
-                        tx.execute("DELETE FROM process_variables WHERE instance_id = ?1 AND name = ?2", [&c.instance_id, name])?;
+                        tx.execute(
+                            "DELETE FROM process_variables WHERE instance_id = ?1 AND name = ?2",
+                            [&c.instance_id, name],
+                        )?;
                     }
                 }
             }

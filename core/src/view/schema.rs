@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 1;
+pub const VIEW_SCHEMA_VERSION: i64 = 5;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -27,12 +27,15 @@ CREATE TABLE IF NOT EXISTS tasks (
     due_date            TEXT,
     follow_up_date      TEXT,
     business_key        TEXT,
-    task                TEXT NOT NULL,   -- the whole task as JSON (what queries return)
     position            INTEGER NOT NULL -- the event position of its last change
 );
+-- The whole task as JSON (what queries return), apart from the narrow rows that
+-- queries filter and sort on.
+CREATE TABLE IF NOT EXISTS task_documents (
+    id   TEXT PRIMARY KEY,
+    task TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks (COALESCE(due_date, '9999'), id);
-CREATE INDEX IF NOT EXISTS tasks_application ON tasks (application_name);
-CREATE INDEX IF NOT EXISTS tasks_assignee ON tasks (assignee);
 
 -- Who may see a task: its assignee and candidate users ('user'), candidate groups ('group').
 CREATE TABLE IF NOT EXISTS task_authorizations (
@@ -51,20 +54,20 @@ CREATE TABLE IF NOT EXISTS task_correlations (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS task_correlations_entry ON task_correlations (entry_type, entry_id);
 
--- The payload flattened to (json path, value) for filtering.
+-- The payload flattened to (json path, value) for filtering, clustered by task so a
+-- filter probes the few tasks a user may see.
 CREATE TABLE IF NOT EXISTS task_payload (
+    task_id    TEXT NOT NULL,
     path       TEXT NOT NULL,
-    value_text TEXT,
+    value_text TEXT NOT NULL,
     value_num  REAL,
-    task_id    TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS task_payload_text ON task_payload (path, value_text);
-CREATE INDEX IF NOT EXISTS task_payload_num ON task_payload (path, value_num);
-CREATE INDEX IF NOT EXISTS task_payload_task ON task_payload (task_id);
+    PRIMARY KEY (task_id, path, value_text)
+) WITHOUT ROWID;
 
+-- Full text; its rowid is the task's rowid in `tasks`.
 CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts USING fts5 (
-    task_id UNINDEXED, name, description, business_key, process_name, payload,
-    tokenize = 'unicode61'
+    name, description, business_key, process_name, payload,
+    tokenize = 'unicode61', detail = 'none', columnsize = 0, prefix = '2 3'
 );
 
 -- Every change of a task, for the live stream: who could see it before and after.
@@ -146,6 +149,7 @@ CREATE TABLE IF NOT EXISTS process_variables (
 pub const TABLES: &[&str] = &[
     "projector_checkpoint",
     "tasks",
+    "task_documents",
     "task_authorizations",
     "task_correlations",
     "task_payload",
