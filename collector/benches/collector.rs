@@ -14,6 +14,10 @@ use taskpool_core::command::UpdateTaskAttributes;
 use taskpool_core::testing::fixtures;
 use taskpool_core::{CommandGateway, EventStore};
 
+// The allocator every Taskpool binary uses (see ARCHITECTURE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TASKS: usize = 20_000;
 
 /// Each task's life as an engine reports it, task after task.

@@ -13,6 +13,10 @@ use taskpool_core::command::{AssignTask, CompleteTask, TaskCommand, UpdateTaskAt
 use taskpool_core::testing::fixtures;
 use taskpool_core::{BatchMode, Command, CommandContext, CommandGateway, EventStore};
 
+// The allocator every Taskpool binary uses (see ARCHITECTURE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TASKS: usize = 20_000;
 
 fn commands() -> Vec<Command> {

@@ -20,7 +20,7 @@ use taskpool_core::testing::fixtures;
 use taskpool_core::view::View;
 use taskpool_core::{BatchMode, Command, CommandContext, CommandGateway, EventStore};
 
-// The allocator the shipped binaries use.
+// The allocator every Taskpool binary uses (see ARCHITECTURE.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -139,7 +139,7 @@ impl Subscription {
         let link = feed.map(|f| f.register(&query.viewer));
         let (Paging::Offset { limit, .. } | Paging::Cursor { limit, .. }) = &mut query.paging;
         *limit = (*limit).clamp(1, MAX_PAGE);
-        let mut conn = view.connect()?;
+        let mut conn = view.connect_small()?;
         let (position, snapshot) = match from {
             Some(p) => (p, None),
             None => {

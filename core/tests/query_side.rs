@@ -957,3 +957,22 @@ fn the_change_feed_delivers_the_same_items_and_survives_a_full_buffer() {
     feed.stop();
     feed_thread.join().expect("feed thread");
 }
+
+#[test]
+fn candidate_filters_work_through_the_authorization_rows() {
+    let mut pool = Pool::new();
+    pool.send(vec![
+        task("g", |t| t.candidate_groups = set(&["approvers", "support"])),
+        task("u", |t| t.candidate_users = set(&["alice", "bob"])),
+    ]);
+    let run = |f: &str| {
+        let mut query = q(Viewer::Admin);
+        query.filter = Filter::parse(f).expect(f);
+        let mut ids = pool.ids(&query);
+        ids.sort();
+        ids
+    };
+    assert_eq!(run("task.candidateGroup = support"), vec!["g"]);
+    assert_eq!(run("task.candidateUser in (bob, carol)"), vec!["u"]);
+    assert_eq!(run("task.candidateGroup != support"), vec!["u"]);
+}

@@ -18,7 +18,14 @@ use taskpool_collector::properties::{SenderProperties, SenderType};
 use taskpool_collector::sender::{GatewaySender, JobWorker};
 use taskpool_collector::Collector;
 use taskpool_core::command::{CompleteInteraction, TaskCommand, UserInteraction};
+use taskpool_core::projector::Projector;
+use taskpool_core::query::{self, TaskQuery, Viewer};
+use taskpool_core::view::View;
 use taskpool_core::{CommandContext, CommandGateway, EventStore};
+
+// The allocator every Taskpool binary uses (see ARCHITECTURE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 struct Args {
     data_dir: PathBuf,
@@ -112,6 +119,19 @@ fn main() -> anyhow::Result<()> {
                 .join(", ")
         );
     }
+    // The query side: a projector keeps the view (view.db) up to date.
+    let view = View::open(args.data_dir.join("view.db"))?;
+    let projector = Projector::new(&view)?;
+    let view_signal = projector.signal();
+    {
+        let (store, stop, commits) = (store.clone(), stop.clone(), gateway.commit_signal());
+        std::thread::spawn(move || {
+            if let Err(e) = projector.run(&store, Some(commits), Duration::from_millis(200), stop) {
+                tracing::error!(error = %e, "projector stopped");
+            }
+        });
+    }
+    let view_conn = view.connect()?;
     let mut reader = store.reader()?;
     let mut rng = rand::thread_rng();
     let started = Instant::now();
@@ -175,15 +195,19 @@ fn main() -> anyhow::Result<()> {
                 limit: 1,
                 ..Default::default()
             })?;
+            let mut inboxes = Vec::new();
+            for (user, groups) in directory::USERS {
+                let q = TaskQuery::for_viewer(Viewer::user(*user, groups));
+                inboxes.push(format!("{user} {}", query::tasks(&view_conn, &q)?.total));
+            }
             println!(
-                "events stored: {:>6}   active tasks: {:>4} ({} claimed)   last rejection: {}",
+                "events: {:>6} (view at {:>6})   active tasks: {:>4} ({} claimed)   inboxes: {}   last rejection: {}",
                 reader.head_position()?,
+                view_signal.head(),
                 tasks.len(),
                 tasks.iter().filter(|t| t.2.is_some()).count(),
-                rejected
-                    .first()
-                    .map(|r| format!("{} {}", r.code, r.message))
-                    .unwrap_or_else(|| "none".into())
+                inboxes.join(", "),
+                rejected.first().map(|r| format!("{} {}", r.code, r.message)).unwrap_or_else(|| "none".into())
             );
             last_report = Instant::now();
         }

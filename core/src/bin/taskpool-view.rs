@@ -13,6 +13,10 @@ use taskpool_core::projector::Projector;
 use taskpool_core::view::View;
 use taskpool_core::EventStore;
 
+// The allocator every Taskpool binary uses (see ARCHITECTURE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn usage() -> ! {
     eprintln!("usage: taskpool-view (rebuild | follow) --data-dir DIR [--batch N]");
     std::process::exit(2);

@@ -134,9 +134,9 @@ pub struct TaskPage {
 fn visibility(viewer: &Viewer, sql: &mut Sql) {
     if let Viewer::User { user, groups } = viewer {
         let mut params = vec![Value::Text(user.clone())];
-        let mut fragment = "tasks.id IN (SELECT task_id FROM task_authorizations WHERE kind = 'user' AND principal = ?".to_string();
+        let mut fragment = "tasks.rowid IN (SELECT task_rowid FROM task_authorizations WHERE kind = 'user' AND principal = ?".to_string();
         if !groups.is_empty() {
-            fragment.push_str(" UNION SELECT task_id FROM task_authorizations WHERE kind = 'group' AND principal IN (");
+            fragment.push_str(" UNION SELECT task_rowid FROM task_authorizations WHERE kind = 'group' AND principal IN (");
             fragment.push_str(&vec!["?"; groups.len()].join(", "));
             fragment.push(')');
             params.extend(groups.iter().map(|g| Value::Text(g.clone())));
@@ -204,11 +204,6 @@ fn parse_task(json: &str) -> rusqlite::Result<Task> {
 /// A page of tasks for the query, with the total count.
 pub fn tasks(conn: &Connection, q: &TaskQuery) -> Result<TaskPage, QueryError> {
     let mut sql = task_conditions(q)?;
-    let total: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM tasks {}", sql.where_clause()),
-        params_from_iter(sql.params.iter()),
-        |r| r.get(0),
-    )?;
     let keys = &q.sort;
     let (limit, offset, after) = match &q.paging {
         Paging::Offset { offset, limit } => (*limit, *offset, None),
@@ -224,6 +219,12 @@ pub fn tasks(conn: &Connection, q: &TaskQuery) -> Result<TaskPage, QueryError> {
     if limit == 0 || limit > MAX_PAGE {
         return Err(QueryError::BadLimit { max: MAX_PAGE });
     }
+    // The total counts every match (the cursor condition below only narrows the page).
+    let total: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM tasks {}", sql.where_clause()),
+        params_from_iter(sql.params.iter()),
+        |r| r.get(0),
+    )?;
     if let Some(values) = after {
         // Keyset: rows strictly after the cursor in (k1, k2, ..., id) order.
         let mut ors = Vec::new();

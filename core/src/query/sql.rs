@@ -207,10 +207,26 @@ fn compile_clause(clause: &Clause, sql: &mut Sql) -> Result<(), QueryError> {
             } else {
                 "group"
             };
-            set_condition(clause, |c| {
+            let positive = |c: &Clause| -> Result<(String, Vec<Value>), QueryError> {
                 let (cond, params) = condition("a.principal", Kind::Text, &name, c)?;
-                Ok((format!("SELECT a.task_id FROM task_authorizations a WHERE a.kind = '{kind}' AND {cond}"), params))
-            })?
+                Ok((format!("SELECT a.task_rowid FROM task_authorizations a WHERE a.kind = '{kind}' AND {cond}"), params))
+            };
+            if let Clause::Compare {
+                field,
+                op: Op::Ne,
+                value,
+            } = clause
+            {
+                let (sub, params) = positive(&Clause::Compare {
+                    field: field.clone(),
+                    op: Op::Eq,
+                    value: value.clone(),
+                })?;
+                (format!("tasks.rowid NOT IN ({sub})"), params)
+            } else {
+                let (sub, params) = positive(clause)?;
+                (format!("tasks.rowid IN ({sub})"), params)
+            }
         }
         Field::Task(f) => {
             let (_, column, kind) =

@@ -39,8 +39,19 @@ impl View {
         &self.path
     }
 
-    /// A connection (WAL, busy timeout) for queries or projection.
+    /// A connection (WAL, busy timeout) for queries or projection: a 32 MiB page cache
+    /// of its own, and the file memory-mapped (shared with every other connection).
     pub fn connect(&self) -> rusqlite::Result<Connection> {
+        self.connect_with_cache(32 * 1024)
+    }
+
+    /// A connection with a small private page cache (1 MiB), for the many long-lived
+    /// connections of live subscriptions: their reads go through the shared mapping.
+    pub fn connect_small(&self) -> rusqlite::Result<Connection> {
+        self.connect_with_cache(1024)
+    }
+
+    fn connect_with_cache(&self, cache_kib: i64) -> rusqlite::Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -50,7 +61,8 @@ impl View {
         conn.busy_timeout(Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "cache_size", -32_768)?;
+        conn.pragma_update(None, "cache_size", -cache_kib)?;
+        conn.pragma_update(None, "mmap_size", 4_i64 << 30)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }

@@ -129,7 +129,6 @@ fn remove_task_rows(tx: &Connection, id: &str) -> rusqlite::Result<()> {
     for sql in [
         "DELETE FROM tasks WHERE id = ?1",
         "DELETE FROM task_documents WHERE id = ?1",
-        "DELETE FROM task_authorizations WHERE task_id = ?1",
         "DELETE FROM task_correlations WHERE task_id = ?1",
         "DELETE FROM task_payload WHERE task_id = ?1",
     ] {
@@ -172,14 +171,14 @@ fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Re
     tx.prepare_cached("INSERT INTO task_documents (id, task) VALUES (?1, ?2)")?
         .execute(params![task.id, json])?;
     let mut auth = tx.prepare_cached(
-        "INSERT OR IGNORE INTO task_authorizations (principal, kind, task_id) VALUES (?1, ?2, ?3)",
+        "INSERT OR IGNORE INTO task_authorizations (principal, kind, task_rowid) VALUES (?1, ?2, ?3)",
     )?;
     let principals = Principals::of(task);
     for u in &principals.users {
-        auth.execute(params![u, "user", task.id])?;
+        auth.execute(params![u, "user", rowid])?;
     }
     for g in &principals.groups {
-        auth.execute(params![g, "group", task.id])?;
+        auth.execute(params![g, "group", rowid])?;
     }
     let mut corr = tx.prepare_cached("INSERT OR IGNORE INTO task_correlations (task_id, entry_type, entry_id) VALUES (?1, ?2, ?3)")?;
     for c in &task.correlations {

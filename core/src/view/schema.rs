@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 5;
+pub const VIEW_SCHEMA_VERSION: i64 = 6;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -37,14 +37,15 @@ CREATE TABLE IF NOT EXISTS task_documents (
 );
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks (COALESCE(due_date, '9999'), id);
 
--- Who may see a task: its assignee and candidate users ('user'), candidate groups ('group').
+-- Who may see a task: its assignee and candidate users ('user'), candidate groups
+-- ('group'). Keyed by the task's rowid, so a user's tasks are found with one lookup each.
 CREATE TABLE IF NOT EXISTS task_authorizations (
-    principal TEXT NOT NULL,
-    kind      TEXT NOT NULL,
-    task_id   TEXT NOT NULL,
-    PRIMARY KEY (principal, kind, task_id)
+    principal  TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    task_rowid INTEGER NOT NULL,
+    PRIMARY KEY (principal, kind, task_rowid)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS task_authorizations_task ON task_authorizations (task_id);
+CREATE INDEX IF NOT EXISTS task_authorizations_task ON task_authorizations (task_rowid);
 
 CREATE TABLE IF NOT EXISTS task_correlations (
     task_id    TEXT NOT NULL,
