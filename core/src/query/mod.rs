@@ -219,12 +219,14 @@ pub fn tasks(conn: &Connection, q: &TaskQuery) -> Result<TaskPage, QueryError> {
     if limit == 0 || limit > MAX_PAGE {
         return Err(QueryError::BadLimit { max: MAX_PAGE });
     }
-    // The total counts every match (the cursor condition below only narrows the page).
-    let total: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM tasks {}", sql.where_clause()),
-        params_from_iter(sql.params.iter()),
-        |r| r.get(0),
-    )?;
+    // The total counts every match. Offset paging gets it from the same pass as the
+    // page (a window count); a cursor narrows the rows, so it is counted apart.
+    let count_sql = format!("SELECT COUNT(*) FROM tasks {}", sql.where_clause());
+    let count_params = sql.params.clone();
+    let count = |conn: &Connection| -> Result<i64, QueryError> {
+        Ok(conn.query_row(&count_sql, params_from_iter(count_params.iter()), |r| r.get(0))?)
+    };
+    let mut total: Option<i64> = if after.is_some() { Some(count(conn)?) } else { None };
     if let Some(values) = after {
         // Keyset: rows strictly after the cursor in (k1, k2, ..., id) order.
         let mut ors = Vec::new();
@@ -271,7 +273,7 @@ pub fn tasks(conn: &Connection, q: &TaskQuery) -> Result<TaskPage, QueryError> {
         .collect();
     // Sort and page on the narrow rows; fetch the documents of the page only.
     let text = format!(
-        "SELECT d.task, page.* FROM (SELECT {}, tasks.id AS id FROM tasks {} ORDER BY {} LIMIT {} OFFSET {}) AS page
+        "SELECT d.task, page.* FROM (SELECT {}, tasks.id AS id, COUNT(*) OVER () AS total FROM tasks {} ORDER BY {} LIMIT {} OFFSET {}) AS page
          JOIN task_documents d ON d.id = page.id ORDER BY {}",
         select_keys.join(", "),
         sql.where_clause(),
@@ -290,6 +292,9 @@ pub fn tasks(conn: &Connection, q: &TaskQuery) -> Result<TaskPage, QueryError> {
             more = true;
             break;
         }
+        if total.is_none() {
+            total = Some(row.get(keys.len() + 2)?);
+        }
         tasks.push(parse_task(&row.get::<_, String>(0)?)?);
         let mut values = Vec::with_capacity(keys.len() + 1);
         for i in 0..=keys.len() {
@@ -300,6 +305,11 @@ pub fn tasks(conn: &Connection, q: &TaskQuery) -> Result<TaskPage, QueryError> {
     let next_cursor = match (&q.paging, more, last_keys) {
         (Paging::Cursor { .. }, true, Some(values)) => Some(encode_cursor(&values)),
         _ => None,
+    };
+    // An empty page (an offset past the end) says nothing of the total.
+    let total = match total {
+        Some(t) => t,
+        None => count(conn)?,
     };
     Ok(TaskPage {
         tasks,
