@@ -224,9 +224,17 @@ pub fn tasks(conn: &Connection, q: &TaskQuery) -> Result<TaskPage, QueryError> {
     let count_sql = format!("SELECT COUNT(*) FROM tasks {}", sql.where_clause());
     let count_params = sql.params.clone();
     let count = |conn: &Connection| -> Result<i64, QueryError> {
-        Ok(conn.query_row(&count_sql, params_from_iter(count_params.iter()), |r| r.get(0))?)
+        Ok(
+            conn.query_row(&count_sql, params_from_iter(count_params.iter()), |r| {
+                r.get(0)
+            })?,
+        )
     };
-    let mut total: Option<i64> = if after.is_some() { Some(count(conn)?) } else { None };
+    let mut total: Option<i64> = if after.is_some() {
+        Some(count(conn)?)
+    } else {
+        None
+    };
     if let Some(values) = after {
         // Keyset: rows strictly after the cursor in (k1, k2, ..., id) order.
         let mut ors = Vec::new();
