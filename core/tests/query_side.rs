@@ -976,3 +976,49 @@ fn candidate_filters_work_through_the_authorization_rows() {
     assert_eq!(run("task.candidateUser in (bob, carol)"), vec!["u"]);
     assert_eq!(run("task.candidateGroup != support"), vec!["u"]);
 }
+
+mod inbox_fast_path {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// The inbox's first pages by due date agree with the general query path.
+        #[test]
+        fn agrees_with_the_general_path(
+            tasks in prop::collection::vec((0..5u32, prop::option::of(0..4u32), 0..3u32, prop::option::of(0..40u32), any::<bool>()), 1..40),
+            offset in 0usize..10,
+            limit in 1usize..8,
+            deferred in prop::sample::select(vec![Deferred::Exclude, Deferred::Include, Deferred::Only]),
+        ) {
+            let mut pool = Pool::new();
+            let users = ["alice", "bob", "carol", "dave"];
+            let groups = ["approvers", "support", "managers"];
+            let commands = tasks.iter().enumerate().map(|(i, (u, a, g, due, defer))| {
+                task(&format!("t{i:02}"), |t| {
+                    t.candidate_users = set(&[users[*u as usize % 4]]);
+                    t.assignee = a.map(|a| users[a as usize].to_string());
+                    t.candidate_groups = set(&[groups[*g as usize]]);
+                    t.due_date = due.map(|d| Utc.with_ymd_and_hms(2026, 1, 1 + d % 28, 0, 0, 0).unwrap());
+                    if *defer {
+                        t.follow_up_date = Some(Utc.with_ymd_and_hms(2099, 1, 1, 0, 0, 0).unwrap());
+                    }
+                })
+            }).collect();
+            pool.send(commands);
+            let conn = pool.conn();
+            for viewer in [Viewer::user("alice", &["approvers"]), Viewer::user("bob", &["support", "managers"]), Viewer::user("zed", &[])] {
+                let mut query = q(viewer);
+                query.paging = Paging::Offset { offset, limit };
+                query.deferred = deferred;
+                let fast = query::tasks(&conn, &query).expect("fast");
+                let general = query::tasks_without_fast_path(&conn, &query).expect("general");
+                prop_assert_eq!(fast.total, general.total);
+                let ids = |p: &query::TaskPage| p.tasks.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+                prop_assert_eq!(ids(&fast), ids(&general));
+            }
+        }
+    }
+}

@@ -171,14 +171,17 @@ fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Re
     tx.prepare_cached("INSERT INTO task_documents (id, task) VALUES (?1, ?2)")?
         .execute(params![task.id, json])?;
     let mut auth = tx.prepare_cached(
-        "INSERT OR IGNORE INTO task_authorizations (principal, kind, task_rowid) VALUES (?1, ?2, ?3)",
+        "INSERT OR IGNORE INTO task_authorizations (principal, kind, due, task_id, task_rowid, follow_up)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
+    let due = date(&task.due_date).unwrap_or_else(|| "9999".to_string());
+    let follow_up = date(&task.follow_up_date);
     let principals = Principals::of(task);
     for u in &principals.users {
-        auth.execute(params![u, "user", rowid])?;
+        auth.execute(params![u, "user", due, task.id, rowid, follow_up])?;
     }
     for g in &principals.groups {
-        auth.execute(params![g, "group", rowid])?;
+        auth.execute(params![g, "group", due, task.id, rowid, follow_up])?;
     }
     let mut corr = tx.prepare_cached("INSERT OR IGNORE INTO task_correlations (task_id, entry_type, entry_id) VALUES (?1, ?2, ?3)")?;
     for c in &task.correlations {

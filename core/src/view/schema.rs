@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 6;
+pub const VIEW_SCHEMA_VERSION: i64 = 7;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -38,12 +38,16 @@ CREATE TABLE IF NOT EXISTS task_documents (
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks (COALESCE(due_date, '9999'), id);
 
 -- Who may see a task: its assignee and candidate users ('user'), candidate groups
--- ('group'). Keyed by the task's rowid, so a user's tasks are found with one lookup each.
+-- ('group'). Ordered by due date within a principal, so the inbox's first page is a
+-- merge of a user's few index ranges; the task's rowid finds its row in one lookup.
 CREATE TABLE IF NOT EXISTS task_authorizations (
     principal  TEXT NOT NULL,
     kind       TEXT NOT NULL,
+    due        TEXT NOT NULL,   -- COALESCE(due_date, '9999'), as the due sort key
+    task_id    TEXT NOT NULL,
     task_rowid INTEGER NOT NULL,
-    PRIMARY KEY (principal, kind, task_rowid)
+    follow_up  TEXT,
+    PRIMARY KEY (principal, kind, due, task_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS task_authorizations_task ON task_authorizations (task_rowid);
 
