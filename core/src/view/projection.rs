@@ -189,14 +189,25 @@ fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Re
     }
     let mut flat = Vec::new();
     flatten_map("", &task.payload, &mut flat);
-    let mut payload = tx.prepare_cached("INSERT OR IGNORE INTO task_payload (task_id, path, value_text, value_num) VALUES (?1, ?2, ?3, ?4)")?;
+    // Payload rows go in as multi-row inserts of up to 16 rows: one statement run
+    // instead of one per row.
     let mut words = String::new();
-    for (path, text, num) in &flat {
-        if let Some(t) = text {
-            payload.execute(params![task.id, path, t, num])?;
-            words.push_str(t);
+    let rows: Vec<(&String, &String, &Option<f64>)> = flat
+        .iter()
+        .filter_map(|(path, text, num)| text.as_ref().map(|t| (path, t, num)))
+        .collect();
+    for chunk in rows.chunks(16) {
+        let values = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+        let mut stmt = tx.prepare_cached(&format!(
+            "INSERT OR IGNORE INTO task_payload (task_id, path, value_text, value_num) VALUES {values}"
+        ))?;
+        let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 4);
+        for (path, text, num) in chunk {
+            params.extend([&task.id as &dyn rusqlite::ToSql, *path, *text, *num]);
+            words.push_str(text);
             words.push(' ');
         }
+        stmt.execute(params.as_slice())?;
     }
     tx.prepare_cached("INSERT INTO tasks_fts (rowid, name, description, business_key, process_name, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
         .execute(params![rowid, task.name, task.description, task.business_key, task.source_reference.name, words])?;
