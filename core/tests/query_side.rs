@@ -1022,3 +1022,29 @@ mod inbox_fast_path {
         }
     }
 }
+
+#[test]
+fn a_reassigned_task_leaves_its_old_assignees_view() {
+    let mut pool = Pool::new();
+    pool.send(vec![task("only", |t| t.assignee = Some("alice".into()))]);
+    pool.send(vec![assign("only", Some("bob"))]);
+    pool.send(vec![update(UpdateTaskAttributes {
+        id: "only".into(),
+        priority: Some(1),
+        ..Default::default()
+    })]);
+    assert_eq!(
+        pool.ids(&q(Viewer::user("alice", &[]))),
+        Vec::<String>::new()
+    );
+    assert_eq!(pool.ids(&q(Viewer::user("bob", &[]))), vec!["only"]);
+    let stale: i64 = pool
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM task_authorizations WHERE principal = 'alice'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(stale, 0, "no authorization row outlives the change");
+}

@@ -244,7 +244,7 @@ fn inbox_by_due(conn: &Connection, q: &TaskQuery) -> Result<Option<TaskPage>, Qu
     let mut params = Vec::new();
     let principals = std::iter::once(("user", user)).chain(groups.iter().map(|g| ("group", g)));
     for (kind, principal) in principals {
-        branches.push(format!("SELECT due, task_id FROM task_authorizations WHERE principal = ? AND kind = '{kind}'{deferral}"));
+        branches.push(format!("SELECT due, task_id, task_rowid FROM task_authorizations WHERE principal = ? AND kind = '{kind}'{deferral}"));
         params.push(Value::Text(principal.clone()));
         if q.deferred != Deferred::Include {
             params.push(now.clone());
@@ -258,7 +258,7 @@ fn inbox_by_due(conn: &Connection, q: &TaskQuery) -> Result<Option<TaskPage>, Qu
     )?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT d.task FROM ({compound} ORDER BY 1, 2 LIMIT {limit} OFFSET {offset}) AS page
-         JOIN task_documents d ON d.id = page.task_id ORDER BY page.due, page.task_id"
+         JOIN task_documents d ON d.task_rowid = page.task_rowid ORDER BY page.due, page.task_id"
     ))?;
     let rows = stmt.query_map(params_from_iter(params.iter()), |r| {
         parse_task(&r.get::<_, String>(0)?)
@@ -352,8 +352,8 @@ pub fn tasks_without_fast_path(conn: &Connection, q: &TaskQuery) -> Result<TaskP
         .collect();
     // Sort and page on the narrow rows; fetch the documents of the page only.
     let text = format!(
-        "SELECT d.task, page.* FROM (SELECT {}, tasks.id AS id, COUNT(*) OVER () AS total FROM tasks {} ORDER BY {} LIMIT {} OFFSET {}) AS page
-         JOIN task_documents d ON d.id = page.id ORDER BY {}",
+        "SELECT d.task, page.* FROM (SELECT {}, tasks.id AS id, COUNT(*) OVER () AS total, tasks.rowid AS rid FROM tasks {} ORDER BY {} LIMIT {} OFFSET {}) AS page
+         JOIN task_documents d ON d.task_rowid = page.rid ORDER BY {}",
         select_keys.join(", "),
         sql.where_clause(),
         order.join(", "),
@@ -448,7 +448,7 @@ pub fn task_by_id(
     let json: Option<String> = conn
         .query_row(
             &format!(
-                "SELECT d.task FROM tasks JOIN task_documents d ON d.id = tasks.id {}",
+                "SELECT d.task FROM tasks JOIN task_documents d ON d.task_rowid = tasks.rowid {}",
                 sql.where_clause()
             ),
             params_from_iter(sql.params.iter()),

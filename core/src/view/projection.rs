@@ -53,7 +53,7 @@ pub(crate) fn apply(tx: &Connection, stored: &StoredEvent) -> rusqlite::Result<(
 
 pub(crate) fn load_task(conn: &Connection, id: &str) -> rusqlite::Result<Option<Task>> {
     let json: Option<String> = conn
-        .query_row("SELECT task FROM task_documents WHERE id = ?1", [id], |r| {
+        .query_row("SELECT d.task FROM tasks t JOIN task_documents d ON d.task_rowid = t.rowid WHERE t.id = ?1", [id], |r| {
             r.get(0)
         })
         .optional()?;
@@ -90,6 +90,7 @@ fn apply_task(tx: &Connection, position: i64, event: &TaskEvent) -> rusqlite::Re
                 return Ok(());
             };
             let before = principals_json(&current)?;
+            remove_task_rows(tx, &current)?;
             let mut state = TaskAggregate {
                 status: TaskStatus::Active,
                 task: Some(current),
@@ -99,7 +100,6 @@ fn apply_task(tx: &Connection, position: i64, event: &TaskEvent) -> rusqlite::Re
                 (TaskStatus::Active, Some(task)) => Some(std::borrow::Cow::Owned(task)),
                 _ => None,
             };
-            remove_task_rows(tx, id)?;
             (Some(before), after)
         }
     };
@@ -117,7 +117,9 @@ fn apply_task(tx: &Connection, position: i64, event: &TaskEvent) -> rusqlite::Re
     Ok(())
 }
 
-fn remove_task_rows(tx: &Connection, id: &str) -> rusqlite::Result<()> {
+/// Removes every view row of `task` (as it was stored).
+fn remove_task_rows(tx: &Connection, task: &Task) -> rusqlite::Result<()> {
+    let id = task.id.as_str();
     let rowid: Option<i64> = tx
         .prepare_cached("SELECT rowid FROM tasks WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
@@ -125,10 +127,21 @@ fn remove_task_rows(tx: &Connection, id: &str) -> rusqlite::Result<()> {
     if let Some(rowid) = rowid {
         tx.prepare_cached("DELETE FROM tasks_fts WHERE rowid = ?1")?
             .execute([rowid])?;
+        tx.prepare_cached("DELETE FROM task_documents WHERE task_rowid = ?1")?
+            .execute([rowid])?;
+    }
+    // The authorization rows, by their key: who could see it, under which due date.
+    let due = due_key(&task.due_date);
+    let principals = Principals::of(task);
+    let mut auth = tx.prepare_cached("DELETE FROM task_authorizations WHERE principal = ?1 AND kind = ?2 AND due = ?3 AND task_id = ?4")?;
+    for u in &principals.users {
+        auth.execute(params![u, "user", due, id])?;
+    }
+    for g in &principals.groups {
+        auth.execute(params![g, "group", due, id])?;
     }
     for sql in [
         "DELETE FROM tasks WHERE id = ?1",
-        "DELETE FROM task_documents WHERE id = ?1",
         "DELETE FROM task_correlations WHERE task_id = ?1",
         "DELETE FROM task_payload WHERE task_id = ?1",
     ] {
@@ -137,12 +150,19 @@ fn remove_task_rows(tx: &Connection, id: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+fn view_date(d: &Option<chrono::DateTime<chrono::Utc>>) -> Option<String> {
+    d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// The due sort key: the date as stored, or '9999' (last) when there is none.
+fn due_key(d: &Option<chrono::DateTime<chrono::Utc>>) -> String {
+    view_date(d).unwrap_or_else(|| "9999".to_string())
+}
+
 fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Result<()> {
     let json = serde_json::to_string(task)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    let date = |d: &Option<chrono::DateTime<chrono::Utc>>| {
-        d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-    };
+    let date = view_date;
     tx.prepare_cached(
         "INSERT INTO tasks (id, application_name, process_name, definition_key, instance_id,
             task_definition_key, name, description, form_key, priority, assignee, create_time,
@@ -168,13 +188,13 @@ fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Re
         position,
     ])?;
     let rowid = tx.last_insert_rowid();
-    tx.prepare_cached("INSERT INTO task_documents (id, task) VALUES (?1, ?2)")?
-        .execute(params![task.id, json])?;
+    tx.prepare_cached("INSERT INTO task_documents (task_rowid, task) VALUES (?1, ?2)")?
+        .execute(params![rowid, json])?;
     let mut auth = tx.prepare_cached(
         "INSERT OR IGNORE INTO task_authorizations (principal, kind, due, task_id, task_rowid, follow_up)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    let due = date(&task.due_date).unwrap_or_else(|| "9999".to_string());
+    let due = due_key(&task.due_date);
     let follow_up = date(&task.follow_up_date);
     let principals = Principals::of(task);
     for u in &principals.users {

@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 7;
+pub const VIEW_SCHEMA_VERSION: i64 = 8;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -32,8 +32,8 @@ CREATE TABLE IF NOT EXISTS tasks (
 -- The whole task as JSON (what queries return), apart from the narrow rows that
 -- queries filter and sort on.
 CREATE TABLE IF NOT EXISTS task_documents (
-    id   TEXT PRIMARY KEY,
-    task TEXT NOT NULL
+    task_rowid INTEGER PRIMARY KEY,  -- the rowid of the task's row in `tasks`
+    task       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks (COALESCE(due_date, '9999'), id);
 
@@ -49,7 +49,6 @@ CREATE TABLE IF NOT EXISTS task_authorizations (
     follow_up  TEXT,
     PRIMARY KEY (principal, kind, due, task_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS task_authorizations_task ON task_authorizations (task_rowid);
 
 CREATE TABLE IF NOT EXISTS task_correlations (
     task_id    TEXT NOT NULL,
