@@ -21,6 +21,7 @@ pub mod model;
 pub mod patch;
 pub mod projector;
 pub mod query;
+mod sqlite;
 mod tagged;
 pub mod view;
 

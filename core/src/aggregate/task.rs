@@ -56,6 +56,13 @@ fn interaction(task: &Task, user: &str) -> TaskInteractionRequested {
     }
 }
 
+/// The names that actually change the task, or `None` when there are none (a
+/// candidate change that changes nothing emits no event).
+fn only<'a>(names: impl Iterator<Item = &'a String>) -> Option<std::collections::BTreeSet<String>> {
+    let set: std::collections::BTreeSet<String> = names.cloned().collect();
+    (!set.is_empty()).then_some(set)
+}
+
 /// The part of an update that changes this task; `None` when nothing changes.
 fn effective_update(task: &Task, update: &UpdateTaskAttributes) -> Option<UpdateTaskAttributes> {
     let changed = UpdateTaskAttributes {
@@ -123,69 +130,53 @@ impl Aggregate for TaskAggregate {
                     .collect()
             }
             TaskCommand::AddCandidateUsers(c) => {
-                let users: std::collections::BTreeSet<String> =
-                    c.users.difference(&task.candidate_users).cloned().collect();
-                if users.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![TaskEvent::TaskCandidateUsersAdded(
-                        TaskCandidateUsersChanged {
-                            id: c.id.clone(),
-                            users,
-                        },
-                    )]
-                }
+                let users = only(c.users.difference(&task.candidate_users));
+                let id = c.id.clone();
+                users
+                    .map(|users| {
+                        TaskEvent::TaskCandidateUsersAdded(TaskCandidateUsersChanged { id, users })
+                    })
+                    .into_iter()
+                    .collect()
             }
             TaskCommand::DeleteCandidateUsers(c) => {
-                let users: std::collections::BTreeSet<String> = c
-                    .users
-                    .intersection(&task.candidate_users)
-                    .cloned()
-                    .collect();
-                if users.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![TaskEvent::TaskCandidateUsersDeleted(
-                        TaskCandidateUsersChanged {
-                            id: c.id.clone(),
+                let users = only(c.users.intersection(&task.candidate_users));
+                let id = c.id.clone();
+                users
+                    .map(|users| {
+                        TaskEvent::TaskCandidateUsersDeleted(TaskCandidateUsersChanged {
+                            id,
                             users,
-                        },
-                    )]
-                }
+                        })
+                    })
+                    .into_iter()
+                    .collect()
             }
             TaskCommand::AddCandidateGroups(c) => {
-                let groups: std::collections::BTreeSet<String> = c
-                    .groups
-                    .difference(&task.candidate_groups)
-                    .cloned()
-                    .collect();
-                if groups.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![TaskEvent::TaskCandidateGroupsAdded(
-                        TaskCandidateGroupsChanged {
-                            id: c.id.clone(),
+                let groups = only(c.groups.difference(&task.candidate_groups));
+                let id = c.id.clone();
+                groups
+                    .map(|groups| {
+                        TaskEvent::TaskCandidateGroupsAdded(TaskCandidateGroupsChanged {
+                            id,
                             groups,
-                        },
-                    )]
-                }
+                        })
+                    })
+                    .into_iter()
+                    .collect()
             }
             TaskCommand::DeleteCandidateGroups(c) => {
-                let groups: std::collections::BTreeSet<String> = c
-                    .groups
-                    .intersection(&task.candidate_groups)
-                    .cloned()
-                    .collect();
-                if groups.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![TaskEvent::TaskCandidateGroupsDeleted(
-                        TaskCandidateGroupsChanged {
-                            id: c.id.clone(),
+                let groups = only(c.groups.intersection(&task.candidate_groups));
+                let id = c.id.clone();
+                groups
+                    .map(|groups| {
+                        TaskEvent::TaskCandidateGroupsDeleted(TaskCandidateGroupsChanged {
+                            id,
                             groups,
-                        },
-                    )]
-                }
+                        })
+                    })
+                    .into_iter()
+                    .collect()
             }
             TaskCommand::CompleteTask(c) => vec![TaskEvent::TaskCompleted(TaskCompleted {
                 id: c.id.clone(),

@@ -6,9 +6,8 @@
 mod schema;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 pub use schema::SCHEMA_VERSION;
@@ -75,19 +74,11 @@ impl EventStore {
 
     /// A new connection with the store's settings (WAL, busy timeout).
     pub fn connect(&self) -> Result<Connection, StoreError> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(Duration::from_secs(30))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
         let sync = match self.durability {
             Durability::Normal => "NORMAL",
             Durability::Full => "FULL",
         };
-        conn.pragma_update(None, "synchronous", sync)?;
+        let conn = crate::sqlite::open_wal(&self.path, sync)?;
         conn.set_prepared_statement_cache_capacity(32);
         Ok(conn)
     }

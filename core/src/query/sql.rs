@@ -174,27 +174,35 @@ fn is_negative(clause: &Clause) -> bool {
     matches!(clause, Clause::Compare { op: Op::Ne, .. })
 }
 
-/// A clause whose positive form is `positive`: `!=` becomes "not in the set of tasks
-/// equal to it", so tasks without the value match `!=` too.
-fn set_condition(
+/// Builds a clause from its positive form. `!=` becomes the negation of `=`, so tasks
+/// without the value match `!=` too; `form(sql, negated)` wraps the positive SQL.
+fn negatable(
     clause: &Clause,
-    subquery_for: impl Fn(&Clause) -> Result<(String, Vec<Value>), QueryError>,
+    positive: impl Fn(&Clause) -> Result<(String, Vec<Value>), QueryError>,
+    form: impl Fn(&str, bool) -> String,
 ) -> Result<(String, Vec<Value>), QueryError> {
-    if is_negative(clause) {
-        let Clause::Compare { field, value, .. } = clause else {
-            unreachable!("checked")
-        };
-        let positive = Clause::Compare {
+    if let Clause::Compare {
+        field,
+        op: Op::Ne,
+        value,
+    } = clause
+    {
+        let equal = Clause::Compare {
             field: field.clone(),
             op: Op::Eq,
             value: value.clone(),
         };
-        let (sub, params) = subquery_for(&positive)?;
-        Ok((format!("tasks.id NOT IN ({sub})"), params))
+        let (sql, params) = positive(&equal)?;
+        Ok((form(&sql, true), params))
     } else {
-        let (sub, params) = subquery_for(clause)?;
-        Ok((format!("tasks.id IN ({sub})"), params))
+        let (sql, params) = positive(clause)?;
+        Ok((form(&sql, false), params))
     }
+}
+
+/// `column [NOT] IN (subquery)`.
+fn membership(column: &'static str) -> impl Fn(&str, bool) -> String {
+    move |sub, negated| format!("{column} {}IN ({sub})", if negated { "NOT " } else { "" })
 }
 
 fn compile_clause(clause: &Clause, sql: &mut Sql) -> Result<(), QueryError> {
@@ -207,26 +215,14 @@ fn compile_clause(clause: &Clause, sql: &mut Sql) -> Result<(), QueryError> {
             } else {
                 "group"
             };
-            let positive = |c: &Clause| -> Result<(String, Vec<Value>), QueryError> {
-                let (cond, params) = condition("a.principal", Kind::Text, &name, c)?;
-                Ok((format!("SELECT a.task_rowid FROM task_authorizations a WHERE a.kind = '{kind}' AND {cond}"), params))
-            };
-            if let Clause::Compare {
-                field,
-                op: Op::Ne,
-                value,
-            } = clause
-            {
-                let (sub, params) = positive(&Clause::Compare {
-                    field: field.clone(),
-                    op: Op::Eq,
-                    value: value.clone(),
-                })?;
-                (format!("tasks.rowid NOT IN ({sub})"), params)
-            } else {
-                let (sub, params) = positive(clause)?;
-                (format!("tasks.rowid IN ({sub})"), params)
-            }
+            negatable(
+                clause,
+                |c| {
+                    let (cond, params) = condition("a.principal", Kind::Text, &name, c)?;
+                    Ok((format!("SELECT a.task_rowid FROM task_authorizations a WHERE a.kind = '{kind}' AND {cond}"), params))
+                },
+                membership("tasks.rowid"),
+            )?
         }
         Field::Task(f) => {
             let (_, column, kind) =
@@ -259,13 +255,17 @@ fn compile_clause(clause: &Clause, sql: &mut Sql) -> Result<(), QueryError> {
                         .join(", "),
                 }
             })?;
-            set_condition(clause, |c| {
-                let (cond, params) = condition(column, Kind::Text, &name, c)?;
-                Ok((
+            negatable(
+                clause,
+                |c| {
+                    let (cond, params) = condition(column, Kind::Text, &name, c)?;
+                    Ok((
                     format!("SELECT c.task_id FROM task_correlations c JOIN data_entries d ON d.entry_type = c.entry_type AND d.entry_id = c.entry_id WHERE d.deleted = 0 AND {cond}"),
                     params,
                 ))
-            })?
+                },
+                membership("tasks.id"),
+            )?
         }
         Field::Payload(path) => {
             // Numbers compare as numbers; everything else as text. Probed per task
@@ -291,21 +291,13 @@ fn compile_clause(clause: &Clause, sql: &mut Sql) -> Result<(), QueryError> {
                 params.insert(0, Value::Text(path.clone()));
                 Ok((format!("EXISTS (SELECT 1 FROM task_payload p WHERE p.task_id = tasks.id AND p.path = ? AND {cond})"), params))
             };
-            if let Clause::Compare {
-                field,
-                op: Op::Ne,
-                value,
-            } = clause
-            {
-                let (cond, params) = positive(&Clause::Compare {
-                    field: field.clone(),
-                    op: Op::Eq,
-                    value: value.clone(),
-                })?;
-                (format!("NOT {cond}"), params)
-            } else {
-                positive(clause)?
-            }
+            negatable(clause, positive, |cond, negated| {
+                if negated {
+                    format!("NOT {cond}")
+                } else {
+                    cond.to_string()
+                }
+            })?
         }
     };
     sql.and(&text, params);

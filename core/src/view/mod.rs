@@ -5,9 +5,8 @@ pub(crate) mod projection;
 mod schema;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 
 pub use projection::{flatten, Principals};
 pub use schema::VIEW_SCHEMA_VERSION;
@@ -52,15 +51,7 @@ impl View {
     }
 
     fn connect_with_cache(&self, cache_kib: i64) -> rusqlite::Result<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(Duration::from_secs(30))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let conn = crate::sqlite::open_wal(&self.path, "NORMAL")?;
         conn.pragma_update(None, "cache_size", -cache_kib)?;
         conn.pragma_update(None, "mmap_size", 4_i64 << 30)?;
         conn.set_prepared_statement_cache_capacity(64);
