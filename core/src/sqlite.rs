@@ -2,9 +2,9 @@
 //! a busy timeout so writers in other threads and processes queue instead of failing.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 /// Opens `path` in WAL mode with the given `synchronous` setting (`NORMAL` or `FULL`).
 pub(crate) fn open_wal(path: &Path, synchronous: &str) -> rusqlite::Result<Connection> {
@@ -15,7 +15,32 @@ pub(crate) fn open_wal(path: &Path, synchronous: &str) -> rusqlite::Result<Conne
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(Duration::from_secs(30))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Switching a new file to WAL while another process does the same can fail at once
+    // with "database is locked" (the busy handler does not cover it): retry.
+    retry_while_busy(|| conn.pragma_update(None, "journal_mode", "WAL"))?;
     conn.pragma_update(None, "synchronous", synchronous)?;
     Ok(conn)
+}
+
+/// Runs `f` again while SQLite answers "busy" or "locked" without waiting (as schema
+/// changes racing with another process can), for up to 30 seconds.
+pub(crate) fn retry_while_busy<T>(
+    mut f: impl FnMut() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match f() {
+            Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// True for "busy" and "locked" answers.
+pub(crate) fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }

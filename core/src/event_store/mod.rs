@@ -64,7 +64,18 @@ impl EventStore {
             durability,
         };
         let mut conn = store.connect()?;
-        schema::migrate(&mut conn)?;
+        // Two processes opening a new store at once: one migrates, the other waits.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            match schema::migrate(&mut conn) {
+                Err(StoreError::Sqlite(e))
+                    if crate::sqlite::is_busy(&e) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        }
         Ok(store)
     }
 

@@ -24,13 +24,17 @@ impl View {
             path: path.as_ref().to_path_buf(),
         };
         let conn = view.connect()?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version != 0 && version != VIEW_SCHEMA_VERSION {
-            // A view is derived data: an old shape is dropped and rebuilt.
-            drop_all(&conn)?;
-        }
-        conn.execute_batch(schema::CREATE)?;
-        conn.pragma_update(None, "user_version", VIEW_SCHEMA_VERSION)?;
+        crate::sqlite::retry_while_busy(|| {
+            let tx = conn.unchecked_transaction()?;
+            let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version != 0 && version != VIEW_SCHEMA_VERSION {
+                // A view is derived data: an old shape is dropped and rebuilt.
+                drop_all(&tx)?;
+            }
+            tx.execute_batch(schema::CREATE)?;
+            tx.pragma_update(None, "user_version", VIEW_SCHEMA_VERSION)?;
+            tx.commit()
+        })?;
         Ok(view)
     }
 
