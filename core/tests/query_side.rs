@@ -928,7 +928,7 @@ fn the_change_feed_delivers_the_same_items_and_survives_a_full_buffer() {
     let collect = |sub: &mut Subscription| {
         let mut all = Vec::new();
         loop {
-            let items = sub.next(Duration::from_millis(300)).expect("next");
+            let items = sub.next(Duration::from_millis(1000)).expect("next");
             if items.is_empty() {
                 break;
             }
