@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::command_gateway::CommitSignal;
 use crate::model::Task;
-use crate::query::{self, Deferred, Paging, QueryError, TaskQuery, Viewer, MAX_PAGE};
+use crate::query::{self, Paging, QueryError, TaskQuery, Viewer, MAX_PAGE};
 use crate::view::{self, projection, Principals, View};
 
 /// One item of the stream.
@@ -274,13 +274,7 @@ impl Subscription {
             else {
                 return false;
             };
-            let is_deferred = p.follow_up.is_some_and(|f| f > now);
-            let deferral_fits = match deferred {
-                Deferred::Exclude => !is_deferred,
-                Deferred::Only => is_deferred,
-                Deferred::Include => true,
-            };
-            deferral_fits && user.is_none_or(|u| p.admit(u, groups))
+            deferred.admits(p.follow_up, now) && user.is_none_or(|u| p.admit(u, groups))
         };
         let mut visible: HashMap<&str, bool> = HashMap::new();
         let mut current: HashMap<&str, Option<Task>> = HashMap::new();

@@ -171,16 +171,7 @@ impl ExampleApplication {
     }
 
     fn source(&self, instance_id: &str, key: &str, name: &str) -> SourceReference {
-        SourceReference {
-            kind: SourceReferenceKind::Process,
-            instance_id: instance_id.into(),
-            execution_id: format!("{instance_id}-ex"),
-            definition_id: format!("{key}:1:{}", self.name),
-            definition_key: key.into(),
-            name: name.into(),
-            application_name: self.name.clone(),
-            tenant_id: None,
-        }
+        source_reference(&self.name, instance_id, key, name)
     }
 
     /// Starts "approve a request"; returns (instance id, approve task id).
@@ -378,6 +369,20 @@ impl ExampleApplication {
             self.start_handle_incident(user, title, rng.gen_range(1..5))?;
         }
         Ok(())
+    }
+}
+
+/// Where a task of this application's process instance comes from.
+fn source_reference(app: &str, instance_id: &str, key: &str, name: &str) -> SourceReference {
+    SourceReference {
+        kind: SourceReferenceKind::Process,
+        instance_id: instance_id.into(),
+        execution_id: format!("{instance_id}-ex"),
+        definition_id: format!("{key}:1:{app}"),
+        definition_key: key.into(),
+        name: name.into(),
+        application_name: app.into(),
+        tenant_id: None,
     }
 }
 
@@ -665,16 +670,7 @@ fn complete_in(
             .to_string()
     };
     let amount = vars.get("amount").and_then(Value::as_i64).unwrap_or(0);
-    let source = |name: &str| SourceReference {
-        kind: SourceReferenceKind::Process,
-        instance_id: instance_id.clone(),
-        execution_id: format!("{instance_id}-ex"),
-        definition_id: format!("{key}:1:{app}"),
-        definition_key: key.clone(),
-        name: name.into(),
-        application_name: app.into(),
-        tenant_id: None,
-    };
+    let source = |name: &str| source_reference(app, &instance_id, &key, name);
     match (key.as_str(), task_key.as_str()) {
         ("approve-request", "approve") => {
             let approved = result

@@ -64,6 +64,18 @@ pub enum Deferred {
     Only,
 }
 
+impl Deferred {
+    /// Whether a task with this follow-up date belongs in the result at `now`.
+    pub fn admits(&self, follow_up: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+        let deferred = follow_up.is_some_and(|f| f > now);
+        match self {
+            Deferred::Exclude => !deferred,
+            Deferred::Only => deferred,
+            Deferred::Include => true,
+        }
+    }
+}
+
 /// Offset or cursor paging.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Paging {
@@ -408,12 +420,7 @@ pub fn matches_without_view(q: &TaskQuery, task: &Task) -> Option<bool> {
         Viewer::User { user, groups } => principals.admit(user, groups),
         Viewer::Admin => true,
     };
-    let deferred = task.follow_up_date.is_some_and(|f| f > q.now);
-    let deferral_fits = match q.deferred {
-        Deferred::Exclude => !deferred,
-        Deferred::Only => deferred,
-        Deferred::Include => true,
-    };
+    let deferral_fits = q.deferred.admits(task.follow_up_date, q.now);
     let mine = match (&q.viewer, q.assigned_to_me) {
         (Viewer::User { user, .. }, true) => task.assignee.as_deref() == Some(user.as_str()),
         _ => true,
