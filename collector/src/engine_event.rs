@@ -8,7 +8,12 @@ use taskpool_core::command::UpdateTaskAttributes;
 use taskpool_core::model::{ProcessDefinition, Task};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
 pub enum EngineEvent {
     TaskCreated {
         task: Box<Task>,

@@ -113,6 +113,21 @@ impl Collector {
         })
     }
 
+    /// The commands one engine transaction turns into (collected, enriched, accumulated
+    /// and ordered), without an engine database: for engines that report their
+    /// transactions from elsewhere (the server's ingestion API). `variables` gives an
+    /// instance's variables at the end of the transaction.
+    pub fn commands_for(
+        &self,
+        events: &[EngineEvent],
+        data_entries: Vec<DataEntryCommand>,
+        variables: &mut dyn FnMut(&str) -> taskpool_core::model::Payload,
+    ) -> Vec<Command> {
+        let mut collected = collect(events, &self.enricher, variables);
+        collected.data_entries = data_entries;
+        self.assemble(collected)
+    }
+
     fn sender(&self) -> &dyn CommandSender {
         match (&self.properties.sender_type, &self.custom) {
             (SenderType::Custom, Some(custom)) => custom.as_ref(),

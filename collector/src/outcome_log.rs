@@ -14,6 +14,7 @@ use taskpool_core::CommandOutcome;
 
 /// One logged outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OutcomeRecord {
     pub id: i64,
@@ -32,6 +33,10 @@ pub struct OutcomeRecord {
 pub struct OutcomeQuery {
     pub only_rejected: bool,
     pub aggregate_id: Option<String>,
+    pub application: Option<String>,
+    /// Only outcomes after this id, oldest first (resuming a live feed); newest first
+    /// otherwise.
+    pub after_id: Option<i64>,
     pub limit: usize,
 }
 
@@ -138,18 +143,26 @@ impl OutcomeLog {
     /// Lists outcomes, newest first.
     pub fn list(&self, query: &OutcomeQuery) -> Result<Vec<OutcomeRecord>, OutcomeLogError> {
         let conn = self.conn.lock().map_err(|_| OutcomeLogError::Poisoned)?;
-        let mut stmt = conn.prepare_cached(
+        let order = if query.after_id.is_some() {
+            "ASC"
+        } else {
+            "DESC"
+        };
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT id, time, command_type, aggregate_id, application, accepted, code, message
              FROM command_outcomes
              WHERE (?1 = 0 OR accepted = 0) AND (?2 IS NULL OR aggregate_id = ?2)
-             ORDER BY id DESC LIMIT ?3",
-        )?;
+               AND (?4 IS NULL OR application = ?4) AND (?5 IS NULL OR id > ?5)
+             ORDER BY id {order} LIMIT ?3"
+        ))?;
         let limit = if query.limit == 0 { 100 } else { query.limit };
         let rows = stmt.query_map(
             params![
                 query.only_rejected,
                 query.aggregate_id,
-                i64::try_from(limit).unwrap_or(i64::MAX)
+                i64::try_from(limit).unwrap_or(i64::MAX),
+                query.application,
+                query.after_id
             ],
             |r| {
                 let time: String = r.get(1)?;

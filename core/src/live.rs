@@ -25,6 +25,7 @@ use crate::view::{self, projection, Principals, View};
 
 /// One item of the stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "change", rename_all = "camelCase")]
 pub enum LiveItem {
     /// A task became visible (new, assigned to me, my group added, ...).
@@ -57,6 +58,7 @@ impl LiveItem {
 
 /// The current state at a position.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     pub position: i64,
@@ -66,7 +68,10 @@ pub struct Snapshot {
 
 /// A subscription to the changes relevant to one query.
 pub struct Subscription {
-    conn: Connection,
+    /// Opened when first needed (a lagging read, a filter the feed cannot judge), so
+    /// thousands of plain inbox subscriptions hold no SQLite connection.
+    conn: Option<Connection>,
+    view: View,
     query: TaskQuery,
     position: i64,
     signal: CommitSignal,
@@ -81,7 +86,12 @@ struct FeedLink {
     /// Set by the feed when this subscription's buffer was full: it then reads the
     /// change table itself.
     lagging: Arc<AtomicBool>,
+    waker: Arc<Mutex<Option<Waker>>>,
 }
+
+/// Called by the feed whenever it handed a subscription something to read (or marked it
+/// lagging, or stopped): lets an async caller sleep until then instead of blocking.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
 impl Drop for Subscription {
     fn drop(&mut self) {
@@ -139,16 +149,17 @@ impl Subscription {
         let link = feed.map(|f| f.register(&query.viewer));
         let (Paging::Offset { limit, .. } | Paging::Cursor { limit, .. }) = &mut query.paging;
         *limit = (*limit).clamp(1, MAX_PAGE);
-        let mut conn = view.connect_small()?;
-        let (position, snapshot) = match from {
-            Some(p) => (p, None),
+        let (conn, position, snapshot) = match from {
+            Some(p) => (None, p, None),
             None => {
+                let mut conn = view.connect_small()?;
                 // One read transaction: the tasks and the position agree.
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
                 let position = view::checkpoint(&tx, crate::projector::TASKLIST_PROJECTOR)?;
                 let page = query::tasks(&tx, &query)?;
                 tx.commit()?;
                 (
+                    Some(conn),
                     position,
                     Some(Snapshot {
                         position,
@@ -165,6 +176,7 @@ impl Subscription {
         Ok((
             Self {
                 conn,
+                view: view.clone(),
                 query,
                 position,
                 signal,
@@ -225,12 +237,73 @@ impl Subscription {
         self.evaluate(&rows)
     }
 
+    /// Asks the feed to call `waker` whenever this subscription has something to read;
+    /// pair it with [`Subscription::try_next`]. Without a feed the waker is never called.
+    pub fn set_waker(&mut self, waker: Waker) {
+        if let Some(link) = &self.feed {
+            if let Ok(mut w) = link.waker.lock() {
+                *w = Some(waker);
+            }
+        }
+    }
+
+    /// The relevant changes available now, without waiting (an empty list: nothing new).
+    /// Returns `Ok(None)` once the feed has stopped and nothing is left to read.
+    pub fn try_next(&mut self) -> Result<Option<Vec<LiveItem>>, QueryError> {
+        let Some(lagging) = self.feed.as_ref().map(|l| Arc::clone(&l.lagging)) else {
+            return self.poll().map(Some);
+        };
+        if lagging.swap(false, Ordering::AcqRel) {
+            let items = self.poll()?;
+            if !items.is_empty() {
+                // There may be more: come back without waiting.
+                lagging.store(true, Ordering::Release);
+                return Ok(Some(items));
+            }
+        }
+        let Some(link) = &self.feed else {
+            return Ok(None);
+        };
+        let mut rows = Vec::new();
+        let mut stopped = false;
+        while rows.len() < 1000 {
+            match link.rx.try_recv() {
+                Ok(row) => rows.push(row),
+                Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    stopped = true;
+                    break;
+                }
+            }
+        }
+        if rows.is_empty() && (stopped || link.feed.stop.load(Ordering::Relaxed)) {
+            return Ok(None);
+        }
+        let position = self.position;
+        let rows: Vec<ChangeRow> = rows
+            .into_iter()
+            .filter(|r| r.position > position)
+            .map(|r| (*r).clone())
+            .collect();
+        self.evaluate(&rows).map(Some)
+    }
+
+    fn connection(&mut self) -> Result<&mut Connection, QueryError> {
+        if self.conn.is_none() {
+            self.conn = Some(self.view.connect_small()?);
+        }
+        self.conn
+            .as_mut()
+            .ok_or(QueryError::Sqlite(rusqlite::Error::InvalidQuery))
+    }
+
     /// The relevant changes already in the view after the current position (at most
     /// 1,000 change rows a call).
     pub fn poll(&mut self) -> Result<Vec<LiveItem>, QueryError> {
+        let position = self.position;
         let rows: Vec<ChangeRow> = {
-            let mut stmt = self.conn.prepare_cached("SELECT position, task_id, before, after FROM task_changes WHERE position > ?1 ORDER BY position LIMIT 1000")?;
-            let rows = stmt.query_map(params![self.position], |r| {
+            let mut stmt = self.connection()?.prepare_cached("SELECT position, task_id, before, after FROM task_changes WHERE position > ?1 ORDER BY position LIMIT 1000")?;
+            let rows = stmt.query_map(params![position], |r| {
                 Ok(ChangeRow {
                     position: r.get(0)?,
                     task_id: r.get(1)?,
@@ -255,18 +328,31 @@ impl Subscription {
         };
         // Deferral is judged against the time of reading.
         self.query.now = chrono::Utc::now();
-        let (user, groups) = match &self.query.viewer {
+        // A read transaction is opened only if some change needs the view.
+        let needs_view =
+            changes.iter().any(|c| !c.task_read) || !query::judged_without_view(&self.query);
+        if needs_view {
+            self.connection()?;
+        }
+        let Self {
+            conn,
+            query: this_query,
+            ..
+        } = self;
+        let this_query = &*this_query;
+        let tx = match (needs_view, conn.as_mut()) {
+            (true, Some(c)) => Some(c.transaction_with_behavior(TransactionBehavior::Deferred)?),
+            _ => None,
+        };
+        let (user, groups) = match &this_query.viewer {
             Viewer::User { user, groups } => (Some(user.as_str()), groups.as_slice()),
             Viewer::Admin => (None, &[][..]),
         };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)?;
         let mut last_index: HashMap<&str, usize> = HashMap::new();
         for (i, c) in changes.iter().enumerate() {
             last_index.insert(c.task_id.as_str(), i);
         }
-        let (deferred, now) = (self.query.deferred, self.query.now);
+        let (deferred, now) = (this_query.deferred, this_query.now);
         let admit = |principals: &Option<String>| {
             let Some(p) = principals
                 .as_deref()
@@ -294,13 +380,19 @@ impl Subscription {
                 let task = match (&last.task, last.task_read) {
                     (Some(t), true) => Some((**t).clone()),
                     (None, true) => None,
-                    (_, false) => projection::load_task(&tx, id)?,
+                    (_, false) => match &tx {
+                        Some(tx) => projection::load_task(tx, id)?,
+                        None => None,
+                    },
                 };
                 let task = match task {
-                    Some(t) => match query::matches_without_view(&self.query, &t) {
+                    Some(t) => match query::matches_without_view(this_query, &t) {
                         Some(true) => Some(t),
                         Some(false) => None,
-                        None => query::task_matches(&tx, &self.query, id)?.then_some(t),
+                        None => match &tx {
+                            Some(tx) => query::task_matches(tx, this_query, id)?.then_some(t),
+                            None => None,
+                        },
                     },
                     None => None,
                 };
@@ -330,7 +422,9 @@ impl Subscription {
             };
             items.push(item);
         }
-        tx.commit()?;
+        if let Some(tx) = tx {
+            tx.commit()?;
+        }
         self.position = last;
         Ok(items)
     }
@@ -364,7 +458,16 @@ struct Registry {
 struct Slot {
     tx: SyncSender<Arc<ChangeRow>>,
     lagging: Arc<AtomicBool>,
+    waker: Arc<Mutex<Option<Waker>>>,
     keys: Vec<String>,
+}
+
+impl Slot {
+    fn wake(&self) {
+        if let Some(w) = self.waker.lock().ok().and_then(|w| w.clone()) {
+            w();
+        }
+    }
 }
 
 /// How many changes a subscription may have waiting before it counts as lagging.
@@ -406,6 +509,11 @@ impl ChangeFeed {
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
         self.signal.advance(i64::MIN);
+        if let Ok(registry) = self.registry.lock() {
+            for slot in registry.slots.values() {
+                slot.wake();
+            }
+        }
     }
 
     /// How many subscriptions are registered.
@@ -478,8 +586,11 @@ impl ChangeFeed {
                 continue;
             };
             match slot.tx.try_send(Arc::clone(&row)) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) => slot.lagging.store(true, Ordering::Release),
+                Ok(()) => slot.wake(),
+                Err(TrySendError::Full(_)) => {
+                    slot.lagging.store(true, Ordering::Release);
+                    slot.wake();
+                }
                 Err(TrySendError::Disconnected(_)) => gone.push(id),
             }
         }
@@ -491,6 +602,7 @@ impl ChangeFeed {
     fn register(&self, viewer: &Viewer) -> FeedLink {
         let (tx, rx) = sync_channel(SUBSCRIBER_BUFFER);
         let lagging = Arc::new(AtomicBool::new(false));
+        let waker: Arc<Mutex<Option<Waker>>> = Arc::default();
         let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         registry.next_id += 1;
         let id = registry.next_id;
@@ -511,6 +623,7 @@ impl ChangeFeed {
             Slot {
                 tx,
                 lagging: lagging.clone(),
+                waker: waker.clone(),
                 keys,
             },
         );
@@ -519,6 +632,7 @@ impl ChangeFeed {
             id,
             rx,
             lagging,
+            waker,
         }
     }
 

@@ -50,6 +50,16 @@ impl Projector {
         })
     }
 
+    /// Signals on an existing position signal (a projector restarted after a failure
+    /// keeps waking the same subscribers).
+    pub fn with_signal(mut self, signal: CommitSignal) -> Self {
+        if let Ok(p) = self.position() {
+            signal.advance(p);
+        }
+        self.signal = signal;
+        self
+    }
+
     pub fn with_batch_size(mut self, n: usize) -> Self {
         self.batch_size = n.max(1);
         self

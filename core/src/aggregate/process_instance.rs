@@ -21,6 +21,8 @@ pub enum ProcessInstanceStatus {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProcessInstanceAggregate {
     pub status: ProcessInstanceStatus,
+    /// The process application that started the instance.
+    pub application_name: Option<String>,
     pub variables: BTreeMap<String, serde_json::Value>,
 }
 
@@ -130,7 +132,10 @@ impl Aggregate for ProcessInstanceAggregate {
         use ProcessInstanceEvent as E;
         use ProcessInstanceStatus as S;
         match event {
-            E::ProcessInstanceStarted(_) => self.status = S::Running,
+            E::ProcessInstanceStarted(started) => {
+                self.status = S::Running;
+                self.application_name = Some(started.application_name.clone());
+            }
             E::ProcessInstanceFinished(_) => self.status = S::Finished,
             E::ProcessInstanceCancelled(_) => self.status = S::Cancelled,
             E::ProcessInstanceSuspended(_) => self.status = S::Suspended,

@@ -17,7 +17,9 @@ pub struct CreateOrUpdateDataEntry {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "type")]
+    /// A human-readable type ("Purchase order"). Named `typeName` in JSON: `type` is the
+    /// command's tag (bodies stored before the rename are still read).
+    #[serde(rename = "typeName", alias = "type")]
     pub type_name: String,
     pub application_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

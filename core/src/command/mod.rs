@@ -149,6 +149,7 @@ impl<'de> Deserialize<'de> for Command {
 
 /// Why a command was rejected: a stable code and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Rejection {
     pub code: RejectionCode,
@@ -172,6 +173,7 @@ impl std::fmt::Display for Rejection {
 
 /// The stable codes of command rejections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RejectionCode {
     /// The command itself is malformed (an empty id, a missing value).
@@ -195,6 +197,8 @@ pub enum RejectionCode {
     BatchRejected,
     /// The sender gave up (for example, the gateway could not be reached in time).
     SendFailed,
+    /// A process application addressed an aggregate of another application.
+    ForeignApplication,
 }
 
 impl RejectionCode {
@@ -216,6 +220,7 @@ impl RejectionCode {
             RejectionCode::ProcessVariableNotFound => "PROCESS_VARIABLE_NOT_FOUND",
             RejectionCode::BatchRejected => "BATCH_REJECTED",
             RejectionCode::SendFailed => "SEND_FAILED",
+            RejectionCode::ForeignApplication => "FOREIGN_APPLICATION",
         }
     }
 }

@@ -99,6 +99,20 @@ mod tests {
         }
     }
 
+    /// A data entry command survives JSON (its human-readable type is `typeName`, not
+    /// the tag `type`): process applications send them over HTTP and txjob stores them.
+    #[test]
+    fn a_data_entry_command_round_trips_through_json() {
+        let input = r#"{"type":"createOrUpdateDataEntry","entryType":"order","entryId":"o-1",
+            "name":"Order 1","typeName":"Purchase order","applicationName":"shop",
+            "state":{"processingType":"IN_PROGRESS","state":"open"},
+            "modification":{"time":"2026-01-01T00:00:00Z","username":"alice"}}"#;
+        let command = parse_command(input.as_bytes(), &InputLimits::default()).expect("parses");
+        let json = serde_json::to_string(&command).expect("serializes");
+        let again = parse_command(json.as_bytes(), &InputLimits::default()).expect("round trip");
+        assert_eq!(command, again);
+    }
+
     #[test]
     fn batch_limits_are_enforced() {
         let limits = InputLimits {

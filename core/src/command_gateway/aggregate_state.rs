@@ -55,6 +55,21 @@ impl AggregateState {
         }
     }
 
+    /// The process application that owns the aggregate, once it exists.
+    pub(crate) fn owner(&self) -> Option<&str> {
+        match self {
+            AggregateState::Task(s) => s
+                .task
+                .as_ref()
+                .map(|t| t.source_reference.application_name.as_str()),
+            AggregateState::DataEntry(s) => s.entry.as_ref().map(|e| e.application_name.as_str()),
+            AggregateState::ProcessDefinition(s) => {
+                s.definition.as_ref().map(|d| d.application_name.as_str())
+            }
+            AggregateState::ProcessInstance(s) => s.application_name.as_deref(),
+        }
+    }
+
     /// Applies an event; events of another aggregate kind are ignored (they cannot be
     /// stored under this aggregate's key).
     pub(crate) fn evolve(&mut self, event: &DomainEvent) {

@@ -62,6 +62,10 @@ pub struct CommandContext {
     /// A unit of work with a key that was handled before is not applied again: its
     /// stored outcome is returned.
     pub idempotency_key: Option<String>,
+    /// When set, every command must concern an aggregate of `application` (existing, or
+    /// created by the command): a process application may not touch another's tasks or
+    /// data entries. Others are rejected with `foreignApplication`.
+    pub restrict_to_application: bool,
 }
 
 /// Infrastructure faults of the gateway. Business rejections are outcomes, not errors.
@@ -229,6 +233,31 @@ impl CommandGateway {
     }
 }
 
+/// Whether the aggregate (as it is, or as `events` would make it) belongs to `application`.
+fn check_owner(
+    state: &AggregateState,
+    events: &[crate::event::DomainEvent],
+    application: Option<&str>,
+) -> Result<(), crate::command::Rejection> {
+    let mut after = state.clone();
+    for e in events {
+        after.evolve(e);
+    }
+    let owner = state.owner().or(after.owner());
+    match (owner, application) {
+        (Some(owner), Some(app)) if owner == app && after.owner() == Some(app) => Ok(()),
+        (None, _) if events.is_empty() => Ok(()),
+        _ => Err(crate::command::Rejection::new(
+            crate::command::RejectionCode::ForeignApplication,
+            format!(
+                "the aggregate belongs to {}, not to the sending application {}",
+                owner.unwrap_or("no application"),
+                application.unwrap_or("(none)")
+            ),
+        )),
+    }
+}
+
 impl Inner {
     #[allow(clippy::too_many_arguments)]
     fn try_unit_of_work(
@@ -273,7 +302,13 @@ impl Inner {
                 continue;
             };
             let start = new_events.len();
-            let status = match loaded.state.decide(command) {
+            let decision = loaded.state.decide(command).and_then(|events| {
+                if context.restrict_to_application {
+                    check_owner(&loaded.state, &events, context.application.as_deref())?;
+                }
+                Ok(events)
+            });
+            let status = match decision {
                 Ok(events) => {
                     let count = events.len();
                     for event in events {

@@ -7,6 +7,7 @@ use crate::command::Rejection;
 
 /// The outcome of one command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CommandOutcome {
     pub command_id: Uuid,
@@ -18,6 +19,7 @@ pub struct CommandOutcome {
 
 /// Accepted or rejected.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum OutcomeStatus {
     /// Accepted; `events` were appended (0 when the command changed nothing), the last
@@ -55,6 +57,7 @@ impl CommandOutcome {
 
 /// The outcome of a unit of work.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BatchOutcome {
     /// The unit of work's id, stored as every event's correlation id.

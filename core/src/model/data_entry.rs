@@ -7,6 +7,7 @@ use super::{Correlation, Payload};
 
 /// The processing type of a data entry's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ProcessingType {
     Preliminary,
@@ -18,6 +19,7 @@ pub enum ProcessingType {
 
 /// A data entry's state: its processing type plus a free, business-specific name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DataEntryState {
     pub processing_type: ProcessingType,
@@ -39,6 +41,7 @@ impl DataEntryState {
 
 /// Who changed a data entry, when, and why; becomes a protocol entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Modification {
     pub time: DateTime<Utc>,
@@ -52,6 +55,7 @@ pub struct Modification {
 
 /// One line of a data entry's append-only protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProtocolEntry {
     pub time: DateTime<Utc>,
@@ -76,6 +80,7 @@ pub enum AuthorizationChange {
 
 /// A business object (an order, a request, an incident) that tasks correlate to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DataEntry {
     pub entry_type: String,
@@ -91,6 +96,7 @@ pub struct DataEntry {
     pub form_key: Option<String>,
     pub state: DataEntryState,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub payload: Payload,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub authorized_users: BTreeSet<String>,

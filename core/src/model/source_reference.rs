@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// What kind of engine artefact a task belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum SourceReferenceKind {
     /// A BPMN process instance.
@@ -16,6 +17,7 @@ pub enum SourceReferenceKind {
 /// process application. `application_name` addresses the owning application, which is
 /// how interaction events find their way back to the engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SourceReference {
     pub kind: SourceReferenceKind,
@@ -31,6 +33,7 @@ pub struct SourceReference {
 
 /// A reference from a task or data entry to a data entry: its type and id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Correlation {
     pub entry_type: String,

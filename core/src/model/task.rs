@@ -7,6 +7,7 @@ use super::{Correlation, Payload, SourceReference};
 
 /// A user task of a process application, as the task pool knows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Task {
     pub id: String,
@@ -33,6 +34,7 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_key: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub payload: Payload,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub correlations: BTreeSet<Correlation>,

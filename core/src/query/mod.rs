@@ -56,6 +56,7 @@ impl Viewer {
 
 /// Deferred tasks (follow-up date in the future) are hidden from the default inbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Deferred {
     #[default]
@@ -132,6 +133,7 @@ impl TaskQuery {
 
 /// One page of tasks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskPage {
     pub tasks: Vec<Task>,
@@ -412,7 +414,7 @@ pub fn tasks_without_fast_path(conn: &Connection, q: &TaskQuery) -> Result<TaskP
 /// For a query without filter and text: whether `task` is in its result, decided
 /// without the database. `None` when the query needs the database.
 pub fn matches_without_view(q: &TaskQuery, task: &Task) -> Option<bool> {
-    if !q.filter.clauses.is_empty() || q.text.as_deref().and_then(sql::fts_query).is_some() {
+    if !judged_without_view(q) {
         return None;
     }
     let principals = crate::view::Principals::of(task);
@@ -427,6 +429,11 @@ pub fn matches_without_view(q: &TaskQuery, task: &Task) -> Option<bool> {
     };
     let unassigned = !q.unassigned_only || task.assignee.is_none();
     Some(visible && deferral_fits && mine && unassigned)
+}
+
+/// Whether [`matches_without_view`] can judge tasks for `q` (no filter, no text).
+pub fn judged_without_view(q: &TaskQuery) -> bool {
+    q.filter.clauses.is_empty() && q.text.as_deref().and_then(sql::fts_query).is_none()
 }
 
 /// True when task `id` is in the result of `q` (ignoring paging).
@@ -641,6 +648,7 @@ pub fn startable_process_definitions(
 
 /// A process instance as the view knows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessInstanceSummary {
     pub id: String,

@@ -1,0 +1,92 @@
+//! Business data and the caller: data entries, startable processes, who I am.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use taskpool_core::model::{DataEntry, ProcessDefinition};
+use taskpool_core::query::{Viewer, MAX_PAGE};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{AppState, User};
+use crate::problem::{ApiQuery, Problem};
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DataEntryParams {
+    /// Only entries whose protocol involves me.
+    pub involved: Option<bool>,
+    pub offset: Option<usize>,
+    /// 1 to 1000 (default 50).
+    pub limit: Option<usize>,
+}
+
+/// Data entries I may see.
+#[utoipa::path(get, path = "/api/v1/data-entries", tag = "business data", params(DataEntryParams),
+    responses((status = 200, body = Vec<DataEntry>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn data_entries(
+    State(state): State<AppState>,
+    User(viewer): User,
+    ApiQuery(p): ApiQuery<DataEntryParams>,
+) -> Result<Json<Vec<DataEntry>>, Problem> {
+    let limit = p.limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(Problem::bad_request(
+            "limit",
+            format!("the page size must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    let (involved, offset) = (p.involved.unwrap_or(false), p.offset.unwrap_or(0));
+    Ok(Json(
+        state
+            .blocking(move |n| n.data_entries(&viewer, involved, offset, limit))
+            .await?,
+    ))
+}
+
+/// One data entry (404 also when I may not see it).
+#[utoipa::path(get, path = "/api/v1/data-entries/{entry_type}/{entry_id}", tag = "business data",
+    params(("entry_type" = String, Path), ("entry_id" = String, Path)),
+    responses((status = 200, body = DataEntry), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn data_entry(
+    State(state): State<AppState>,
+    User(viewer): User,
+    Path((entry_type, entry_id)): Path<(String, String)>,
+) -> Result<Json<DataEntry>, Problem> {
+    state
+        .blocking(move |n| n.data_entry(&viewer, &entry_type, &entry_id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| Problem::not_found("no such data entry"))
+}
+
+/// Process definitions I may start.
+#[utoipa::path(get, path = "/api/v1/process-definitions", tag = "business data",
+    responses((status = 200, body = Vec<ProcessDefinition>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn process_definitions(
+    State(state): State<AppState>,
+    User(viewer): User,
+) -> Result<Json<Vec<ProcessDefinition>>, Problem> {
+    Ok(Json(
+        state
+            .blocking(move |n| n.process_definitions(&viewer))
+            .await?,
+    ))
+}
+
+/// The caller.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    pub user: String,
+    pub groups: Vec<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "business data",
+    responses((status = 200, body = Me), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn me(User(viewer): User) -> Result<Json<Me>, Problem> {
+    match viewer {
+        Viewer::User { user, groups } => Ok(Json(Me { user, groups })),
+        Viewer::Admin => Err(Problem::forbidden("no user")),
+    }
+}

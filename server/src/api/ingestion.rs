@@ -1,0 +1,223 @@
+//! The ingestion API for process applications in any language: one engine transaction
+//! per request (through collector and accumulator into one unit of work), or a batch of
+//! commands; both honour an `Idempotency-Key` across restarts. Interaction requests for
+//! an application (claims, completions, deferrals) reach it through an event stream it
+//! subscribes to. An application may only touch its own tasks and data entries.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::Stream;
+use serde::Deserialize;
+use taskpool_core::command::InputLimits;
+use taskpool_core::{BatchMode, BatchOutcome, Command};
+use utoipa::{IntoParams, ToSchema};
+
+use super::streams::{last_event_id, sse_event};
+use super::{AppState, Application};
+use crate::node::{EngineTransactionRequest, TaskpoolNode};
+use crate::problem::{decode_json, ApiJson, Problem};
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 200)
+                .map(String::from)
+                .ok_or_else(|| {
+                    Problem::bad_request(
+                        "Idempotency-Key",
+                        "the Idempotency-Key must be 1 to 200 visible characters",
+                    )
+                })
+        })
+        .transpose()
+}
+
+/// Accepted: 200 with the batch outcome. Rejected: a 409 problem naming the first
+/// rejection, with the whole batch outcome in `outcome` (nothing of an atomic batch was
+/// applied; a per-command batch applied the accepted ones).
+fn answer(outcome: BatchOutcome) -> Response {
+    if outcome.all_accepted() {
+        return (StatusCode::OK, Json(outcome)).into_response();
+    }
+    let first = outcome
+        .outcomes
+        .iter()
+        .filter_map(|o| o.rejection())
+        .find(|r| r.code != taskpool_core::RejectionCode::BatchRejected)
+        .or_else(|| outcome.outcomes.iter().find_map(|o| o.rejection()))
+        .cloned();
+    let (code, message) = first
+        .map(|r| (r.code.as_str().to_string(), r.message))
+        .unwrap_or_else(|| ("REJECTED".into(), "rejected".into()));
+    let mut problem = Problem::new(StatusCode::CONFLICT, "command-rejected", message).code(code);
+    problem.outcome = serde_json::to_value(&outcome).ok();
+    problem.into_response()
+}
+
+/// One engine transaction of the calling application.
+#[utoipa::path(post, path = "/api/v1/engine-events", tag = "ingestion",
+    params(("Idempotency-Key" = Option<String>, Header, description = "a resent transaction with the same key is applied once")),
+    request_body = EngineTransactionRequest,
+    responses((status = 200, description = "applied (or applied before, with this key)", body = Object),
+        (status = 409, description = "a command was rejected: nothing applied", body = Problem),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn engine_events(
+    State(state): State<AppState>,
+    Application(app): Application,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<EngineTransactionRequest>,
+) -> Result<Response, Problem> {
+    let key = idempotency_key(&headers)?;
+    let outcome = state
+        .blocking(move |n| n.ingest_engine_transaction(&app, request, key.as_deref()))
+        .await?;
+    Ok(answer(outcome))
+}
+
+/// A unit of work of commands.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommandBatch {
+    /// `atomic` (default: all or nothing) or `perCommand`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub mode: BatchMode,
+    /// Task, data entry and process commands (`{"type": "createTask", ...}`).
+    #[schema(value_type = Vec<Object>)]
+    pub commands: Vec<Command>,
+}
+
+/// A batch of commands of the calling application.
+#[utoipa::path(post, path = "/api/v1/commands", tag = "ingestion",
+    params(("Idempotency-Key" = Option<String>, Header, description = "a resent batch with the same key is applied once")),
+    request_body = CommandBatch,
+    responses((status = 200, body = Object), (status = 409, body = Problem),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn commands(
+    State(state): State<AppState>,
+    Application(app): Application,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let json = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        });
+    if !json {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the body as application/json",
+        ));
+    }
+    let key = idempotency_key(&headers)?;
+    let batch: CommandBatch = decode_json(&body)?;
+    let limits = InputLimits::default();
+    if batch.commands.len() > limits.max_commands {
+        return Err(Problem::unprocessable(
+            "commands",
+            format!(
+                "a batch of {} commands is more than the limit of {}",
+                batch.commands.len(),
+                limits.max_commands
+            ),
+        ));
+    }
+    let outcome = state
+        .blocking(move |n| n.handle_commands(&app, batch.commands, batch.mode, key.as_deref()))
+        .await?;
+    Ok(answer(outcome))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InteractionParams {
+    /// Resume after this position (like `Last-Event-ID`); default: from the start.
+    pub from: Option<i64>,
+    /// (Read by the caller extractor, declared here so strict parsing admits it.)
+    #[serde(rename = "access_token")]
+    #[allow(dead_code)]
+    pub access_token: Option<String>,
+}
+
+/// The interaction requests addressed to an application (SSE, `event: interaction`,
+/// `id:` the position; resume with `Last-Event-ID`). From the start of the store when
+/// no position is given, so a new application misses nothing.
+#[utoipa::path(get, path = "/api/v1/applications/{name}/interactions", tag = "ingestion",
+    params(("name" = String, Path), InteractionParams, ("Last-Event-ID" = Option<i64>, Header, description = "resume after this position")),
+    responses((status = 200, description = "an event stream", content_type = "text/event-stream", body = String),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn interactions(
+    State(state): State<AppState>,
+    Application(app): Application,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    crate::problem::ApiQuery(p): crate::problem::ApiQuery<InteractionParams>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
+    if app != name {
+        return Err(Problem::forbidden(format!(
+            "application `{app}` may not read the interactions of `{name}`"
+        )));
+    }
+    let from = last_event_id(&headers)?.or(p.from).unwrap_or(0).max(0);
+    let mut reader = state.blocking(|n| n.event_reader()).await?;
+    let shutdown = state.shutdown.clone();
+    let keep_alive = state.keep_alive;
+    let node = state.node.clone();
+    let stream = async_stream::stream! {
+        let mut after = from;
+        loop {
+            let (app2, node2) = (app.clone(), node.clone());
+            let joined = tokio::task::spawn_blocking(move || {
+                let r = TaskpoolNode::interactions_after(&mut reader, &app2, after, 1000);
+                let waited = match &r {
+                    Ok((items, last)) if items.is_empty() && *last == after => {
+                        node2.wait_for_events(after, Duration::from_millis(500));
+                        true
+                    }
+                    _ => false,
+                };
+                (reader, r, waited)
+            }).await;
+            let Ok((r, result, _)) = joined else { break };
+            reader = r;
+            match result {
+                Ok((items, last)) => {
+                    for d in items {
+                        yield Ok(sse_event("interaction", d.position, &d.event));
+                    }
+                    after = last;
+                }
+                Err(e) => {
+                    yield Ok(sse_event("error", after, &Problem::from(e)));
+                    break;
+                }
+            }
+            if shutdown.is_cancelled() {
+                yield Ok(sse_event("end", after, &serde_json::json!({"reason": "shutdown"})));
+                break;
+            }
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keep_alive)))
+}

@@ -1,0 +1,211 @@
+//! The HTTP adapter over [`crate::node::TaskpoolNode`]: the tasklist API for end users,
+//! the ingestion API for process applications, the event streams, and operations
+//! endpoints. Handlers only translate: authenticate, decode strictly, call the node on a
+//! blocking thread, encode.
+
+mod business;
+mod ingestion;
+mod ops;
+mod outcomes;
+mod streams;
+mod tasks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use taskpool_collector::outcome_log::OutcomeRecord;
+use taskpool_core::query::Viewer;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+
+use crate::auth::{Authenticator, Caller};
+use crate::node::{NodeError, TaskpoolNode};
+use crate::problem::Problem;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub node: Arc<TaskpoolNode>,
+    pub auth: Authenticator,
+    /// Cancelled when the server shuts down: streams end cleanly.
+    pub shutdown: CancellationToken,
+    /// Live command outcomes, bridged from the outcome log.
+    pub outcomes: broadcast::Sender<OutcomeRecord>,
+    pub wait_timeout: Duration,
+    pub keep_alive: Duration,
+    /// The demo's login (`POST /api/v1/dev/token`) is open.
+    pub dev_login: bool,
+}
+
+impl AppState {
+    /// Runs blocking node work off the async threads.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&TaskpoolNode) -> Result<T, NodeError> + Send + 'static,
+    ) -> Result<T, Problem> {
+        let node = self.node.clone();
+        tokio::task::spawn_blocking(move || f(&node))
+            .await
+            .map_err(|e| Problem::internal(format!("worker failed: {e}")))?
+            .map_err(Problem::from)
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|v| {
+                v.to_str()
+                    .map_err(|_| Problem::from(crate::auth::AuthError::NotBearer))
+            })
+            .transpose()?;
+        if header.is_none() {
+            // Browsers cannot set headers on an EventSource: streams also take the token
+            // as `access_token`.
+            if let Some(token) = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                .find(|(k, _)| k == "access_token")
+                .map(|(_, v)| v.into_owned())
+            {
+                return Ok(state.auth.verify(&token)?);
+            }
+        }
+        Ok(state.auth.authenticate(header)?)
+    }
+}
+
+/// An end user (the tasklist API); process application tokens are refused here.
+pub struct User(pub Viewer);
+
+impl FromRequestParts<AppState> for User {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::User { user, groups } => Ok(User(Viewer::User { user, groups })),
+            Caller::Application { name } => Err(Problem::forbidden(format!(
+                "the tasklist API is for end users; application `{name}` uses the ingestion API"
+            ))),
+        }
+    }
+}
+
+/// A process application (the ingestion API); user tokens are refused here.
+pub struct Application(pub String);
+
+impl FromRequestParts<AppState> for Application {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::Application { name } => Ok(Application(name)),
+            Caller::User { user, .. } => Err(Problem::forbidden(format!(
+                "the ingestion API is for process applications; user `{user}` has no application token"
+            ))),
+        }
+    }
+}
+
+/// The OpenAPI document, generated from the handlers and types.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Taskpool API", description = "Tasklist, live streams and ingestion for process applications."),
+    paths(
+        tasks::list_tasks, tasks::get_task, tasks::task_data_entries, tasks::counts_by_application,
+        tasks::attribute_names, tasks::attribute_values,
+        tasks::claim, tasks::unclaim, tasks::complete, tasks::defer, tasks::undefer,
+        business::data_entries, business::data_entry, business::process_definitions, business::me,
+        outcomes::list_outcomes, outcomes::stream_outcomes,
+        streams::stream_tasks,
+        ingestion::engine_events, ingestion::commands, ingestion::interactions,
+        ops::health, ops::ready, ops::dev_token,
+    ),
+    components(schemas(Problem)),
+    modifiers(&SecurityAddon),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The API routes (without the UI and middleware).
+pub fn routes(state: AppState, max_body: usize) -> Router {
+    let api = Router::new()
+        .route("/tasks", get(tasks::list_tasks))
+        .route(
+            "/tasks/counts-by-application",
+            get(tasks::counts_by_application),
+        )
+        .route("/tasks/attributes", get(tasks::attribute_names))
+        .route(
+            "/tasks/attributes/{name}/values",
+            get(tasks::attribute_values),
+        )
+        .route("/tasks/{id}", get(tasks::get_task))
+        .route("/tasks/{id}/data-entries", get(tasks::task_data_entries))
+        .route("/tasks/{id}/claim", post(tasks::claim))
+        .route("/tasks/{id}/unclaim", post(tasks::unclaim))
+        .route("/tasks/{id}/complete", post(tasks::complete))
+        .route("/tasks/{id}/defer", post(tasks::defer))
+        .route("/tasks/{id}/undefer", post(tasks::undefer))
+        .route("/data-entries", get(business::data_entries))
+        .route(
+            "/data-entries/{entry_type}/{entry_id}",
+            get(business::data_entry),
+        )
+        .route("/process-definitions", get(business::process_definitions))
+        .route("/me", get(business::me))
+        .route("/outcomes", get(outcomes::list_outcomes))
+        .route("/stream/outcomes", get(outcomes::stream_outcomes))
+        .route("/stream/tasks", get(streams::stream_tasks))
+        .route("/engine-events", post(ingestion::engine_events))
+        .route("/commands", post(ingestion::commands))
+        .route(
+            "/applications/{name}/interactions",
+            get(ingestion::interactions),
+        )
+        .route("/dev/token", post(ops::dev_token))
+        .route("/openapi.json", get(ops::openapi))
+        .fallback(|| async { Problem::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(max_body));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/health", get(ops::health))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .with_state(state)
+}
+
+/// `?wait=true`: how an action's answer reports whether the view caught up.
+pub(crate) fn status_of(accepted: bool) -> StatusCode {
+    if accepted {
+        StatusCode::OK
+    } else {
+        StatusCode::CONFLICT
+    }
+}

@@ -1,0 +1,128 @@
+//! Operations: health, readiness, metrics, the OpenAPI document, and the demo login.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use taskpool_core::query::UserDirectory;
+use utoipa::{OpenApi, ToSchema};
+
+use super::{ApiDoc, AppState};
+use crate::problem::{ApiJson, Problem};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    pub status: String,
+    pub event_store_position: i64,
+    pub view_position: i64,
+    pub live_subscribers: usize,
+}
+
+fn health_of(state: &AppState) -> Health {
+    Health {
+        status: "ok".into(),
+        event_store_position: state.node.head_position(),
+        view_position: state.node.view_position(),
+        live_subscribers: state.node.live_subscribers(),
+    }
+}
+
+/// Alive.
+#[utoipa::path(get, path = "/health", tag = "operations", security(()), responses((status = 200, body = Health)))]
+pub async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(health_of(&state))
+}
+
+/// Ready to serve: not shutting down, and the view has caught up with the event store
+/// as it was when the server started (a rebuild after an upgrade is not served half-done).
+#[utoipa::path(get, path = "/ready", tag = "operations", security(()),
+    responses((status = 200, body = Health), (status = 503, body = Problem)))]
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let h = health_of(&state);
+    if state.shutdown.is_cancelled() || state.node.stopping() {
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-ready",
+            "shutting down",
+        )
+        .into_response();
+    }
+    if h.view_position < state.node.ready_position() {
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-ready",
+            format!(
+                "the view is catching up: {} of {}",
+                h.view_position,
+                state.node.ready_position()
+            ),
+        )
+        .into_response();
+    }
+    Json(h).into_response()
+}
+
+/// Prometheus metrics.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let node = state.node.clone();
+    let text = tokio::task::spawn_blocking(move || crate::metrics::render(&node))
+        .await
+        .unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// The OpenAPI document of this API.
+pub async fn openapi() -> Response {
+    Json(ApiDoc::openapi()).into_response()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DevLogin {
+    /// A user of the demo / users file.
+    pub user: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DevToken {
+    pub token: String,
+    pub user: String,
+    pub groups: Vec<String>,
+}
+
+/// Demo and development mode only: a token for a known user (the browser inbox's login).
+#[utoipa::path(post, path = "/api/v1/dev/token", tag = "operations", security(()), request_body = DevLogin,
+    responses((status = 200, body = DevToken), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn dev_token(
+    State(state): State<AppState>,
+    ApiJson(login): ApiJson<DevLogin>,
+) -> Result<Json<DevToken>, Problem> {
+    if !state.dev_login {
+        return Err(Problem::not_found(
+            "the development login is off (start with --demo or a users file)",
+        ));
+    }
+    let users = state.auth.users();
+    if !users.users().contains(&login.user) {
+        return Err(Problem::unprocessable(
+            "user",
+            format!(
+                "`{}` is not a known user; known: {}",
+                login.user,
+                users.users().join(", ")
+            ),
+        ));
+    }
+    let groups = users.groups_of(&login.user);
+    let token = crate::auth::user_token(state.auth.secret(), &login.user, &groups, 12 * 3600)
+        .map_err(|e| Problem::internal(e.to_string()))?;
+    Ok(Json(DevToken {
+        token,
+        user: login.user,
+        groups,
+    }))
+}

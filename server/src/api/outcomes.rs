@@ -1,0 +1,141 @@
+//! The command-outcome log: list and live stream (the monitoring panel). Every
+//! authenticated user may read it: it holds command types, ids, codes and messages, no
+//! payloads (see ARCHITECTURE.md).
+
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use futures_util::Stream;
+use serde::Deserialize;
+use taskpool_collector::outcome_log::{OutcomeQuery, OutcomeRecord};
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::IntoParams;
+
+use super::streams::{last_event_id, sse_event};
+use super::{AppState, User};
+use crate::problem::{ApiQuery, Problem};
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OutcomeParams {
+    /// Only rejected commands.
+    pub only_rejected: Option<bool>,
+    /// Only outcomes of this task (or other aggregate).
+    pub task_id: Option<String>,
+    /// Only outcomes sent by this application (`tasklist` for the users' actions).
+    pub application: Option<String>,
+    /// Only outcomes after this id, oldest first.
+    pub after_id: Option<i64>,
+    /// 1 to 1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+impl OutcomeParams {
+    fn query(&self) -> Result<OutcomeQuery, Problem> {
+        let limit = self.limit.unwrap_or(100);
+        if limit == 0 || limit > 1000 {
+            return Err(Problem::bad_request(
+                "limit",
+                "the limit must be between 1 and 1000",
+            ));
+        }
+        Ok(OutcomeQuery {
+            only_rejected: self.only_rejected.unwrap_or(false),
+            aggregate_id: self.task_id.clone(),
+            application: self.application.clone(),
+            after_id: self.after_id,
+            limit,
+        })
+    }
+}
+
+/// Command outcomes, newest first (or oldest first after `afterId`).
+#[utoipa::path(get, path = "/api/v1/outcomes", tag = "outcomes", params(OutcomeParams),
+    responses((status = 200, body = Vec<OutcomeRecord>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_outcomes(
+    State(state): State<AppState>,
+    User(_): User,
+    ApiQuery(p): ApiQuery<OutcomeParams>,
+) -> Result<Json<Vec<OutcomeRecord>>, Problem> {
+    let q = p.query()?;
+    Ok(Json(state.blocking(move |n| n.outcomes(&q)).await?))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OutcomeStreamParams {
+    /// Only rejected commands.
+    pub only_rejected: Option<bool>,
+    /// The token, for clients that cannot send headers (EventSource).
+    /// (Read by the caller extractor, declared here so strict parsing admits it.)
+    #[serde(rename = "access_token")]
+    #[allow(dead_code)]
+    pub access_token: Option<String>,
+}
+
+/// Live command outcomes (SSE, `event: outcome`, `id:` the outcome id; resumes after
+/// `Last-Event-ID`).
+#[utoipa::path(get, path = "/api/v1/stream/outcomes", tag = "outcomes", params(OutcomeStreamParams,
+        ("Last-Event-ID" = Option<i64>, Header, description = "resume after this outcome id")),
+    responses((status = 200, description = "an event stream", content_type = "text/event-stream", body = String),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn stream_outcomes(
+    State(state): State<AppState>,
+    User(_): User,
+    headers: HeaderMap,
+    ApiQuery(p): ApiQuery<OutcomeStreamParams>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
+    let resume = last_event_id(&headers)?;
+    let only_rejected = p.only_rejected.unwrap_or(false);
+    // Subscribe before reading the backlog: nothing falls between the two.
+    let mut rx = state.outcomes.subscribe();
+    let shutdown = state.shutdown.clone();
+    let keep_alive = state.keep_alive;
+    let stream = async_stream::stream! {
+        let mut last = resume.unwrap_or(i64::MAX);
+        let mut catch_up = resume.is_some();
+        loop {
+            if catch_up {
+                let q = OutcomeQuery { only_rejected, after_id: Some(last), limit: 1000, ..Default::default() };
+                match state.blocking(move |n| n.outcomes(&q)).await {
+                    Ok(records) => {
+                        let full = records.len() == 1000;
+                        for r in records {
+                            last = r.id;
+                            yield Ok(sse_event("outcome", r.id, &r));
+                        }
+                        catch_up = full;
+                        continue;
+                    }
+                    Err(p) => { yield Ok(sse_event("error", 0, &p)); break; }
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    yield Ok(sse_event("end", if last == i64::MAX { 0 } else { last }, &serde_json::json!({"reason": "shutdown"})));
+                    break;
+                }
+                received = rx.recv() => match received {
+                    Ok(r) => {
+                        if last != i64::MAX && r.id <= last { continue; }
+                        last = r.id;
+                        if only_rejected && r.accepted { continue; }
+                        yield Ok(sse_event("outcome", r.id, &r));
+                    }
+                    Err(RecvError::Lagged(_)) => {
+                        // Read what we missed from the log.
+                        if last == i64::MAX { last = 0; }
+                        catch_up = true;
+                    }
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keep_alive)))
+}

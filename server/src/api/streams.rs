@@ -1,0 +1,169 @@
+//! The live task stream over Server-Sent Events: first the snapshot (`event: snapshot`),
+//! then each relevant change (`entered`, `changed`, `left`), every event with `id:` its
+//! position. A client reconnecting with `Last-Event-ID` resumes after that position: no
+//! gap, no duplicate. Keep-alive comments keep proxies from closing an idle stream; on
+//! shutdown the stream sends `event: end` and closes.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use taskpool_core::live::{LiveItem, Subscription};
+use taskpool_core::query::Deferred;
+use tokio::sync::Notify;
+use utoipa::IntoParams;
+
+use super::tasks::TaskListParams;
+use super::{AppState, User};
+use crate::problem::{ApiQuery, Problem};
+
+/// The `Last-Event-ID` header as a position.
+pub fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, Problem> {
+    headers
+        .get("last-event-id")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse::<i64>().ok())
+                .filter(|p| *p >= 0)
+                .ok_or_else(|| {
+                    Problem::bad_request(
+                        "Last-Event-ID",
+                        "Last-Event-ID must be a position (a non-negative integer)",
+                    )
+                })
+        })
+        .transpose()
+}
+
+/// One SSE event with a JSON body.
+pub fn sse_event(name: &str, id: i64, data: &impl Serialize) -> Event {
+    Event::default()
+        .event(name)
+        .id(id.to_string())
+        .data(serde_json::to_string(data).unwrap_or_else(|_| "null".into()))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TaskStreamParams {
+    /// The filter language (as for `GET /tasks`).
+    pub filter: Option<String>,
+    /// Full-text search.
+    pub q: Option<String>,
+    /// The snapshot's sort (default `+due`).
+    pub sort: Option<String>,
+    /// The snapshot's size, 1 to 1000 (default 200).
+    pub limit: Option<usize>,
+    pub assigned_to_me: Option<bool>,
+    pub unassigned: Option<bool>,
+    pub deferred: Option<Deferred>,
+    /// Resume after this position (like `Last-Event-ID`).
+    pub from: Option<i64>,
+    /// The token, for clients that cannot send headers (EventSource).
+    /// (Read by the caller extractor, declared here so strict parsing admits it.)
+    #[serde(rename = "access_token")]
+    #[allow(dead_code)]
+    pub access_token: Option<String>,
+}
+
+/// My tasks, then every relevant change, live (SSE).
+#[utoipa::path(get, path = "/api/v1/stream/tasks", tag = "tasks", params(TaskStreamParams,
+        ("Last-Event-ID" = Option<i64>, Header, description = "resume after this position")),
+    responses((status = 200, description = "an event stream: snapshot, then entered / changed / left", content_type = "text/event-stream", body = String),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn stream_tasks(
+    State(state): State<AppState>,
+    User(viewer): User,
+    headers: HeaderMap,
+    ApiQuery(p): ApiQuery<TaskStreamParams>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
+    let from = match (last_event_id(&headers)?, p.from) {
+        (Some(h), _) => Some(h),
+        (None, Some(f)) if f >= 0 => Some(f),
+        (None, Some(_)) => {
+            return Err(Problem::bad_request(
+                "from",
+                "from must be a non-negative position",
+            ))
+        }
+        (None, None) => None,
+    };
+    let params = TaskListParams {
+        filter: p.filter,
+        q: p.q,
+        sort: p.sort,
+        offset: None,
+        limit: Some(p.limit.unwrap_or(200)),
+        cursor: None,
+        assigned_to_me: p.assigned_to_me,
+        unassigned: p.unassigned,
+        deferred: p.deferred,
+    };
+    let query = params.query(viewer)?;
+    let (mut subscription, snapshot) = state.blocking(move |n| n.subscribe(query, from)).await?;
+    let notify = Arc::new(Notify::new());
+    {
+        let notify = notify.clone();
+        subscription.set_waker(Arc::new(move || notify.notify_one()));
+    }
+    let shutdown = state.shutdown.clone();
+    let keep_alive = state.keep_alive;
+    let stream = async_stream::stream! {
+        if let Some(s) = snapshot {
+            yield Ok(sse_event("snapshot", s.position, &s));
+        }
+        let mut subscription: Option<Subscription> = Some(subscription);
+        loop {
+            let Some(sub) = subscription.take() else { break };
+            let position = sub.position();
+            let joined = tokio::task::spawn_blocking(move || {
+                let mut sub = sub;
+                let items = sub.try_next();
+                (sub, items)
+            }).await;
+            let Ok((sub, items)) = joined else { break };
+            subscription = Some(sub);
+            match items {
+                Ok(Some(items)) if !items.is_empty() => {
+                    for item in items {
+                        yield Ok(live_event(&item));
+                    }
+                    continue;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    yield Ok(sse_event("end", position, &serde_json::json!({"reason": "shutdown"})));
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "live stream failed");
+                    yield Ok(sse_event("error", position, &Problem::internal(e.to_string())));
+                    break;
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    yield Ok(sse_event("end", position, &serde_json::json!({"reason": "shutdown"})));
+                    break;
+                }
+                _ = notify.notified() => {}
+            }
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keep_alive)))
+}
+
+fn live_event(item: &LiveItem) -> Event {
+    let name = match item {
+        LiveItem::Entered { .. } => "entered",
+        LiveItem::Changed { .. } => "changed",
+        LiveItem::Left { .. } => "left",
+    };
+    sse_event(name, item.position(), item)
+}

@@ -1,0 +1,171 @@
+//! What an operator can set: a TOML file, `TASKPOOL_*` environment variables and CLI
+//! flags, in rising order of precedence (the flags are applied by the binary). Every
+//! setting has a default that runs out of the box.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The server's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServerConfig {
+    /// Where the event store, the view, the outcome log and the token secret live.
+    pub data_dir: PathBuf,
+    /// Where to listen (loopback by default).
+    pub listen: SocketAddr,
+    /// Also run the example process application in-process.
+    pub demo: bool,
+    /// Demo: new process instances per second.
+    pub demo_rate: f64,
+    /// The largest request body in bytes.
+    pub max_body_bytes: usize,
+    /// How long `?wait=true` waits for the view, in milliseconds.
+    pub wait_timeout_ms: u64,
+    /// Seconds between keep-alive comments on event streams.
+    pub keep_alive_secs: u64,
+    /// The built web UI to serve at `/` (none: `/` says where to find it).
+    pub ui_dir: Option<PathBuf>,
+    pub auth: AuthConfig,
+}
+
+/// How callers prove who they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AuthConfig {
+    /// The HS256 shared secret. None: the data directory's own (generated on first
+    /// start, in `DATA_DIR/jwt-secret`).
+    pub hs256_secret: Option<String>,
+    /// A PEM file with an RS256 public key: tokens signed by an identity provider.
+    pub rs256_public_key_file: Option<PathBuf>,
+    /// Development mode: requests without a token act as this user.
+    pub dev_user: Option<String>,
+    /// Development mode: a static users file (`[users.alice] groups = ["g"]`) giving
+    /// the groups of `dev_user` and of users logging in through `/api/v1/dev/token`.
+    pub users_file: Option<PathBuf>,
+    /// Expected `iss` claim, if any.
+    pub issuer: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            demo: false,
+            demo_rate: 0.2,
+            max_body_bytes: 10 * 1024 * 1024,
+            wait_timeout_ms: 5_000,
+            keep_alive_secs: 15,
+            ui_dir: None,
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Toml {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+}
+
+impl ServerConfig {
+    /// Reads the TOML file (if any), then applies `TASKPOOL_*` variables from `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Toml {
+                    path: path.to_path_buf(),
+                    source,
+                })?
+            }
+            None => ServerConfig::default(),
+        };
+        for (name, value) in env {
+            config.apply_env(&name, value)?;
+        }
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, name: &str, value: String) -> Result<(), ConfigError> {
+        let bad = |message: String| ConfigError::Env {
+            name: name.to_string(),
+            message,
+        };
+        match name {
+            "TASKPOOL_DATA_DIR" => self.data_dir = value.into(),
+            "TASKPOOL_LISTEN" => {
+                self.listen = value.parse().map_err(|e| bad(format!("{e}")))?;
+            }
+            "TASKPOOL_DEMO" => self.demo = matches!(value.as_str(), "1" | "true" | "yes"),
+            "TASKPOOL_UI_DIR" => self.ui_dir = Some(value.into()),
+            "TASKPOOL_HS256_SECRET" => self.auth.hs256_secret = Some(value),
+            "TASKPOOL_RS256_PUBLIC_KEY_FILE" => {
+                self.auth.rs256_public_key_file = Some(value.into())
+            }
+            "TASKPOOL_DEV_USER" => self.auth.dev_user = Some(value),
+            "TASKPOOL_USERS_FILE" => self.auth.users_file = Some(value.into()),
+            "TASKPOOL_MAX_BODY_BYTES" => {
+                self.max_body_bytes = value.parse().map_err(|e| bad(format!("{e}")))?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_run_on_loopback_under_a_local_directory() {
+        let c = ServerConfig::default();
+        assert!(c.listen.ip().is_loopback());
+        assert_eq!(c.data_dir, PathBuf::from("data"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_bad_values_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("server.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndemo = true\n[auth]\ndev-user = \"bob\"\n",
+        )
+        .expect("write");
+        let c = ServerConfig::load(
+            Some(&file),
+            [("TASKPOOL_LISTEN".to_string(), "127.0.0.1:9100".to_string())],
+        )
+        .expect("load");
+        assert_eq!(c.listen.port(), 9100);
+        assert!(c.demo);
+        assert_eq!(c.auth.dev_user.as_deref(), Some("bob"));
+        let err = ServerConfig::load(None, [("TASKPOOL_LISTEN".into(), "nowhere".into())])
+            .expect_err("bad address");
+        assert!(err.to_string().contains("TASKPOOL_LISTEN"));
+        std::fs::write(&file, "lisen = 1\n").expect("write");
+        let err = ServerConfig::load(Some(&file), []).expect_err("unknown key");
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+}

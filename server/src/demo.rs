@@ -1,0 +1,87 @@
+//! Demo mode: the example process application runs inside the server, so a new user sees
+//! tasks at once and every claim, completion and deferral is acted on by a real (small)
+//! engine: it reads the interaction requests addressed to it from the event store and
+//! answers them in its own transactions. New process instances start now and then.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use taskpool_collector::enricher::{CorrelationRule, EnricherConfig};
+use taskpool_collector::example::{directory, EngineVariables, ExampleApplication};
+use taskpool_collector::properties::SenderProperties;
+use taskpool_collector::sender::GatewaySender;
+use taskpool_collector::Collector;
+use taskpool_core::query::StaticUserDirectory;
+
+use crate::node::TaskpoolNode;
+
+/// The name the demo application reports under.
+pub const DEMO_APPLICATION: &str = "example";
+
+/// The demo users and their groups (alice, bob, carol).
+pub fn demo_users() -> StaticUserDirectory {
+    StaticUserDirectory::from_pairs(directory::USERS.iter().copied())
+}
+
+/// Starts the example application on `node`; new instances at `rate` per second
+/// (0: only the starting set). Stops with the node.
+pub fn start(node: Arc<TaskpoolNode>, rate: f64) -> anyhow::Result<JoinHandle<()>> {
+    let props = SenderProperties::default();
+    let sender = Arc::new(
+        GatewaySender::new(node.gateway().clone(), DEMO_APPLICATION, props.clone())
+            .with_outcome_log(node.outcome_log().clone()),
+    );
+    let enricher = EnricherConfig {
+        enabled: true,
+        correlations: vec![CorrelationRule {
+            variable: "requestId".into(),
+            entry_type: "request".into(),
+        }],
+        ..Default::default()
+    };
+    let collector = Arc::new(Collector::new(
+        props,
+        enricher,
+        sender,
+        Arc::new(EngineVariables),
+    ));
+    let conn = rusqlite::Connection::open(node.data_dir().join("example-app.db"))?;
+    let mut app = ExampleApplication::open(DEMO_APPLICATION, conn, collector)?;
+    app.deploy()?;
+    if app.instance_count()? == 0 {
+        app.create_starting_set()?;
+        tracing::info!("demo: created the starting set for alice, bob and carol");
+    }
+    let mut reader = node.event_reader()?;
+    let stop = node.stop_flag();
+    let commits = node.gateway().commit_signal();
+    Ok(std::thread::Builder::new()
+        .name("demo-application".into())
+        .spawn(move || {
+            let mut rng = rand::thread_rng();
+            let mut next_start = Instant::now() + period(rate);
+            let mut seen = 0;
+            while !stop.load(Ordering::Relaxed) {
+                if let Err(e) = app.process_interactions(&mut reader) {
+                    tracing::warn!(error = %e, "demo: could not act on interactions");
+                }
+                if rate > 0.0 && Instant::now() >= next_start {
+                    if let Err(e) = app.start_random(&mut rng) {
+                        tracing::warn!(error = %e, "demo: could not start an instance");
+                    }
+                    next_start = Instant::now() + period(rate);
+                }
+                seen = commits.wait_beyond(seen, Duration::from_millis(200));
+            }
+        })?)
+}
+
+fn period(rate: f64) -> Duration {
+    if rate > 0.0 {
+        Duration::from_secs_f64((1.0 / rate).min(3600.0))
+    } else {
+        Duration::from_secs(3600)
+    }
+}

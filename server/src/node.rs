@@ -1,0 +1,595 @@
+//! The task pool node: everything the server runs, without HTTP. One event store and
+//! command gateway; a projector thread keeping the view; the change feed handing changes
+//! to live subscriptions; the command-outcome log; and, in demo mode, the example
+//! process application. The HTTP layer ([`crate::api`]) and the desktop's embedded mode
+//! are adapters over it. All methods block (SQLite); async callers use
+//! `spawn_blocking`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use taskpool_collector::engine_event::EngineEvent;
+use taskpool_collector::engine_transaction::NoVariables;
+use taskpool_collector::enricher::EnricherConfig;
+use taskpool_collector::outcome_log::{OutcomeLog, OutcomeLogError, OutcomeQuery, OutcomeRecord};
+use taskpool_collector::properties::SenderProperties;
+use taskpool_collector::sender::GatewaySender;
+use taskpool_collector::Collector;
+use taskpool_core::command::{
+    CompleteInteraction, DataEntryCommand, DeferInteraction, TaskCommand, UserInteraction,
+};
+use taskpool_core::command_gateway::{CommitSignal, GatewayError};
+use taskpool_core::event::TaskEvent;
+use taskpool_core::event_store::{EventReader, StoreError};
+use taskpool_core::live::{ChangeFeed, Snapshot, Subscription};
+use taskpool_core::model::{DataEntry, Payload, ProcessDefinition, Task};
+use taskpool_core::projector::{Projector, ProjectorError};
+use taskpool_core::query::{self, QueryError, TaskPage, TaskQuery, Viewer};
+use taskpool_core::view::View;
+use taskpool_core::{
+    BatchMode, BatchOutcome, Command, CommandContext, CommandGateway, DomainEvent, EventStore,
+};
+
+/// Why the node could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Projector(#[from] ProjectorError),
+    #[error(transparent)]
+    OutcomeLog(#[from] OutcomeLogError),
+    #[error("view: {0}")]
+    View(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The task does not exist or the caller may not see it (never told apart).
+    #[error("no such task")]
+    TaskNotFound,
+    #[error("the node is shutting down")]
+    ShuttingDown,
+}
+
+/// An action of a user on a task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskAction {
+    Claim,
+    Unclaim,
+    Complete { payload: Payload },
+    Defer { follow_up_date: DateTime<Utc> },
+    Undefer,
+}
+
+impl TaskAction {
+    fn command(self, task_id: &str, user: &str) -> TaskCommand {
+        let interaction = UserInteraction {
+            id: task_id.to_string(),
+            user: user.to_string(),
+        };
+        match self {
+            TaskAction::Claim => TaskCommand::ClaimInteraction(interaction),
+            TaskAction::Unclaim => TaskCommand::UnclaimInteraction(interaction),
+            TaskAction::Undefer => TaskCommand::UndeferInteraction(interaction),
+            TaskAction::Complete { payload } => {
+                TaskCommand::CompleteInteraction(CompleteInteraction {
+                    id: task_id.to_string(),
+                    user: user.to_string(),
+                    payload,
+                })
+            }
+            TaskAction::Defer { follow_up_date } => {
+                TaskCommand::DeferInteraction(DeferInteraction {
+                    id: task_id.to_string(),
+                    user: user.to_string(),
+                    follow_up_date,
+                })
+            }
+        }
+    }
+}
+
+/// One engine transaction reported by a remote process application.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EngineTransactionRequest {
+    /// The engine events of the transaction, in order (`{"type": "taskCreated", ...}`).
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<EngineEvent>,
+    /// Data entry commands sent with the transaction.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub data_entries: Vec<DataEntryCommand>,
+    /// The variables of the instances involved, as they are at the end of the
+    /// transaction, for the enricher (variable events of the transaction are applied on
+    /// top).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub variables: BTreeMap<String, Payload>,
+}
+
+/// An interaction request on its way to the owning process application.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InteractionDelivery {
+    pub position: i64,
+    /// The event (`TaskClaimRequested`, `TaskCompleteRequested`, ...).
+    pub event: TaskEvent,
+}
+
+/// How the node is set up.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    pub data_dir: PathBuf,
+    /// How many outcomes the outcome log keeps.
+    pub outcome_retention: usize,
+    /// The sender properties applied to ingested engine transactions (accumulator,
+    /// enabled categories).
+    pub sender: SenderProperties,
+}
+
+impl NodeOptions {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            outcome_retention: 100_000,
+            sender: SenderProperties::default(),
+        }
+    }
+}
+
+/// The running task pool.
+pub struct TaskpoolNode {
+    store: EventStore,
+    gateway: Arc<CommandGateway>,
+    view: View,
+    view_signal: CommitSignal,
+    feed: ChangeFeed,
+    outcomes: Arc<OutcomeLog>,
+    pool: Mutex<Vec<Connection>>,
+    collectors: Mutex<HashMap<String, Arc<Collector>>>,
+    sender: SenderProperties,
+    stop: Arc<AtomicBool>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    ready_position: i64,
+}
+
+const POOL_SIZE: usize = 16;
+
+impl TaskpoolNode {
+    /// Opens the data directory (creating it), catches the view up in the background
+    /// and starts the change feed.
+    pub fn start(options: NodeOptions) -> Result<Arc<Self>, NodeError> {
+        std::fs::create_dir_all(&options.data_dir)?;
+        let dir = &options.data_dir;
+        let store = EventStore::open(dir.join("events.db"))?;
+        let gateway = Arc::new(CommandGateway::new(&store)?);
+        let ready_position = store.reader()?.head_position()?;
+        let outcomes = Arc::new(OutcomeLog::open(
+            &dir.join("outcomes.db"),
+            options.outcome_retention,
+        )?);
+        let view = View::open(dir.join("view.db"))?;
+        let projector = Projector::new(&view)?;
+        let view_signal = projector.signal();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        threads.push(spawn_projector(
+            projector,
+            view.clone(),
+            view_signal.clone(),
+            store.clone(),
+            gateway.commit_signal(),
+            stop.clone(),
+        )?);
+        let (feed, feed_thread) = ChangeFeed::start(&view, view_signal.clone())?;
+        threads.push(feed_thread);
+        Ok(Arc::new(Self {
+            store,
+            gateway,
+            view,
+            view_signal,
+            feed,
+            outcomes,
+            pool: Mutex::new(Vec::new()),
+            collectors: Mutex::default(),
+            sender: options.sender,
+            stop,
+            threads: Mutex::new(threads),
+            ready_position,
+        }))
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.store.path().parent().unwrap_or(Path::new("."))
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    pub fn gateway(&self) -> &Arc<CommandGateway> {
+        &self.gateway
+    }
+
+    pub fn outcome_log(&self) -> &Arc<OutcomeLog> {
+        &self.outcomes
+    }
+
+    /// Whether [`TaskpoolNode::shutdown`] was called.
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// The stop flag shared with the node's threads (the demo application uses it).
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+
+    /// The last position in the event store.
+    pub fn head_position(&self) -> i64 {
+        self.gateway.commit_signal().head()
+    }
+
+    /// The last position the view has applied.
+    pub fn view_position(&self) -> i64 {
+        self.view_signal.head()
+    }
+
+    /// The store's head when the node started: the view is ready once it got there.
+    pub fn ready_position(&self) -> i64 {
+        self.ready_position
+    }
+
+    /// How many live subscriptions are registered.
+    pub fn live_subscribers(&self) -> usize {
+        self.feed.subscribers()
+    }
+
+    fn with_view<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, NodeError>,
+    ) -> Result<T, NodeError> {
+        let conn = match self.pool.lock().ok().and_then(|mut p| p.pop()) {
+            Some(c) => c,
+            None => self.view.connect_small()?,
+        };
+        let result = f(&conn);
+        if let Ok(mut pool) = self.pool.lock() {
+            if pool.len() < POOL_SIZE {
+                pool.push(conn);
+            }
+        }
+        result
+    }
+
+    // ---- queries ----
+
+    pub fn tasks(&self, q: &TaskQuery) -> Result<TaskPage, NodeError> {
+        self.with_view(|c| Ok(query::tasks(c, q)?))
+    }
+
+    pub fn task(&self, viewer: &Viewer, id: &str) -> Result<Task, NodeError> {
+        self.with_view(|c| query::task_by_id(c, viewer, id)?.ok_or(NodeError::TaskNotFound))
+    }
+
+    pub fn task_data_entries(
+        &self,
+        viewer: &Viewer,
+        id: &str,
+    ) -> Result<Vec<DataEntry>, NodeError> {
+        self.with_view(|c| {
+            query::task_with_data_entries(c, viewer, id)?
+                .map(|(_, entries)| entries)
+                .ok_or(NodeError::TaskNotFound)
+        })
+    }
+
+    pub fn counts_by_application(&self, viewer: &Viewer) -> Result<Vec<(String, u64)>, NodeError> {
+        self.with_view(|c| Ok(query::task_counts_by_application(c, viewer)?))
+    }
+
+    pub fn attribute_names(&self, viewer: &Viewer, limit: usize) -> Result<Vec<String>, NodeError> {
+        self.with_view(|c| Ok(query::payload_attribute_names(c, viewer, limit)?))
+    }
+
+    pub fn attribute_values(
+        &self,
+        viewer: &Viewer,
+        name: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, NodeError> {
+        self.with_view(|c| Ok(query::payload_attribute_values(c, viewer, name, limit)?))
+    }
+
+    pub fn data_entries(
+        &self,
+        viewer: &Viewer,
+        involved_only: bool,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<DataEntry>, NodeError> {
+        self.with_view(|c| {
+            Ok(query::data_entries_for_user(
+                c,
+                viewer,
+                involved_only,
+                offset,
+                limit,
+            )?)
+        })
+    }
+
+    pub fn data_entry(
+        &self,
+        viewer: &Viewer,
+        entry_type: &str,
+        entry_id: &str,
+    ) -> Result<Option<DataEntry>, NodeError> {
+        self.with_view(|c| Ok(query::data_entry(c, viewer, entry_type, entry_id)?))
+    }
+
+    pub fn process_definitions(
+        &self,
+        viewer: &Viewer,
+    ) -> Result<Vec<ProcessDefinition>, NodeError> {
+        self.with_view(|c| Ok(query::startable_process_definitions(c, viewer)?))
+    }
+
+    pub fn outcomes(&self, q: &OutcomeQuery) -> Result<Vec<OutcomeRecord>, NodeError> {
+        Ok(self.outcomes.list(q)?)
+    }
+
+    // ---- commands ----
+
+    /// A user acts on a task they can see. Rejections are outcomes, not errors.
+    pub fn act(
+        &self,
+        viewer: &Viewer,
+        task_id: &str,
+        action: TaskAction,
+    ) -> Result<BatchOutcome, NodeError> {
+        let Viewer::User { user, .. } = viewer else {
+            return Err(NodeError::TaskNotFound);
+        };
+        // A task the caller cannot see answers "not found", whatever the action.
+        self.task(viewer, task_id)?;
+        let command = action.command(task_id, user);
+        let ctx = CommandContext {
+            user: Some(user.clone()),
+            ..Default::default()
+        };
+        let outcome = self
+            .gateway
+            .handle(vec![command.into()], BatchMode::Atomic, &ctx)?;
+        self.record("tasklist", &outcome);
+        Ok(outcome)
+    }
+
+    /// A process application sends a unit of work (its own aggregates only).
+    pub fn handle_commands(
+        &self,
+        application: &str,
+        commands: Vec<Command>,
+        mode: BatchMode,
+        idempotency_key: Option<&str>,
+    ) -> Result<BatchOutcome, NodeError> {
+        let ctx = CommandContext {
+            user: None,
+            application: Some(application.to_string()),
+            time: None,
+            idempotency_key: idempotency_key.map(|k| format!("{application}/{k}")),
+            restrict_to_application: true,
+        };
+        let outcome = self.gateway.handle(commands, mode, &ctx)?;
+        self.record(application, &outcome);
+        Ok(outcome)
+    }
+
+    /// A process application reports one engine transaction: it runs through the
+    /// collector (enricher, accumulator, ordering) into one unit of work.
+    pub fn ingest_engine_transaction(
+        &self,
+        application: &str,
+        request: EngineTransactionRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<BatchOutcome, NodeError> {
+        let collector = self.collector(application)?;
+        let mut variables = request.variables;
+        for event in &request.events {
+            match event {
+                EngineEvent::VariableCreated {
+                    instance_id,
+                    name,
+                    value,
+                }
+                | EngineEvent::VariableUpdated {
+                    instance_id,
+                    name,
+                    value,
+                } => {
+                    variables
+                        .entry(instance_id.clone())
+                        .or_default()
+                        .insert(name.clone(), value.clone());
+                }
+                EngineEvent::VariableDeleted { instance_id, name } => {
+                    if let Some(vars) = variables.get_mut(instance_id) {
+                        vars.remove(name);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut lookup = |instance: &str| variables.get(instance).cloned().unwrap_or_default();
+        let commands = collector.commands_for(&request.events, request.data_entries, &mut lookup);
+        self.handle_commands(application, commands, BatchMode::Atomic, idempotency_key)
+    }
+
+    fn collector(&self, application: &str) -> Result<Arc<Collector>, NodeError> {
+        let mut collectors = self
+            .collectors
+            .lock()
+            .map_err(|_| NodeError::ShuttingDown)?;
+        if let Some(c) = collectors.get(application) {
+            return Ok(c.clone());
+        }
+        let sender = Arc::new(GatewaySender::new(
+            self.gateway.clone(),
+            application,
+            self.sender.clone(),
+        ));
+        let collector = Arc::new(Collector::new(
+            self.sender.clone(),
+            EnricherConfig {
+                enabled: true,
+                ..Default::default()
+            },
+            sender,
+            Arc::new(NoVariables),
+        ));
+        collectors.insert(application.to_string(), collector.clone());
+        Ok(collector)
+    }
+
+    fn record(&self, application: &str, outcome: &BatchOutcome) {
+        for o in &outcome.outcomes {
+            let (result, code) = match o.rejection() {
+                None => ("accepted", "SENDER-002".to_string()),
+                Some(r) => ("rejected", r.code.as_str().to_string()),
+            };
+            metrics::counter!("taskpool_commands_total", "result" => result, "code" => code)
+                .increment(1);
+        }
+        if let Err(e) = self.outcomes.record(application, &outcome.outcomes) {
+            tracing::warn!(error = %e, "could not record command outcomes");
+        }
+    }
+
+    /// Waits until the view has applied `position` (read-your-writes).
+    pub fn wait_for_view(&self, position: i64, timeout: Duration) -> bool {
+        taskpool_core::live::wait_for_position(&self.view_signal, position, timeout)
+    }
+
+    // ---- streams ----
+
+    /// Subscribes to a query's live changes (see [`Subscription`]).
+    pub fn subscribe(
+        &self,
+        q: TaskQuery,
+        from: Option<i64>,
+    ) -> Result<(Subscription, Option<Snapshot>), NodeError> {
+        if self.stopping() {
+            return Err(NodeError::ShuttingDown);
+        }
+        Ok(Subscription::open_on_feed(&self.view, &self.feed, q, from)?)
+    }
+
+    /// A reader of the event store (for an interaction stream).
+    pub fn event_reader(&self) -> Result<EventReader, NodeError> {
+        Ok(self.store.reader()?)
+    }
+
+    /// The interaction requests for `application` after `after` (at most `limit` events
+    /// read), and the position read up to.
+    pub fn interactions_after(
+        reader: &mut EventReader,
+        application: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<InteractionDelivery>, i64), NodeError> {
+        let events = reader.read_after(after, limit)?;
+        let last = events.last().map(|e| e.position).unwrap_or(after);
+        let deliveries = events
+            .into_iter()
+            .filter_map(|stored| match stored.event {
+                DomainEvent::Task(event)
+                    if event
+                        .interaction()
+                        .is_some_and(|r| r.application_name == application) =>
+                {
+                    Some(InteractionDelivery {
+                        position: stored.position,
+                        event,
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        Ok((deliveries, last))
+    }
+
+    /// Waits until the event store moves beyond `position` (or `timeout`).
+    pub fn wait_for_events(&self, position: i64, timeout: Duration) -> i64 {
+        self.gateway.commit_signal().wait_beyond(position, timeout)
+    }
+
+    /// Stops the projector and the change feed (live subscriptions end) and waits for
+    /// the threads. Commands already handled are durable: each was one SQLite commit.
+    pub fn shutdown(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.feed.stop();
+        self.gateway.commit_signal().advance(i64::MIN);
+        let threads = self
+            .threads
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for TaskpoolNode {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The projector thread: catches up, follows the store, and restarts after a failure
+/// (with a pause) instead of leaving the view behind for good.
+fn spawn_projector(
+    projector: Projector,
+    view: View,
+    signal: CommitSignal,
+    store: EventStore,
+    commits: CommitSignal,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>, NodeError> {
+    Ok(std::thread::Builder::new()
+        .name("projector".into())
+        .spawn(move || {
+            let mut projector = Some(projector);
+            while !stop.load(Ordering::Relaxed) {
+                let p = match projector.take() {
+                    Some(p) => p,
+                    None => match Projector::new(&view) {
+                        Ok(p) => p.with_signal(signal.clone()),
+                        Err(e) => {
+                            tracing::error!(error = %e, "projector could not start; retrying");
+                            std::thread::sleep(Duration::from_secs(1));
+                            continue;
+                        }
+                    },
+                };
+                match p.run(&store, Some(commits.clone()), Duration::from_millis(250), stop.clone()) {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "projector failed; restarting from its checkpoint");
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
+                }
+            }
+        })?)
+}

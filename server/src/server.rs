@@ -1,0 +1,162 @@
+//! Starting and stopping the HTTP server: middleware (request ids, tracing, metrics,
+//! body limits, panics as 500 problems), the web UI at `/`, and graceful shutdown (stop
+//! accepting, let in-flight requests finish, end the streams, stop the node).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::{Html, IntoResponse};
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::api::{self, AppState};
+use crate::auth::Authenticator;
+use crate::config::ServerConfig;
+use crate::node::{NodeOptions, TaskpoolNode};
+use crate::problem::Problem;
+
+/// A server that is running.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub node: Arc<TaskpoolNode>,
+    shutdown: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops gracefully and waits until everything is closed.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.task.await??;
+        let node = self.node.clone();
+        tokio::task::spawn_blocking(move || node.shutdown()).await?;
+        Ok(())
+    }
+
+    /// Waits until the server ends (after a signal handled by the caller, say).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await??;
+        let node = self.node.clone();
+        tokio::task::spawn_blocking(move || node.shutdown()).await?;
+        Ok(())
+    }
+
+    /// The token that stops the server.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+/// Starts the node and the HTTP server; returns once it listens.
+pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
+    crate::metrics::handle();
+    let data_dir = config.data_dir.clone();
+    let node = tokio::task::spawn_blocking(move || TaskpoolNode::start(NodeOptions::new(data_dir)))
+        .await??;
+    let mut auth = Authenticator::new(&config.data_dir, &config.auth)?;
+    if config.demo {
+        crate::demo::start(node.clone(), config.demo_rate)?;
+        if config.auth.users_file.is_none() {
+            auth = auth.with_users(crate::demo::demo_users());
+        }
+    }
+    let dev_login = config.demo || config.auth.users_file.is_some();
+    let shutdown = CancellationToken::new();
+    let outcomes = bridge_outcomes(&node);
+    let state = AppState {
+        node: node.clone(),
+        auth,
+        shutdown: shutdown.clone(),
+        outcomes,
+        wait_timeout: Duration::from_millis(config.wait_timeout_ms),
+        keep_alive: Duration::from_secs(config.keep_alive_secs.max(1)),
+        dev_login,
+    };
+    let app = router(state, &config);
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), demo = config.demo, "taskpool server listening");
+    let token = shutdown.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { token.cancelled().await })
+        .await
+    });
+    Ok(RunningServer {
+        addr,
+        node,
+        shutdown,
+        task,
+    })
+}
+
+/// The whole application: API, UI and middleware.
+pub fn router(state: AppState, config: &ServerConfig) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let ui: Router = match &config.ui_dir {
+        Some(dir) if dir.join("index.html").exists() => Router::new().fallback_service(
+            ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))),
+        ),
+        _ => Router::new().fallback(|| async {
+            Html("<!doctype html><title>Taskpool</title><h1>Taskpool server</h1><p>The web inbox is not built here: run <code>./run</code> (it builds <code>ui/</code>) or start with <code>--ui-dir</code>. The API is at <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a>.</p>").into_response()
+        }),
+    };
+    api::routes(state, config.max_body_bytes)
+        .merge(ui)
+        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(CatchPanicLayer::custom(|_| {
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed unexpectedly").into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// One thread moves outcomes from the log's feed to a broadcast channel the streams
+/// subscribe to.
+fn bridge_outcomes(
+    node: &Arc<TaskpoolNode>,
+) -> broadcast::Sender<taskpool_collector::outcome_log::OutcomeRecord> {
+    let (tx, _) = broadcast::channel(4096);
+    let rx = node.outcome_log().subscribe(4096);
+    let sender = tx.clone();
+    let stop = node.stop_flag();
+    let spawned = std::thread::Builder::new()
+        .name("outcome-bridge".into())
+        .spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match rx.recv_timeout(Duration::from_millis(250)) {
+                    Ok(record) => {
+                        let _ = sender.send(record);
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the outcome bridge");
+    }
+    tx
+}
