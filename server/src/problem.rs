@@ -192,7 +192,17 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         if inner.is_syntax() || inner.is_eof() {
             Problem::bad_request("body", format!("malformed JSON: {detail}"))
         } else {
-            Problem::unprocessable(if path == "." { "body".into() } else { path }, detail)
+            let field = if path == "." {
+                // "missing field `followUpDate`": name the field.
+                detail
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split('`').next())
+                    .map(String::from)
+                    .unwrap_or_else(|| "body".into())
+            } else {
+                path
+            };
+            Problem::unprocessable(field, detail)
         }
     })
 }

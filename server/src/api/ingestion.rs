@@ -7,7 +7,6 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -22,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::streams::{last_event_id, sse_event};
 use super::{AppState, Application};
 use crate::node::{EngineTransactionRequest, TaskpoolNode};
-use crate::problem::{decode_json, ApiJson, Problem};
+use crate::problem::{ApiJson, Problem};
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     headers
@@ -110,27 +109,9 @@ pub async fn commands(
     State(state): State<AppState>,
     Application(app): Application,
     headers: HeaderMap,
-    body: Bytes,
+    ApiJson(batch): ApiJson<CommandBatch>,
 ) -> Result<Response, Problem> {
-    let json = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("application/json")
-        });
-    if !json {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "send the body as application/json",
-        ));
-    }
     let key = idempotency_key(&headers)?;
-    let batch: CommandBatch = decode_json(&body)?;
     let limits = InputLimits::default();
     if batch.commands.len() > limits.max_commands {
         return Err(Problem::unprocessable(

@@ -1,0 +1,164 @@
+//! The server killed with SIGKILL under write load, three times, then restarted: every
+//! command it answered as accepted is in the event store, and the view converges to the
+//! store (the same tasks, none twice).
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use taskpool_core::event::TaskEvent;
+use taskpool_core::{DomainEvent, EventStore};
+use taskpool_server::auth::{application_token, load_or_create_secret, user_token};
+
+fn start(dir: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taskpool-server"))
+        .args(["--listen", "127.0.0.1:0", "--print-address", "--data-dir"])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("address line");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("address")
+        .to_string();
+    (child, base)
+}
+
+fn task(id: &str) -> Value {
+    json!({
+        "id": id,
+        "sourceReference": {"kind": "process", "instanceId": id, "executionId": id, "definitionId": "d:1",
+            "definitionKey": "d", "name": "D", "applicationName": "shop"},
+        "taskDefinitionKey": "k", "name": id, "candidateGroups": ["support"], "createTime": "2026-01-01T00:00:00Z"
+    })
+}
+
+fn stored_task_ids(dir: &Path) -> Vec<String> {
+    let store = EventStore::open(dir.join("events.db")).expect("store");
+    let mut reader = store.reader().expect("reader");
+    let mut ids = Vec::new();
+    let mut after = 0;
+    loop {
+        let events = reader.read_after(after, 5000).expect("read");
+        let Some(last) = events.last().map(|e| e.position) else {
+            break;
+        };
+        after = last;
+        for e in events {
+            if let DomainEvent::Task(TaskEvent::TaskCreated(t)) = e.event {
+                ids.push(t.id);
+            }
+        }
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_commands_survive_sigkill_and_the_view_converges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let accepted: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    for round in 0..3 {
+        let (mut child, base) = start(dir.path());
+        let secret = load_or_create_secret(dir.path(), None).expect("secret");
+        let app = application_token(&secret, "shop", 3600).expect("token");
+        let mut writers = Vec::new();
+        for w in 0..4 {
+            let (client, base, app, accepted) =
+                (client.clone(), base.clone(), app.clone(), accepted.clone());
+            writers.push(tokio::spawn(async move {
+                for i in 0.. {
+                    let id = format!("r{round}-w{w}-{i}");
+                    let resp = client
+                        .post(format!("{base}/api/v1/engine-events"))
+                        .bearer_auth(&app)
+                        .json(&json!({"events": [{"type": "taskCreated", "task": task(&id)}]}))
+                        .send()
+                        .await;
+                    match resp {
+                        Ok(r) if r.status() == 200 => {
+                            accepted.lock().expect("lock").insert(id);
+                        }
+                        Ok(r) => panic!("refused: {}", r.status()),
+                        Err(_) => break, // the server is gone
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(800 + 300 * round)).await;
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        for w in writers {
+            w.await.expect("writer");
+        }
+    }
+    // Restart: every accepted command is stored; the view converges to the store.
+    let (mut child, base) = start(dir.path());
+    let stored = stored_task_ids(dir.path());
+    let stored_set: BTreeSet<String> = stored.iter().cloned().collect();
+    assert_eq!(stored.len(), stored_set.len(), "no task created twice");
+    let accepted = accepted.lock().expect("lock").clone();
+    assert!(
+        accepted.len() > 50,
+        "the load ran: {} accepted",
+        accepted.len()
+    );
+    let missing: Vec<_> = accepted.difference(&stored_set).collect();
+    assert!(missing.is_empty(), "accepted but lost: {missing:?}");
+    let secret = load_or_create_secret(dir.path(), None).expect("secret");
+    let user = user_token(&secret, "carol", &["support".into()], 3600).expect("token");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let page: Value = client
+            .get(format!("{base}/api/v1/tasks?limit=1"))
+            .bearer_auth(&user)
+            .send()
+            .await
+            .expect("query")
+            .json()
+            .await
+            .expect("json");
+        if page["total"].as_u64() == Some(stored.len() as u64) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the view did not converge: {} of {}",
+            page["total"],
+            stored.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for id in accepted.iter().step_by((accepted.len() / 50).max(1)) {
+        let resp = client
+            .get(format!("{base}/api/v1/tasks/{id}"))
+            .bearer_auth(&user)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(resp.status(), 200, "{id}");
+    }
+    let ready = client
+        .get(format!("{base}/ready"))
+        .send()
+        .await
+        .expect("ready");
+    assert_eq!(ready.status(), 200);
+    child.kill().expect("kill");
+    child.wait().expect("reaped");
+}

@@ -1,0 +1,191 @@
+//! Idempotency across restarts, and bad input: each refused with a clear problem, and
+//! nothing stored.
+
+mod common;
+
+use common::{task_json, TestServer};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+async fn count_events(s: &TestServer) -> i64 {
+    s.server.node.head_position()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_engine_transaction_is_applied_once_even_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start(dir.path()).await;
+    let events = json!([
+        {"type": "taskCreated", "task": task_json("shop", "once", &["support"], &[], None)},
+        {"type": "taskAssigned", "taskId": "once", "assignee": "alice"}
+    ]);
+    let first = s.engine("shop", events.clone(), Some("tx-42")).await;
+    let head = count_events(&s).await;
+    let again = s.engine("shop", events.clone(), Some("tx-42")).await;
+    assert_eq!(first, again, "the stored outcome is returned");
+    assert_eq!(count_events(&s).await, head, "nothing new stored");
+    // Another application's identical key is its own.
+    let other = s
+        .post(&s.app("hr"), "/api/v1/engine-events", Some(json!({"events": [{"type": "taskCreated", "task": task_json("hr", "hr-1", &[], &[], None)}]})))
+        .await;
+    assert_eq!(other.status(), 200);
+    let head = count_events(&s).await;
+    s.stop().await;
+
+    let s = TestServer::start(dir.path()).await;
+    let after_restart = s.engine("shop", events.clone(), Some("tx-42")).await;
+    assert_eq!(first, after_restart);
+    assert_eq!(count_events(&s).await, head, "a restart keeps the key");
+    s.wait_for_view(head).await;
+    let page: Value = s
+        .get(&s.user("alice", &[]), "/api/v1/tasks")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["total"], 1);
+    // The same for command batches.
+    let batch = json!({"commands": [{"type": "assignTask", "id": "once", "assignee": "bob"}]});
+    let post = |key: &'static str| {
+        s.client
+            .post(s.url("/api/v1/commands"))
+            .bearer_auth(s.app("shop"))
+            .header("Idempotency-Key", key)
+            .json(&batch)
+            .send()
+    };
+    let a: Value = post("cmd-1")
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let b: Value = post("cmd-1")
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(a, b);
+    assert_eq!(count_events(&s).await, head + 1);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_clearly_and_stores_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start(dir.path()).await;
+    let shop = s.app("shop");
+    let alice = s.user("alice", &["support"]);
+    s.create_task("shop", "t1", &["support"], &[], None).await;
+    let head = count_events(&s).await;
+    let raw = |path: &str, token: &str, body: Vec<u8>, ct: &str| {
+        s.client
+            .post(s.url(path))
+            .bearer_auth(token.to_string())
+            .header("content-type", ct.to_string())
+            .body(body)
+            .send()
+    };
+    let mut eleven_mb = br#"{"events":[{"type":"taskCreated","task":{"id":""#.to_vec();
+    eleven_mb.extend(std::iter::repeat_n(b'x', 11 * 1024 * 1024));
+    eleven_mb.extend(br#""}}]}"#);
+    // (path, token, body, content type, expected status, the field the problem names)
+    type Case<'a> = (&'a str, &'a str, Vec<u8>, &'a str, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        ("/api/v1/engine-events", &shop, b"{not json".to_vec(), "application/json", 400, "body"),
+        ("/api/v1/engine-events", &shop, br#"{"events": "many"}"#.to_vec(), "application/json", 422, "events"),
+        ("/api/v1/engine-events", &shop, br#"{"events": [], "extra": 1}"#.to_vec(), "application/json", 422, "extra"),
+        ("/api/v1/engine-events", &shop, br#"{"events": [{"type": "taskCreated", "task": {"id": 7}}]}"#.to_vec(), "application/json", 422, "events[0]"),
+        ("/api/v1/engine-events", &shop, br#"{"events": [{"type": "taskExploded"}]}"#.to_vec(), "application/json", 422, "events[0]"),
+        ("/api/v1/engine-events", &shop, br#"{"events": []}"#.to_vec(), "text/plain", 415, ""),
+        ("/api/v1/engine-events", &shop, eleven_mb.clone(), "application/json", 413, ""),
+        ("/api/v1/commands", &shop, eleven_mb, "application/json", 413, ""),
+        ("/api/v1/commands", &shop, br#"{"commands": [{"type": "assignTask", "id": "t1", "assignee": "bob", "color": "red"}]}"#.to_vec(), "application/json", 422, "commands[0]"),
+        ("/api/v1/commands", &shop, br#"{"commands": [{"id": "t1"}]}"#.to_vec(), "application/json", 422, "commands[0]"),
+        ("/api/v1/commands", &shop, br#"[1, 2"#.to_vec(), "application/json", 400, "body"),
+        ("/api/v1/tasks/t1/complete", &alice, br#"{"payload": 5}"#.to_vec(), "application/json", 422, "payload"),
+        ("/api/v1/tasks/t1/complete", &alice, br#"{"payload": {}, "sneaky": true}"#.to_vec(), "application/json", 422, "sneaky"),
+        ("/api/v1/tasks/t1/defer", &alice, br#"{"followUpDate": "next tuesday"}"#.to_vec(), "application/json", 422, "followUpDate"),
+        ("/api/v1/tasks/t1/defer", &alice, br#"{}"#.to_vec(), "application/json", 422, "followUpDate"),
+        ("/api/v1/dev/token", &alice, br#"{"user": "alice"}"#.to_vec(), "application/json", 404, ""),
+    ];
+    for (path, token, body, ct, status, field) in cases {
+        let size = body.len();
+        let resp = raw(path, token, body, ct).await.expect("send");
+        let got = resp.status().as_u16();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let problem: Value = resp.json().await.unwrap_or(Value::Null);
+        assert_eq!(got, status, "{path} ({size} bytes): {problem}");
+        assert_eq!(ctype, "application/problem+json", "{path}");
+        assert!(
+            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{problem}"
+        );
+        if !field.is_empty() {
+            let named = problem["field"].as_str().unwrap_or("");
+            assert!(
+                named.starts_with(field),
+                "{path}: the problem names {named}, expected {field}: {problem}"
+            );
+        }
+    }
+    // Hostile query strings.
+    for q in [
+        "filter=amount%20%3E%20'%3B%20DROP%20TABLE%20tasks%3B--",
+        "filter=task.nope%20%3D%201",
+        "filter=amount%20%3E",
+        "sort=%2Bnothing",
+        "limit=100000",
+        "limit=-1",
+        "offset=abc",
+        "cursor=garbage&limit=5",
+        "deferred=sometimes",
+        "q=%22unbalanced",
+    ] {
+        let resp = s.get(&alice, &format!("/api/v1/tasks?{q}")).await;
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap_or_default();
+        assert!(
+            status == 400 || (q.starts_with("q=") && status == 200),
+            "{q}: {status} {body}"
+        );
+    }
+    assert_eq!(count_events(&s).await, head, "nothing was stored");
+    let page: Value = s
+        .get(&alice, "/api/v1/tasks")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["total"], 1, "the view is intact");
+    s.stop().await;
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Any filter string: a 200 or a 400 problem, never a server error.
+    #[test]
+    fn arbitrary_filter_strings_never_fail_the_server(filter in ".{0,80}", text in "[ -~]{0,20}") {
+        let rt = RUNTIME.get_or_init(|| tokio::runtime::Runtime::new().expect("runtime"));
+        let status = rt.block_on(async {
+            let s = SERVER.get_or_init(|| {
+                let dir = Box::leak(Box::new(tempfile::tempdir().expect("tempdir")));
+                std::thread::scope(|scope| scope.spawn(|| rt.block_on(TestServer::start(dir.path()))).join().expect("start"))
+            });
+            let token = s.user("alice", &["support"]);
+            let resp = s.client.get(s.url("/api/v1/tasks")).bearer_auth(token).query(&[("filter", filter.as_str()), ("q", text.as_str())]).send().await.expect("send");
+            resp.status().as_u16()
+        });
+        prop_assert!(status == 200 || status == 400, "status {}", status);
+    }
+}
+
+static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+static SERVER: std::sync::OnceLock<TestServer> = std::sync::OnceLock::new();
