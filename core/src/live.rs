@@ -158,8 +158,10 @@ impl Subscription {
                 let position = view::checkpoint(&tx, crate::projector::TASKLIST_PROJECTOR)?;
                 let page = query::tasks(&tx, &query)?;
                 tx.commit()?;
+                // The connection is not kept: most subscriptions never need it again.
+                drop(conn);
                 (
-                    Some(conn),
+                    None,
                     position,
                     Some(Snapshot {
                         position,

@@ -324,6 +324,7 @@ fn full_text_sort_and_paging() {
     loop {
         cursor.paging = Paging::Cursor {
             after: after.clone(),
+            offset: 0,
             limit: 2,
         };
         let page = query::tasks(&conn, &cursor).expect("page");
@@ -337,6 +338,7 @@ fn full_text_sort_and_paging() {
     assert_eq!(seen, vec!["a", "b", "c"]);
     cursor.paging = Paging::Cursor {
         after: Some("zz".into()),
+        offset: 0,
         limit: 2,
     };
     assert!(

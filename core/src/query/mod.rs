@@ -81,7 +81,12 @@ impl Deferred {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Paging {
     Offset { offset: usize, limit: usize },
-    Cursor { after: Option<String>, limit: usize },
+    /// Rows after the cursor (skipping `offset` of them first).
+    Cursor {
+        after: Option<String>,
+        offset: usize,
+        limit: usize,
+    },
 }
 
 impl Default for Paging {
@@ -292,9 +297,13 @@ pub fn tasks_without_fast_path(conn: &Connection, q: &TaskQuery) -> Result<TaskP
     let keys = &q.sort;
     let (limit, offset, after) = match &q.paging {
         Paging::Offset { offset, limit } => (*limit, *offset, None),
-        Paging::Cursor { after, limit } => (
+        Paging::Cursor {
+            after,
+            offset,
+            limit,
+        } => (
             *limit,
-            0,
+            *offset,
             after
                 .as_deref()
                 .map(|c| decode_cursor(c, keys))

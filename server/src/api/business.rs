@@ -18,12 +18,13 @@ pub struct DataEntryParams {
     pub involved: Option<bool>,
     pub offset: Option<usize>,
     /// 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
 /// Data entries I may see.
 #[utoipa::path(get, path = "/api/v1/data-entries", tag = "business data", params(DataEntryParams),
-    responses((status = 200, body = Vec<DataEntry>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<DataEntry>), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn data_entries(
     State(state): State<AppState>,
     User(viewer): User,
@@ -47,7 +48,7 @@ pub async fn data_entries(
 /// One data entry (404 also when I may not see it).
 #[utoipa::path(get, path = "/api/v1/data-entries/{entry_type}/{entry_id}", tag = "business data",
     params(("entry_type" = String, Path), ("entry_id" = String, Path)),
-    responses((status = 200, body = DataEntry), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = DataEntry), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn data_entry(
     State(state): State<AppState>,
     User(viewer): User,
@@ -62,7 +63,7 @@ pub async fn data_entry(
 
 /// Process definitions I may start.
 #[utoipa::path(get, path = "/api/v1/process-definitions", tag = "business data",
-    responses((status = 200, body = Vec<ProcessDefinition>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<ProcessDefinition>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn process_definitions(
     State(state): State<AppState>,
     User(viewer): User,
@@ -83,7 +84,7 @@ pub struct Me {
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "business data",
-    responses((status = 200, body = Me), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn me(User(viewer): User) -> Result<Json<Me>, Problem> {
     match viewer {
         Viewer::User { user, groups } => Ok(Json(Me { user, groups })),

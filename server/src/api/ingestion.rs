@@ -69,9 +69,9 @@ fn answer(outcome: BatchOutcome) -> Response {
     params(("Idempotency-Key" = Option<String>, Header, description = "a resent transaction with the same key is applied once")),
     request_body = EngineTransactionRequest,
     responses((status = 200, description = "applied (or applied before, with this key)", body = Object),
-        (status = 409, description = "a command was rejected: nothing applied", body = Problem),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+        (status = 409, description = "a command was rejected: nothing applied", body = Problem, content_type = "application/problem+json"),
+        (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn engine_events(
     State(state): State<AppState>,
     Application(app): Application,
@@ -102,9 +102,9 @@ pub struct CommandBatch {
 #[utoipa::path(post, path = "/api/v1/commands", tag = "ingestion",
     params(("Idempotency-Key" = Option<String>, Header, description = "a resent batch with the same key is applied once")),
     request_body = CommandBatch,
-    responses((status = 200, body = Object), (status = 409, body = Problem),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Object), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn commands(
     State(state): State<AppState>,
     Application(app): Application,
@@ -134,6 +134,7 @@ pub async fn commands(
 #[into_params(parameter_in = Query)]
 pub struct InteractionParams {
     /// Resume after this position (like `Last-Event-ID`); default: from the start.
+    #[param(minimum = 0)]
     pub from: Option<i64>,
     /// (Read by the caller extractor, declared here so strict parsing admits it.)
     #[serde(rename = "access_token")]
@@ -145,9 +146,9 @@ pub struct InteractionParams {
 /// `id:` the position; resume with `Last-Event-ID`). From the start of the store when
 /// no position is given, so a new application misses nothing.
 #[utoipa::path(get, path = "/api/v1/applications/{name}/interactions", tag = "ingestion",
-    params(("name" = String, Path), InteractionParams, ("Last-Event-ID" = Option<i64>, Header, description = "resume after this position")),
-    responses((status = 200, description = "an event stream", content_type = "text/event-stream", body = String),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    params(("name" = String, Path), InteractionParams, ("Last-Event-ID" = Option<i64>, Header, nullable = false, minimum = 0, description = "resume after this position")),
+    responses((status = 200, description = "an event stream", content_type = "text/event-stream", body = super::streams::StreamEvent),
+        (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn interactions(
     State(state): State<AppState>,
     Application(app): Application,
@@ -160,7 +161,10 @@ pub async fn interactions(
             "application `{app}` may not read the interactions of `{name}`"
         )));
     }
-    let from = last_event_id(&headers)?.or(p.from).unwrap_or(0).max(0);
+    if p.from.is_some_and(|f| f < 0) {
+        return Err(Problem::bad_request("from", "from must be a non-negative position"));
+    }
+    let from = last_event_id(&headers)?.or(p.from).unwrap_or(0);
     let mut reader = state.blocking(|n| n.event_reader()).await?;
     let shutdown = state.shutdown.clone();
     let keep_alive = state.keep_alive;

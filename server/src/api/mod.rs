@@ -129,7 +129,7 @@ impl FromRequestParts<AppState> for Application {
         ingestion::engine_events, ingestion::commands, ingestion::interactions,
         ops::health, ops::ready, ops::dev_token,
     ),
-    components(schemas(Problem)),
+    components(schemas(Problem, taskpool_core::query::Deferred, streams::StreamEnd, taskpool_core::live::Snapshot, taskpool_core::live::LiveItem, taskpool_collector::outcome_log::OutcomeRecord)),
     modifiers(&SecurityAddon),
     security(("bearer" = [])),
 )]

@@ -38,7 +38,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
 /// Ready to serve: not shutting down, and the view has caught up with the event store
 /// as it was when the server started (a rebuild after an upgrade is not served half-done).
 #[utoipa::path(get, path = "/ready", tag = "operations", security(()),
-    responses((status = 200, body = Health), (status = 503, body = Problem)))]
+    responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let h = health_of(&state);
     if state.shutdown.is_cancelled() || state.node.stopping() {
@@ -95,8 +95,8 @@ pub struct DevToken {
 
 /// Demo and development mode only: a token for a known user (the browser inbox's login).
 #[utoipa::path(post, path = "/api/v1/dev/token", tag = "operations", security(()), request_body = DevLogin,
-    responses((status = 200, body = DevToken), (status = 400, body = Problem), (status = 404, body = Problem),
-        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = DevToken), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn dev_token(
     State(state): State<AppState>,
     ApiJson(login): ApiJson<DevLogin>,
@@ -108,14 +108,12 @@ pub async fn dev_token(
     }
     let users = state.auth.users();
     if !users.users().contains(&login.user) {
-        return Err(Problem::unprocessable(
-            "user",
-            format!(
-                "`{}` is not a known user; known: {}",
-                login.user,
-                users.users().join(", ")
-            ),
-        ));
+        return Err(Problem::not_found(format!(
+            "`{}` is not a known user; known: {}",
+            login.user,
+            users.users().join(", ")
+        ))
+        .field("user"));
     }
     let groups = users.groups_of(&login.user);
     let token = crate::auth::user_token(state.auth.secret(), &login.user, &groups, 12 * 3600)

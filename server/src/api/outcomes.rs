@@ -14,7 +14,7 @@ use taskpool_collector::outcome_log::{OutcomeQuery, OutcomeRecord};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 
-use super::streams::{last_event_id, sse_event};
+use super::streams::{last_event_id, sse_event, StreamEvent};
 use super::{AppState, User};
 use crate::problem::{ApiQuery, Problem};
 
@@ -31,6 +31,7 @@ pub struct OutcomeParams {
     /// Only outcomes after this id, oldest first.
     pub after_id: Option<i64>,
     /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -55,7 +56,7 @@ impl OutcomeParams {
 
 /// Command outcomes, newest first (or oldest first after `afterId`).
 #[utoipa::path(get, path = "/api/v1/outcomes", tag = "outcomes", params(OutcomeParams),
-    responses((status = 200, body = Vec<OutcomeRecord>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<OutcomeRecord>), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_outcomes(
     State(state): State<AppState>,
     User(_): User,
@@ -81,9 +82,9 @@ pub struct OutcomeStreamParams {
 /// Live command outcomes (SSE, `event: outcome`, `id:` the outcome id; resumes after
 /// `Last-Event-ID`).
 #[utoipa::path(get, path = "/api/v1/stream/outcomes", tag = "outcomes", params(OutcomeStreamParams,
-        ("Last-Event-ID" = Option<i64>, Header, description = "resume after this outcome id")),
-    responses((status = 200, description = "an event stream", content_type = "text/event-stream", body = String),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+        ("Last-Event-ID" = Option<i64>, Header, nullable = false, minimum = 0, description = "resume after this outcome id")),
+    responses((status = 200, description = "an event stream", content_type = "text/event-stream", body = StreamEvent),
+        (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn stream_outcomes(
     State(state): State<AppState>,
     User(_): User,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use taskpool_core::live::{LiveItem, Subscription};
 use taskpool_core::query::Deferred;
 use tokio::sync::Notify;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::tasks::TaskListParams;
 use super::{AppState, User};
@@ -48,6 +48,26 @@ pub fn sse_event(name: &str, id: i64, data: &impl Serialize) -> Event {
         .data(serde_json::to_string(data).unwrap_or_else(|_| "null".into()))
 }
 
+/// Why a stream ended (`event: end`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StreamEnd {
+    pub reason: String,
+}
+
+/// One Server-Sent Event as it travels (for the document: `event`, `id` and the JSON
+/// text in `data`). Task stream: `snapshot` (a Snapshot), then `entered` / `changed` /
+/// `left` (a LiveItem), and `end` (a StreamEnd) or `error` (a Problem) last. Outcome
+/// stream: `outcome` (an OutcomeRecord). Interaction stream: `interaction` (the task
+/// event).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct StreamEvent {
+    pub event: String,
+    pub id: Option<String>,
+    /// JSON text.
+    pub data: String,
+}
+
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -59,11 +79,13 @@ pub struct TaskStreamParams {
     /// The snapshot's sort (default `+due`).
     pub sort: Option<String>,
     /// The snapshot's size, 1 to 1000 (default 200).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     pub assigned_to_me: Option<bool>,
     pub unassigned: Option<bool>,
     pub deferred: Option<Deferred>,
     /// Resume after this position (like `Last-Event-ID`).
+    #[param(minimum = 0)]
     pub from: Option<i64>,
     /// The token, for clients that cannot send headers (EventSource).
     /// (Read by the caller extractor, declared here so strict parsing admits it.)
@@ -74,26 +96,20 @@ pub struct TaskStreamParams {
 
 /// My tasks, then every relevant change, live (SSE).
 #[utoipa::path(get, path = "/api/v1/stream/tasks", tag = "tasks", params(TaskStreamParams,
-        ("Last-Event-ID" = Option<i64>, Header, description = "resume after this position")),
-    responses((status = 200, description = "an event stream: snapshot, then entered / changed / left", content_type = "text/event-stream", body = String),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+        ("Last-Event-ID" = Option<i64>, Header, nullable = false, minimum = 0, description = "resume after this position")),
+    responses((status = 200, description = "an event stream: snapshot, then entered / changed / left", content_type = "text/event-stream", body = StreamEvent),
+        (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn stream_tasks(
     State(state): State<AppState>,
     User(viewer): User,
     headers: HeaderMap,
     ApiQuery(p): ApiQuery<TaskStreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
-    let from = match (last_event_id(&headers)?, p.from) {
-        (Some(h), _) => Some(h),
-        (None, Some(f)) if f >= 0 => Some(f),
-        (None, Some(_)) => {
-            return Err(Problem::bad_request(
-                "from",
-                "from must be a non-negative position",
-            ))
-        }
-        (None, None) => None,
-    };
+    if p.from.is_some_and(|f| f < 0) {
+        return Err(Problem::bad_request("from", "from must be a non-negative position"));
+    }
+    // The header (set by a reconnecting EventSource) wins over the parameter.
+    let from = last_event_id(&headers)?.or(p.from);
     let params = TaskListParams {
         filter: p.filter,
         q: p.q,

@@ -29,9 +29,10 @@ pub struct TaskListParams {
     pub q: Option<String>,
     /// Sort keys, `+due,-priority` (default `+due`).
     pub sort: Option<String>,
-    /// Offset paging: the first row (default 0).
+    /// Offset paging: the first row (default 0); with a cursor, rows skipped after it.
     pub offset: Option<usize>,
     /// The page size, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// Cursor paging: empty for the first page, then the `nextCursor` of the previous one.
     pub cursor: Option<String>,
@@ -62,18 +63,11 @@ impl TaskListParams {
             ));
         }
         q.paging = match &self.cursor {
-            Some(c) => {
-                if self.offset.is_some() {
-                    return Err(Problem::bad_request(
-                        "offset",
-                        "use either offset or cursor paging, not both",
-                    ));
-                }
-                Paging::Cursor {
-                    after: Some(c.clone()).filter(|c| !c.is_empty()),
-                    limit,
-                }
-            }
+            Some(c) => Paging::Cursor {
+                after: Some(c.clone()).filter(|c| !c.is_empty()),
+                offset: self.offset.unwrap_or(0),
+                limit,
+            },
             None => Paging::Offset {
                 offset: self.offset.unwrap_or(0),
                 limit,
@@ -88,7 +82,7 @@ impl TaskListParams {
 
 /// The tasks I can see.
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(TaskListParams),
-    responses((status = 200, body = TaskPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = TaskPage), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_tasks(
     State(state): State<AppState>,
     User(viewer): User,
@@ -100,7 +94,7 @@ pub async fn list_tasks(
 
 /// One task (404 also when I may not see it).
 #[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path)),
-    responses((status = 200, body = Task), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Task), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_task(
     State(state): State<AppState>,
     User(viewer): User,
@@ -111,7 +105,7 @@ pub async fn get_task(
 
 /// The data entries correlated with a task (those I may see).
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/data-entries", tag = "tasks", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<DataEntry>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<DataEntry>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn task_data_entries(
     State(state): State<AppState>,
     User(viewer): User,
@@ -133,7 +127,7 @@ pub struct ApplicationCount {
 }
 
 #[utoipa::path(get, path = "/api/v1/tasks/counts-by-application", tag = "tasks",
-    responses((status = 200, body = Vec<ApplicationCount>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<ApplicationCount>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn counts_by_application(
     State(state): State<AppState>,
     User(viewer): User,
@@ -157,6 +151,7 @@ pub async fn counts_by_application(
 #[into_params(parameter_in = Query)]
 pub struct SuggestionParams {
     /// At most this many (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -176,7 +171,7 @@ fn suggestion_limit(limit: Option<usize>) -> Result<usize, Problem> {
 
 /// Payload attribute names of my tasks (filter suggestions).
 #[utoipa::path(get, path = "/api/v1/tasks/attributes", tag = "tasks", params(SuggestionParams),
-    responses((status = 200, body = Vec<String>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<String>), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn attribute_names(
     State(state): State<AppState>,
     User(viewer): User,
@@ -193,7 +188,7 @@ pub async fn attribute_names(
 /// Values of one payload attribute among my tasks.
 #[utoipa::path(get, path = "/api/v1/tasks/attributes/{name}/values", tag = "tasks",
     params(("name" = String, Path), SuggestionParams),
-    responses((status = 200, body = Vec<String>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<String>), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn attribute_values(
     State(state): State<AppState>,
     User(viewer): User,
@@ -294,8 +289,8 @@ macro_rules! action_doc {
     ($name:ident, $path:literal, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "actions", params(("id" = String, Path), ActionParams),
-            responses((status = 200, body = ActionResponse), (status = 401, body = Problem), (status = 403, body = Problem),
-                (status = 404, body = Problem), (status = 409, description = "rejected by the task's rules", body = Problem)))]
+            responses((status = 200, body = ActionResponse), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+                (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, description = "rejected by the task's rules", body = Problem, content_type = "application/problem+json")))]
         pub async fn $name(
             State(state): State<AppState>,
             User(viewer): User,
@@ -331,8 +326,8 @@ action_doc!(
 /// Completes a task with result values.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/complete", tag = "actions", params(("id" = String, Path), ActionParams),
     request_body = CompleteBody,
-    responses((status = 200, body = ActionResponse), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = ActionResponse), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn complete(
     State(state): State<AppState>,
     User(viewer): User,
@@ -349,8 +344,8 @@ pub async fn complete(
 /// Defers a task until a follow-up date.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/defer", tag = "actions", params(("id" = String, Path), ActionParams),
     request_body = DeferBody,
-    responses((status = 200, body = ActionResponse), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = ActionResponse), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn defer(
     State(state): State<AppState>,
     User(viewer): User,
