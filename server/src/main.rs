@@ -137,7 +137,10 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         None => {
+            // Blocking threads only run short SQLite work (waits are async): a few dozen
+            // keep both cores busy without a thread (and an allocator heap) per request.
             let runtime = tokio::runtime::Builder::new_multi_thread()
+                .max_blocking_threads(32)
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;

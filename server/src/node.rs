@@ -164,7 +164,8 @@ pub struct TaskpoolNode {
     ready_position: i64,
 }
 
-const POOL_SIZE: usize = 16;
+/// View connections kept for queries (as many as blocking threads do query work).
+const POOL_SIZE: usize = 32;
 
 impl TaskpoolNode {
     /// Opens the data directory (creating it), catches the view up in the background
@@ -239,6 +240,11 @@ impl TaskpoolNode {
     /// The last position in the event store.
     pub fn head_position(&self) -> i64 {
         self.gateway.commit_signal().head()
+    }
+
+    /// The view's position signal.
+    pub fn view_signal(&self) -> CommitSignal {
+        self.view_signal.clone()
     }
 
     /// The last position the view has applied.

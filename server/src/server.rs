@@ -10,7 +10,7 @@ use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::{Html, IntoResponse};
 use axum::Router;
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -72,6 +72,8 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let dev_login = config.demo || config.auth.users_file.is_some();
     let shutdown = CancellationToken::new();
     let outcomes = bridge_outcomes(&node);
+    let view_position = watch_position(&node, "view-position", |n| n.view_signal());
+    let store_position = watch_position(&node, "store-position", |n| n.gateway().commit_signal());
     let state = AppState {
         node: node.clone(),
         auth,
@@ -80,6 +82,8 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
         wait_timeout: Duration::from_millis(config.wait_timeout_ms),
         keep_alive: Duration::from_secs(config.keep_alive_secs.max(1)),
         dev_login,
+        view_position,
+        store_position,
     };
     let app = router(state, &config);
     let listener = TcpListener::bind(config.listen).await?;
@@ -131,6 +135,36 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// One thread follows a position signal (condition variable) and publishes it on a watch
+/// channel, so any number of async waiters share it.
+fn watch_position(
+    node: &Arc<TaskpoolNode>,
+    name: &str,
+    signal: impl Fn(&TaskpoolNode) -> taskpool_core::command_gateway::CommitSignal,
+) -> watch::Receiver<i64> {
+    let signal = signal(node);
+    let (tx, rx) = watch::channel(signal.head());
+    let stop = node.stop_flag();
+    let spawned = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let mut seen = signal.head();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let head = signal.wait_beyond(seen, Duration::from_millis(250));
+                if head > seen {
+                    seen = head;
+                    if tx.send(head).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start a position watcher");
+    }
+    rx
 }
 
 /// One thread moves outcomes from the log's feed to a broadcast channel the streams

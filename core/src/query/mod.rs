@@ -80,7 +80,10 @@ impl Deferred {
 /// Offset or cursor paging.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Paging {
-    Offset { offset: usize, limit: usize },
+    Offset {
+        offset: usize,
+        limit: usize,
+    },
     /// Rows after the cursor (skipping `offset` of them first).
     Cursor {
         after: Option<String>,

@@ -5,7 +5,6 @@
 //! subscribes to. An application may only touch its own tasks and data entries.
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -162,45 +161,51 @@ pub async fn interactions(
         )));
     }
     if p.from.is_some_and(|f| f < 0) {
-        return Err(Problem::bad_request("from", "from must be a non-negative position"));
+        return Err(Problem::bad_request(
+            "from",
+            "from must be a non-negative position",
+        ));
     }
     let from = last_event_id(&headers)?.or(p.from).unwrap_or(0);
     let mut reader = state.blocking(|n| n.event_reader()).await?;
     let shutdown = state.shutdown.clone();
     let keep_alive = state.keep_alive;
-    let node = state.node.clone();
+    let mut head = state.store_position.clone();
     let stream = async_stream::stream! {
         let mut after = from;
         loop {
-            let (app2, node2) = (app.clone(), node.clone());
+            let app2 = app.clone();
             let joined = tokio::task::spawn_blocking(move || {
                 let r = TaskpoolNode::interactions_after(&mut reader, &app2, after, 1000);
-                let waited = match &r {
-                    Ok((items, last)) if items.is_empty() && *last == after => {
-                        node2.wait_for_events(after, Duration::from_millis(500));
-                        true
-                    }
-                    _ => false,
-                };
-                (reader, r, waited)
+                (reader, r)
             }).await;
-            let Ok((r, result, _)) = joined else { break };
+            let Ok((r, result)) = joined else { break };
             reader = r;
-            match result {
+            let read_to = match result {
                 Ok((items, last)) => {
                     for d in items {
                         yield Ok(sse_event("interaction", d.position, &d.event));
                     }
-                    after = last;
+                    last
                 }
                 Err(e) => {
                     yield Ok(sse_event("error", after, &Problem::from(e)));
                     break;
                 }
-            }
-            if shutdown.is_cancelled() {
-                yield Ok(sse_event("end", after, &serde_json::json!({"reason": "shutdown"})));
-                break;
+            };
+            let caught_up = read_to == after;
+            after = read_to;
+            if caught_up {
+                // Sleep until the store moves past what we read (no thread held).
+                tokio::select! {
+                    _ = shutdown.cancelled() => {
+                        yield Ok(sse_event("end", after, &serde_json::json!({"reason": "shutdown"})));
+                        break;
+                    }
+                    moved = async { head.wait_for(|h| *h > after).await.is_ok() } => {
+                        if !moved { break; }
+                    }
+                }
             }
         }
     };

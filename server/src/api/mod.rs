@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use taskpool_collector::outcome_log::OutcomeRecord;
 use taskpool_core::query::Viewer;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
@@ -41,6 +41,10 @@ pub struct AppState {
     pub keep_alive: Duration,
     /// The demo's login (`POST /api/v1/dev/token`) is open.
     pub dev_login: bool,
+    /// The view's position, for async waits (read-your-writes) without a thread each.
+    pub view_position: watch::Receiver<i64>,
+    /// The event store's head, likewise (interaction streams).
+    pub store_position: watch::Receiver<i64>,
 }
 
 impl AppState {

@@ -106,7 +106,10 @@ pub async fn stream_tasks(
     ApiQuery(p): ApiQuery<TaskStreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
     if p.from.is_some_and(|f| f < 0) {
-        return Err(Problem::bad_request("from", "from must be a non-negative position"));
+        return Err(Problem::bad_request(
+            "from",
+            "from must be a non-negative position",
+        ));
     }
     // The header (set by a reconnecting EventSource) wins over the parameter.
     let from = last_event_id(&headers)?.or(p.from);

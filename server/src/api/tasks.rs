@@ -263,10 +263,10 @@ async fn act(
     let position = outcome.position;
     let visible = match (wait, position) {
         (true, Some(p)) => {
-            let timeout = state.wait_timeout;
-            let node = state.node.clone();
+            let mut view = state.view_position.clone();
+            let reached = async move { view.wait_for(|v| *v >= p).await.is_ok() };
             Some(
-                tokio::task::spawn_blocking(move || node.wait_for_view(p, timeout))
+                tokio::time::timeout(state.wait_timeout, reached)
                     .await
                     .unwrap_or(false),
             )

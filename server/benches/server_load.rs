@@ -1,0 +1,428 @@
+//! Load benchmark of the real server on loopback (`cargo bench -p taskpool-server --bench
+//! server_load`): `GET /tasks` requests/s with p50 / p99 latency over a view of TASKS
+//! tasks (default 1,000,000), then how many concurrent SSE subscribers the server holds
+//! while keeping change-to-subscriber latency p99 under 100 ms, and the server's peak RSS.
+//!
+//! Environment: TASKS (view size), SUBSCRIBERS (comma-separated steps, default
+//! 1000,5000,10000), SECONDS (per load phase, default 10), CONCURRENCY (default 32),
+//! BENCH_DATA (where the generated data directory is kept between runs; default under
+//! ~/.cache, so a second run skips generating).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{Duration as ChronoDuration, TimeZone, Utc};
+use futures_util::StreamExt;
+use rand::{Rng, SeedableRng};
+use taskpool_core::command::TaskCommand;
+use taskpool_core::projector::Projector;
+use taskpool_core::testing::fixtures;
+use taskpool_core::view::View;
+use taskpool_core::{
+    BatchMode, Command as TaskpoolCommand, CommandContext, CommandGateway, EventStore,
+};
+use taskpool_server::auth::{application_token, load_or_create_secret, user_token};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const USERS: usize = 10_000;
+const GROUPS: usize = 500;
+
+fn user(i: usize) -> String {
+    format!("user-{i:05}")
+}
+fn group(i: usize) -> String {
+    format!("group-{i:03}")
+}
+fn groups_of(u: usize) -> Vec<String> {
+    (0..3).map(|k| group((u * 7 + k * 131) % GROUPS)).collect()
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Generates the event store and view once (kept for later runs).
+fn prepare(dir: &Path, tasks: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let marker = dir.join(format!("ready-{tasks}"));
+    if marker.exists() {
+        println!("reusing the generated data in {}", dir.display());
+        return Ok(());
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    let store = EventStore::open(dir.join("events.db"))?;
+    let gateway = Arc::new(CommandGateway::new(&store)?);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let base = Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .ok_or("date")?;
+    let started = Instant::now();
+    for chunk in (0..tasks).step_by(1000) {
+        let mut batch: Vec<TaskpoolCommand> = Vec::with_capacity(1000);
+        for i in chunk..(chunk + 1000).min(tasks) {
+            let mut t = fixtures::task(&format!("task-{i:07}"), &format!("app-{}", i % 5));
+            t.name = format!("Review order {i}");
+            t.business_key = Some(format!("BK-{i}"));
+            t.due_date = Some(base + ChronoDuration::minutes(rng.gen_range(0..525_600)));
+            t.priority = rng.gen_range(0..100);
+            if rng.gen_bool(0.3) {
+                t.assignee = Some(user(rng.gen_range(0..USERS)));
+            }
+            t.candidate_groups.insert(group(rng.gen_range(0..GROUPS)));
+            t.payload
+                .insert("amount".into(), rng.gen_range(0..100_000).into());
+            t.payload.insert(
+                "customer".into(),
+                format!("Customer {}", rng.gen_range(0..5000)).into(),
+            );
+            t.payload.insert(
+                "country".into(),
+                ["DE", "FR", "NL", "US", "JP"][i % 5].into(),
+            );
+            batch.push(TaskCommand::CreateTask(t).into());
+        }
+        gateway.handle(batch, BatchMode::Atomic, &CommandContext::default())?;
+    }
+    println!("event store: {tasks} tasks in {:.1?}", started.elapsed());
+    let view = View::open(dir.join("view.db"))?;
+    let mut projector = Projector::new(&view)?.with_batch_size(5000);
+    let started = Instant::now();
+    let applied = projector.catch_up(&mut store.reader()?)?;
+    println!(
+        "view: {applied} events projected in {:.1?}",
+        started.elapsed()
+    );
+    view.connect()?.execute_batch("ANALYZE")?;
+    std::fs::write(marker, b"")?;
+    Ok(())
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn start(dir: &Path) -> Result<Server, Box<dyn std::error::Error>> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taskpool-server"))
+        .args(["--listen", "127.0.0.1:0", "--print-address", "--data-dir"])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().ok_or("stdout")?).read_line(&mut line)?;
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or("address")?
+        .to_string();
+    Ok(Server { child, base })
+}
+
+/// A memory figure of the server from /proc (VmHWM: peak resident set; RssAnon: heap
+/// and stacks now; RssFile: mapped file pages now, the memory-mapped view) in MiB.
+fn memory_mib(pid: u32, field: &str) -> f64 {
+    let file = if field == "Pss:" {
+        "smaps_rollup"
+    } else {
+        "status"
+    };
+    std::fs::read_to_string(format!("/proc/{pid}/{file}"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+async fn query_load(
+    base: &str,
+    secret: &[u8],
+    concurrency: usize,
+    seconds: u64,
+    path: &str,
+    name: &str,
+) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .expect("client");
+    let stop = Arc::new(AtomicBool::new(false));
+    let samples: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let errors = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for w in 0..concurrency {
+        let (client, stop, samples, errors) = (
+            client.clone(),
+            stop.clone(),
+            samples.clone(),
+            errors.clone(),
+        );
+        let tokens: Vec<String> = (0..50)
+            .map(|k| {
+                let u = (w * 50 + k) * 37 % USERS;
+                user_token(secret, &user(u), &groups_of(u), 3600).expect("token")
+            })
+            .collect();
+        let url = format!("{base}{path}");
+        workers.push(tokio::spawn(async move {
+            let mut local = Vec::new();
+            let mut k = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                match client
+                    .get(&url)
+                    .bearer_auth(&tokens[k % tokens.len()])
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status() == 200 => {
+                        let _ = r.bytes().await;
+                        local.push(t.elapsed());
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                k += 1;
+            }
+            samples.lock().expect("lock").extend(local);
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        let _ = w.await;
+    }
+    let mut s = samples.lock().expect("lock").clone();
+    s.sort();
+    println!(
+        "{name:<44} {:>8.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} requests, {} errors, {concurrency} connections)",
+        s.len() as f64 / seconds as f64,
+        percentile(&s, 0.5).as_secs_f64() * 1e3,
+        percentile(&s, 0.99).as_secs_f64() * 1e3,
+        s.len(),
+        errors.load(Ordering::Relaxed)
+    );
+}
+
+/// Opens `n` SSE subscribers (distinct users), then sends changes to their groups and
+/// measures change-to-subscriber latency. Returns the p99.
+async fn live_load(base: &str, secret: &[u8], n: usize, seconds: u64) -> Option<Duration> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    let received: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let connected = Arc::new(AtomicUsize::new(0));
+    let epoch = Instant::now();
+    let started = Instant::now();
+    let mut subscribers = Vec::with_capacity(n);
+    for i in 0..n {
+        let u = i % USERS;
+        let token = user_token(secret, &user(u), &groups_of(u), 3600).expect("token");
+        let (client, received, connected) = (client.clone(), received.clone(), connected.clone());
+        let url = format!("{base}/api/v1/stream/tasks?limit=20");
+        subscribers.push(tokio::spawn(async move {
+            let Ok(resp) = client.get(&url).bearer_auth(token).send().await else {
+                return;
+            };
+            if resp.status() != 200 {
+                return;
+            }
+            let mut stream = resp.bytes_stream();
+            let mut buf = String::new();
+            let mut counted = false;
+            while let Some(Ok(chunk)) = stream.next().await {
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buf.find("\n\n") {
+                    let block: String = buf.drain(..end + 2).collect();
+                    if block.contains("event: snapshot") && !counted {
+                        counted = true;
+                        connected.fetch_add(1, Ordering::Relaxed);
+                    } else if block.contains("event: entered") {
+                        // The task name carries the send time (µs since the epoch).
+                        if let Some(sent) = block
+                            .split("\"name\":\"live ")
+                            .nth(1)
+                            .and_then(|r| r.split('"').next())
+                            .and_then(|s| s.parse::<u64>().ok())
+                        {
+                            let now = epoch.elapsed();
+                            received
+                                .lock()
+                                .expect("lock")
+                                .push(now.saturating_sub(Duration::from_micros(sent)));
+                        }
+                    }
+                }
+            }
+        }));
+        if i % 500 == 499 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while connected.load(Ordering::Relaxed) < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let held = connected.load(Ordering::Relaxed);
+    println!(
+        "  {held} of {n} subscribers connected (snapshot received) in {:.1?}",
+        started.elapsed()
+    );
+    // Changes: a task for one group at a time, 20 per second; each reaches the
+    // subscribers in that group (about {n} * 3 / 500 of them).
+    let app = application_token(secret, "bench", 3600).expect("token");
+    let mut k = 0;
+    let end = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < end {
+        let sent = epoch.elapsed().as_micros();
+        let id = format!("live-{n}-{k}");
+        let g = group((k * 97) % GROUPS);
+        let body = serde_json::json!({"events": [{"type": "taskCreated", "task": {
+            "id": id, "sourceReference": {"kind": "process", "instanceId": id, "executionId": id, "definitionId": "d:1",
+                "definitionKey": "d", "name": "D", "applicationName": "bench"},
+            "taskDefinitionKey": "k", "name": format!("live {sent}"), "candidateGroups": [g],
+            "createTime": "2026-01-01T00:00:00Z"}}]});
+        let _ = client
+            .post(format!("{base}/api/v1/engine-events"))
+            .bearer_auth(&app)
+            .json(&body)
+            .send()
+            .await;
+        k += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for s in subscribers {
+        s.abort();
+    }
+    let mut r = received.lock().expect("lock").clone();
+    r.sort();
+    if r.is_empty() {
+        println!("  no change reached a subscriber");
+        return None;
+    }
+    let p99 = percentile(&r, 0.99);
+    println!(
+        "  {k} changes, {} deliveries: change-to-subscriber p50 {:.1} ms, p99 {:.1} ms",
+        r.len(),
+        percentile(&r, 0.5).as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3
+    );
+    Some(p99)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let tasks: usize = env_or("TASKS", 1_000_000);
+    let seconds: u64 = env_or("SECONDS", 10);
+    let concurrency: usize = env_or("CONCURRENCY", 32);
+    let steps: Vec<usize> = std::env::var("SUBSCRIBERS")
+        .unwrap_or_else(|_| "1000,5000,10000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let dir: PathBuf = std::env::var("BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()))
+                .join(".cache/taskpool-bench")
+                .join(format!("server-{tasks}"))
+        });
+    println!("server load benchmark: {tasks} tasks, {USERS} users in {GROUPS} groups, loopback");
+    prepare(&dir, tasks)?;
+    let work = tempfile::tempdir()?;
+    // Each run starts from a copy: the live phase adds tasks.
+    for f in ["events.db", "view.db"] {
+        std::fs::copy(dir.join(f), work.path().join(f))?;
+    }
+    let server = start(work.path())?;
+    let secret = load_or_create_secret(work.path(), None)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    println!(
+        "server heap and stacks at start: {:.0} MiB",
+        memory_mib(server.child.id(), "RssAnon:")
+    );
+    rt.block_on(async {
+        query_load(
+            &server.base,
+            &secret,
+            concurrency,
+            seconds,
+            "/api/v1/tasks?limit=50",
+            "GET /tasks (my inbox, first page by due)",
+        )
+        .await;
+        query_load(
+            &server.base,
+            &secret,
+            concurrency,
+            seconds,
+            "/api/v1/tasks?limit=50&filter=amount%20%3E%2050000%20and%20country%20%3D%20DE",
+            "GET /tasks with a payload filter",
+        )
+        .await;
+        println!(
+            "server heap and stacks after the query load: {:.0} MiB",
+            memory_mib(server.child.id(), "RssAnon:")
+        );
+        for n in &steps {
+            println!("SSE subscribers: {n}");
+            match live_load(&server.base, &secret, *n, seconds).await {
+                Some(p99) if p99 <= Duration::from_millis(100) => {
+                    println!("  held {n} subscribers with live p99 under 100 ms")
+                }
+                Some(_) => println!("  live p99 above 100 ms at {n} subscribers"),
+                None => {}
+            }
+            println!(
+                "  server heap and stacks now: {:.0} MiB",
+                memory_mib(server.child.id(), "RssAnon:")
+            );
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
+    let pid = server.child.id();
+    // RSS counts a file page once per mapping: each pooled view connection maps the
+    // view file, so RssFile (and the peak RSS) count the same page-cache pages several
+    // times. PSS counts each page once.
+    println!(
+        "server memory: peak RSS {:.0} MiB; now RSS {:.0} MiB = {:.0} MiB heap and stacks + {:.0} MiB mapped view pages (counted per mapping); PSS {:.0} MiB",
+        memory_mib(pid, "VmHWM:"),
+        memory_mib(pid, "VmRSS:"),
+        memory_mib(pid, "RssAnon:"),
+        memory_mib(pid, "RssFile:"),
+        memory_mib(pid, "Pss:")
+    );
+    let mut child = server.child;
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(())
+}
