@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::command_gateway::CommitSignal;
 use crate::event::StoredEvent;
@@ -24,6 +24,26 @@ pub enum ProjectorError {
 
 /// The default projector id (one view may hold several projectors' checkpoints).
 pub const TASKLIST_PROJECTOR: &str = "tasklist";
+
+/// The next offset to read from one topic partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerOffset {
+    pub topic: String,
+    pub partition: i32,
+    pub next_offset: i64,
+}
+
+/// A delivered message that could not be applied (not JSON, an unknown event type, a
+/// future event version): kept with its reason, never blocking the messages after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedMessage {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<String>,
+    pub payload: Option<Vec<u8>>,
+    pub error: String,
+}
 
 /// Applies events to a view.
 pub struct Projector {
@@ -103,6 +123,92 @@ impl Projector {
             self.signal.advance(position);
         }
         Ok(applied)
+    }
+
+    /// Applies events delivered from elsewhere (a tasklist node reading Kafka), in one
+    /// transaction with the consumer offsets they came from and the messages parked on
+    /// the way. Each applied event gets the next local position (the view's own order);
+    /// an event whose aggregate version the view already holds is a duplicate and
+    /// changes nothing. Returns how many were applied.
+    pub fn apply_delivered(
+        &mut self,
+        events: &[StoredEvent],
+        offsets: &[ConsumerOffset],
+        parked: &[ParkedMessage],
+    ) -> Result<usize, ProjectorError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut position = view::checkpoint(&tx, &self.id)?;
+        let mut applied = 0;
+        for e in events {
+            let kind = e.aggregate_kind.as_str();
+            let known: i64 = tx
+                .prepare_cached("SELECT version FROM applied_versions WHERE aggregate_kind = ?1 AND aggregate_id = ?2")?
+                .query_row(rusqlite::params![kind, e.aggregate_id], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            if e.aggregate_version <= known {
+                tracing::debug!(target: "taskpool::projector", aggregate = %e.aggregate_id, version = e.aggregate_version, "duplicate delivery skipped");
+                continue;
+            }
+            if e.aggregate_version != known + 1 {
+                tracing::warn!(target: "taskpool::projector", aggregate = %e.aggregate_id, version = e.aggregate_version, known, "a delivered event skips versions");
+            }
+            position += 1;
+            let local = StoredEvent {
+                position,
+                ..e.clone()
+            };
+            projection::apply(&tx, &local)?;
+            tx.prepare_cached(
+                "INSERT INTO applied_versions (aggregate_kind, aggregate_id, version) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (aggregate_kind, aggregate_id) DO UPDATE SET version = excluded.version",
+            )?
+            .execute(rusqlite::params![kind, e.aggregate_id, e.aggregate_version])?;
+            applied += 1;
+        }
+        for o in offsets {
+            tx.prepare_cached(
+                "INSERT INTO consumer_offsets (topic, partition, next_offset) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset",
+            )?
+            .execute(rusqlite::params![o.topic, o.partition, o.next_offset])?;
+        }
+        for m in parked {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO parked_messages (topic, partition, offset, key, payload, error, parked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(rusqlite::params![m.topic, m.partition, m.offset, m.key, m.payload, m.error, chrono::Utc::now().to_rfc3339()])?;
+        }
+        if applied > 0 {
+            tx.execute(
+                "INSERT INTO projector_checkpoint (projector, position) VALUES (?1, ?2)
+                 ON CONFLICT (projector) DO UPDATE SET position = excluded.position",
+                rusqlite::params![self.id, position],
+            )?;
+        }
+        tx.commit()?;
+        if applied > 0 {
+            self.signal.advance(position);
+        }
+        Ok(applied)
+    }
+
+    /// Where to resume reading each topic partition (the offsets stored with the rows).
+    pub fn consumer_offsets(&self) -> Result<Vec<ConsumerOffset>, ProjectorError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT topic, partition, next_offset FROM consumer_offsets ORDER BY topic, partition",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ConsumerOffset {
+                topic: r.get(0)?,
+                partition: r.get(1)?,
+                next_offset: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Applies everything the store holds after the checkpoint; returns how many.

@@ -27,7 +27,41 @@ pub struct ServerConfig {
     pub keep_alive_secs: u64,
     /// The built web UI to serve at `/` (none: `/` says where to find it).
     pub ui_dir: Option<PathBuf>,
+    /// What this node is in a distributed setup (see [`Role`]).
+    pub role: Role,
+    /// The process application this node runs (`process-application` role and demo).
+    pub application: String,
+    /// Brokers, topics and librdkafka settings (roles other than `single`).
+    pub kafka: taskpool_kafka::KafkaConfig,
     pub auth: AuthConfig,
+}
+
+/// A node's part in the deployment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Everything in one process (embedded SQLite): the default.
+    #[default]
+    Single,
+    /// Core, event store, publisher to Kafka, interaction consumer, with the example
+    /// process application as its engine.
+    ProcessApplication,
+    /// Kafka consumer, own view, tasklist API; actions go to the owning application.
+    Tasklist,
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "single" => Ok(Role::Single),
+            "process-application" => Ok(Role::ProcessApplication),
+            "tasklist" => Ok(Role::Tasklist),
+            other => Err(format!(
+                "unknown role `{other}`: single, process-application or tasklist"
+            )),
+        }
+    }
 }
 
 /// How callers prove who they are.
@@ -59,6 +93,9 @@ impl Default for ServerConfig {
             wait_timeout_ms: 5_000,
             keep_alive_secs: 15,
             ui_dir: None,
+            role: Role::Single,
+            application: "example".into(),
+            kafka: taskpool_kafka::KafkaConfig::default(),
             auth: AuthConfig::default(),
         }
     }
@@ -118,6 +155,9 @@ impl ServerConfig {
             }
             "TASKPOOL_DEMO" => self.demo = matches!(value.as_str(), "1" | "true" | "yes"),
             "TASKPOOL_UI_DIR" => self.ui_dir = Some(value.into()),
+            "TASKPOOL_ROLE" => self.role = value.parse().map_err(bad)?,
+            "TASKPOOL_APPLICATION" => self.application = value,
+            "TASKPOOL_KAFKA_BROKERS" => self.kafka.brokers = value,
             "TASKPOOL_HS256_SECRET" => self.auth.hs256_secret = Some(value),
             "TASKPOOL_RS256_PUBLIC_KEY_FILE" => {
                 self.auth.rs256_public_key_file = Some(value.into())

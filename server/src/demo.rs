@@ -17,9 +17,6 @@ use taskpool_core::query::StaticUserDirectory;
 
 use crate::node::TaskpoolNode;
 
-/// The name the demo application reports under.
-pub const DEMO_APPLICATION: &str = "example";
-
 /// The demo users and their groups (alice, bob, carol).
 pub fn demo_users() -> StaticUserDirectory {
     StaticUserDirectory::from_pairs(directory::USERS.iter().copied())
@@ -27,10 +24,14 @@ pub fn demo_users() -> StaticUserDirectory {
 
 /// Starts the example application on `node`; new instances at `rate` per second
 /// (0: only the starting set). Stops with the node.
-pub fn start(node: Arc<TaskpoolNode>, rate: f64) -> anyhow::Result<JoinHandle<()>> {
+pub fn start(
+    node: Arc<TaskpoolNode>,
+    application: &str,
+    rate: f64,
+) -> anyhow::Result<JoinHandle<()>> {
     let props = SenderProperties::default();
     let sender = Arc::new(
-        GatewaySender::new(node.gateway().clone(), DEMO_APPLICATION, props.clone())
+        GatewaySender::new(node.gateway().clone(), application, props.clone())
             .with_outcome_log(node.outcome_log().clone()),
     );
     let enricher = EnricherConfig {
@@ -47,8 +48,8 @@ pub fn start(node: Arc<TaskpoolNode>, rate: f64) -> anyhow::Result<JoinHandle<()
         sender,
         Arc::new(EngineVariables),
     ));
-    let conn = rusqlite::Connection::open(node.data_dir().join("example-app.db"))?;
-    let mut app = ExampleApplication::open(DEMO_APPLICATION, conn, collector)?;
+    let conn = rusqlite::Connection::open(node.data_dir().join(format!("{application}-app.db")))?;
+    let mut app = ExampleApplication::open(application, conn, collector)?;
     app.deploy()?;
     if app.instance_count()? == 0 {
         app.create_starting_set()?;

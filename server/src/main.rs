@@ -57,6 +57,15 @@ struct ServeArgs {
     /// The built web UI to serve at /.
     #[arg(long)]
     ui_dir: Option<PathBuf>,
+    /// single (default), process-application or tasklist.
+    #[arg(long)]
+    role: Option<taskpool_server::config::Role>,
+    /// The process application this node runs (process-application role, demo).
+    #[arg(long)]
+    application: Option<String>,
+    /// Kafka bootstrap servers (roles other than single).
+    #[arg(long)]
+    kafka_brokers: Option<String>,
     /// Print `listening on http://ADDR` on stdout once listening (for scripts).
     #[arg(long)]
     print_address: bool,
@@ -104,6 +113,15 @@ fn config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     }
     if let Some(u) = &args.ui_dir {
         c.ui_dir = Some(u.clone());
+    }
+    if let Some(r) = args.role {
+        c.role = r;
+    }
+    if let Some(a) = &args.application {
+        c.application = a.clone();
+    }
+    if let Some(b) = &args.kafka_brokers {
+        c.kafka.brokers = b.clone();
     }
     Ok(c)
 }

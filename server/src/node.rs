@@ -59,6 +59,8 @@ pub enum NodeError {
     TaskNotFound,
     #[error("the node is shutting down")]
     ShuttingDown,
+    #[error("the action could not be sent to its application: {0}")]
+    Routing(String),
 }
 
 /// An action of a user on a task.
@@ -128,7 +130,7 @@ pub struct InteractionDelivery {
 }
 
 /// How the node is set up.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NodeOptions {
     pub data_dir: PathBuf,
     /// How many outcomes the outcome log keeps.
@@ -136,6 +138,37 @@ pub struct NodeOptions {
     /// The sender properties applied to ingested engine transactions (accumulator,
     /// enabled categories).
     pub sender: SenderProperties,
+    /// The projector follows the local event store (single node, process
+    /// application). A tasklist node fed over Kafka sets this to false: its view is
+    /// written by the consumer.
+    pub follow_store: bool,
+    /// Where user actions go when the tasks' aggregates live elsewhere (a tasklist
+    /// node): None handles them with the local gateway.
+    pub router: Option<Arc<dyn InteractionRoute>>,
+}
+
+/// Sends a user's interaction to the process application that owns the task (over
+/// Kafka, say) instead of handling it here.
+pub trait InteractionRoute: Send + Sync {
+    /// Returns the request's id once it is on its way.
+    fn route(
+        &self,
+        application: &str,
+        user: &str,
+        command: TaskCommand,
+    ) -> Result<uuid::Uuid, String>;
+}
+
+/// What became of a user's action.
+#[derive(Debug, Clone)]
+pub enum ActOutcome {
+    /// Handled by the local gateway.
+    Handled(BatchOutcome),
+    /// Sent on to the owning application, which will handle it.
+    Routed {
+        command_id: uuid::Uuid,
+        application: String,
+    },
 }
 
 impl NodeOptions {
@@ -144,6 +177,8 @@ impl NodeOptions {
             data_dir: data_dir.into(),
             outcome_retention: 100_000,
             sender: SenderProperties::default(),
+            follow_store: true,
+            router: None,
         }
     }
 }
@@ -159,6 +194,7 @@ pub struct TaskpoolNode {
     pool: Mutex<Vec<Connection>>,
     collectors: Mutex<HashMap<String, Arc<Collector>>>,
     sender: SenderProperties,
+    router: Option<Arc<dyn InteractionRoute>>,
     stop: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     ready_position: i64,
@@ -185,14 +221,18 @@ impl TaskpoolNode {
         let view_signal = projector.signal();
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
-        threads.push(spawn_projector(
-            projector,
-            view.clone(),
-            view_signal.clone(),
-            store.clone(),
-            gateway.commit_signal(),
-            stop.clone(),
-        )?);
+        if options.follow_store {
+            threads.push(spawn_projector(
+                projector,
+                view.clone(),
+                view_signal.clone(),
+                store.clone(),
+                gateway.commit_signal(),
+                stop.clone(),
+            )?);
+        } else {
+            drop(projector);
+        }
         let (feed, feed_thread) = ChangeFeed::start(&view, view_signal.clone())?;
         threads.push(feed_thread);
         Ok(Arc::new(Self {
@@ -205,6 +245,7 @@ impl TaskpoolNode {
             pool: Mutex::new(Vec::new()),
             collectors: Mutex::default(),
             sender: options.sender,
+            router: options.router,
             stop,
             threads: Mutex::new(threads),
             ready_position,
@@ -250,6 +291,18 @@ impl TaskpoolNode {
     /// The last position the view has applied.
     pub fn view_position(&self) -> i64 {
         self.view_signal.head()
+    }
+
+    /// The view (a Kafka consumer writes into it on a tasklist node).
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    /// Runs `thread` as one of the node's: it is joined on shutdown.
+    pub fn adopt_thread(&self, thread: JoinHandle<()>) {
+        if let Ok(mut t) = self.threads.lock() {
+            t.push(thread);
+        }
     }
 
     /// The store's head when the node started: the view is ready once it got there.
@@ -364,13 +417,23 @@ impl TaskpoolNode {
         viewer: &Viewer,
         task_id: &str,
         action: TaskAction,
-    ) -> Result<BatchOutcome, NodeError> {
+    ) -> Result<ActOutcome, NodeError> {
         let Viewer::User { user, .. } = viewer else {
             return Err(NodeError::TaskNotFound);
         };
         // A task the caller cannot see answers "not found", whatever the action.
-        self.task(viewer, task_id)?;
+        let task = self.task(viewer, task_id)?;
         let command = action.command(task_id, user);
+        if let Some(router) = &self.router {
+            let application = task.source_reference.application_name;
+            let command_id = router
+                .route(&application, user, command)
+                .map_err(NodeError::Routing)?;
+            return Ok(ActOutcome::Routed {
+                command_id,
+                application,
+            });
+        }
         let ctx = CommandContext {
             user: Some(user.clone()),
             ..Default::default()
@@ -379,7 +442,7 @@ impl TaskpoolNode {
             .gateway
             .handle(vec![command.into()], BatchMode::Atomic, &ctx)?;
         self.record("tasklist", &outcome);
-        Ok(outcome)
+        Ok(ActOutcome::Handled(outcome))
     }
 
     /// A process application sends a unit of work (its own aggregates only).

@@ -126,6 +126,11 @@ impl From<NodeError> for Problem {
         match e {
             NodeError::Query(q) => q.into(),
             NodeError::TaskNotFound => Problem::not_found("no such task"),
+            NodeError::Routing(e) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "routing-failed",
+                format!("the action could not be sent to its application: {e}"),
+            ),
             NodeError::ShuttingDown => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting-down",

@@ -20,9 +20,10 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::{self, AppState};
 use crate::auth::Authenticator;
-use crate::config::ServerConfig;
+use crate::config::{Role, ServerConfig};
 use crate::node::{NodeOptions, TaskpoolNode};
 use crate::problem::Problem;
+use taskpool_kafka::InteractionRouter;
 
 /// A server that is running.
 pub struct RunningServer {
@@ -59,15 +60,97 @@ impl RunningServer {
 /// Starts the node and the HTTP server; returns once it listens.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
     crate::metrics::handle();
-    let data_dir = config.data_dir.clone();
-    let node = tokio::task::spawn_blocking(move || TaskpoolNode::start(NodeOptions::new(data_dir)))
-        .await??;
-    let mut auth = Authenticator::new(&config.data_dir, &config.auth)?;
-    if config.demo {
-        crate::demo::start(node.clone(), config.demo_rate)?;
-        if config.auth.users_file.is_none() {
-            auth = auth.with_users(crate::demo::demo_users());
+    let mut options = NodeOptions::new(config.data_dir.clone());
+    if config.role != Role::Single {
+        let kafka = config.kafka.clone();
+        tokio::task::spawn_blocking(move || taskpool_kafka::topics::ensure_topics(&kafka))
+            .await??;
+    }
+    if config.role == Role::Tasklist {
+        options.follow_store = false;
+        options.router = Some(Arc::new(KafkaRoute(InteractionRouter::new(&config.kafka)?)));
+    }
+    let node = tokio::task::spawn_blocking(move || TaskpoolNode::start(options)).await??;
+    let mut publisher = None;
+    match config.role {
+        Role::Single => {
+            if config.demo {
+                node.adopt_thread(crate::demo::start(
+                    node.clone(),
+                    &config.application,
+                    config.demo_rate,
+                )?);
+            }
         }
+        Role::ProcessApplication => {
+            node.adopt_thread(crate::demo::start(
+                node.clone(),
+                &config.application,
+                config.demo_rate,
+            )?);
+            let (node2, kafka, app) = (
+                node.clone(),
+                config.kafka.clone(),
+                config.application.clone(),
+            );
+            let p = tokio::task::spawn_blocking(move || {
+                taskpool_kafka::Publisher::new(&kafka, &app, &node2.data_dir().join("kafka.db"))
+            })
+            .await??;
+            publisher = Some(p.status());
+            let (store, commits, stop) = (
+                node.store().clone(),
+                node.gateway().commit_signal(),
+                node.stop_flag(),
+            );
+            node.adopt_thread(
+                std::thread::Builder::new()
+                    .name("publisher".into())
+                    .spawn(move || p.run(&store, commits, stop))?,
+            );
+            let (node2, kafka, app) = (
+                node.clone(),
+                config.kafka.clone(),
+                config.application.clone(),
+            );
+            let consumer = tokio::task::spawn_blocking(move || {
+                taskpool_kafka::InteractionConsumer::new(
+                    &kafka,
+                    &app,
+                    node2.gateway().clone(),
+                    &node2.data_dir().join("kafka.db"),
+                    Some(node2.outcome_log().clone()),
+                )
+            })
+            .await??;
+            let stop = node.stop_flag();
+            node.adopt_thread(
+                std::thread::Builder::new()
+                    .name("interactions".into())
+                    .spawn(move || consumer.run(stop))?,
+            );
+        }
+        Role::Tasklist => {
+            let (node2, kafka) = (node.clone(), config.kafka.clone());
+            let consumer = tokio::task::spawn_blocking(move || {
+                taskpool_kafka::TasklistConsumer::new(
+                    &kafka,
+                    node2.view(),
+                    Some(node2.view_signal()),
+                )
+            })
+            .await??;
+            let stop = node.stop_flag();
+            node.adopt_thread(
+                std::thread::Builder::new()
+                    .name("tasklist-consumer".into())
+                    .spawn(move || consumer.run(stop))?,
+            );
+        }
+    }
+    let mut auth = Authenticator::new(&config.data_dir, &config.auth)?;
+    if config.demo && config.auth.users_file.is_none() {
+        auth = auth.with_users(crate::demo::demo_users());
     }
     let dev_login = config.demo || config.auth.users_file.is_some();
     let shutdown = CancellationToken::new();
@@ -84,11 +167,13 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
         dev_login,
         view_position,
         store_position,
+        publisher,
+        ingestion: config.role != Role::Tasklist,
     };
     let app = router(state, &config);
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), demo = config.demo, "taskpool server listening");
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), demo = config.demo, role = ?config.role, "taskpool server listening");
     let token = shutdown.clone();
     let task = tokio::spawn(async move {
         axum::serve(
@@ -135,6 +220,21 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// User actions of a tasklist node go to their application over Kafka.
+struct KafkaRoute(InteractionRouter);
+
+impl crate::node::InteractionRoute for KafkaRoute {
+    fn route(
+        &self,
+        application: &str,
+        user: &str,
+        command: taskpool_core::command::TaskCommand,
+    ) -> Result<uuid::Uuid, String> {
+        futures::executor::block_on(self.0.route(application, user, command))
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// One thread follows a position signal (condition variable) and publishes it on a watch

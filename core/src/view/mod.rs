@@ -86,6 +86,43 @@ pub(crate) fn create_all(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(schema::CREATE)
 }
 
+/// A canonical dump of the state a view holds (tasks, authorizations, payload index,
+/// data entries, processes), without what depends on the order events arrived in
+/// (positions, row ids, the change log, delivery bookkeeping): two views fed the same
+/// events in different interleavings (a rebuild and a Kafka-fed node) dump equal.
+pub fn dump_state(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let queries = [
+        ("tasks", "SELECT t.id, t.application_name, t.process_name, t.definition_key, t.instance_id, t.task_definition_key, t.name, t.description, t.form_key, t.priority, t.assignee, t.create_time, t.due_date, t.follow_up_date, t.business_key, d.task FROM tasks t JOIN task_documents d ON d.task_rowid = t.rowid"),
+        ("task_authorizations", "SELECT principal, kind, due, task_id, follow_up FROM task_authorizations"),
+        ("task_correlations", "SELECT * FROM task_correlations"),
+        ("task_payload", "SELECT * FROM task_payload"),
+        ("data_entries", "SELECT * FROM data_entries"),
+        ("data_entry_authorizations", "SELECT * FROM data_entry_authorizations"),
+        ("data_entry_protocol_users", "SELECT * FROM data_entry_protocol_users"),
+        ("process_definitions", "SELECT * FROM process_definitions"),
+        ("process_definition_starters", "SELECT * FROM process_definition_starters"),
+        ("process_instances", "SELECT * FROM process_instances"),
+        ("process_variables", "SELECT * FROM process_variables"),
+    ];
+    let mut out = Vec::new();
+    for (table, sql) in queries {
+        let mut stmt = conn.prepare(sql)?;
+        let n = stmt.column_count();
+        let mut rows: Vec<String> = stmt
+            .query_map([], |r| {
+                let mut cells = Vec::with_capacity(n);
+                for i in 0..n {
+                    cells.push(format!("{:?}", r.get::<_, rusqlite::types::Value>(i)?));
+                }
+                Ok(format!("{table}: {}", cells.join(" | ")))
+            })?
+            .collect::<Result<_, _>>()?;
+        rows.sort();
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// A canonical dump of every view table (ordered rows as text), to compare two views.
 pub fn dump(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut out = Vec::new();

@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 8;
+pub const VIEW_SCHEMA_VERSION: i64 = 9;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -147,6 +147,33 @@ CREATE TABLE IF NOT EXISTS process_variables (
     value       TEXT NOT NULL,
     PRIMARY KEY (instance_id, name)
 ) WITHOUT ROWID;
+
+-- A view fed with delivered events (a tasklist node reading Kafka): the last applied
+-- version of each aggregate (a duplicate or redelivered event changes nothing), the
+-- next offset to read per topic partition (moved in the same transaction as the rows),
+-- and the messages that could not be applied (parked, never blocking later ones).
+CREATE TABLE IF NOT EXISTS applied_versions (
+    aggregate_kind TEXT NOT NULL,
+    aggregate_id   TEXT NOT NULL,
+    version        INTEGER NOT NULL,
+    PRIMARY KEY (aggregate_kind, aggregate_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS consumer_offsets (
+    topic       TEXT NOT NULL,
+    partition   INTEGER NOT NULL,
+    next_offset INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS parked_messages (
+    topic     TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    offset    INTEGER NOT NULL,
+    key       TEXT,
+    payload   BLOB,
+    error     TEXT NOT NULL,
+    parked_at TEXT NOT NULL,
+    PRIMARY KEY (topic, partition, offset)
+) WITHOUT ROWID;
 ";
 
 /// Every table of the view, for a rebuild.
@@ -166,4 +193,7 @@ pub const TABLES: &[&str] = &[
     "process_definition_starters",
     "process_instances",
     "process_variables",
+    "applied_versions",
+    "consumer_offsets",
+    "parked_messages",
 ];

@@ -22,6 +22,17 @@ use super::{AppState, Application};
 use crate::node::{EngineTransactionRequest, TaskpoolNode};
 use crate::problem::{ApiJson, Problem};
 
+/// A tasklist node holds no aggregates: process applications send to their own node.
+fn no_ingestion_here(state: &AppState) -> Result<(), Problem> {
+    if state.ingestion {
+        Ok(())
+    } else {
+        Err(Problem::not_found(
+            "this is a tasklist node: process applications send engine events to their own node, which publishes to Kafka",
+        ))
+    }
+}
+
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     headers
         .get("idempotency-key")
@@ -70,13 +81,14 @@ fn answer(outcome: BatchOutcome) -> Response {
     responses((status = 200, description = "applied (or applied before, with this key)", body = Object),
         (status = 409, description = "a command was rejected: nothing applied", body = Problem, content_type = "application/problem+json"),
         (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "a tasklist node takes no ingestion", body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn engine_events(
     State(state): State<AppState>,
     Application(app): Application,
     headers: HeaderMap,
     ApiJson(request): ApiJson<EngineTransactionRequest>,
 ) -> Result<Response, Problem> {
+    no_ingestion_here(&state)?;
     let key = idempotency_key(&headers)?;
     let outcome = state
         .blocking(move |n| n.ingest_engine_transaction(&app, request, key.as_deref()))
@@ -103,13 +115,14 @@ pub struct CommandBatch {
     request_body = CommandBatch,
     responses((status = 200, body = Object), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "a tasklist node takes no ingestion", body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn commands(
     State(state): State<AppState>,
     Application(app): Application,
     headers: HeaderMap,
     ApiJson(batch): ApiJson<CommandBatch>,
 ) -> Result<Response, Problem> {
+    no_ingestion_here(&state)?;
     let key = idempotency_key(&headers)?;
     let limits = InputLimits::default();
     if batch.commands.len() > limits.max_commands {

@@ -45,6 +45,11 @@ pub struct AppState {
     pub view_position: watch::Receiver<i64>,
     /// The event store's head, likewise (interaction streams).
     pub store_position: watch::Receiver<i64>,
+    /// Whether this node takes engine events and commands (not a tasklist node: the
+    /// aggregates live in the process applications).
+    pub ingestion: bool,
+    /// A process-application node's Kafka publisher.
+    pub publisher: Option<Arc<std::sync::Mutex<taskpool_kafka::PublisherStatus>>>,
 }
 
 impl AppState {

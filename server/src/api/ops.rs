@@ -18,6 +18,10 @@ pub struct Health {
     pub event_store_position: i64,
     pub view_position: i64,
     pub live_subscribers: usize,
+    /// A process-application node: the Kafka publisher's checkpoint, lag and errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub publisher: Option<serde_json::Value>,
 }
 
 fn health_of(state: &AppState) -> Health {
@@ -26,6 +30,10 @@ fn health_of(state: &AppState) -> Health {
         event_store_position: state.node.head_position(),
         view_position: state.node.view_position(),
         live_subscribers: state.node.live_subscribers(),
+        publisher: state
+            .publisher
+            .as_ref()
+            .and_then(|p| p.lock().ok().and_then(|s| serde_json::to_value(&*s).ok())),
     }
 }
 
@@ -67,9 +75,11 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 /// Prometheus metrics.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let node = state.node.clone();
-    let text = tokio::task::spawn_blocking(move || crate::metrics::render(&node))
-        .await
-        .unwrap_or_default();
+    let publisher = state.publisher.clone();
+    let text =
+        tokio::task::spawn_blocking(move || crate::metrics::render(&node, publisher.as_deref()))
+            .await
+            .unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -15,7 +15,7 @@ use taskpool_core::{BatchOutcome, CommandOutcome};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{status_of, AppState, User};
-use crate::node::TaskAction;
+use crate::node::{ActOutcome, TaskAction};
 use crate::problem::{ApiJson, ApiQuery, Problem};
 
 /// The task list query.
@@ -223,6 +223,14 @@ pub struct ActionResponse {
     pub visible: Option<bool>,
 }
 
+/// The answer of a tasklist node: the action is on its way to the owning application.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutedResponse {
+    pub command_id: uuid::Uuid,
+    pub routed_to: String,
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CompleteBody {
@@ -246,7 +254,24 @@ async fn act(
     action: TaskAction,
     wait: bool,
 ) -> Result<Response, Problem> {
-    let outcome: BatchOutcome = state.blocking(move |n| n.act(&viewer, &id, action)).await?;
+    let outcome: BatchOutcome = match state.blocking(move |n| n.act(&viewer, &id, action)).await? {
+        ActOutcome::Handled(outcome) => outcome,
+        ActOutcome::Routed {
+            command_id,
+            application,
+        } => {
+            // A tasklist node: the owning application handles it and its events come
+            // back through the view.
+            return Ok((
+                StatusCode::ACCEPTED,
+                Json(RoutedResponse {
+                    command_id,
+                    routed_to: application,
+                }),
+            )
+                .into_response());
+        }
+    };
     let Some(first) = outcome.outcomes.into_iter().next() else {
         return Err(Problem::internal("the gateway returned no outcome"));
     };
@@ -289,7 +314,7 @@ macro_rules! action_doc {
     ($name:ident, $path:literal, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "actions", params(("id" = String, Path), ActionParams),
-            responses((status = 200, body = ActionResponse), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+            responses((status = 200, body = ActionResponse), (status = 202, description = "a tasklist node sent it to the owning application", body = RoutedResponse), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
                 (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, description = "rejected by the task's rules", body = Problem, content_type = "application/problem+json")))]
         pub async fn $name(
             State(state): State<AppState>,
@@ -326,7 +351,7 @@ action_doc!(
 /// Completes a task with result values.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/complete", tag = "actions", params(("id" = String, Path), ActionParams),
     request_body = CompleteBody,
-    responses((status = 200, body = ActionResponse), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, body = ActionResponse), (status = 202, description = "a tasklist node sent it to the owning application", body = RoutedResponse), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn complete(
     State(state): State<AppState>,
@@ -344,7 +369,7 @@ pub async fn complete(
 /// Defers a task until a follow-up date.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/defer", tag = "actions", params(("id" = String, Path), ActionParams),
     request_body = DeferBody,
-    responses((status = 200, body = ActionResponse), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, body = ActionResponse), (status = 202, description = "a tasklist node sent it to the owning application", body = RoutedResponse), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn defer(
     State(state): State<AppState>,

@@ -1,0 +1,171 @@
+//! The tasklist-node consumer: every node keeps a full view of its own, so it reads
+//! every partition of the event topics itself (manual assignment, no consumer group
+//! splitting the work) and stores the next offset of each partition in its SQLite view,
+//! in the same transaction as the view rows. A crash or a redelivery never applies an
+//! event twice and never skips one; duplicates from the publisher's retries are
+//! recognised by aggregate version; messages that cannot be read are parked with their
+//! offset and never block the ones after them.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use taskpool_core::command_gateway::CommitSignal;
+use taskpool_core::projector::{ConsumerOffset, ParkedMessage, Projector};
+use taskpool_core::view::View;
+use taskpool_core::StoredEvent;
+
+use crate::message::EventMessage;
+use crate::topics::partitions;
+use crate::{KafkaConfig, KafkaError};
+
+/// Reads the event topics into a view.
+pub struct TasklistConsumer {
+    consumer: BaseConsumer,
+    projector: Projector,
+    config: KafkaConfig,
+}
+
+impl TasklistConsumer {
+    /// A consumer projecting into `view`; `signal` is the view's position signal (live
+    /// subscriptions wait on it).
+    pub fn new(
+        config: &KafkaConfig,
+        view: &View,
+        signal: Option<CommitSignal>,
+    ) -> Result<Self, KafkaError> {
+        let mut projector = Projector::new(view)?;
+        if let Some(s) = signal {
+            projector = projector.with_signal(s);
+        }
+        let consumer: BaseConsumer = config
+            .client()
+            .set(
+                "group.id",
+                format!("taskpool-tasklist-{}", uuid::Uuid::new_v4()),
+            )
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .create()?;
+        let mut c = Self {
+            consumer,
+            projector,
+            config: config.clone(),
+        };
+        c.assign()?;
+        Ok(c)
+    }
+
+    /// The view's position signal.
+    pub fn signal(&self) -> CommitSignal {
+        self.projector.signal()
+    }
+
+    /// Assigns every partition of the event topics at the offsets the view stored.
+    fn assign(&mut self) -> Result<(), KafkaError> {
+        let stored: BTreeMap<(String, i32), i64> = self
+            .projector
+            .consumer_offsets()?
+            .into_iter()
+            .map(|o| ((o.topic, o.partition), o.next_offset))
+            .collect();
+        let mut list = TopicPartitionList::new();
+        for topic in self.config.topics.event_topics() {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let parts = loop {
+                match partitions(&self.consumer, topic, Duration::from_secs(5)) {
+                    Ok(p) => break p,
+                    Err(e) if Instant::now() < deadline => {
+                        tracing::info!(target: "taskpool::kafka", %topic, error = %e, "waiting for the topic");
+                        std::thread::sleep(Duration::from_millis(500));
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+            for p in parts {
+                let offset = match stored.get(&(topic.to_string(), p)) {
+                    Some(o) => Offset::Offset(*o),
+                    None => Offset::Beginning,
+                };
+                list.add_partition_offset(topic, p, offset)?;
+            }
+        }
+        self.consumer.assign(&list)?;
+        Ok(())
+    }
+
+    /// Reads what is there (up to `max` messages, waiting up to `wait` for the first)
+    /// and applies it in one transaction; returns how many events were applied.
+    pub fn poll_batch(&mut self, max: usize, wait: Duration) -> Result<usize, KafkaError> {
+        let mut events: Vec<StoredEvent> = Vec::new();
+        let mut parked: Vec<ParkedMessage> = Vec::new();
+        let mut offsets: BTreeMap<(String, i32), i64> = BTreeMap::new();
+        let mut timeout = wait;
+        let mut seen = 0;
+        while seen < max {
+            let Some(result) = self.consumer.poll(timeout) else {
+                break;
+            };
+            timeout = Duration::ZERO;
+            let m = match result {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(target: "taskpool::kafka", error = %e, "consumer error");
+                    break;
+                }
+            };
+            seen += 1;
+            let (topic, partition, offset) = (m.topic().to_string(), m.partition(), m.offset());
+            match m.payload().map(EventMessage::decode) {
+                Some(Ok(e)) => events.push(e),
+                outcome => {
+                    let error = match outcome {
+                        Some(Err(e)) => e.to_string(),
+                        _ => "a message without payload".to_string(),
+                    };
+                    tracing::warn!(target: "taskpool::kafka", %topic, partition, offset, %error, "parked a message that cannot be applied");
+                    parked.push(ParkedMessage {
+                        topic: topic.clone(),
+                        partition,
+                        offset,
+                        key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+                        payload: m.payload().map(<[u8]>::to_vec),
+                        error,
+                    });
+                }
+            }
+            offsets.insert((topic, partition), offset + 1);
+        }
+        if seen == 0 {
+            return Ok(0);
+        }
+        let offsets: Vec<ConsumerOffset> = offsets
+            .into_iter()
+            .map(|((topic, partition), next_offset)| ConsumerOffset {
+                topic,
+                partition,
+                next_offset,
+            })
+            .collect();
+        Ok(self.projector.apply_delivered(&events, &offsets, &parked)?)
+    }
+
+    /// Follows the topics until `stop`.
+    pub fn run(mut self, stop: Arc<AtomicBool>) {
+        while !stop.load(Ordering::Relaxed) {
+            if let Err(e) = self.poll_batch(2000, Duration::from_millis(100)) {
+                tracing::error!(target: "taskpool::kafka", error = %e, "tasklist consumer failed; retrying");
+                std::thread::sleep(Duration::from_millis(500));
+                // The view holds the offsets: reassign from them.
+                if let Err(e) = self.assign() {
+                    tracing::error!(target: "taskpool::kafka", error = %e, "cannot reassign");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Interaction routing back to the engines: a tasklist node sends a user's claim,
+//! completion or deferral to the owning process application over the interactions topic,
+//! keyed by application name ([`InteractionRouter`]); each process application reads
+//! every partition, acts only on messages keyed with its own name, and hands them to its
+//! command gateway with the request's id as idempotency key, so a redelivery is harmless
+//! ([`InteractionConsumer`]). Its engine then acts on the resulting `*Requested` event
+//! like on any other. No engine is addressed directly.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use rusqlite::Connection;
+use taskpool_collector::outcome_log::OutcomeLog;
+use taskpool_core::command::TaskCommand;
+use taskpool_core::{BatchMode, CommandContext, CommandGateway};
+use uuid::Uuid;
+
+use crate::message::InteractionMessage;
+use crate::topics::partitions;
+use crate::{KafkaConfig, KafkaError};
+
+/// Sends interactions to their application (tasklist side).
+#[derive(Clone)]
+pub struct InteractionRouter {
+    producer: FutureProducer,
+    topic: String,
+}
+
+impl InteractionRouter {
+    pub fn new(config: &KafkaConfig) -> Result<Self, KafkaError> {
+        let producer: FutureProducer = config
+            .client()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("message.timeout.ms", "10000")
+            .create()?;
+        Ok(Self {
+            producer,
+            topic: config.topics.interactions.clone(),
+        })
+    }
+
+    /// Sends `command` by `user` to `application`; returns the request id once the
+    /// broker has it.
+    pub async fn route(
+        &self,
+        application: &str,
+        user: &str,
+        command: TaskCommand,
+    ) -> Result<Uuid, KafkaError> {
+        let message = InteractionMessage {
+            command_id: Uuid::new_v4(),
+            application: application.to_string(),
+            user: user.to_string(),
+            command,
+        };
+        let payload = serde_json::to_vec(&message)?;
+        let record = FutureRecord::to(&self.topic)
+            .key(application)
+            .payload(&payload);
+        match self.producer.send(record, Duration::from_secs(10)).await {
+            Ok(_) => Ok(message.command_id),
+            Err((e, _)) => Err(e.into()),
+        }
+    }
+}
+
+/// Receives the interactions addressed to one application (process-application side).
+pub struct InteractionConsumer {
+    consumer: BaseConsumer,
+    application: String,
+    gateway: Arc<CommandGateway>,
+    offsets: Connection,
+    outcome_log: Option<Arc<OutcomeLog>>,
+    topic: String,
+}
+
+impl InteractionConsumer {
+    /// Reads the interactions topic for `application`; the offsets live in the SQLite
+    /// file `offsets_db`.
+    pub fn new(
+        config: &KafkaConfig,
+        application: &str,
+        gateway: Arc<CommandGateway>,
+        offsets_db: &Path,
+        outcome_log: Option<Arc<OutcomeLog>>,
+    ) -> Result<Self, KafkaError> {
+        let consumer: BaseConsumer = config
+            .client()
+            .set(
+                "group.id",
+                format!("taskpool-app-{application}-{}", Uuid::new_v4()),
+            )
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .create()?;
+        let offsets = Connection::open(offsets_db)?;
+        offsets.busy_timeout(Duration::from_secs(30))?;
+        offsets.pragma_update(None, "journal_mode", "WAL")?;
+        offsets.execute_batch(
+            "CREATE TABLE IF NOT EXISTS interaction_offsets (partition INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL)",
+        )?;
+        let c = Self {
+            consumer,
+            application: application.to_string(),
+            gateway,
+            offsets,
+            outcome_log,
+            topic: config.topics.interactions.clone(),
+        };
+        c.assign()?;
+        Ok(c)
+    }
+
+    fn assign(&self) -> Result<(), KafkaError> {
+        let mut list = TopicPartitionList::new();
+        let parts = {
+            let mut tries = 0;
+            loop {
+                match partitions(&self.consumer, &self.topic, Duration::from_secs(5)) {
+                    Ok(p) => break p,
+                    Err(e) if tries < 30 => {
+                        tries += 1;
+                        tracing::info!(target: "taskpool::kafka", error = %e, "waiting for the interactions topic");
+                        std::thread::sleep(Duration::from_millis(500));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        for p in parts {
+            let stored: Option<i64> = self
+                .offsets
+                .query_row(
+                    "SELECT next_offset FROM interaction_offsets WHERE partition = ?1",
+                    [p],
+                    |r| r.get(0),
+                )
+                .ok();
+            list.add_partition_offset(
+                &self.topic,
+                p,
+                stored.map(Offset::Offset).unwrap_or(Offset::Beginning),
+            )?;
+        }
+        self.consumer.assign(&list)?;
+        Ok(())
+    }
+
+    /// Handles what is there (waiting up to `wait` for the first message); returns how
+    /// many interactions were for this application.
+    pub fn poll_batch(&mut self, wait: Duration) -> Result<usize, KafkaError> {
+        let mut handled = 0;
+        let mut timeout = wait;
+        let mut next: Vec<(i32, i64)> = Vec::new();
+        for _ in 0..500 {
+            let Some(result) = self.consumer.poll(timeout) else {
+                break;
+            };
+            timeout = Duration::ZERO;
+            let m = match result {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(target: "taskpool::kafka", error = %e, "interaction consumer error");
+                    break;
+                }
+            };
+            next.push((m.partition(), m.offset() + 1));
+            if m.key() != Some(self.application.as_bytes()) {
+                continue;
+            }
+            let message: InteractionMessage = match m.payload().map(serde_json::from_slice) {
+                Some(Ok(msg)) => msg,
+                other => {
+                    let error = match other {
+                        Some(Err(e)) => e.to_string(),
+                        _ => "no payload".into(),
+                    };
+                    tracing::warn!(target: "taskpool::kafka", partition = m.partition(), offset = m.offset(), %error, "skipped an unreadable interaction");
+                    continue;
+                }
+            };
+            let ctx = CommandContext {
+                user: Some(message.user.clone()),
+                idempotency_key: Some(format!("interaction/{}", message.command_id)),
+                ..Default::default()
+            };
+            let outcome =
+                self.gateway
+                    .handle(vec![message.command.into()], BatchMode::Atomic, &ctx)?;
+            if let Some(log) = &self.outcome_log {
+                if let Err(e) = log.record("tasklist", &outcome.outcomes) {
+                    tracing::warn!(target: "taskpool::kafka", error = %e, "could not record an outcome");
+                }
+            }
+            handled += 1;
+        }
+        if !next.is_empty() {
+            let tx = self.offsets.transaction()?;
+            for (p, o) in next {
+                tx.execute(
+                    "INSERT INTO interaction_offsets (partition, next_offset) VALUES (?1, ?2)
+                     ON CONFLICT (partition) DO UPDATE SET next_offset = excluded.next_offset",
+                    rusqlite::params![p, o],
+                )?;
+            }
+            tx.commit()?;
+        }
+        Ok(handled)
+    }
+
+    /// Follows the interactions topic until `stop`.
+    pub fn run(mut self, stop: Arc<AtomicBool>) {
+        while !stop.load(Ordering::Relaxed) {
+            if let Err(e) = self.poll_batch(Duration::from_millis(100)) {
+                tracing::error!(target: "taskpool::kafka", error = %e, "interaction consumer failed; retrying");
+                std::thread::sleep(Duration::from_millis(500));
+                if let Err(e) = self.assign() {
+                    tracing::error!(target: "taskpool::kafka", error = %e, "cannot reassign");
+                }
+            }
+        }
+    }
+}

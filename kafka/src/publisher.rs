@@ -1,0 +1,203 @@
+//! The publisher (process-application side): a tracking processor with a stored
+//! checkpoint. It reads committed events in order, produces each to its kind's topic
+//! keyed by aggregate id (one aggregate's events stay in one partition, in order) with
+//! acks=all and the idempotent producer, and moves its checkpoint only after the broker
+//! acknowledged the whole batch. On a failure it goes into error mode: it logs, counts,
+//! and retries the same batch with backoff until it succeeds (at-least-once; readers
+//! absorb the duplicates by aggregate version).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+use taskpool_core::command_gateway::CommitSignal;
+use taskpool_core::event_store::EventReader;
+use taskpool_core::{EventStore, StoredEvent};
+
+use crate::message::EventMessage;
+use crate::{KafkaConfig, KafkaError};
+
+/// What the publisher is doing (exported as metrics and on /health).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublisherStatus {
+    /// The last position acknowledged by the broker.
+    pub checkpoint: i64,
+    /// The store's head when last looked at.
+    pub head: i64,
+    /// Events not yet acknowledged.
+    pub lag: i64,
+    /// Failed attempts so far.
+    pub errors: u64,
+    /// In error mode (retrying with backoff).
+    pub failing: bool,
+    pub last_error: Option<String>,
+    /// Events published since start.
+    pub published: u64,
+}
+
+/// Publishes one event store to Kafka.
+pub struct Publisher {
+    config: KafkaConfig,
+    origin: String,
+    producer: FutureProducer,
+    checkpoint: Connection,
+    batch_size: usize,
+    status: Arc<Mutex<PublisherStatus>>,
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+impl Publisher {
+    /// A publisher for the store of application `origin`; its checkpoint lives in the
+    /// SQLite file `checkpoint_db`.
+    pub fn new(
+        config: &KafkaConfig,
+        origin: &str,
+        checkpoint_db: &Path,
+    ) -> Result<Self, KafkaError> {
+        let producer: FutureProducer = config
+            .client()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("message.timeout.ms", "5000")
+            .set("linger.ms", "2")
+            .create()?;
+        let checkpoint = Connection::open(checkpoint_db)?;
+        checkpoint.busy_timeout(Duration::from_secs(30))?;
+        checkpoint.pragma_update(None, "journal_mode", "WAL")?;
+        checkpoint.execute_batch(
+            "CREATE TABLE IF NOT EXISTS publisher_checkpoint (origin TEXT PRIMARY KEY, position INTEGER NOT NULL)",
+        )?;
+        let status = PublisherStatus {
+            checkpoint: read_checkpoint(&checkpoint, origin)?,
+            ..Default::default()
+        };
+        Ok(Self {
+            config: config.clone(),
+            origin: origin.to_string(),
+            producer,
+            checkpoint,
+            batch_size: 500,
+            status: Arc::new(Mutex::new(status)),
+        })
+    }
+
+    /// A shared view of the publisher's status.
+    pub fn status(&self) -> Arc<Mutex<PublisherStatus>> {
+        self.status.clone()
+    }
+
+    /// The last acknowledged position.
+    pub fn checkpoint(&self) -> Result<i64, KafkaError> {
+        Ok(read_checkpoint(&self.checkpoint, &self.origin)?)
+    }
+
+    /// Produces `events` and waits for every acknowledgement.
+    pub fn produce(&self, events: &[StoredEvent]) -> Result<(), KafkaError> {
+        let mut deliveries = Vec::with_capacity(events.len());
+        for e in events {
+            let payload = serde_json::to_vec(&EventMessage::of(e, &self.origin)?)?;
+            let topic = EventMessage::topic(e.aggregate_kind, &self.config.topics);
+            let record = FutureRecord::to(topic)
+                .key(&e.aggregate_id)
+                .payload(&payload);
+            match self.producer.send_result(record) {
+                Ok(delivery) => deliveries.push(delivery),
+                Err((e, _)) => return Err(e.into()),
+            }
+        }
+        for d in deliveries {
+            match futures::executor::block_on(d) {
+                Ok(Ok(_)) => {}
+                Ok(Err((e, _))) => return Err(e.into()),
+                Err(_) => return Err(KafkaError::Other("the delivery was cancelled".into())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes everything after the checkpoint once (one batch at a time, the
+    /// checkpoint moved after each acknowledged batch); returns how many events.
+    pub fn publish_pending(&mut self, reader: &mut EventReader) -> Result<usize, KafkaError> {
+        let mut total = 0;
+        loop {
+            let after = self.checkpoint()?;
+            let events = reader.read_after(after, self.batch_size)?;
+            let Some(last) = events.last().map(|e| e.position) else {
+                return Ok(total);
+            };
+            self.produce(&events)?;
+            self.checkpoint.execute(
+                "INSERT INTO publisher_checkpoint (origin, position) VALUES (?1, ?2)
+                 ON CONFLICT (origin) DO UPDATE SET position = excluded.position",
+                rusqlite::params![self.origin, last],
+            )?;
+            total += events.len();
+            if let Ok(mut s) = self.status.lock() {
+                s.checkpoint = last;
+                s.published += events.len() as u64;
+                s.failing = false;
+            }
+        }
+    }
+
+    /// Follows the store until `stop`: publishes, waits for new commits, retries with
+    /// backoff on failure.
+    pub fn run(mut self, store: &EventStore, commits: CommitSignal, stop: Arc<AtomicBool>) {
+        let mut reader = match store.reader() {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(target: "taskpool::kafka", error = %e, "publisher cannot read the store");
+                return;
+            }
+        };
+        let mut backoff = Duration::from_millis(100);
+        while !stop.load(Ordering::Relaxed) {
+            let head = reader.head_position().unwrap_or_default();
+            match self.publish_pending(&mut reader) {
+                Ok(_) => {
+                    backoff = Duration::from_millis(100);
+                    let checkpoint = self.checkpoint().unwrap_or_default();
+                    if let Ok(mut s) = self.status.lock() {
+                        s.head = head.max(checkpoint);
+                        s.lag = (s.head - checkpoint).max(0);
+                    }
+                    commits.wait_beyond(checkpoint.max(head), Duration::from_millis(200));
+                }
+                Err(e) => {
+                    tracing::warn!(target: "taskpool::kafka", error = %e, retry_in = ?backoff, "publisher in error mode, retrying");
+                    if let Ok(mut s) = self.status.lock() {
+                        s.errors += 1;
+                        s.failing = true;
+                        s.last_error = Some(e.to_string());
+                        s.head = head;
+                        s.lag = (head - s.checkpoint).max(0);
+                    }
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+        let _ = rdkafka::producer::Producer::flush(
+            &self.producer,
+            Timeout::After(Duration::from_secs(5)),
+        );
+    }
+}
+
+fn read_checkpoint(conn: &Connection, origin: &str) -> rusqlite::Result<i64> {
+    Ok(conn
+        .query_row(
+            "SELECT position FROM publisher_checkpoint WHERE origin = ?1",
+            [origin],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}

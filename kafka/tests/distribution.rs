@@ -1,0 +1,274 @@
+//! Against the real broker (nisshi, started per test): the publisher and the
+//! tasklist-node consumer. A view fed over Kafka ends equal to a rebuild from the event
+//! store; a publisher that died after producing and before its checkpoint re-sends, and
+//! the duplicates change nothing; unreadable messages are parked, never blocking; a
+//! consumer SIGKILLed mid-batch ten times ends equal to a rebuild.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use taskpool_core::command::{AssignTask, TaskCommand};
+use taskpool_core::projector::Projector;
+use taskpool_core::testing::fixtures;
+use taskpool_core::view::{self, View};
+use taskpool_core::{BatchMode, Command as Cmd, CommandContext, CommandGateway, EventStore};
+use taskpool_kafka::test_broker::TestBroker;
+use taskpool_kafka::topics::ensure_topics;
+use taskpool_kafka::{KafkaConfig, Publisher, TasklistConsumer};
+
+fn fill(store: &EventStore, tasks: usize) -> i64 {
+    let gateway = CommandGateway::new(store).expect("gateway");
+    for chunk in (0..tasks).step_by(50) {
+        let mut batch: Vec<Cmd> = Vec::new();
+        for i in chunk..(chunk + 50).min(tasks) {
+            let mut t = fixtures::task(&format!("t-{i:05}"), "shop");
+            t.candidate_groups.insert(format!("g{}", i % 7));
+            batch.push(TaskCommand::CreateTask(t).into());
+        }
+        gateway
+            .handle(batch, BatchMode::Atomic, &CommandContext::default())
+            .expect("create");
+    }
+    for i in (0..tasks).step_by(3) {
+        let c = TaskCommand::AssignTask(AssignTask {
+            id: format!("t-{i:05}"),
+            assignee: Some(format!("u{}", i % 11)),
+        });
+        gateway
+            .handle(
+                vec![c.into()],
+                BatchMode::Atomic,
+                &CommandContext::default(),
+            )
+            .expect("assign");
+    }
+    store
+        .reader()
+        .expect("reader")
+        .head_position()
+        .expect("head")
+}
+
+fn rebuild_dump(store: &EventStore, dir: &std::path::Path) -> Vec<String> {
+    let view = View::open(dir.join("rebuild.db")).expect("view");
+    let mut p = Projector::new(&view).expect("projector");
+    p.catch_up(&mut store.reader().expect("reader"))
+        .expect("catch up");
+    view::dump_state(&view.connect().expect("conn")).expect("dump")
+}
+
+fn consume_until(consumer: &mut TasklistConsumer, applied: i64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while consumer.signal().head() < applied {
+        assert!(
+            Instant::now() < deadline,
+            "the view reached {} of {applied}",
+            consumer.signal().head()
+        );
+        consumer
+            .poll_batch(500, Duration::from_millis(100))
+            .expect("poll");
+    }
+}
+
+#[test]
+fn a_kafka_fed_view_equals_a_rebuild_and_duplicates_change_nothing() {
+    let broker = TestBroker::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = KafkaConfig {
+        brokers: broker.brokers(),
+        ..Default::default()
+    };
+    ensure_topics(&config).expect("topics");
+    let store = EventStore::open(dir.path().join("events.db")).expect("store");
+    let head = fill(&store, 300);
+    let mut publisher =
+        Publisher::new(&config, "shop", &dir.path().join("kafka.db")).expect("publisher");
+    let published = publisher
+        .publish_pending(&mut store.reader().expect("reader"))
+        .expect("publish");
+    assert_eq!(published as i64, head);
+    assert_eq!(publisher.checkpoint().expect("checkpoint"), head);
+
+    // The publisher dies after producing and before storing its checkpoint: on restart
+    // it produces everything after the old checkpoint again.
+    rusqlite::Connection::open(dir.path().join("kafka.db"))
+        .and_then(|c| c.execute("UPDATE publisher_checkpoint SET position = 100", []))
+        .expect("roll the checkpoint back");
+    let mut restarted =
+        Publisher::new(&config, "shop", &dir.path().join("kafka.db")).expect("publisher");
+    let again = restarted
+        .publish_pending(&mut store.reader().expect("reader"))
+        .expect("publish");
+    assert_eq!(
+        again as i64,
+        head - 100,
+        "the unacknowledged stretch is sent again"
+    );
+
+    let view = View::open(dir.path().join("node.db")).expect("view");
+    let mut consumer = TasklistConsumer::new(&config, &view, None).expect("consumer");
+    consume_until(&mut consumer, head);
+    // Let the duplicates arrive too: nothing more is applied.
+    for _ in 0..20 {
+        consumer
+            .poll_batch(500, Duration::from_millis(100))
+            .expect("poll");
+    }
+    assert_eq!(
+        consumer.signal().head(),
+        head,
+        "every event applied once, duplicates absorbed"
+    );
+    let conn = view.connect().expect("conn");
+    assert_eq!(
+        view::dump_state(&conn).expect("dump"),
+        rebuild_dump(&store, dir.path())
+    );
+}
+
+#[test]
+fn unreadable_messages_are_parked_and_do_not_block_later_events() {
+    let broker = TestBroker::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = KafkaConfig {
+        brokers: broker.brokers(),
+        partitions: 1,
+        ..Default::default()
+    };
+    ensure_topics(&config).expect("topics");
+    let store = EventStore::open(dir.path().join("events.db")).expect("store");
+    let head = fill(&store, 20);
+    let producer: BaseProducer = config.client().create().expect("producer");
+    let valid = taskpool_kafka::message::EventMessage::of(
+        &store
+            .reader()
+            .expect("reader")
+            .read_after(0, 1)
+            .expect("read")[0],
+        "shop",
+    )
+    .expect("message");
+    let mut unknown = serde_json::to_value(&valid).expect("json");
+    unknown["type"] = "TaskTeleported".into();
+    let mut future = serde_json::to_value(&valid).expect("json");
+    future["version"] = 7.into();
+    for bad in [
+        b"{{ not json at all".to_vec(),
+        unknown.to_string().into_bytes(),
+        future.to_string().into_bytes(),
+    ] {
+        producer
+            .send(
+                BaseRecord::to(&config.topics.tasks)
+                    .key("bad")
+                    .payload(&bad),
+            )
+            .expect("send");
+    }
+    producer.flush(Duration::from_secs(10)).expect("flush");
+    let mut publisher =
+        Publisher::new(&config, "shop", &dir.path().join("kafka.db")).expect("publisher");
+    publisher
+        .publish_pending(&mut store.reader().expect("reader"))
+        .expect("publish");
+
+    let view = View::open(dir.path().join("node.db")).expect("view");
+    let mut consumer = TasklistConsumer::new(&config, &view, None).expect("consumer");
+    consume_until(&mut consumer, head);
+    let conn = view.connect().expect("conn");
+    let parked: Vec<(i64, String)> = conn
+        .prepare("SELECT offset, error FROM parked_messages ORDER BY offset")
+        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .expect("parked");
+    assert_eq!(
+        parked.iter().map(|p| p.0).collect::<Vec<_>>(),
+        vec![0, 1, 2],
+        "{parked:?}"
+    );
+    assert!(parked[0].1.contains("not an event message"), "{parked:?}");
+    assert!(parked[1].1.contains("TaskTeleported"), "{parked:?}");
+    assert!(parked[2].1.contains('7'), "{parked:?}");
+    assert_eq!(
+        view::dump_state(&conn).expect("dump"),
+        rebuild_dump(&store, dir.path())
+    );
+}
+
+#[test]
+fn a_consumer_killed_mid_batch_ten_times_ends_equal_to_a_rebuild() {
+    let broker = TestBroker::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = KafkaConfig {
+        brokers: broker.brokers(),
+        ..Default::default()
+    };
+    ensure_topics(&config).expect("topics");
+    let store = EventStore::open(dir.path().join("events.db")).expect("store");
+    let head = fill(&store, 6000);
+    Publisher::new(&config, "shop", &dir.path().join("kafka.db"))
+        .expect("publisher")
+        .publish_pending(&mut store.reader().expect("reader"))
+        .expect("publish");
+    let view_path = dir.path().join("node.db");
+    let bin = env!("CARGO_BIN_EXE_taskpool-kafka-consume");
+    let mut rng = rand::thread_rng();
+    let applied_now = || {
+        View::open(&view_path)
+            .and_then(|v| v.connect())
+            .and_then(|c| view::checkpoint(&c, taskpool_core::projector::TASKLIST_PROJECTOR))
+            .unwrap_or(0)
+    };
+    let mut kills_mid_stream = 0;
+    for round in 0..10 {
+        let before = applied_now();
+        let mut child = Command::new(bin)
+            .args(["--brokers", &broker.brokers(), "--batch", "50", "--view"])
+            .arg(&view_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("consumer starts");
+        // Kill once it is applying: a few milliseconds after its first new batch.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while applied_now() == before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(rand::Rng::gen_range(&mut rng, 0..40)));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        let after = applied_now();
+        if after > before && after < head {
+            kills_mid_stream += 1;
+        }
+        eprintln!("round {round}: {before} -> {after} of {head} applied when killed");
+    }
+    assert!(
+        kills_mid_stream >= 5,
+        "only {kills_mid_stream} kills landed mid-stream"
+    );
+    let status = Command::new(bin)
+        .args([
+            "--brokers",
+            &broker.brokers(),
+            "--until",
+            &head.to_string(),
+            "--view",
+        ])
+        .arg(&view_path)
+        .status()
+        .expect("consumer runs");
+    assert!(status.success());
+    let conn = View::open(&view_path)
+        .and_then(|v| v.connect())
+        .expect("conn");
+    assert_eq!(
+        view::checkpoint(&conn, taskpool_core::projector::TASKLIST_PROJECTOR).expect("checkpoint"),
+        head
+    );
+    assert_eq!(
+        view::dump_state(&conn).expect("dump"),
+        rebuild_dump(&store, dir.path())
+    );
+}
