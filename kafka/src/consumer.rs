@@ -51,6 +51,9 @@ impl TasklistConsumer {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
+            // A live inbox wants changes within milliseconds: do not let an idle fetch
+            // sit at the broker for librdkafka's default half second.
+            .set("fetch.wait.max.ms", "10")
             .create()?;
         let mut c = Self {
             consumer,

@@ -26,23 +26,25 @@ use crate::topics::partitions;
 use crate::{KafkaConfig, KafkaError};
 
 /// Sends interactions to their application (tasklist side).
-#[derive(Clone)]
 pub struct InteractionRouter {
-    producer: FutureProducer,
-    topic: String,
+    producer: std::sync::Mutex<FutureProducer>,
+    config: KafkaConfig,
+}
+
+fn router_producer(config: &KafkaConfig) -> Result<FutureProducer, KafkaError> {
+    Ok(config
+        .client()
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("message.timeout.ms", "10000")
+        .create()?)
 }
 
 impl InteractionRouter {
     pub fn new(config: &KafkaConfig) -> Result<Self, KafkaError> {
-        let producer: FutureProducer = config
-            .client()
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("message.timeout.ms", "10000")
-            .create()?;
         Ok(Self {
-            producer,
-            topic: config.topics.interactions.clone(),
+            producer: std::sync::Mutex::new(router_producer(config)?),
+            config: config.clone(),
         })
     }
 
@@ -61,12 +63,26 @@ impl InteractionRouter {
             command,
         };
         let payload = serde_json::to_vec(&message)?;
-        let record = FutureRecord::to(&self.topic)
+        let producer = self
+            .producer
+            .lock()
+            .map_err(|_| KafkaError::Other("router lock poisoned".into()))?
+            .clone();
+        let record = FutureRecord::to(&self.config.topics.interactions)
             .key(application)
             .payload(&payload);
-        match self.producer.send(record, Duration::from_secs(10)).await {
+        match producer.send(record, Duration::from_secs(10)).await {
             Ok(_) => Ok(message.command_id),
-            Err((e, _)) => Err(e.into()),
+            Err((e, _)) => {
+                // A timed-out idempotent producer stays fenced: the next request gets a
+                // fresh one. This one fails, and the user sees it (nothing was sent).
+                if let (Ok(fresh), Ok(mut p)) =
+                    (router_producer(&self.config), self.producer.lock())
+                {
+                    *p = fresh;
+                }
+                Err(e.into())
+            }
         }
     }
 }
@@ -100,6 +116,7 @@ impl InteractionConsumer {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
+            .set("fetch.wait.max.ms", "10")
             .create()?;
         let offsets = Connection::open(offsets_db)?;
         offsets.busy_timeout(Duration::from_secs(30))?;

@@ -59,7 +59,7 @@ impl EventMessage {
     }
 
     /// The topic an event goes to.
-    pub fn topic<'t>(kind: AggregateKind, topics: &'t Topics) -> &'t str {
+    pub fn topic(kind: AggregateKind, topics: &Topics) -> &str {
         match kind {
             AggregateKind::Task => &topics.tasks,
             AggregateKind::DataEntry => &topics.data_entries,

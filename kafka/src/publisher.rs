@@ -61,13 +61,7 @@ impl Publisher {
         origin: &str,
         checkpoint_db: &Path,
     ) -> Result<Self, KafkaError> {
-        let producer: FutureProducer = config
-            .client()
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("message.timeout.ms", "5000")
-            .set("linger.ms", "2")
-            .create()?;
+        let producer = create_producer(config)?;
         let checkpoint = Connection::open(checkpoint_db)?;
         checkpoint.busy_timeout(Duration::from_secs(30))?;
         checkpoint.pragma_update(None, "journal_mode", "WAL")?;
@@ -83,7 +77,7 @@ impl Publisher {
             origin: origin.to_string(),
             producer,
             checkpoint,
-            batch_size: 500,
+            batch_size: 5000,
             status: Arc::new(Mutex::new(status)),
         })
     }
@@ -181,6 +175,15 @@ impl Publisher {
                     }
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
+                    // After a delivery timeout the idempotent producer is fenced for
+                    // good: start a fresh one (what was in flight may arrive twice;
+                    // readers drop duplicates by aggregate version).
+                    match create_producer(&self.config) {
+                        Ok(p) => self.producer = p,
+                        Err(e) => {
+                            tracing::warn!(target: "taskpool::kafka", error = %e, "cannot recreate the producer")
+                        }
+                    }
                 }
             }
         }
@@ -189,6 +192,16 @@ impl Publisher {
             Timeout::After(Duration::from_secs(5)),
         );
     }
+}
+
+fn create_producer(config: &KafkaConfig) -> Result<FutureProducer, KafkaError> {
+    Ok(config
+        .client()
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("message.timeout.ms", "5000")
+        .set("linger.ms", "2")
+        .create()?)
 }
 
 fn read_checkpoint(conn: &Connection, origin: &str) -> rusqlite::Result<i64> {

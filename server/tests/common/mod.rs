@@ -34,8 +34,9 @@ impl TestServer {
             ..Default::default()
         };
         adjust(&mut config);
+        let configured = config.auth.hs256_secret.clone();
         let server = serve(config).await.expect("server starts");
-        let secret = load_or_create_secret(data_dir, None).expect("secret");
+        let secret = load_or_create_secret(data_dir, configured.as_deref()).expect("secret");
         Self {
             base: format!("http://{}", server.addr),
             data_dir: data_dir.to_path_buf(),
