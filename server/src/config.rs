@@ -185,6 +185,33 @@ mod tests {
     }
 
     #[test]
+    fn roles_and_kafka_settings_come_from_the_file_and_pass_through() {
+        let c: ServerConfig = toml::from_str(
+            r#"
+            role = "tasklist"
+            [kafka]
+            brokers = "broker-1:9093,broker-2:9093"
+            [kafka.topics]
+            tasks = "prod.tasks"
+            [kafka.properties]
+            "security.protocol" = "SASL_SSL"
+            "sasl.mechanism" = "PLAIN"
+            "#,
+        )
+        .expect("parses");
+        assert_eq!(c.role, Role::Tasklist);
+        assert_eq!(c.kafka.topics.tasks, "prod.tasks");
+        assert_eq!(c.kafka.topics.interactions, "taskpool.interactions");
+        let client = c.kafka.client();
+        assert_eq!(client.get("security.protocol"), Some("SASL_SSL"));
+        assert_eq!(
+            client.get("bootstrap.servers"),
+            Some("broker-1:9093,broker-2:9093")
+        );
+        assert!(toml::from_str::<ServerConfig>("role = \"leader\"").is_err());
+    }
+
+    #[test]
     fn environment_overrides_the_file_and_bad_values_are_named() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("server.toml");
