@@ -1,0 +1,98 @@
+// Browser end-to-end test of the inbox against the real server with --demo, in Debian's
+// Chromium driven by Playwright: two users sign in, filter, claim (the demo engine
+// performs it), complete (the task leaves), see the outcome panel, and the second user's
+// list changes live when a task of their shared group is claimed.
+//   node e2e/inbox.e2e.mjs SERVER_BINARY        (ui/dist must be built)
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const serverBin = process.argv[2];
+if (!serverBin) throw new Error('usage: node e2e/inbox.e2e.mjs SERVER_BINARY');
+const shots = resolve(here, '../../docs/screenshots');
+mkdirSync(shots, { recursive: true });
+const dataDir = mkdtempSync(join(tmpdir(), 'taskpool-e2e-'));
+
+const server = spawn(serverBin, ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--demo', '--demo-rate', '0', '--ui-dir', resolve(here, '../dist'), '--print-address'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const base = await new Promise((ok, fail) => {
+  const rl = createInterface({ input: server.stdout });
+  rl.once('line', (l) => ok(l.replace('listening on ', '').trim()));
+  server.once('exit', (c) => fail(new Error(`server exited ${c}`)));
+});
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let failed = false;
+const step = (s) => console.log(`e2e: ${s}`);
+try {
+  const open = async (user) => {
+    const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+    await page.goto(base);
+    await page.getByTestId(`login-${user}`).click();
+    await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor({ timeout: 10000 });
+    return page;
+  };
+  const ids = (page) => page.getByTestId('task-row').evaluateAll((rows) => rows.map((r) => r.dataset.taskId));
+
+  const bob = await open('bob');
+  const alice = await open('alice');
+  step('bob and alice signed in');
+  await bob.getByTestId('task-row').first().waitFor({ timeout: 10000 });
+  await bob.screenshot({ path: join(shots, 'inbox.png') });
+
+  // Filter: only triage tasks.
+  await bob.getByTestId('filter').fill('task.taskDefinitionKey = triage');
+  await bob.getByTestId('apply').click();
+  await bob.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('[data-testid=task-row]')];
+    return rows.length > 0 && rows.every((r) => r.textContent.includes('Triage'));
+  }, null, { timeout: 10000 });
+  step('the filter shows only triage tasks');
+
+  // Both on their claimable tasks; one task of group support is in both lists.
+  await bob.getByTestId('filter').fill('');
+  await bob.getByTestId('view-claimable').click();
+  await alice.getByTestId('view-claimable').click();
+  await bob.getByTestId('task-row').first().waitFor();
+  const bobIds = await ids(bob);
+  await alice.getByTestId('task-row').first().waitFor();
+  const shared = (await ids(alice)).find((id) => bobIds.includes(id));
+  if (!shared) throw new Error('no claimable task shared by bob and alice');
+
+  // bob claims it: pending until the engine assigned it and the view shows it.
+  await bob.locator(`[data-testid=task-row][data-task-id="${shared}"]`).click();
+  await bob.screenshot({ path: join(shots, 'task-detail.png') });
+  await bob.getByTestId('action-claim').click();
+  await bob.getByTestId('message').filter({ hasText: `claim of ${shared}: done` }).waitFor({ timeout: 15000 });
+  step(`bob claimed ${shared}`);
+  // alice's list changes live: the task is no longer claimable for her.
+  await alice.locator(`[data-testid=task-row][data-task-id="${shared}"]`).waitFor({ state: 'detached', timeout: 10000 });
+  step('alice saw it leave her claimable list, live');
+
+  // bob completes it from his tasks: it leaves, and the outcome panel shows success.
+  await bob.getByTestId('view-mine').click();
+  await bob.locator(`[data-testid=task-row][data-task-id="${shared}"]`).click();
+  await bob.getByTestId('action-complete').click();
+  await bob.locator(`[data-testid=task-row][data-task-id="${shared}"]`).waitFor({ state: 'detached', timeout: 15000 });
+  step(`bob completed ${shared}; it left his list`);
+  await bob.locator(`[data-testid=outcome-row][data-task-id="${shared}"][data-accepted=true]`).first().waitFor({ timeout: 10000 });
+  const commands = await bob.locator(`[data-testid=outcome-row][data-task-id="${shared}"]`).allTextContents();
+  if (!commands.some((c) => c.includes('completeInteraction') && c.includes('accepted'))) throw new Error(`no accepted completion in the outcome panel: ${commands}`);
+  await bob.getByTestId('outcomes').screenshot({ path: join(shots, 'outcomes.png') });
+  step('the outcome panel shows the accepted completion');
+} catch (e) {
+  failed = true;
+  console.error('e2e failed:', e);
+} finally {
+  await browser.close();
+  server.kill('SIGTERM');
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);

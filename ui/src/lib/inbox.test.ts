@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { addClause, applyLive, buildQuery, clause, clearMarks, effectVisible, empty, fromSnapshot, settlePending, startPending } from './inbox';
+import type { Task } from './types';
+
+function task(id: string, due?: string, extra: Partial<Task> = {}): Task {
+  return {
+    id,
+    sourceReference: { kind: 'process', instanceId: 'i', definitionKey: 'd', name: 'D', applicationName: 'example' },
+    taskDefinitionKey: 'k',
+    name: `Task ${id}`,
+    priority: 50,
+    createTime: '2026-01-01T00:00:00Z',
+    dueDate: due,
+    payload: {},
+    ...extra,
+  };
+}
+
+describe('merging the snapshot and live changes', () => {
+  const base = fromSnapshot({ position: 10, tasks: [task('b', '2026-02-02'), task('a', '2026-01-01')], total: 2 });
+
+  it('orders the snapshot by due date', () => {
+    expect(base.rows.map((r) => r.task.id)).toEqual(['a', 'b']);
+  });
+
+  it('adds entered tasks marked new, in due order', () => {
+    const s = applyLive(base, { change: 'entered', position: 11, task: task('c', '2026-01-15') });
+    expect(s.rows.map((r) => [r.task.id, r.mark])).toEqual([['a', null], ['c', 'new'], ['b', null]]);
+    expect(s.total).toBe(3);
+    expect(s.position).toBe(11);
+  });
+
+  it('updates changed tasks in place, marked changed', () => {
+    const s = applyLive(base, { change: 'changed', position: 12, task: task('a', '2026-01-01', { assignee: 'bob' }) });
+    expect(s.rows[0]).toEqual({ task: task('a', '2026-01-01', { assignee: 'bob' }), mark: 'changed' });
+    expect(s.total).toBe(2);
+  });
+
+  it('treats a change of an unknown task as new (upsert)', () => {
+    const s = applyLive(base, { change: 'changed', position: 12, task: task('z') });
+    expect(s.rows.map((r) => r.task.id)).toEqual(['a', 'b', 'z']);
+    expect(s.rows[2].mark).toBe('new');
+  });
+
+  it('removes tasks that left', () => {
+    const s = applyLive(base, { change: 'left', position: 13, taskId: 'a' });
+    expect(s.rows.map((r) => r.task.id)).toEqual(['b']);
+    expect(s.total).toBe(1);
+  });
+
+  it('ignores repeats at or before its position', () => {
+    const s = applyLive(base, { change: 'left', position: 10, taskId: 'a' });
+    expect(s).toBe(base);
+    const once = applyLive(base, { change: 'entered', position: 11, task: task('c') });
+    expect(applyLive(once, { change: 'entered', position: 11, task: task('c') })).toBe(once);
+  });
+
+  it('clears marks', () => {
+    const s = clearMarks(applyLive(base, { change: 'entered', position: 11, task: task('c') }));
+    expect(s.rows.every((r) => r.mark === null)).toBe(true);
+    expect(applyLive(empty, { change: 'left', position: 1, taskId: 'x' }).total).toBe(0);
+  });
+});
+
+describe('pending actions', () => {
+  it('keeps one pending action per task and settles it', () => {
+    let p = startPending([], 't1', 'claim', 1);
+    p = startPending(p, 't2', 'complete', 2);
+    p = startPending(p, 't1', 'unclaim', 3);
+    expect(p.map((x) => [x.taskId, x.action])).toEqual([['t2', 'complete'], ['t1', 'unclaim']]);
+    expect(settlePending(p, 't2').map((x) => x.taskId)).toEqual(['t1']);
+  });
+
+  it('knows when the view shows the effect', () => {
+    const claimed = task('t', undefined, { assignee: 'bob' });
+    expect(effectVisible({ taskId: 't', action: 'claim', since: 0 }, task('t'), 'bob')).toBe(false);
+    expect(effectVisible({ taskId: 't', action: 'claim', since: 0 }, claimed, 'bob')).toBe(true);
+    expect(effectVisible({ taskId: 't', action: 'complete', since: 0 }, claimed, 'bob')).toBe(false);
+    expect(effectVisible({ taskId: 't', action: 'complete', since: 0 }, undefined, 'bob')).toBe(true);
+    expect(effectVisible({ taskId: 't', action: 'unclaim', since: 0 }, task('t'), 'bob')).toBe(true);
+    expect(effectVisible({ taskId: 't', action: 'defer', since: 0 }, task('t', undefined, { followUpDate: '2099-01-01T00:00:00Z' }), 'bob')).toBe(true);
+  });
+});
+
+describe('filter building', () => {
+  it('builds the query of a quick view with filter and search', () => {
+    expect(buildQuery('all', '', '')).toBe('');
+    expect(buildQuery('mine', ' amount > 100 ', '')).toBe('filter=amount+%3E+100&assignedToMe=true');
+    expect(buildQuery('claimable', '', 'vpn')).toBe('q=vpn&unassigned=true');
+    expect(buildQuery('deferred', '', '', '-priority')).toBe('deferred=only&sort=-priority');
+  });
+
+  it('quotes suggested values that need it and joins clauses with and', () => {
+    expect(clause('requester', 'bob')).toBe('requester = bob');
+    expect(clause('subject', 'Team "offsite"')).toBe('subject = "Team \\"offsite\\""');
+    expect(addClause('', 'a = 1')).toBe('a = 1');
+    expect(addClause('a = 1', 'b = 2')).toBe('a = 1 and b = 2');
+  });
+});

@@ -1,0 +1,119 @@
+// The inbox's state, as pure functions: the snapshot, then live changes merged in by
+// position (a change at or before the state's position is a repeat and changes
+// nothing), marks for new and changed rows, pending actions, and the query for a view.
+
+import type { Action, LiveItem, QuickView, Snapshot, Task } from './types';
+
+export type Mark = 'new' | 'changed' | null;
+
+export interface Row {
+  task: Task;
+  mark: Mark;
+}
+
+export interface Inbox {
+  /** The position of the last applied item. */
+  position: number;
+  /** Rows by task id, in display order (due date, then id). */
+  rows: Row[];
+  /** How many tasks match in all (the snapshot's total, kept up to date). */
+  total: number;
+}
+
+export const empty: Inbox = { position: 0, rows: [], total: 0 };
+
+function dueKey(t: Task): string {
+  return (t.dueDate ?? '9999') + '\u0000' + t.id;
+}
+
+function sorted(rows: Row[]): Row[] {
+  return [...rows].sort((a, b) => (dueKey(a.task) < dueKey(b.task) ? -1 : dueKey(a.task) > dueKey(b.task) ? 1 : 0));
+}
+
+export function fromSnapshot(s: Snapshot): Inbox {
+  return { position: s.position, rows: sorted(s.tasks.map((task) => ({ task, mark: null }))), total: s.total };
+}
+
+/** Merges one live item. Items at or before the current position are ignored. */
+export function applyLive(state: Inbox, item: LiveItem): Inbox {
+  if (item.position <= state.position) return state;
+  const rows = state.rows;
+  if (item.change === 'left') {
+    const kept = rows.filter((r) => r.task.id !== item.taskId);
+    return { position: item.position, rows: kept, total: Math.max(0, state.total - (rows.length - kept.length)) };
+  }
+  const existing = rows.findIndex((r) => r.task.id === item.task.id);
+  if (existing >= 0) {
+    const next = rows.slice();
+    next[existing] = { task: item.task, mark: 'changed' };
+    return { position: item.position, rows: sorted(next), total: state.total };
+  }
+  // An unknown task is new to this list, whatever the server called it.
+  return { position: item.position, rows: sorted([...rows, { task: item.task, mark: 'new' }]), total: state.total + 1 };
+}
+
+/** Clears the marks (after the flash). */
+export function clearMarks(state: Inbox): Inbox {
+  return { ...state, rows: state.rows.map((r) => (r.mark ? { ...r, mark: null } : r)) };
+}
+
+export interface Pending {
+  taskId: string;
+  action: Action;
+  since: number;
+}
+
+/** Pending actions: one per task at a time. */
+export function startPending(pending: Pending[], taskId: string, action: Action, now: number): Pending[] {
+  return [...pending.filter((p) => p.taskId !== taskId), { taskId, action, since: now }];
+}
+
+export function settlePending(pending: Pending[], taskId: string): Pending[] {
+  return pending.filter((p) => p.taskId !== taskId);
+}
+
+/**
+ * Whether the view shows the effect of a pending action on this task: a claim once
+ * the task is assigned to the user, an unclaim once it is not, a completion once the
+ * task has left, a deferral once it has a follow-up date.
+ */
+export function effectVisible(p: Pending, task: Task | undefined, user: string): boolean {
+  switch (p.action) {
+    case 'claim':
+      return task?.assignee === user;
+    case 'unclaim':
+      return task !== undefined && task.assignee !== user;
+    case 'complete':
+      return task === undefined;
+    case 'defer':
+      return task === undefined || task.followUpDate !== undefined;
+    case 'undefer':
+      return task !== undefined && task.followUpDate === undefined;
+  }
+}
+
+/** The query string for a quick view, a filter in the filter language and a search. */
+export function buildQuery(view: QuickView, filter: string, text: string, sort = '+due'): string {
+  const q = new URLSearchParams();
+  const f = filter.trim();
+  if (f) q.set('filter', f);
+  const t = text.trim();
+  if (t) q.set('q', t);
+  if (view === 'mine') q.set('assignedToMe', 'true');
+  if (view === 'claimable') q.set('unassigned', 'true');
+  if (view === 'deferred') q.set('deferred', 'only');
+  if (sort && sort !== '+due') q.set('sort', sort);
+  return q.toString();
+}
+
+/** A filter clause for an attribute suggestion (values quoted when needed). */
+export function clause(name: string, value: string): string {
+  const bare = /^[A-Za-z0-9_.:-]+$/.test(value);
+  return `${name} = ${bare ? value : '"' + value.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"'}`;
+}
+
+/** Adds a clause to a filter with `and`. */
+export function addClause(filter: string, c: string): string {
+  const f = filter.trim();
+  return f ? `${f} and ${c}` : c;
+}
