@@ -25,6 +25,16 @@ pub enum ProjectorError {
 /// The default projector id (one view may hold several projectors' checkpoints).
 pub const TASKLIST_PROJECTOR: &str = "tasklist";
 
+/// Moves projector `id`'s checkpoint (inside the transaction that applied the events).
+fn store_checkpoint(tx: &Connection, id: &str, position: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO projector_checkpoint (projector, position) VALUES (?1, ?2)
+         ON CONFLICT (projector) DO UPDATE SET position = excluded.position",
+        rusqlite::params![id, position],
+    )?;
+    Ok(())
+}
+
 /// The next offset to read from one topic partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumerOffset {
@@ -112,11 +122,7 @@ impl Projector {
             applied += 1;
         }
         if applied > 0 {
-            tx.execute(
-                "INSERT INTO projector_checkpoint (projector, position) VALUES (?1, ?2)
-                 ON CONFLICT (projector) DO UPDATE SET position = excluded.position",
-                rusqlite::params![self.id, position],
-            )?;
+            store_checkpoint(&tx, &self.id, position)?;
         }
         tx.commit()?;
         if applied > 0 {
@@ -183,11 +189,7 @@ impl Projector {
             .execute(rusqlite::params![m.topic, m.partition, m.offset, m.key, m.payload, m.error, chrono::Utc::now().to_rfc3339()])?;
         }
         if applied > 0 {
-            tx.execute(
-                "INSERT INTO projector_checkpoint (projector, position) VALUES (?1, ?2)
-                 ON CONFLICT (projector) DO UPDATE SET position = excluded.position",
-                rusqlite::params![self.id, position],
-            )?;
+            store_checkpoint(&tx, &self.id, position)?;
         }
         tx.commit()?;
         if applied > 0 {

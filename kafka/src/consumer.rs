@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
@@ -20,7 +20,7 @@ use taskpool_core::view::View;
 use taskpool_core::StoredEvent;
 
 use crate::message::EventMessage;
-use crate::topics::partitions;
+use crate::topics::{assigned_consumer, wait_for_partitions};
 use crate::{KafkaConfig, KafkaError};
 
 /// Reads the event topics into a view.
@@ -42,19 +42,7 @@ impl TasklistConsumer {
         if let Some(s) = signal {
             projector = projector.with_signal(s);
         }
-        let consumer: BaseConsumer = config
-            .client()
-            .set(
-                "group.id",
-                format!("taskpool-tasklist-{}", uuid::Uuid::new_v4()),
-            )
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            // A live inbox wants changes within milliseconds: do not let an idle fetch
-            // sit at the broker for librdkafka's default half second.
-            .set("fetch.wait.max.ms", "10")
-            .create()?;
+        let consumer = assigned_consumer(config, "taskpool-tasklist")?;
         let mut c = Self {
             consumer,
             projector,
@@ -79,18 +67,7 @@ impl TasklistConsumer {
             .collect();
         let mut list = TopicPartitionList::new();
         for topic in self.config.topics.event_topics() {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            let parts = loop {
-                match partitions(&self.consumer, topic, Duration::from_secs(5)) {
-                    Ok(p) => break p,
-                    Err(e) if Instant::now() < deadline => {
-                        tracing::info!(target: "taskpool::kafka", %topic, error = %e, "waiting for the topic");
-                        std::thread::sleep(Duration::from_millis(500));
-                    }
-                    Err(e) => return Err(e),
-                }
-            };
-            for p in parts {
+            for p in wait_for_partitions(&self.consumer, topic, Duration::from_secs(30))? {
                 let offset = match stored.get(&(topic.to_string(), p)) {
                     Some(o) => Offset::Offset(*o),
                     None => Offset::Beginning,

@@ -22,7 +22,7 @@ use taskpool_core::{BatchMode, CommandContext, CommandGateway};
 use uuid::Uuid;
 
 use crate::message::InteractionMessage;
-use crate::topics::partitions;
+use crate::topics::{assigned_consumer, wait_for_partitions};
 use crate::{KafkaConfig, KafkaError};
 
 /// Sends interactions to their application (tasklist side).
@@ -107,17 +107,7 @@ impl InteractionConsumer {
         offsets_db: &Path,
         outcome_log: Option<Arc<OutcomeLog>>,
     ) -> Result<Self, KafkaError> {
-        let consumer: BaseConsumer = config
-            .client()
-            .set(
-                "group.id",
-                format!("taskpool-app-{application}-{}", Uuid::new_v4()),
-            )
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("fetch.wait.max.ms", "10")
-            .create()?;
+        let consumer = assigned_consumer(config, &format!("taskpool-app-{application}"))?;
         let offsets = Connection::open(offsets_db)?;
         offsets.busy_timeout(Duration::from_secs(30))?;
         offsets.pragma_update(None, "journal_mode", "WAL")?;
@@ -138,21 +128,7 @@ impl InteractionConsumer {
 
     fn assign(&self) -> Result<(), KafkaError> {
         let mut list = TopicPartitionList::new();
-        let parts = {
-            let mut tries = 0;
-            loop {
-                match partitions(&self.consumer, &self.topic, Duration::from_secs(5)) {
-                    Ok(p) => break p,
-                    Err(e) if tries < 30 => {
-                        tries += 1;
-                        tracing::info!(target: "taskpool::kafka", error = %e, "waiting for the interactions topic");
-                        std::thread::sleep(Duration::from_millis(500));
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        };
-        for p in parts {
+        for p in wait_for_partitions(&self.consumer, &self.topic, Duration::from_secs(30))? {
             let stored: Option<i64> = self
                 .offsets
                 .query_row(

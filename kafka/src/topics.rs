@@ -34,6 +34,40 @@ pub fn ensure_topics(config: &KafkaConfig) -> Result<(), KafkaError> {
     Ok(())
 }
 
+/// A consumer for manual assignment: offsets are kept by the caller (never committed
+/// to the broker), and idle fetches return within 10 ms (a live inbox wants changes
+/// within milliseconds, not librdkafka's default half second). The group id is unique
+/// and unused: no consumer group splits the work.
+pub fn assigned_consumer(config: &KafkaConfig, name: &str) -> Result<BaseConsumer, KafkaError> {
+    Ok(config
+        .client()
+        .set("group.id", format!("{name}-{}", uuid::Uuid::new_v4()))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "10")
+        .create()?)
+}
+
+/// The partitions of `topic`, waiting up to `patience` for it to exist.
+pub fn wait_for_partitions(
+    consumer: &BaseConsumer,
+    topic: &str,
+    patience: Duration,
+) -> Result<Vec<i32>, KafkaError> {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        match partitions(consumer, topic, Duration::from_secs(5)) {
+            Ok(p) => return Ok(p),
+            Err(e) if std::time::Instant::now() < deadline => {
+                tracing::info!(target: "taskpool::kafka", %topic, error = %e, "waiting for the topic");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The partitions of `topic` (waiting up to `timeout` for the metadata).
 pub fn partitions(
     consumer: &BaseConsumer,

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use taskpool_collector::enricher::{CorrelationRule, EnricherConfig};
 use taskpool_collector::example::{directory, EngineVariables, ExampleApplication};
 use taskpool_collector::properties::SenderProperties;
 use taskpool_collector::sender::GatewaySender;
@@ -34,14 +33,7 @@ pub fn start(
         GatewaySender::new(node.gateway().clone(), application, props.clone())
             .with_outcome_log(node.outcome_log().clone()),
     );
-    let enricher = EnricherConfig {
-        enabled: true,
-        correlations: vec![CorrelationRule {
-            variable: "requestId".into(),
-            entry_type: "request".into(),
-        }],
-        ..Default::default()
-    };
+    let enricher = taskpool_collector::example::enricher();
     let collector = Arc::new(Collector::new(
         props,
         enricher,

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use rand::Rng;
-use taskpool_collector::enricher::{CorrelationRule, EnricherConfig};
 use taskpool_collector::example::{directory, EngineVariables, ExampleApplication};
 use taskpool_collector::outcome_log::{OutcomeLog, OutcomeQuery};
 use taskpool_collector::properties::{SenderProperties, SenderType};
@@ -80,14 +79,7 @@ fn main() -> anyhow::Result<()> {
     let sender = Arc::new(
         GatewaySender::new(gateway.clone(), "example", props.clone()).with_outcome_log(log.clone()),
     );
-    let enricher = EnricherConfig {
-        enabled: true,
-        correlations: vec![CorrelationRule {
-            variable: "requestId".into(),
-            entry_type: "request".into(),
-        }],
-        ..Default::default()
-    };
+    let enricher = taskpool_collector::example::enricher();
     let collector = Arc::new(Collector::new(
         props.clone(),
         enricher,

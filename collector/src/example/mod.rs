@@ -47,6 +47,19 @@ CREATE TABLE IF NOT EXISTS engine_interaction_checkpoint (id INTEGER PRIMARY KEY
 /// Reads an instance's variables from the engine tables.
 pub struct EngineVariables;
 
+/// The example application's enricher: variables into the payload, and each request's
+/// `requestId` as a correlation to its `request` data entry.
+pub fn enricher() -> crate::enricher::EnricherConfig {
+    crate::enricher::EnricherConfig {
+        enabled: true,
+        correlations: vec![crate::enricher::CorrelationRule {
+            variable: "requestId".into(),
+            entry_type: "request".into(),
+        }],
+        ..Default::default()
+    }
+}
+
 impl VariableSource for EngineVariables {
     fn variables(&self, conn: &Connection, instance_id: &str) -> Payload {
         conn.query_row(

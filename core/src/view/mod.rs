@@ -86,6 +86,23 @@ pub(crate) fn create_all(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(schema::CREATE)
 }
 
+/// The rows of `sql` as sorted lines of text, prefixed with `table`.
+fn rows_as_text(conn: &Connection, table: &str, sql: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(sql)?;
+    let n = stmt.column_count();
+    let mut rows: Vec<String> = stmt
+        .query_map([], |r| {
+            let mut cells = Vec::with_capacity(n);
+            for i in 0..n {
+                cells.push(format!("{:?}", r.get::<_, rusqlite::types::Value>(i)?));
+            }
+            Ok(format!("{table}: {}", cells.join(" | ")))
+        })?
+        .collect::<Result<_, _>>()?;
+    rows.sort();
+    Ok(rows)
+}
+
 /// A canonical dump of the state a view holds (tasks, authorizations, payload index,
 /// data entries, processes), without what depends on the order events arrived in
 /// (positions, row ids, the change log, delivery bookkeeping): two views fed the same
@@ -106,19 +123,7 @@ pub fn dump_state(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     ];
     let mut out = Vec::new();
     for (table, sql) in queries {
-        let mut stmt = conn.prepare(sql)?;
-        let n = stmt.column_count();
-        let mut rows: Vec<String> = stmt
-            .query_map([], |r| {
-                let mut cells = Vec::with_capacity(n);
-                for i in 0..n {
-                    cells.push(format!("{:?}", r.get::<_, rusqlite::types::Value>(i)?));
-                }
-                Ok(format!("{table}: {}", cells.join(" | ")))
-            })?
-            .collect::<Result<_, _>>()?;
-        rows.sort();
-        out.extend(rows);
+        out.extend(rows_as_text(conn, table, sql)?);
     }
     Ok(out)
 }
@@ -130,19 +135,11 @@ pub fn dump(conn: &Connection) -> rusqlite::Result<Vec<String>> {
         if *table == "projector_checkpoint" {
             continue;
         }
-        let mut stmt = conn.prepare(&format!("SELECT * FROM {table}"))?;
-        let n = stmt.column_count();
-        let mut rows: Vec<String> = stmt
-            .query_map([], |r| {
-                let mut cells = Vec::with_capacity(n);
-                for i in 0..n {
-                    cells.push(format!("{:?}", r.get::<_, rusqlite::types::Value>(i)?));
-                }
-                Ok(format!("{table}: {}", cells.join(" | ")))
-            })?
-            .collect::<Result<_, _>>()?;
-        rows.sort();
-        out.extend(rows);
+        out.extend(rows_as_text(
+            conn,
+            table,
+            &format!("SELECT * FROM {table}"),
+        )?);
     }
     Ok(out)
 }
