@@ -68,7 +68,6 @@ try {
 
   // bob claims it: pending until the engine assigned it and the view shows it.
   await bob.locator(`[data-testid=task-row][data-task-id="${shared}"]`).click();
-  await bob.screenshot({ path: join(shots, 'task-detail.png') });
   await bob.getByTestId('action-claim').click();
   await bob.getByTestId('message').filter({ hasText: `claim of ${shared}: done` }).waitFor({ timeout: 15000 });
   step(`bob claimed ${shared}`);
@@ -87,6 +86,20 @@ try {
   if (!commands.some((c) => c.includes('completeInteraction') && c.includes('accepted'))) throw new Error(`no accepted completion in the outcome panel: ${commands}`);
   await bob.getByTestId('outcomes').screenshot({ path: join(shots, 'outcomes.png') });
   step('the outcome panel shows the accepted completion');
+
+  // The detail shows a task's correlated business data with its protocol.
+  await alice.getByTestId('view-all').click();
+  await alice.getByTestId('filter').fill('task.taskDefinitionKey = approve');
+  await alice.getByTestId('apply').click();
+  await alice.getByTestId('task-row').first().click();
+  await alice.getByTestId('detail-entry').first().waitFor({ timeout: 10000 });
+  await alice.screenshot({ path: join(shots, 'task-detail.png') });
+  step('the task detail shows its request with the protocol');
+  await alice.getByTestId('page-data').click();
+  await alice.getByTestId('data-page').locator('tbody tr').first().waitFor({ timeout: 10000 });
+  await bob.getByTestId('page-processes').click();
+  await bob.getByTestId('processes-page').getByText('Handle an incident').waitFor({ timeout: 10000 });
+  step('business data and startable processes are listed');
 } catch (e) {
   failed = true;
   console.error('e2e failed:', e);

@@ -2,7 +2,7 @@
 // EventSource, which reconnects by itself and sends Last-Event-ID, so the server
 // resumes after the last position: nothing missed, nothing twice.
 
-import type { Action, LiveItem, OutcomeRecord, Snapshot, Task } from './types';
+import type { Action, DataEntry, LiveItem, OutcomeRecord, ProcessDefinition, Snapshot, Task } from './types';
 
 export class ApiError extends Error {
   constructor(public status: number, public problem: { detail?: string; code?: string; field?: string }) {
@@ -33,6 +33,18 @@ export async function login(user: string): Promise<Session> {
 
 export function task(s: Session, id: string): Promise<Task> {
   return call(s.token, 'GET', `/api/v1/tasks/${encodeURIComponent(id)}`);
+}
+
+export function taskDataEntries(s: Session, id: string): Promise<DataEntry[]> {
+  return call(s.token, 'GET', `/api/v1/tasks/${encodeURIComponent(id)}/data-entries`);
+}
+
+export function dataEntries(s: Session, involved: boolean): Promise<DataEntry[]> {
+  return call(s.token, 'GET', `/api/v1/data-entries?limit=200${involved ? '&involved=true' : ''}`);
+}
+
+export function processDefinitions(s: Session): Promise<ProcessDefinition[]> {
+  return call(s.token, 'GET', '/api/v1/process-definitions');
 }
 
 export function counts(s: Session): Promise<{ applicationName: string; count: number }[]> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addClause, applyLive, buildQuery, clause, clearMarks, effectVisible, empty, fromSnapshot, settlePending, startPending } from './inbox';
+import { addClause, applyLive, buildQuery, clause, clearMarks, effectVisible, empty, fromSnapshot, settlePending, startPending, visibleWindow } from './inbox';
 import type { Task } from './types';
 
 function task(id: string, due?: string, extra: Partial<Task> = {}): Task {
@@ -95,5 +95,15 @@ describe('filter building', () => {
     expect(clause('subject', 'Team "offsite"')).toBe('subject = "Team \\"offsite\\""');
     expect(addClause('', 'a = 1')).toBe('a = 1');
     expect(addClause('a = 1', 'b = 2')).toBe('a = 1 and b = 2');
+  });
+});
+
+describe('the windowed list', () => {
+  it('renders only the rows around the viewport of a 100,000-row list', () => {
+    expect(visibleWindow(100_000, 0, 580, 29)).toEqual({ start: 0, end: 30 });
+    const w = visibleWindow(100_000, 29 * 50_000, 580, 29);
+    expect(w).toEqual({ start: 49_990, end: 50_030 });
+    expect(visibleWindow(100_000, 29 * 100_000, 580, 29).end).toBe(100_000);
+    expect(visibleWindow(3, 0, 580, 29)).toEqual({ start: 0, end: 3 });
   });
 });

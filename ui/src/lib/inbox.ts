@@ -117,3 +117,11 @@ export function addClause(filter: string, c: string): string {
   const f = filter.trim();
   return f ? `${f} and ${c}` : c;
 }
+
+/** The rows to render of a long list: a window around the scroll position. */
+export function visibleWindow(count: number, scrollTop: number, viewport: number, rowHeight: number, overscan = 10): { start: number; end: number } {
+  const first = Math.floor(scrollTop / rowHeight);
+  const start = Math.max(0, first - overscan);
+  const end = Math.min(count, first + Math.ceil(viewport / rowHeight) + overscan);
+  return { start, end: Math.max(start, end) };
+}

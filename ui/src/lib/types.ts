@@ -49,3 +49,28 @@ export interface OutcomeRecord {
 
 export type QuickView = 'mine' | 'claimable' | 'deferred' | 'all';
 export type Action = 'claim' | 'unclaim' | 'complete' | 'defer' | 'undefer';
+
+export interface ProtocolEntry {
+  time: string;
+  username?: string;
+  state: { processingType: string; state: string };
+  logMessage?: string;
+}
+
+export interface DataEntry {
+  entryType: string;
+  entryId: string;
+  name: string;
+  type: string;
+  applicationName: string;
+  state: { processingType: string; state: string };
+  protocol?: ProtocolEntry[];
+}
+
+export interface ProcessDefinition {
+  id: string;
+  key: string;
+  name: string;
+  description?: string;
+  applicationName: string;
+}
