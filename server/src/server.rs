@@ -202,8 +202,10 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
             Html("<!doctype html><title>Taskpool</title><h1>Taskpool server</h1><p>The web inbox is not built here: run <code>./run</code> (it builds <code>ui/</code>) or start with <code>--ui-dir</code>. The API is at <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a>.</p>").into_response()
         }),
     };
+    let max_body = config.max_body_bytes;
     api::routes(state, config.max_body_bytes)
         .merge(ui)
+        .layer(axum::middleware::from_fn(move |req, next| refuse_oversized(max_body, req, next)))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(CatchPanicLayer::custom(|_| {
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed unexpectedly").into_response()
@@ -220,6 +222,39 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// A body announced larger than the limit is answered 413 before any handler runs. The
+/// body is read and dropped first (up to eight times the limit, for ten seconds):
+/// answering while the client is still sending makes the kernel reset the connection,
+/// and the client would lose the answer. Beyond that the connection is simply closed.
+async fn refuse_oversized(
+    max: usize,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use futures_util::StreamExt;
+    let announced = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    match announced {
+        Some(len) if len > max => {
+            if len <= max.saturating_mul(8) {
+                let mut body = req.into_body().into_data_stream();
+                let drain = async { while let Some(Ok(_)) = body.next().await {} };
+                let _ = tokio::time::timeout(Duration::from_secs(10), drain).await;
+            }
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                format!("the request body is {len} bytes, larger than the limit of {max} bytes"),
+            )
+            .into_response()
+        }
+        _ => next.run(req).await,
+    }
 }
 
 /// User actions of a tasklist node go to their application over Kafka.
