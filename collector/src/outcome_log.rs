@@ -15,6 +15,7 @@ use taskpool_core::CommandOutcome;
 /// One logged outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct OutcomeRecord {
     pub id: i64,

@@ -26,6 +26,7 @@ use crate::view::{self, projection, Principals, View};
 /// One item of the stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(tag = "change", rename_all = "camelCase")]
 pub enum LiveItem {
     /// A task became visible (new, assigned to me, my group added, ...).
@@ -59,6 +60,7 @@ impl LiveItem {
 /// The current state at a position.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     pub position: i64,

@@ -150,6 +150,7 @@ impl<'de> Deserialize<'de> for Command {
 /// Why a command was rejected: a stable code and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Rejection {
     pub code: RejectionCode,
@@ -174,6 +175,7 @@ impl std::fmt::Display for Rejection {
 /// The stable codes of command rejections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RejectionCode {
     /// The command itself is malformed (an empty id, a missing value).

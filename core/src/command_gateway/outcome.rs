@@ -8,6 +8,7 @@ use crate::command::Rejection;
 /// The outcome of one command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CommandOutcome {
     pub command_id: Uuid,
@@ -20,6 +21,7 @@ pub struct CommandOutcome {
 /// Accepted or rejected.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum OutcomeStatus {
     /// Accepted; `events` were appended (0 when the command changed nothing), the last
@@ -58,6 +60,7 @@ impl CommandOutcome {
 /// The outcome of a unit of work.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct BatchOutcome {
     /// The unit of work's id, stored as every event's correlation id.

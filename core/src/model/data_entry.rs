@@ -8,6 +8,7 @@ use super::{Correlation, Payload};
 /// The processing type of a data entry's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ProcessingType {
     Preliminary,
@@ -20,6 +21,7 @@ pub enum ProcessingType {
 /// A data entry's state: its processing type plus a free, business-specific name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DataEntryState {
     pub processing_type: ProcessingType,
@@ -42,6 +44,7 @@ impl DataEntryState {
 /// Who changed a data entry, when, and why; becomes a protocol entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Modification {
     pub time: DateTime<Utc>,
@@ -56,6 +59,7 @@ pub struct Modification {
 /// One line of a data entry's append-only protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProtocolEntry {
     pub time: DateTime<Utc>,
@@ -81,6 +85,7 @@ pub enum AuthorizationChange {
 /// A business object (an order, a request, an incident) that tasks correlate to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DataEntry {
     pub entry_type: String,
@@ -97,6 +102,7 @@ pub struct DataEntry {
     pub state: DataEntryState,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "typescript", ts(type = "Record<string, unknown>"))]
     pub payload: Payload,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub authorized_users: BTreeSet<String>,

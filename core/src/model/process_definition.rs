@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// A deployed process definition of a process application.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProcessDefinition {
     pub id: String,

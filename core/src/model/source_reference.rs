@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 /// What kind of engine artefact a task belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum SourceReferenceKind {
     /// A BPMN process instance.
@@ -18,6 +19,7 @@ pub enum SourceReferenceKind {
 /// how interaction events find their way back to the engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SourceReference {
     pub kind: SourceReferenceKind,
@@ -34,6 +36,7 @@ pub struct SourceReference {
 /// A reference from a task or data entry to a data entry: its type and id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Correlation {
     pub entry_type: String,

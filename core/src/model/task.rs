@@ -8,6 +8,7 @@ use super::{Correlation, Payload, SourceReference};
 /// A user task of a process application, as the task pool knows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Task {
     pub id: String,
@@ -35,6 +36,7 @@ pub struct Task {
     pub business_key: Option<String>,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "typescript", ts(type = "Record<string, unknown>"))]
     pub payload: Payload,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub correlations: BTreeSet<Correlation>,

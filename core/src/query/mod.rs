@@ -57,6 +57,7 @@ impl Viewer {
 /// Deferred tasks (follow-up date in the future) are hidden from the default inbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum Deferred {
     #[default]
@@ -142,6 +143,7 @@ impl TaskQuery {
 /// One page of tasks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskPage {
     pub tasks: Vec<Task>,
@@ -661,6 +663,7 @@ pub fn startable_process_definitions(
 /// A process instance as the view knows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessInstanceSummary {
     pub id: String,

@@ -5,13 +5,14 @@ import type { Task } from './types';
 function task(id: string, due?: string, extra: Partial<Task> = {}): Task {
   return {
     id,
-    sourceReference: { kind: 'process', instanceId: 'i', definitionKey: 'd', name: 'D', applicationName: 'example' },
+    sourceReference: { kind: 'process', instanceId: 'i', executionId: 'e', definitionId: 'd:1', definitionKey: 'd', name: 'D', applicationName: 'example' },
     taskDefinitionKey: 'k',
     name: `Task ${id}`,
     priority: 50,
     createTime: '2026-01-01T00:00:00Z',
     dueDate: due,
     payload: {},
+    enriched: false,
     ...extra,
   };
 }
