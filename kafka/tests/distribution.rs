@@ -224,7 +224,17 @@ fn a_consumer_killed_mid_batch_ten_times_ends_equal_to_a_rebuild() {
     for round in 0..10 {
         let before = applied_now();
         let mut child = Command::new(bin)
-            .args(["--brokers", &broker.brokers(), "--batch", "50", "--view"])
+            // A slow node (200 messages a transaction, 10 ms between), so that kills land
+            // mid-stream and often mid-transaction, however fast or loaded the machine.
+            .args([
+                "--brokers",
+                &broker.brokers(),
+                "--batch",
+                "200",
+                "--pause-ms",
+                "10",
+                "--view",
+            ])
             .arg(&view_path)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -235,7 +245,7 @@ fn a_consumer_killed_mid_batch_ten_times_ends_equal_to_a_rebuild() {
         while applied_now() == before && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(2));
         }
-        std::thread::sleep(Duration::from_millis(rand::Rng::gen_range(&mut rng, 0..40)));
+        std::thread::sleep(Duration::from_millis(rand::Rng::gen_range(&mut rng, 0..25)));
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");
         let after = applied_now();

@@ -1,9 +1,9 @@
 //! A headless tasklist projector: reads the event topics into a view file, as a tasklist
 //! node does (used by the crash tests, and handy to build a view from Kafka).
 //!
-//! `taskpool-kafka-consume --brokers HOST:PORT --view FILE [--until N] [--batch N]`
+//! `taskpool-kafka-consume --brokers HOST:PORT --view FILE [--until N] [--batch N] [--pause-ms N]`
 //! (`--until`: stop once the view holds N applied events; `--batch`: messages per
-//! transaction).
+//! transaction; `--pause-ms`: a pause between batches, to play a slow node in tests).
 
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -16,7 +16,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = KafkaConfig::default();
-    let (mut view, mut until, mut batch) = (None, None, 2000);
+    let (mut view, mut until, mut batch, mut pause) = (None, None, 2000, 0u64);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
@@ -25,6 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--view" => view = Some(value()?),
             "--until" => until = Some(value()?.parse::<i64>()?),
             "--batch" => batch = value()?.parse::<usize>()?,
+            "--pause-ms" => pause = value()?.parse::<u64>()?,
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -37,6 +38,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             break;
         }
         consumer.poll_batch(batch, Duration::from_millis(100))?;
+        if pause > 0 {
+            std::thread::sleep(Duration::from_millis(pause));
+        }
     }
     Ok(())
 }
