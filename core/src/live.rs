@@ -232,13 +232,7 @@ impl Subscription {
             self.feed = None;
             return self.poll();
         }
-        let position = self.position;
-        let rows: Vec<ChangeRow> = rows
-            .into_iter()
-            .filter(|r| r.position > position)
-            .map(|r| (*r).clone())
-            .collect();
-        self.evaluate(&rows)
+        self.evaluate_fed(rows)
     }
 
     /// Asks the feed to call `waker` whenever this subscription has something to read;
@@ -283,13 +277,19 @@ impl Subscription {
         if rows.is_empty() && (stopped || link.feed.stop.load(Ordering::Relaxed)) {
             return Ok(None);
         }
+        self.evaluate_fed(rows).map(Some)
+    }
+
+    /// Judges rows handed over by the feed (those at or before the position were
+    /// already read from the change table).
+    fn evaluate_fed(&mut self, rows: Vec<Arc<ChangeRow>>) -> Result<Vec<LiveItem>, QueryError> {
         let position = self.position;
         let rows: Vec<ChangeRow> = rows
             .into_iter()
             .filter(|r| r.position > position)
             .map(|r| (*r).clone())
             .collect();
-        self.evaluate(&rows).map(Some)
+        self.evaluate(&rows)
     }
 
     fn connection(&mut self) -> Result<&mut Connection, QueryError> {

@@ -311,7 +311,7 @@ async fn act(
 }
 
 macro_rules! action_doc {
-    ($name:ident, $path:literal, $doc:literal) => {
+    ($name:ident, $action:expr, $path:literal, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "actions", params(("id" = String, Path), ActionParams),
             responses((status = 200, body = ActionResponse), (status = 202, description = "a tasklist node sent it to the owning application", body = RoutedResponse), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -322,28 +322,26 @@ macro_rules! action_doc {
             Path(id): Path<String>,
             ApiQuery(p): ApiQuery<ActionParams>,
         ) -> Result<Response, Problem> {
-            let action = action_of(stringify!($name));
-            act(state, viewer, id, action, p.wait.unwrap_or(false)).await
+            act(state, viewer, id, $action, p.wait.unwrap_or(false)).await
         }
     };
 }
 
-fn action_of(name: &str) -> TaskAction {
-    match name {
-        "unclaim" => TaskAction::Unclaim,
-        "undefer" => TaskAction::Undefer,
-        _ => TaskAction::Claim,
-    }
-}
-
-action_doc!(claim, "/api/v1/tasks/{id}/claim", "Claims a task for me.");
+action_doc!(
+    claim,
+    TaskAction::Claim,
+    "/api/v1/tasks/{id}/claim",
+    "Claims a task for me."
+);
 action_doc!(
     unclaim,
+    TaskAction::Unclaim,
     "/api/v1/tasks/{id}/unclaim",
     "Gives a task I hold back."
 );
 action_doc!(
     undefer,
+    TaskAction::Undefer,
     "/api/v1/tasks/{id}/undefer",
     "Brings a deferred task back to the inbox."
 );
