@@ -16,6 +16,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod demo;
+pub mod live;
 pub mod metrics;
 pub mod node;
 pub mod problem;

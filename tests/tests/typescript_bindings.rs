@@ -11,6 +11,8 @@ use taskpool_core::command_gateway::{BatchOutcome, CommandOutcome};
 use taskpool_core::live::{LiveItem, Snapshot};
 use taskpool_core::model::{DataEntry, ProcessDefinition, Task};
 use taskpool_core::query::{ProcessInstanceSummary, TaskPage};
+use taskpool_desktop::backend::{BackendError, Request, StreamMessage};
+use taskpool_desktop::commands::{AppInfo, SettingsInput};
 use ts_rs::TS;
 
 fn files(dir: &Path) -> BTreeMap<String, String> {
@@ -48,6 +50,12 @@ fn the_ui_types_are_current() {
     OutcomeRecord::export_all(&cfg).expect("OutcomeRecord");
     CommandOutcome::export_all(&cfg).expect("CommandOutcome");
     BatchOutcome::export_all(&cfg).expect("BatchOutcome");
+    // The desktop app's IPC (Tauri commands and channel messages).
+    Request::export_all(&cfg).expect("Request");
+    StreamMessage::export_all(&cfg).expect("StreamMessage");
+    AppInfo::export_all(&cfg).expect("AppInfo");
+    SettingsInput::export_all(&cfg).expect("SettingsInput");
+    BackendError::export_all(&cfg).expect("BackendError");
     let fresh = files(dir);
     assert!(fresh.contains_key("Task.ts"), "{:?}", fresh.keys());
     let committed_dir: PathBuf =

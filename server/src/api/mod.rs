@@ -7,8 +7,8 @@ mod business;
 mod ingestion;
 mod ops;
 mod outcomes;
-mod streams;
-mod tasks;
+pub mod streams;
+pub mod tasks;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,20 +5,19 @@
 //! shutdown the stream sends `event: end` and closes.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use taskpool_core::live::{LiveItem, Subscription};
+use taskpool_core::live::LiveItem;
 use taskpool_core::query::Deferred;
-use tokio::sync::Notify;
 use utoipa::{IntoParams, ToSchema};
 
 use super::tasks::TaskListParams;
 use super::{AppState, User};
+use crate::live::{live_events, LiveEvent};
 use crate::problem::{ApiQuery, Problem};
 
 /// The `Last-Event-ID` header as a position.
@@ -94,6 +93,24 @@ pub struct TaskStreamParams {
     pub access_token: Option<String>,
 }
 
+impl TaskStreamParams {
+    /// The list parameters of the snapshot (the same query language and checks as
+    /// `GET /tasks`).
+    pub fn list_params(self) -> TaskListParams {
+        TaskListParams {
+            filter: self.filter,
+            q: self.q,
+            sort: self.sort,
+            offset: None,
+            limit: Some(self.limit.unwrap_or(200)),
+            cursor: None,
+            assigned_to_me: self.assigned_to_me,
+            unassigned: self.unassigned,
+            deferred: self.deferred,
+        }
+    }
+}
+
 /// My tasks, then every relevant change, live (SSE).
 #[utoipa::path(get, path = "/api/v1/stream/tasks", tag = "tasks", params(TaskStreamParams,
         ("Last-Event-ID" = Option<i64>, Header, nullable = false, minimum = 0, description = "resume after this position")),
@@ -113,65 +130,28 @@ pub async fn stream_tasks(
     }
     // The header (set by a reconnecting EventSource) wins over the parameter.
     let from = last_event_id(&headers)?.or(p.from);
-    let params = TaskListParams {
-        filter: p.filter,
-        q: p.q,
-        sort: p.sort,
-        offset: None,
-        limit: Some(p.limit.unwrap_or(200)),
-        cursor: None,
-        assigned_to_me: p.assigned_to_me,
-        unassigned: p.unassigned,
-        deferred: p.deferred,
-    };
-    let query = params.query(viewer)?;
-    let (mut subscription, snapshot) = state.blocking(move |n| n.subscribe(query, from)).await?;
-    let notify = Arc::new(Notify::new());
-    {
-        let notify = notify.clone();
-        subscription.set_waker(Arc::new(move || notify.notify_one()));
-    }
-    let shutdown = state.shutdown.clone();
+    let query = p.list_params().query(viewer)?;
+    let (subscription, snapshot) = state.blocking(move |n| n.subscribe(query, from)).await?;
     let keep_alive = state.keep_alive;
+    let changes = live_events(subscription, state.shutdown.clone());
     let stream = async_stream::stream! {
         if let Some(s) = snapshot {
             yield Ok(sse_event("snapshot", s.position, &s));
         }
-        let mut subscription: Option<Subscription> = Some(subscription);
-        loop {
-            let Some(sub) = subscription.take() else { break };
-            let position = sub.position();
-            let joined = tokio::task::spawn_blocking(move || {
-                let mut sub = sub;
-                let items = sub.try_next();
-                (sub, items)
-            }).await;
-            let Ok((sub, items)) = joined else { break };
-            subscription = Some(sub);
-            match items {
-                Ok(Some(items)) if !items.is_empty() => {
+        futures_util::pin_mut!(changes);
+        while let Some(event) = changes.next().await {
+            match event {
+                LiveEvent::Items(items) => {
                     for item in items {
                         yield Ok(live_event(&item));
                     }
-                    continue;
                 }
-                Ok(Some(_)) => {}
-                Ok(None) => {
+                LiveEvent::End { position } => {
                     yield Ok(sse_event("end", position, &serde_json::json!({"reason": "shutdown"})));
-                    break;
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "live stream failed");
-                    yield Ok(sse_event("error", position, &Problem::internal(e.to_string())));
-                    break;
+                LiveEvent::Failed { position, error } => {
+                    yield Ok(sse_event("error", position, &Problem::internal(error)));
                 }
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => {
-                    yield Ok(sse_event("end", position, &serde_json::json!({"reason": "shutdown"})));
-                    break;
-                }
-                _ = notify.notified() => {}
             }
         }
     };

@@ -247,6 +247,25 @@ pub struct DeferBody {
     pub follow_up_date: DateTime<Utc>,
 }
 
+/// The outcome of a user's action handled here: the accepted outcome, or the rejection
+/// as a 409 problem carrying the outcome (its message code and message).
+pub fn accepted_outcome(outcome: BatchOutcome) -> Result<CommandOutcome, Problem> {
+    let Some(first) = outcome.outcomes.into_iter().next() else {
+        return Err(Problem::internal("the gateway returned no outcome"));
+    };
+    if let Some(rejection) = first.rejection() {
+        let mut problem = Problem::new(
+            StatusCode::CONFLICT,
+            "command-rejected",
+            rejection.message.clone(),
+        )
+        .code(rejection.code.as_str());
+        problem.outcome = serde_json::to_value(&first).ok();
+        return Err(problem);
+    }
+    Ok(first)
+}
+
 async fn act(
     state: AppState,
     viewer: Viewer,
@@ -272,20 +291,11 @@ async fn act(
                 .into_response());
         }
     };
-    let Some(first) = outcome.outcomes.into_iter().next() else {
-        return Err(Problem::internal("the gateway returned no outcome"));
-    };
-    if let Some(rejection) = first.rejection() {
-        let mut problem = Problem::new(
-            StatusCode::CONFLICT,
-            "command-rejected",
-            rejection.message.clone(),
-        )
-        .code(rejection.code.as_str());
-        problem.outcome = serde_json::to_value(&first).ok();
-        return Ok(problem.into_response());
-    }
     let position = outcome.position;
+    let first = match accepted_outcome(outcome) {
+        Ok(first) => first,
+        Err(problem) => return Ok(problem.into_response()),
+    };
     let visible = match (wait, position) {
         (true, Some(p)) => {
             let mut view = state.view_position.clone();

@@ -1,97 +1,53 @@
-// The HTTP + SSE transport to taskpool-server (the browser inbox). The live streams use
-// EventSource, which reconnects by itself and sends Last-Event-ID, so the server
-// resumes after the last position: nothing missed, nothing twice.
+// The inbox's calls, over whichever transport this page runs on: IPC inside the
+// desktop app, HTTP + SSE in a browser.
 
-import type { Action, DataEntry, LiveItem, OutcomeRecord, ProcessDefinition, Snapshot, Task } from './types';
+import type { Action, DataEntry, OutcomeRecord, ProcessDefinition, Task } from './types';
+import type { TaskPage } from './generated/TaskPage';
+import { http } from './transport/http';
+import { ipc } from './transport/ipc';
+import type { Session, Stream, TaskStreamHandlers, Transport } from './transport/transport';
 
-export class ApiError extends Error {
-  constructor(public status: number, public problem: { detail?: string; code?: string; field?: string }) {
-    super(problem.detail ?? `HTTP ${status}`);
-  }
-}
+export { ApiError } from './transport/transport';
+export type { Session, Stream } from './transport/transport';
 
-export interface Session {
-  token: string;
-  user: string;
-  groups: string[];
-}
+/** Inside the Tauri window. */
+export const desktop: boolean = typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
 
-async function call<T>(token: string | null, method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (token) headers['Authorization'] = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const json = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw new ApiError(resp.status, json);
-  return json as T;
-}
+const transport: Transport = desktop ? ipc : http;
 
-export async function login(user: string): Promise<Session> {
-  const r = await call<{ token: string; user: string; groups: string[] }>(null, 'POST', '/api/v1/dev/token', { user });
-  return { token: r.token, user: r.user, groups: r.groups };
-}
+/** The desktop app's own calls (settings, user switcher, start-up figures). */
+export const app = ipc;
 
-export function task(s: Session, id: string): Promise<Task> {
-  return call(s.token, 'GET', `/api/v1/tasks/${encodeURIComponent(id)}`);
-}
+export const login = (user: string): Promise<Session> => transport.login(user);
 
-export function taskDataEntries(s: Session, id: string): Promise<DataEntry[]> {
-  return call(s.token, 'GET', `/api/v1/tasks/${encodeURIComponent(id)}/data-entries`);
-}
+export const task = (s: Session, id: string): Promise<Task> => transport.request(s, { kind: 'task', id });
 
-export function dataEntries(s: Session, involved: boolean): Promise<DataEntry[]> {
-  return call(s.token, 'GET', `/api/v1/data-entries?limit=200${involved ? '&involved=true' : ''}`);
-}
+export const taskDataEntries = (s: Session, id: string): Promise<DataEntry[]> => transport.request(s, { kind: 'taskDataEntries', id });
 
-export function processDefinitions(s: Session): Promise<ProcessDefinition[]> {
-  return call(s.token, 'GET', '/api/v1/process-definitions');
-}
+export const dataEntries = (s: Session, involved: boolean): Promise<DataEntry[]> => transport.request(s, { kind: 'dataEntries', involved });
 
-export function counts(s: Session): Promise<{ applicationName: string; count: number }[]> {
-  return call(s.token, 'GET', '/api/v1/tasks/counts-by-application');
-}
+export const processDefinitions = (s: Session): Promise<ProcessDefinition[]> => transport.request(s, { kind: 'processDefinitions' });
 
-export function attributes(s: Session): Promise<string[]> {
-  return call(s.token, 'GET', '/api/v1/tasks/attributes');
-}
+export const counts = (s: Session): Promise<{ applicationName: string; count: number }[]> => transport.request(s, { kind: 'countsByApplication' });
 
-export function attributeValues(s: Session, name: string): Promise<string[]> {
-  return call(s.token, 'GET', `/api/v1/tasks/attributes/${encodeURIComponent(name)}/values`);
-}
+export const attributes = (s: Session): Promise<string[]> => transport.request(s, { kind: 'attributes' });
 
-export function outcomes(s: Session): Promise<OutcomeRecord[]> {
-  return call(s.token, 'GET', '/api/v1/outcomes?limit=200');
-}
+export const attributeValues = (s: Session, name: string): Promise<string[]> => transport.request(s, { kind: 'attributeValues', name });
+
+export const outcomes = (s: Session): Promise<OutcomeRecord[]> => transport.request(s, { kind: 'outcomes' });
+
+/** A further page of the list (the live stream's snapshot is the first). */
+export const tasksPage = (s: Session, query: string, offset: number, limit: number): Promise<TaskPage> =>
+  transport.request(s, { kind: 'tasks', query, offset, limit });
 
 /** Acts on a task; resolves with the answer once the view shows the request. */
-export function act(s: Session, id: string, action: Action, body?: unknown): Promise<unknown> {
-  return call(s.token, 'POST', `/api/v1/tasks/${encodeURIComponent(id)}/${action}?wait=true`, body ?? (action === 'complete' ? { payload: {} } : undefined));
-}
+export const act = (s: Session, id: string, action: Action, body?: unknown): Promise<unknown> =>
+  transport.request(s, { kind: 'act', id, action, body: body ?? null });
 
-export interface Stream {
-  close(): void;
-}
-
-/** The live task stream: the snapshot, then changes. */
-export function streamTasks(
-  s: Session,
-  query: string,
-  on: { snapshot(s: Snapshot): void; live(i: LiveItem): void; state(connected: boolean): void },
-): Stream {
-  const sep = query ? '&' : '';
-  const es = new EventSource(`/api/v1/stream/tasks?${query}${sep}limit=1000&access_token=${encodeURIComponent(s.token)}`);
-  es.addEventListener('snapshot', (e) => on.snapshot(JSON.parse((e as MessageEvent).data)));
-  for (const kind of ['entered', 'changed', 'left']) {
-    es.addEventListener(kind, (e) => on.live(JSON.parse((e as MessageEvent).data)));
-  }
-  es.onopen = () => on.state(true);
-  es.onerror = () => on.state(false);
-  return { close: () => es.close() };
+/** The live task stream: the snapshot, then changes (snapshot of up to 1000 rows). */
+export function streamTasks(s: Session, query: string, on: TaskStreamHandlers, notify = false): Stream {
+  return transport.streamTasks(s, query ? `${query}&limit=1000` : 'limit=1000', on, notify);
 }
 
 /** The live command outcomes. */
-export function streamOutcomes(s: Session, on: (o: OutcomeRecord) => void): Stream {
-  const es = new EventSource(`/api/v1/stream/outcomes?access_token=${encodeURIComponent(s.token)}`);
-  es.addEventListener('outcome', (e) => on(JSON.parse((e as MessageEvent).data)));
-  return { close: () => es.close() };
-}
+export const streamOutcomes = (s: Session, on: (o: OutcomeRecord) => void): Stream => transport.streamOutcomes(s, on);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addClause, applyLive, buildQuery, clause, clearMarks, effectVisible, empty, fromSnapshot, settlePending, startPending, visibleWindow } from './inbox';
+import { addClause, appendPage, outcomeBuckets, applyLive, buildQuery, clause, clearMarks, effectVisible, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, toggleSort, visibleWindow } from './inbox';
+import type { SortKey } from './inbox';
 import type { Task } from './types';
 
 function task(id: string, due?: string, extra: Partial<Task> = {}): Task {
@@ -106,5 +107,44 @@ describe('the windowed list', () => {
     expect(w).toEqual({ start: 49_990, end: 50_030 });
     expect(visibleWindow(100_000, 29 * 100_000, 580, 29).end).toBe(100_000);
     expect(visibleWindow(3, 0, 580, 29)).toEqual({ start: 0, end: 3 });
+  });
+});
+
+describe('sorting and paging', () => {
+  const t = (id: string, priority: number, dueDate?: string): Task => ({ ...task(id), priority, dueDate });
+
+  it('a click sorts by one column and flips it; a shift-click adds a key', () => {
+    let keys = toggleSort([{ field: 'due', desc: false }], 'priority', false);
+    expect(sortParam(keys)).toBe('+priority');
+    keys = toggleSort(keys, 'priority', false);
+    expect(sortParam(keys)).toBe('-priority');
+    keys = toggleSort(keys, 'due', true);
+    expect(sortParam(keys)).toBe('-priority,+due');
+    keys = toggleSort(keys, 'due', true);
+    expect(sortParam(keys)).toBe('-priority,-due');
+  });
+
+  it('orders rows by several keys, missing due dates last, ties by id', () => {
+    const rows = [t('b', 50), t('a', 50), t('c', 90, '2026-01-01'), t('d', 50, '2025-01-01')].map((task) => ({ task, mark: null }));
+    const ids = (keys: SortKey[]) => sortRows(rows, keys).map((r) => r.task.id);
+    expect(ids([{ field: 'priority', desc: true }, { field: 'due', desc: false }])).toEqual(['c', 'd', 'a', 'b']);
+    expect(ids([{ field: 'due', desc: false }])).toEqual(['d', 'c', 'a', 'b']);
+  });
+
+  it('a further page adds only rows not yet there and takes the new total', () => {
+    const s = fromSnapshot({ position: 3, tasks: [t('a', 1), t('b', 1)], total: 4 });
+    const next = appendPage(s, [t('b', 1), t('c', 1)], 5);
+    expect(next.rows.map((r) => r.task.id).sort()).toEqual(['a', 'b', 'c']);
+    expect(next.total).toBe(5);
+    expect(next.position).toBe(3);
+  });
+});
+
+describe('the outcome chart', () => {
+  it('counts outcomes per minute, oldest first, leaving out older ones', () => {
+    const now = Date.parse('2026-11-24T10:30:30Z');
+    const o = (time: string, accepted: boolean) => ({ time, accepted });
+    const b = outcomeBuckets([o('2026-11-24T10:30:10Z', true), o('2026-11-24T10:30:00Z', false), o('2026-11-24T10:28:40Z', true), o('2026-11-24T09:00:00Z', true)], now, 3);
+    expect(b).toEqual([{ accepted: 0, rejected: 0 }, { accepted: 1, rejected: 0 }, { accepted: 1, rejected: 1 }]);
   });
 });

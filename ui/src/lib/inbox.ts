@@ -125,3 +125,85 @@ export function visibleWindow(count: number, scrollTop: number, viewport: number
   const end = Math.min(count, first + Math.ceil(viewport / rowHeight) + overscan);
   return { start, end: Math.max(start, end) };
 }
+
+/** Adds a further page of the list (rows already there stay as they are). */
+export function appendPage(state: Inbox, tasks: Task[], total: number): Inbox {
+  const known = new Set(state.rows.map((r) => r.task.id));
+  const added = tasks.filter((t) => !known.has(t.id)).map((task) => ({ task, mark: null as Mark }));
+  return { ...state, rows: sorted([...state.rows, ...added]), total };
+}
+
+/** A column the list sorts by, as the server names it. */
+export type SortField = 'process' | 'name' | 'businessKey' | 'priority' | 'due' | 'assignee' | 'created';
+
+export interface SortKey {
+  field: SortField;
+  desc: boolean;
+}
+
+/**
+ * A click on a column header: the same column flips its direction; another column
+ * replaces the sort, or (with `add`, a shift-click) becomes the next key.
+ */
+export function toggleSort(keys: SortKey[], field: SortField, add: boolean): SortKey[] {
+  const i = keys.findIndex((k) => k.field === field);
+  if (i >= 0) {
+    const flipped = { field, desc: !keys[i].desc };
+    return add ? keys.map((k, j) => (j === i ? flipped : k)) : [flipped];
+  }
+  return add ? [...keys, { field, desc: false }] : [{ field, desc: false }];
+}
+
+/** The `sort` parameter (`+due,-priority`). */
+export function sortParam(keys: SortKey[]): string {
+  return keys.map((k) => `${k.desc ? '-' : '+'}${k.field}`).join(',');
+}
+
+function sortValue(t: Task, f: SortField): string | number {
+  switch (f) {
+    case 'process':
+      return t.sourceReference.name;
+    case 'name':
+      return t.name;
+    case 'businessKey':
+      return t.businessKey ?? '';
+    case 'priority':
+      return t.priority;
+    case 'due':
+      return t.dueDate ?? '9999';
+    case 'assignee':
+      return t.assignee ?? '';
+    case 'created':
+      return t.createTime;
+  }
+}
+
+/** Orders rows as the server does for the same keys (ties by id). */
+export function sortRows(rows: Row[], keys: SortKey[]): Row[] {
+  return [...rows].sort((a, b) => {
+    for (const k of keys) {
+      const x = sortValue(a.task, k.field);
+      const y = sortValue(b.task, k.field);
+      if (x !== y) return (x < y ? -1 : 1) * (k.desc ? -1 : 1);
+    }
+    return a.task.id < b.task.id ? -1 : a.task.id > b.task.id ? 1 : 0;
+  });
+}
+
+export interface Bucket {
+  accepted: number;
+  rejected: number;
+}
+
+/** Outcomes per minute over the last `minutes` minutes, oldest first (the panel's chart). */
+export function outcomeBuckets(outcomes: { time: string; accepted: boolean }[], now: number, minutes: number): Bucket[] {
+  const buckets: Bucket[] = Array.from({ length: minutes }, () => ({ accepted: 0, rejected: 0 }));
+  for (const o of outcomes) {
+    const age = Math.floor((now - new Date(o.time).getTime()) / 60000);
+    if (age < 0 || age >= minutes || Number.isNaN(age)) continue;
+    const b = buckets[minutes - 1 - age];
+    if (o.accepted) b.accepted++;
+    else b.rejected++;
+  }
+  return buckets;
+}

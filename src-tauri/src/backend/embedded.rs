@@ -1,0 +1,355 @@
+//! The embedded backend: the single-node task pool in this process (the server's node
+//! without HTTP) with the example process application as its engine, so the inbox works
+//! offline with no setup. Queries and actions run on the blocking pool; the same
+//! parameter parsing and answers as the server's, so both modes behave alike.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use taskpool_collector::outcome_log::OutcomeQuery;
+use taskpool_core::query::{StaticUserDirectory, UserDirectory, Viewer};
+use taskpool_server::api::streams::TaskStreamParams;
+use taskpool_server::api::tasks::{
+    accepted_outcome, ActionResponse, ApplicationCount, CompleteBody, DeferBody, TaskListParams,
+};
+use taskpool_server::live::{live_events, LiveEvent};
+use taskpool_server::node::{ActOutcome, NodeOptions, TaskAction};
+use taskpool_server::problem::Problem;
+use taskpool_server::TaskpoolNode;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    parse_params, Action, Backend, BackendError, KnownUser, Mode, Reply, Request, Session, Sink,
+    StreamHandle, StreamMessage,
+};
+
+/// The example application's name inside the desktop app.
+pub const APPLICATION: &str = "example";
+
+/// How long an action waits for the view to show its effect.
+const WAIT: Duration = Duration::from_secs(5);
+
+pub struct EmbeddedBackend {
+    node: Arc<TaskpoolNode>,
+    users: StaticUserDirectory,
+}
+
+impl EmbeddedBackend {
+    /// Opens (or creates) the task pool in `data_dir` and starts the example process
+    /// application, starting new instances at `rate` per second (0: only the starting
+    /// set of tasks).
+    pub fn start(data_dir: &Path, rate: f64) -> anyhow::Result<Self> {
+        let node = TaskpoolNode::start(NodeOptions::new(data_dir))?;
+        node.adopt_thread(taskpool_server::demo::start(
+            node.clone(),
+            APPLICATION,
+            rate,
+        )?);
+        Ok(Self {
+            node,
+            users: taskpool_server::demo::demo_users(),
+        })
+    }
+
+    pub fn node(&self) -> &Arc<TaskpoolNode> {
+        &self.node
+    }
+
+    fn viewer(session: &Session) -> Viewer {
+        Viewer::User {
+            user: session.user.clone(),
+            groups: session.groups.clone(),
+        }
+    }
+
+    /// Runs `f` on the blocking pool.
+    async fn blocking<T, F>(&self, f: F) -> Result<T, BackendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&TaskpoolNode) -> Result<T, BackendError> + Send + 'static,
+    {
+        let node = self.node.clone();
+        tokio::task::spawn_blocking(move || f(&node))
+            .await
+            .map_err(|e| BackendError::new(500, format!("the query failed: {e}")))?
+    }
+
+    async fn answer(
+        &self,
+        session: &Session,
+        request: Request,
+    ) -> Result<serde_json::Value, BackendError> {
+        let viewer = Self::viewer(session);
+        match request {
+            Request::Tasks {
+                query,
+                offset,
+                limit,
+            } => {
+                let mut params: TaskListParams = parse_params(&query)?;
+                params.offset = Some(offset);
+                params.limit = Some(limit);
+                let q = params.query(viewer)?;
+                json(
+                    self.blocking(move |n| Ok(n.tasks(&q).map_err(Problem::from)?))
+                        .await?,
+                )
+            }
+            Request::Task { id } => json(
+                self.blocking(move |n| Ok(n.task(&viewer, &id).map_err(Problem::from)?))
+                    .await?,
+            ),
+            Request::TaskDataEntries { id } => json(
+                self.blocking(move |n| {
+                    Ok(n.task_data_entries(&viewer, &id).map_err(Problem::from)?)
+                })
+                .await?,
+            ),
+            Request::DataEntries { involved } => json(
+                self.blocking(move |n| {
+                    Ok(n.data_entries(&viewer, involved, 0, 200)
+                        .map_err(Problem::from)?)
+                })
+                .await?,
+            ),
+            Request::ProcessDefinitions => json(
+                self.blocking(move |n| {
+                    Ok(n.process_definitions(&viewer).map_err(Problem::from)?)
+                })
+                .await?,
+            ),
+            Request::CountsByApplication => {
+                let counts = self
+                    .blocking(move |n| {
+                        Ok(n.counts_by_application(&viewer).map_err(Problem::from)?)
+                    })
+                    .await?;
+                json(
+                    counts
+                        .into_iter()
+                        .map(|(application_name, count)| ApplicationCount {
+                            application_name,
+                            count,
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            }
+            Request::Attributes => json(
+                self.blocking(move |n| {
+                    Ok(n.attribute_names(&viewer, 100).map_err(Problem::from)?)
+                })
+                .await?,
+            ),
+            Request::AttributeValues { name } => json(
+                self.blocking(move |n| {
+                    Ok(n.attribute_values(&viewer, &name, 100)
+                        .map_err(Problem::from)?)
+                })
+                .await?,
+            ),
+            Request::Outcomes => {
+                let q = OutcomeQuery {
+                    limit: 200,
+                    ..Default::default()
+                };
+                json(
+                    self.blocking(move |n| Ok(n.outcomes(&q).map_err(Problem::from)?))
+                        .await?,
+                )
+            }
+            Request::Act { id, action, body } => {
+                let action = task_action(action, body)?;
+                let answer = self
+                    .blocking(move |n| {
+                        let outcome = match n.act(&viewer, &id, action).map_err(Problem::from)? {
+                            ActOutcome::Handled(outcome) => outcome,
+                            ActOutcome::Routed { application, .. } => {
+                                return Err(BackendError::new(
+                                    500,
+                                    format!("the embedded node routed an action to {application}"),
+                                ))
+                            }
+                        };
+                        let position = outcome.position;
+                        let first = accepted_outcome(outcome)?;
+                        let visible = position.map(|p| n.wait_for_view(p, WAIT)).unwrap_or(true);
+                        Ok(ActionResponse {
+                            outcome: first,
+                            position,
+                            visible: Some(visible),
+                        })
+                    })
+                    .await?;
+                json(answer)
+            }
+        }
+    }
+
+    async fn open_task_stream(
+        &self,
+        session: &Session,
+        query: &str,
+        sink: Sink,
+    ) -> Result<StreamHandle, BackendError> {
+        let params: TaskStreamParams = parse_params(query)?;
+        let from = params.from;
+        let q = params.list_params().query(Self::viewer(session))?;
+        let (subscription, snapshot) = self
+            .blocking(move |n| Ok(n.subscribe(q, from).map_err(Problem::from)?))
+            .await?;
+        let stop = CancellationToken::new();
+        let changes = live_events(subscription, stop.clone());
+        tokio::spawn(async move {
+            if let Some(snapshot) = snapshot {
+                if !sink(StreamMessage::Snapshot { snapshot }) {
+                    return;
+                }
+            }
+            sink(StreamMessage::State {
+                connected: true,
+                detail: None,
+            });
+            futures::pin_mut!(changes);
+            while let Some(event) = changes.next().await {
+                let go_on = match event {
+                    LiveEvent::Items(items) => items
+                        .into_iter()
+                        .all(|item| sink(StreamMessage::Live { item })),
+                    LiveEvent::End { .. } => sink(StreamMessage::State {
+                        connected: false,
+                        detail: Some("the task pool stopped".into()),
+                    }),
+                    LiveEvent::Failed { error, .. } => sink(StreamMessage::Failed {
+                        error: BackendError::new(500, error),
+                    }),
+                };
+                if !go_on {
+                    break;
+                }
+            }
+        });
+        Ok(StreamHandle::new(stop))
+    }
+
+    fn open_outcome_stream(&self, sink: Sink) -> Result<StreamHandle, BackendError> {
+        let rx = self.node.outcome_log().subscribe(4096);
+        let stop = CancellationToken::new();
+        let (halt, node_stop) = (stop.clone(), self.node.stop_flag());
+        std::thread::Builder::new()
+            .name("desktop-outcomes".into())
+            .spawn(move || {
+                while !halt.is_cancelled() && !node_stop.load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    match rx.recv_timeout(Duration::from_millis(250)) {
+                        Ok(outcome) => {
+                            if !sink(StreamMessage::Outcome { outcome }) {
+                                break;
+                            }
+                        }
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+            })
+            .map_err(|e| {
+                BackendError::new(500, format!("could not start the outcome stream: {e}"))
+            })?;
+        Ok(StreamHandle::new(stop))
+    }
+}
+
+fn json(value: impl serde::Serialize) -> Result<serde_json::Value, BackendError> {
+    serde_json::to_value(value).map_err(|e| BackendError::new(500, e.to_string()))
+}
+
+/// The action with its body, checked as strictly as the server checks it.
+fn task_action(
+    action: Action,
+    body: Option<serde_json::Value>,
+) -> Result<TaskAction, BackendError> {
+    let parse_err = |e: serde_json::Error| BackendError::bad_input("body", e.to_string());
+    Ok(match action {
+        Action::Claim => TaskAction::Claim,
+        Action::Unclaim => TaskAction::Unclaim,
+        Action::Undefer => TaskAction::Undefer,
+        Action::Complete => {
+            let body: CompleteBody = match body {
+                Some(b) => serde_json::from_value(b).map_err(parse_err)?,
+                None => CompleteBody::default(),
+            };
+            TaskAction::Complete {
+                payload: body.payload,
+            }
+        }
+        Action::Defer => {
+            let Some(b) = body else {
+                return Err(BackendError::bad_input(
+                    "followUpDate",
+                    "a deferral needs a follow-up date",
+                ));
+            };
+            let body: DeferBody = serde_json::from_value(b).map_err(parse_err)?;
+            TaskAction::Defer {
+                follow_up_date: body.follow_up_date,
+            }
+        }
+    })
+}
+
+impl Backend for EmbeddedBackend {
+    fn mode(&self) -> Mode {
+        Mode::Embedded
+    }
+
+    fn known_users(&self) -> Vec<KnownUser> {
+        self.users
+            .users()
+            .into_iter()
+            .map(|user| KnownUser {
+                groups: self.users.groups_of(&user),
+                user,
+            })
+            .collect()
+    }
+
+    fn login<'a>(&'a self, user: &'a str) -> Reply<'a, Session> {
+        Box::pin(async move {
+            let user = user.trim();
+            if user.is_empty() {
+                return Err(BackendError::bad_input("user", "name a user"));
+            }
+            Ok(Session {
+                user: user.to_string(),
+                groups: self.users.groups_of(user),
+                token: None,
+            })
+        })
+    }
+
+    fn request<'a>(
+        &'a self,
+        session: &'a Session,
+        request: Request,
+    ) -> Reply<'a, serde_json::Value> {
+        Box::pin(self.answer(session, request))
+    }
+
+    fn stream_tasks<'a>(
+        &'a self,
+        session: &'a Session,
+        query: &'a str,
+        sink: Sink,
+    ) -> Reply<'a, StreamHandle> {
+        Box::pin(self.open_task_stream(session, query, sink))
+    }
+
+    fn stream_outcomes<'a>(&'a self, _session: &'a Session, sink: Sink) -> Reply<'a, StreamHandle> {
+        Box::pin(async move { self.open_outcome_stream(sink) })
+    }
+
+    fn shutdown(&self) {
+        self.node.shutdown();
+    }
+}

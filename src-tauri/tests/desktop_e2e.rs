@@ -1,0 +1,388 @@
+//! The real desktop window, driven over WebDriver (tauri-driver + WebKitWebDriver)
+//! under Xvfb: embedded mode (the demo tasks of the example application: sign in,
+//! claim, complete, see the outcomes, switch user) and remote mode against a running
+//! taskpool server. Screenshots go to docs/screenshots/.
+//!
+//! Needs `tauri-driver` (`./run test` installs it into ~/.cache; or set
+//! TASKPOOL_TAURI_DRIVER), `/usr/bin/WebKitWebDriver` (webkit2gtk-driver) and Xvfb
+//! unless a DISPLAY is set.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use taskpool_server::ServerConfig;
+
+type Res<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Two distinct free ports (both held while choosing, so they differ).
+fn free_ports() -> Res<(u16, u16)> {
+    let a = TcpListener::bind("127.0.0.1:0")?;
+    let b = TcpListener::bind("127.0.0.1:0")?;
+    Ok((a.local_addr()?.port(), b.local_addr()?.port()))
+}
+
+/// A process stopped with SIGTERM when dropped (tauri-driver must not be SIGKILLed:
+/// WebKitWebDriver would stay on its port).
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The display: the session's, or an Xvfb of our own.
+fn display() -> Res<(String, Option<Service>)> {
+    if let Ok(d) = std::env::var("DISPLAY") {
+        if !d.is_empty() {
+            return Ok((d, None));
+        }
+    }
+    for n in 90..140 {
+        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            || Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        {
+            continue;
+        }
+        let child = Command::new("Xvfb")
+            .args([
+                format!(":{n}").as_str(),
+                "-screen",
+                "0",
+                "1400x950x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("Xvfb could not start ({e}); `./run test` installs it"))?;
+        let mut xvfb = Service(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                return Ok((format!(":{n}"), Some(xvfb)));
+            }
+            if let Ok(Some(_)) = xvfb.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        drop(xvfb);
+    }
+    Err("no free X display for Xvfb".into())
+}
+
+fn tauri_driver() -> Res<PathBuf> {
+    if let Some(p) = std::env::var_os("TASKPOOL_TAURI_DRIVER") {
+        return Ok(PathBuf::from(p));
+    }
+    let cached = std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cache/tauri-driver-2.1.0/bin/tauri-driver"));
+    match cached {
+        Some(p) if p.exists() => Ok(p),
+        _ => Ok(PathBuf::from("tauri-driver")),
+    }
+}
+
+struct Desktop {
+    client: Client,
+    _driver: Service,
+    _display: Option<Service>,
+}
+
+/// Starts tauri-driver and the app with `args`; returns the WebDriver session.
+async fn launch(args: &[&str]) -> Res<Desktop> {
+    let (display, xvfb) = display()?;
+    let (port, native_port) = free_ports()?;
+    let driver = Command::new(tauri_driver()?)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+            "--native-driver",
+            "/usr/bin/WebKitWebDriver",
+        ])
+        .env("DISPLAY", &display)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("tauri-driver could not start ({e}); `./run test` installs it"))?;
+    let driver = Service(driver);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return Err("tauri-driver did not listen".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let caps = json!({
+        "tauri:options": {
+            "application": env!("CARGO_BIN_EXE_taskpool-desktop"),
+            "args": args,
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        return Err("capabilities".into());
+    };
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await?;
+    Ok(Desktop {
+        client,
+        _driver: driver,
+        _display: xvfb,
+    })
+}
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn click(c: &Client, css: &str) -> Res {
+    let e = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await?;
+    if let Err(err) = e.click().await {
+        if let Ok(png) = c.screenshot().await {
+            let _ = std::fs::write(std::env::temp_dir().join("desktop-e2e-failure.png"), png);
+        }
+        return Err(format!("clicking `{css}`: {err:?}").into());
+    }
+    Ok(())
+}
+
+/// Waits until `css` matches an element whose text contains `text`.
+async fn wait_text(c: &Client, css: &str, text: &str) -> Res {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        for e in c.find_all(Locator::Css(css)).await? {
+            if e.text().await.unwrap_or_default().contains(text) {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            let now: Vec<String> = futures::future::join_all(
+                c.find_all(Locator::Css(css))
+                    .await?
+                    .into_iter()
+                    .map(|e| async move { e.text().await.unwrap_or_default() }),
+            )
+            .await;
+            return Err(format!("`{css}` never showed `{text}` (now: {now:?})").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// An attribute of the first element matching `css` (retried while the page re-renders).
+async fn first_attr(c: &Client, css: &str, name: &str) -> Res<String> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if let Ok(Some(v)) = e.attr(name).await {
+                return Ok(v);
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(format!("no `{css}` with `{name}`").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn count(c: &Client, css: &str) -> Res<usize> {
+    Ok(c.find_all(Locator::Css(css)).await?.len())
+}
+
+async fn wait_count(c: &Client, css: &str, ok: impl Fn(usize) -> bool, what: &str) -> Res<usize> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let n = count(c, css).await?;
+        if ok(n) {
+            return Ok(n);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("timed out waiting for {what} ({n} of `{css}`)").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn screenshot(c: &Client, name: &str) -> Res {
+    // Let the page paint before the picture.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let png = c.screenshot().await?;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join(name), png)?;
+    Ok(())
+}
+
+/// Claims the first claimable task, then completes it; checks it leaves the list and
+/// the outcome panel shows both commands accepted. Returns the task id.
+async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
+    click(c, "[data-testid=view-claimable]").await?;
+    wait_count(c, "[data-testid=task-row]", |n| n > 0, "claimable tasks").await?;
+    // The list re-renders when the view's snapshot arrives: read until it holds still.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id = first_attr(c, "[data-testid=task-row]", "data-task-id").await?;
+    click(
+        c,
+        &format!("[data-testid=task-row][data-task-id='{id}'] td"),
+    )
+    .await?;
+    click(c, "[data-testid=action-claim]").await?;
+    wait_text(c, "[data-testid=message]", &format!("claim of {id}: done")).await?;
+    // Claimed: it left the claimable list, live.
+    let claimed_row = format!("[data-testid=task-row][data-task-id='{id}']");
+    wait_count(
+        c,
+        &claimed_row,
+        |n| n == 0,
+        "the claimed task to leave the claimable list",
+    )
+    .await?;
+    click(c, "[data-testid=view-mine]").await?;
+    // (A table row is not interactable for WebKitWebDriver; its cells are.)
+    click(c, &format!("{claimed_row} td")).await?;
+    if let Some(prefix) = shots {
+        screenshot(c, &format!("{prefix}-inbox.png")).await?;
+    }
+    click(c, "[data-testid=action-complete]").await?;
+    wait_text(
+        c,
+        "[data-testid=message]",
+        &format!("complete of {id}: done"),
+    )
+    .await?;
+    wait_count(
+        c,
+        &claimed_row,
+        |n| n == 0,
+        "the completed task to leave the list",
+    )
+    .await?;
+    let accepted = format!("[data-testid=outcome-row][data-task-id='{id}'][data-accepted=true]");
+    wait_count(
+        c,
+        &accepted,
+        |n| n >= 2,
+        "the claim and the completion in the outcome panel",
+    )
+    .await?;
+    if let Some(prefix) = shots {
+        screenshot(c, &format!("{prefix}-outcomes.png")).await?;
+    }
+    Ok(id)
+}
+
+async fn embedded() -> Res {
+    let data = tempfile::tempdir()?;
+    let dir = data.path().display().to_string();
+    let app = launch(&["--embedded", "--data-dir", &dir, "--demo-rate", "0"]).await?;
+    let c = &app.client;
+    eprintln!("e2e: the embedded app is up");
+    // The user switcher offers the example application's users.
+    wait_count(c, "[data-testid^=login-]", |n| n >= 3, "the example users").await?;
+    wait_text(c, "[data-testid=mode]", "Embedded").await?;
+    eprintln!("e2e: the example users are offered");
+    click(c, "[data-testid=login-alice]").await?;
+    wait_text(c, "[data-testid=user]", "alice").await?;
+    wait_text(c, "[data-testid=connection]", "live").await?;
+    wait_count(c, "[data-testid=task-row]", |n| n > 0, "alice's demo tasks").await?;
+    eprintln!("e2e: alice signed in and sees her tasks, live");
+    wait_text(c, "[data-testid=mode-badge]", "embedded").await?;
+    let id = claim_and_complete(c, Some("desktop")).await?;
+    // Switch user: bob signs in and sees his own tasks.
+    click(c, "[data-testid=switch-user]").await?;
+    click(c, "[data-testid=login-bob]").await?;
+    wait_text(c, "[data-testid=user]", "bob").await?;
+    wait_count(c, "[data-testid=task-row]", |n| n > 0, "bob's tasks").await?;
+    assert_eq!(
+        count(c, &format!("[data-testid=task-row][data-task-id='{id}']")).await?,
+        0
+    );
+    app.client.close().await?;
+    // The embedded task pool kept its data: the completed task is in the event store.
+    assert!(data.path().join("taskpool/events.db").exists());
+    Ok(())
+}
+
+async fn remote() -> Res {
+    let server_data = tempfile::tempdir()?;
+    let server = taskpool_server::serve(ServerConfig {
+        data_dir: server_data.path().to_path_buf(),
+        listen: "127.0.0.1:0".parse()?,
+        demo: true,
+        demo_rate: 0.0,
+        ..ServerConfig::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let url = format!("http://{}", server.addr);
+    let data = tempfile::tempdir()?;
+    let dir = data.path().display().to_string();
+    let app = launch(&["--remote", &url, "--data-dir", &dir]).await?;
+    let c = &app.client;
+    wait_text(c, "[data-testid=mode]", &url).await?;
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-testid=login-name]"))
+        .await?
+        .send_keys("alice")
+        .await?;
+    c.find(Locator::Css("form button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    wait_text(c, "[data-testid=user]", "alice").await?;
+    wait_text(c, "[data-testid=mode-badge]", &url).await?;
+    wait_text(c, "[data-testid=connection]", "live").await?;
+    let id = claim_and_complete(c, None).await?;
+    // The server itself holds the result.
+    let node = server.node.clone();
+    let gone = tokio::task::spawn_blocking(move || {
+        node.task(
+            &taskpool_core::query::Viewer::User {
+                user: "alice".into(),
+                groups: vec!["approvers".into(), "support".into()],
+            },
+            &id,
+        )
+        .is_err()
+    })
+    .await?;
+    assert!(gone, "the completed task is gone on the server");
+    app.client.close().await?;
+    server.stop().await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_window_works_embedded_and_remote() {
+    if let Err(e) = embedded().await {
+        panic!("embedded mode: {e:?}");
+    }
+    if let Err(e) = remote().await {
+        panic!("remote mode: {e:?}");
+    }
+}
