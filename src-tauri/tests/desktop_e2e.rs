@@ -142,10 +142,27 @@ async fn launch(args: &[&str]) -> Res<Desktop> {
     let serde_json::Value::Object(caps) = caps else {
         return Err("capabilities".into());
     };
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await?;
+    // tauri-driver listens before its WebKitWebDriver does: a session asked for too
+    // early is dropped mid-answer, so ask again for a while.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = loop {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => break c,
+            Err(
+                e @ (fantoccini::error::NewSessionError::Failed(_)
+                | fantoccini::error::NewSessionError::FailedC(_)
+                | fantoccini::error::NewSessionError::Lost(_)),
+            ) if Instant::now() < deadline => {
+                eprintln!("e2e: no WebDriver session yet ({e}); asking again");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     Ok(Desktop {
         client,
         _driver: driver,
