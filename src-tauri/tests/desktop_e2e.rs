@@ -389,6 +389,18 @@ async fn remote() -> Res {
     })
     .await?;
     assert!(gone, "the completed task is gone on the server");
+    // Settings: switch this app to embedded mode; the example users are offered, and
+    // the choice is stored for the next start.
+    click(c, "[data-testid=switch-user]").await?;
+    click(c, "[data-testid=open-settings]").await?;
+    click(c, "[data-testid=mode-embedded]").await?;
+    click(c, "[data-testid=save-settings]").await?;
+    wait_text(c, "[data-testid=mode]", "Embedded").await?;
+    click(c, "[data-testid=login-carol]").await?;
+    wait_text(c, "[data-testid=user]", "carol").await?;
+    wait_text(c, "[data-testid=mode-badge]", "embedded").await?;
+    let stored = std::fs::read_to_string(data.path().join("settings.json"))?;
+    assert!(stored.contains("\"embedded\""), "{stored}");
     app.client.close().await?;
     server.stop().await.map_err(|e| e.to_string())?;
     Ok(())
