@@ -3,7 +3,10 @@
 //! latencies (first page of my tasks by due date, a payload filter, a full-text query)
 //! and change-to-subscriber latency with 1,000 live subscribers.
 //!
-//! `cargo bench -p taskpool-core --bench query_side` (`TASKS=100000` for a quick run)
+//! `cargo bench -p taskpool-core --bench query_side` (`TASKS=100000` for a quick run;
+//! `SUBS=N` live subscribers instead of 1,000; `LIVE_DEBUG=1` lists the slowest
+//! deliveries with the change they belong to; `STORE_SYNC=normal` runs the event store
+//! without an fsync per commit)
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,7 +64,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
-    let store = EventStore::open(dir.path().join("events.db"))?;
+    // `STORE_SYNC=normal`: the event store without an fsync per commit (to tell the
+    // disk's share of the live latency).
+    let durability = match std::env::var("STORE_SYNC").as_deref() {
+        Ok("normal") => taskpool_core::event_store::Durability::Normal,
+        _ => taskpool_core::event_store::Durability::default(),
+    };
+    let store = EventStore::open_with(dir.path().join("events.db"), durability)?;
     let gateway = Arc::new(CommandGateway::new(&store)?);
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let base = Utc
@@ -172,7 +181,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
     };
     let received: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::default();
-    let subscribers: Vec<usize> = (0..1000).map(|k| k * (USERS / 1000)).collect();
+    let nsubs: usize = std::env::var("SUBS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let subscribers: Vec<usize> = (0..nsubs).map(|k| k * (USERS / nsubs)).collect();
     let mut handles = Vec::new();
     for &u in &subscribers {
         let (stop, received) = (stop.clone(), received.clone());
@@ -211,6 +224,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         if let Some(p) = out.position() {
             sent.insert(p, t);
+            if std::env::var_os("LIVE_DEBUG").is_some() && t.elapsed() > Duration::from_millis(10) {
+                println!("  slow send #{k}: the command took {:.1?}", t.elapsed());
+            }
         }
         std::thread::sleep(Duration::from_millis(if k % 10 == 0 { 50 } else { 10 }));
     }
@@ -235,6 +251,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|(p, _)| *p)
         .collect();
     println!("live: {} of {} assignments reached the assigned subscriber ({} deliveries in all, group members included)", sent.keys().filter(|p| reached.contains(p)).count(), sent.len(), latencies.len());
+    if std::env::var_os("LIVE_DEBUG").is_some() {
+        let mut by: Vec<(Duration, i64)> = received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter_map(|(p, at)| sent.get(p).map(|s| (at.duration_since(*s), *p)))
+            .collect();
+        by.sort();
+        let first = sent.keys().min().copied().unwrap_or(0);
+        for (d, p) in by.iter().rev().take(20) {
+            println!(
+                "  slow: {d:.1?} for the change at position {p} (send #{})",
+                p - first
+            );
+        }
+    }
     report("change to subscriber, 1,000 live subscribers", latencies);
     println!("  (target p99 <= 50 ms)");
     Ok(())

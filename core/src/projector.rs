@@ -62,21 +62,26 @@ pub struct Projector {
     batch_size: usize,
     /// Signalled with the view's position after every applied batch.
     signal: CommitSignal,
+    /// WAL checkpoints in the background, not inside this projector's commits.
+    _checkpointer: view::Checkpointer,
 }
 
 impl Projector {
     pub fn new(view: &View) -> Result<Self, ProjectorError> {
         let conn = view.connect()?;
         // The projector writes all over the view's indexes: give it a large page cache
-        // (256 MiB at most, allocated as used) and a larger WAL between checkpoints.
+        // (256 MiB at most, allocated as used). Checkpoints run in the background; the
+        // automatic one is a safety net.
         conn.pragma_update(None, "cache_size", -262_144)?;
-        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+        conn.pragma_update(None, "wal_autocheckpoint", view::checkpointer_safety_net())?;
+        let checkpointer = view::Checkpointer::start(view)?;
         let position = view::checkpoint(&conn, TASKLIST_PROJECTOR)?;
         Ok(Self {
             id: TASKLIST_PROJECTOR.into(),
             conn,
             batch_size: 1000,
             signal: CommitSignal::new(position),
+            _checkpointer: checkpointer,
         })
     }
 

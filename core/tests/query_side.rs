@@ -1050,3 +1050,37 @@ fn a_reassigned_task_leaves_its_old_assignees_view() {
         .expect("count");
     assert_eq!(stale, 0, "no authorization row outlives the change");
 }
+
+#[test]
+fn the_views_wal_is_checkpointed_in_the_background_not_in_the_projectors_commits() {
+    let mut pool = Pool::new();
+    let db = pool.view.path().to_path_buf();
+    let wal = db.with_extension("db-wal");
+    let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let before = size(&db);
+    for chunk in 0..5 {
+        let commands = (0..200)
+            .map(|i| {
+                task(&format!("t{chunk}-{i}"), |t| {
+                    t.payload = payload(json!({"n": i}))
+                })
+            })
+            .collect();
+        pool.send(commands);
+    }
+    // The projector's own threshold is far away (50,000 pages): only the background
+    // checkpointer copies the WAL's pages into the view file.
+    assert!(size(&wal) > 0, "the projector wrote to the WAL");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while size(&db) <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the view file did not grow: nothing was checkpointed ({} bytes, WAL {} bytes)",
+            size(&db),
+            size(&wal)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Dropping the projector stops its checkpointer.
+    drop(pool);
+}

@@ -1,6 +1,7 @@
 //! The view: the query model in its own SQLite file, built from the events by the
 //! [`crate::projector::Projector`]. Every view can be rebuilt from the event log.
 
+mod checkpointer;
 pub(crate) mod projection;
 mod schema;
 
@@ -8,6 +9,12 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
+pub use checkpointer::Checkpointer;
+
+/// The projector connection's automatic checkpoint threshold (pages).
+pub fn checkpointer_safety_net() -> i64 {
+    checkpointer::SAFETY_NET_PAGES
+}
 pub use projection::{flatten, Principals};
 pub use schema::VIEW_SCHEMA_VERSION;
 
