@@ -307,3 +307,99 @@ async fn a_remote_backend_with_a_bad_token_or_no_server_says_so() {
     assert_eq!(err.status, 401, "{err:?}");
     server.stop().await.expect("stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_stream_reconnects_after_a_server_restart_and_resumes_where_it_was() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = |listen: &str| ServerConfig {
+        data_dir: dir.path().to_path_buf(),
+        listen: listen.parse().expect("addr"),
+        demo: true,
+        demo_rate: 0.0,
+        ..ServerConfig::default()
+    };
+    let server = taskpool_server::serve(config("127.0.0.1:0"))
+        .await
+        .expect("server");
+    let addr = server.addr;
+    let backend = RemoteBackend::new(&format!("http://{addr}"), None).expect("remote");
+    let alice = backend.login("alice").await.expect("login");
+    let (sink, got) = collecting();
+    let _stream = backend
+        .stream_tasks(&alice, "unassigned=true&limit=1000", sink)
+        .await
+        .expect("stream");
+    let snapshot = wait_for("the snapshot", || {
+        got.lock().expect("lock").iter().find_map(|m| match m {
+            StreamMessage::Snapshot { snapshot } => Some(snapshot.clone()),
+            _ => None,
+        })
+    })
+    .await;
+    let id = snapshot.tasks[0].id.clone();
+
+    // The server goes away: the window hears it.
+    server.stop().await.expect("stop");
+    wait_for("the stream to report the lost connection", || {
+        got.lock().expect("lock").iter().find_map(|m| match m {
+            StreamMessage::State {
+                connected: false, ..
+            } => Some(()),
+            _ => None,
+        })
+    })
+    .await;
+    // It comes back on the same address with the same data (and token secret); a
+    // change is made before the stream has reconnected.
+    let server = taskpool_server::serve(config(&addr.to_string()))
+        .await
+        .expect("restarted");
+    backend
+        .request(
+            &alice,
+            Request::Act {
+                id: id.clone(),
+                action: Action::Claim,
+                body: None,
+            },
+        )
+        .await
+        .expect("claim after the restart");
+    wait_for(
+        "the claimed task to leave, delivered after the reconnect",
+        || {
+            got.lock().expect("lock").iter().find_map(|m| match m {
+                StreamMessage::Live {
+                    item: LiveItem::Left { task_id, .. },
+                } if *task_id == id => Some(()),
+                _ => None,
+            })
+        },
+    )
+    .await;
+    let messages = got.lock().expect("lock").clone();
+    let snapshots = messages
+        .iter()
+        .filter(|m| matches!(m, StreamMessage::Snapshot { .. }))
+        .count();
+    assert_eq!(
+        snapshots, 1,
+        "the stream resumed after its last event, it did not start over"
+    );
+    let left = messages
+        .iter()
+        .filter(|m| matches!(m, StreamMessage::Live { item: LiveItem::Left { task_id, .. } } if *task_id == id))
+        .count();
+    assert_eq!(left, 1, "the change arrived once");
+    assert!(
+        messages.iter().rev().any(|m| matches!(
+            m,
+            StreamMessage::State {
+                connected: true,
+                ..
+            }
+        )),
+        "the stream says it is connected again"
+    );
+    server.stop().await.expect("stop");
+}
