@@ -66,6 +66,11 @@ pub struct Snapshot {
     pub position: i64,
     pub tasks: Vec<Task>,
     pub total: u64,
+    /// When the clock alone next changes this result (a deferred task falls due): a
+    /// client subscribes again then for a fresh snapshot. No change item is sent for it,
+    /// since no event happens.
+    #[serde(default)]
+    pub next_follow_up: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A subscription to the changes relevant to one query.
@@ -159,6 +164,7 @@ impl Subscription {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
                 let position = view::checkpoint(&tx, crate::projector::TASKLIST_PROJECTOR)?;
                 let page = query::tasks(&tx, &query)?;
+                let next_follow_up = query::next_follow_up(&tx, &query)?;
                 tx.commit()?;
                 // The connection is not kept: most subscriptions never need it again.
                 drop(conn);
@@ -169,6 +175,7 @@ impl Subscription {
                         position,
                         tasks: page.tasks,
                         total: page.total,
+                        next_follow_up,
                     }),
                 )
             }

@@ -1084,3 +1084,55 @@ fn the_views_wal_is_checkpointed_in_the_background_not_in_the_projectors_commits
     // Dropping the projector stops its checkpointer.
     drop(pool);
 }
+
+#[test]
+fn a_snapshot_says_when_a_deferred_task_falls_due_and_a_fresh_one_then_shows_it() {
+    let mut pool = Pool::new();
+    let soon = Utc::now() + chrono::Duration::milliseconds(400);
+    let later = Utc.with_ymd_and_hms(2099, 1, 1, 0, 0, 0).unwrap();
+    pool.send(vec![
+        task("soon", |t| {
+            t.candidate_groups = set(&["approvers"]);
+            t.follow_up_date = Some(soon);
+        }),
+        task("later", |t| {
+            t.assignee = Some("alice".into());
+            t.follow_up_date = Some(later);
+        }),
+        task("someone-elses", |t| {
+            t.assignee = Some("bob".into());
+            t.follow_up_date = Some(Utc::now() + chrono::Duration::milliseconds(100));
+        }),
+        task("plain", |t| t.assignee = Some("alice".into())),
+    ]);
+    let snapshot = |deferred: Deferred| {
+        let mut query = q(alice());
+        query.deferred = deferred;
+        Subscription::open(&pool.view, pool.projector.signal(), query, None)
+            .expect("subscribe")
+            .1
+            .expect("a snapshot")
+    };
+    let ids = |s: &taskpool_core::live::Snapshot| {
+        s.tasks.iter().map(|t| t.id.clone()).collect::<Vec<_>>()
+    };
+    let first = snapshot(Deferred::Exclude);
+    assert_eq!(ids(&first), vec!["plain"]);
+    // Bob's deferral is none of alice's business: hers falls due first.
+    let due = first.next_follow_up.expect("a deferral is pending");
+    assert_eq!(due.timestamp_millis(), soon.timestamp_millis());
+    assert_eq!(
+        snapshot(Deferred::Only).next_follow_up,
+        first.next_follow_up
+    );
+    assert_eq!(snapshot(Deferred::Include).next_follow_up, None);
+    std::thread::sleep(Duration::from_millis(500));
+    let fresh = snapshot(Deferred::Exclude);
+    let mut now_ids = ids(&fresh);
+    now_ids.sort();
+    assert_eq!(now_ids, vec!["plain", "soon"]);
+    assert_eq!(
+        fresh.next_follow_up.map(|d| d.timestamp_millis()),
+        Some(later.timestamp_millis())
+    );
+}

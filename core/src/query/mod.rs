@@ -450,6 +450,49 @@ pub fn judged_without_view(q: &TaskQuery) -> bool {
     q.filter.clauses.is_empty() && q.text.as_deref().and_then(sql::fts_query).is_none()
 }
 
+/// When the result of `q` next changes by the clock alone: the earliest follow-up date
+/// after `q.now` among the tasks the viewer may see (a deferred task becomes due and
+/// enters the default inbox, or leaves the deferred list). None when no deferral is
+/// pending or the query includes deferred tasks anyway. Filters are not applied: an
+/// early answer only means a needless refresh.
+pub fn next_follow_up(
+    conn: &Connection,
+    q: &TaskQuery,
+) -> Result<Option<DateTime<Utc>>, QueryError> {
+    if q.deferred == Deferred::Include {
+        return Ok(None);
+    }
+    let now = Value::Text(q.now.to_rfc3339_opts(SecondsFormat::Millis, true));
+    let found: Option<String> = match &q.viewer {
+        Viewer::Admin => conn.query_row(
+            "SELECT MIN(follow_up_date) FROM tasks WHERE follow_up_date > ?1",
+            [now],
+            |r| r.get(0),
+        )?,
+        Viewer::User { user, groups } => {
+            let mut branches = Vec::new();
+            let mut params = Vec::new();
+            let principals =
+                std::iter::once(("user", user)).chain(groups.iter().map(|g| ("group", g)));
+            for (kind, principal) in principals {
+                branches.push(format!(
+                    "SELECT MIN(follow_up) AS f FROM task_authorizations WHERE principal = ? AND kind = '{kind}' AND follow_up > ?"
+                ));
+                params.push(Value::Text(principal.clone()));
+                params.push(now.clone());
+            }
+            conn.query_row(
+                &format!("SELECT MIN(f) FROM ({})", branches.join(" UNION ALL ")),
+                params_from_iter(params.iter()),
+                |r| r.get(0),
+            )?
+        }
+    };
+    Ok(found
+        .and_then(|f| DateTime::parse_from_rfc3339(&f).ok())
+        .map(|d| d.with_timezone(&Utc)))
+}
+
 /// True when task `id` is in the result of `q` (ignoring paging).
 pub fn task_matches(conn: &Connection, q: &TaskQuery, id: &str) -> Result<bool, QueryError> {
     let mut sql = task_conditions(q)?;

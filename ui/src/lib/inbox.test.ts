@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addClause, appendPage, outcomeBuckets, applyLive, buildQuery, clause, clearMarks, effectVisible, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, toggleSort, visibleWindow } from './inbox';
+import { addClause, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, effectVisible, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, toggleSort, visibleWindow } from './inbox';
 import type { SortKey } from './inbox';
 import type { Task } from './types';
 
@@ -19,7 +19,7 @@ function task(id: string, due?: string, extra: Partial<Task> = {}): Task {
 }
 
 describe('merging the snapshot and live changes', () => {
-  const base = fromSnapshot({ position: 10, tasks: [task('b', '2026-02-02'), task('a', '2026-01-01')], total: 2 });
+  const base = fromSnapshot({ position: 10, tasks: [task('b', '2026-02-02'), task('a', '2026-01-01')], total: 2, nextFollowUp: null });
 
   it('orders the snapshot by due date', () => {
     expect(base.rows.map((r) => r.task.id)).toEqual(['a', 'b']);
@@ -132,7 +132,7 @@ describe('sorting and paging', () => {
   });
 
   it('a further page adds only rows not yet there and takes the new total', () => {
-    const s = fromSnapshot({ position: 3, tasks: [t('a', 1), t('b', 1)], total: 4 });
+    const s = fromSnapshot({ position: 3, tasks: [t('a', 1), t('b', 1)], total: 4, nextFollowUp: null });
     const next = appendPage(s, [t('b', 1), t('c', 1)], 5);
     expect(next.rows.map((r) => r.task.id).sort()).toEqual(['a', 'b', 'c']);
     expect(next.total).toBe(5);
@@ -146,5 +146,21 @@ describe('the outcome chart', () => {
     const o = (time: string, accepted: boolean) => ({ time, accepted });
     const b = outcomeBuckets([o('2026-11-24T10:30:10Z', true), o('2026-11-24T10:30:00Z', false), o('2026-11-24T10:28:40Z', true), o('2026-11-24T09:00:00Z', true)], now, 3);
     expect(b).toEqual([{ accepted: 0, rejected: 0 }, { accepted: 1, rejected: 0 }, { accepted: 1, rejected: 1 }]);
+  });
+});
+
+describe('deferred tasks falling due', () => {
+  it('a fresh snapshot of the same list marks what was not there before', () => {
+    const before = fromSnapshot({ position: 5, tasks: [task('a', '2026-01-01')], total: 1, nextFollowUp: '2026-11-24T10:00:00Z' });
+    const after = fromSnapshot({ position: 5, tasks: [task('a', '2026-01-01'), task('d', '2026-01-02')], total: 2, nextFollowUp: null }, before);
+    expect(after.rows.map((r) => [r.task.id, r.mark])).toEqual([['a', null], ['d', 'new']]);
+  });
+
+  it('refreshes just after the next follow-up date, and looks again at least every six hours', () => {
+    const now = Date.parse('2026-11-24T10:00:00Z');
+    expect(refreshDelay(null, now)).toBeNull();
+    expect(refreshDelay('2026-11-24T10:00:30Z', now)).toBe(30_500);
+    expect(refreshDelay('2026-11-24T09:00:00Z', now)).toBe(500);
+    expect(refreshDelay('2027-01-01T00:00:00Z', now)).toBe(6 * 3600 * 1000);
   });
 });

@@ -30,8 +30,25 @@ function sorted(rows: Row[]): Row[] {
   return [...rows].sort((a, b) => (dueKey(a.task) < dueKey(b.task) ? -1 : dueKey(a.task) > dueKey(b.task) ? 1 : 0));
 }
 
-export function fromSnapshot(s: Snapshot): Inbox {
-  return { position: s.position, rows: sorted(s.tasks.map((task) => ({ task, mark: null }))), total: s.total };
+/**
+ * The inbox from a snapshot. With `previous` (a fresh snapshot of the same list, taken
+ * when a deferred task fell due), rows that were not there before are marked new.
+ */
+export function fromSnapshot(s: Snapshot, previous?: Inbox): Inbox {
+  const known = previous ? new Set(previous.rows.map((r) => r.task.id)) : null;
+  const mark = (id: string): Mark => (known && !known.has(id) ? 'new' : null);
+  return { position: s.position, rows: sorted(s.tasks.map((task) => ({ task, mark: mark(task.id) }))), total: s.total };
+}
+
+/**
+ * How long to wait before taking a fresh snapshot: just after the next follow-up date
+ * (no event marks a deferred task falling due), at most six hours; null: no need.
+ */
+export function refreshDelay(nextFollowUp: string | null | undefined, now: number): number | null {
+  if (!nextFollowUp) return null;
+  const at = Date.parse(nextFollowUp);
+  if (Number.isNaN(at)) return null;
+  return Math.min(Math.max(0, at - now) + 500, 6 * 3600 * 1000);
 }
 
 /** Merges one live item. Items at or before the current position are ignored. */

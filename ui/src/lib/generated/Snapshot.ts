@@ -4,4 +4,10 @@ import type { Task } from "./Task";
 /**
  * The current state at a position.
  */
-export type Snapshot = { position: number, tasks: Array<Task>, total: number, };
+export type Snapshot = { position: number, tasks: Array<Task>, total: number, 
+/**
+ * When the clock alone next changes this result (a deferred task falls due): a
+ * client subscribes again then for a fresh snapshot. No change item is sent for it,
+ * since no event happens.
+ */
+nextFollowUp: string | null, };
