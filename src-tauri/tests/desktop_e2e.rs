@@ -152,12 +152,9 @@ async fn launch(args: &[&str]) -> Res<Desktop> {
             .await
         {
             Ok(c) => break c,
-            Err(
-                e @ (fantoccini::error::NewSessionError::Failed(_)
-                | fantoccini::error::NewSessionError::FailedC(_)
-                | fantoccini::error::NewSessionError::Lost(_)),
-            ) if Instant::now() < deadline => {
-                eprintln!("e2e: no WebDriver session yet ({e}); asking again");
+            // (Any refusal: the driver's answers while it starts vary.)
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("e2e: no WebDriver session yet ({e:?}); asking again");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => return Err(e.into()),
@@ -173,25 +170,39 @@ async fn launch(args: &[&str]) -> Res<Desktop> {
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn click(c: &Client, css: &str) -> Res {
-    let e = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await?;
-    if let Err(err) = e.click().await {
-        if let Ok(png) = c.screenshot().await {
-            let _ = std::fs::write(std::env::temp_dir().join("desktop-e2e-failure.png"), png);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let e = c
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await?;
+        match e.click().await {
+            Ok(_) => return Ok(()),
+            // The element was replaced by a re-render between finding and clicking.
+            Err(fantoccini::error::CmdError::Standard(w))
+                if w.error == fantoccini::error::ErrorStatus::StaleElementReference
+                    && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => {
+                if let Ok(png) = c.screenshot().await {
+                    let _ =
+                        std::fs::write(std::env::temp_dir().join("desktop-e2e-failure.png"), png);
+                }
+                return Err(format!("clicking `{css}`: {err:?}").into());
+            }
         }
-        return Err(format!("clicking `{css}`: {err:?}").into());
     }
-    Ok(())
 }
 
 /// Waits until `css` matches an element whose text contains `text`.
 async fn wait_text(c: &Client, css: &str, text: &str) -> Res {
     let deadline = Instant::now() + WAIT;
     loop {
-        for e in c.find_all(Locator::Css(css)).await? {
+        // (Errors while the page re-renders are retried until the deadline.)
+        for e in c.find_all(Locator::Css(css)).await.unwrap_or_default() {
             if e.text().await.unwrap_or_default().contains(text) {
                 return Ok(());
             }
@@ -233,7 +244,15 @@ async fn count(c: &Client, css: &str) -> Res<usize> {
 async fn wait_count(c: &Client, css: &str, ok: impl Fn(usize) -> bool, what: &str) -> Res<usize> {
     let deadline = Instant::now() + WAIT;
     loop {
-        let n = count(c, css).await?;
+        let n = match count(c, css).await {
+            Ok(n) => n,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("e2e: counting `{css}` failed ({e}); again");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if ok(n) {
             return Ok(n);
         }
