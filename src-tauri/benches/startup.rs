@@ -7,9 +7,9 @@
 //! ~/.cache/taskpool-bench/desktop-<TASKS> for later runs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{Duration as ChronoDuration, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
@@ -20,6 +20,10 @@ use taskpool_core::view::View;
 use taskpool_core::{
     BatchMode, Command as TaskpoolCommand, CommandContext, CommandGateway, EventStore,
 };
+
+#[path = "../tests/support/display.rs"]
+mod support_display;
+use support_display::display;
 
 type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -85,49 +89,6 @@ fn prepare(dir: &Path, tasks: usize) -> Res {
     Ok(())
 }
 
-struct Xvfb(Child);
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn display() -> Res<(String, Option<Xvfb>)> {
-    if let Ok(d) = std::env::var("DISPLAY") {
-        if !d.is_empty() {
-            return Ok((d, None));
-        }
-    }
-    for n in 150..200 {
-        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-            continue;
-        }
-        let child = Command::new("Xvfb")
-            .args([
-                format!(":{n}").as_str(),
-                "-screen",
-                "0",
-                "1400x950x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let x = Xvfb(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                return Ok((format!(":{n}"), Some(x)));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    Err("no X display".into())
-}
-
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Report {
@@ -150,7 +111,8 @@ fn main() -> Res {
         .ok_or("no HOME")?;
     let dir = cache.join(format!("desktop-{tasks}"));
     prepare(&dir, tasks)?;
-    let (display, _xvfb) = display()?;
+    let screen = display(150)?;
+    let display = screen.name.clone();
     let report_path =
         std::env::temp_dir().join(format!("taskpool-startup-{}.json", std::process::id()));
     let mut paints = Vec::new();

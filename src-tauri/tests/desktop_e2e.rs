@@ -13,7 +13,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+#[path = "support/display.rs"]
+mod support_display;
 use serde_json::json;
+use support_display::{display, Display};
 use taskpool_server::ServerConfig;
 
 type Res<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -47,48 +50,6 @@ impl Drop for Service {
     }
 }
 
-/// The display: the session's, or an Xvfb of our own.
-fn display() -> Res<(String, Option<Service>)> {
-    if let Ok(d) = std::env::var("DISPLAY") {
-        if !d.is_empty() {
-            return Ok((d, None));
-        }
-    }
-    for n in 90..140 {
-        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            || Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        {
-            continue;
-        }
-        let child = Command::new("Xvfb")
-            .args([
-                format!(":{n}").as_str(),
-                "-screen",
-                "0",
-                "1400x950x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("Xvfb could not start ({e}); `./run test` installs it"))?;
-        let mut xvfb = Service(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                return Ok((format!(":{n}"), Some(xvfb)));
-            }
-            if let Ok(Some(_)) = xvfb.0.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        drop(xvfb);
-    }
-    Err("no free X display for Xvfb".into())
-}
-
 fn tauri_driver() -> Res<PathBuf> {
     if let Some(p) = std::env::var_os("TASKPOOL_TAURI_DRIVER") {
         return Ok(PathBuf::from(p));
@@ -104,12 +65,13 @@ fn tauri_driver() -> Res<PathBuf> {
 struct Desktop {
     client: Client,
     _driver: Service,
-    _display: Option<Service>,
+    _display: Display,
 }
 
 /// Starts tauri-driver and the app with `args`; returns the WebDriver session.
 async fn launch(args: &[&str]) -> Res<Desktop> {
-    let (display, xvfb) = display()?;
+    let screen = display(90)?;
+    let display = screen.name.clone();
     let (port, native_port) = free_ports()?;
     let driver = Command::new(tauri_driver()?)
         .args([
@@ -163,7 +125,7 @@ async fn launch(args: &[&str]) -> Res<Desktop> {
     Ok(Desktop {
         client,
         _driver: driver,
-        _display: xvfb,
+        _display: screen,
     })
 }
 
