@@ -24,6 +24,16 @@ fn collecting() -> (Sink, Received) {
     (sink, got)
 }
 
+async fn first_snapshot(got: &Received) -> taskpool_core::live::Snapshot {
+    wait_for("the snapshot", || {
+        got.lock().expect("lock").iter().find_map(|m| match m {
+            StreamMessage::Snapshot { snapshot } => Some(snapshot.clone()),
+            _ => None,
+        })
+    })
+    .await
+}
+
 async fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
@@ -57,13 +67,7 @@ async fn scenario(backend: &dyn Backend) {
         .stream_tasks(&alice, "unassigned=true&limit=1000", sink)
         .await
         .expect("task stream");
-    let snapshot = wait_for("the snapshot", || {
-        got.lock().expect("lock").iter().find_map(|m| match m {
-            StreamMessage::Snapshot { snapshot } => Some(snapshot.clone()),
-            _ => None,
-        })
-    })
-    .await;
+    let snapshot = first_snapshot(&got).await;
     assert!(!snapshot.tasks.is_empty(), "alice has claimable demo tasks");
     assert!(snapshot.tasks.iter().all(|t| t.assignee.is_none()));
     let id = snapshot.tasks[0].id.clone();
@@ -329,13 +333,7 @@ async fn a_remote_stream_reconnects_after_a_server_restart_and_resumes_where_it_
         .stream_tasks(&alice, "unassigned=true&limit=1000", sink)
         .await
         .expect("stream");
-    let snapshot = wait_for("the snapshot", || {
-        got.lock().expect("lock").iter().find_map(|m| match m {
-            StreamMessage::Snapshot { snapshot } => Some(snapshot.clone()),
-            _ => None,
-        })
-    })
-    .await;
+    let snapshot = first_snapshot(&got).await;
     let id = snapshot.tasks[0].id.clone();
 
     // The server goes away: the window hears it.

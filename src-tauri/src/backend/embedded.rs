@@ -16,7 +16,6 @@ use taskpool_server::api::tasks::{
 };
 use taskpool_server::live::{live_events, LiveEvent};
 use taskpool_server::node::{ActOutcome, NodeOptions, TaskAction};
-use taskpool_server::problem::Problem;
 use taskpool_server::TaskpoolNode;
 use tokio_util::sync::CancellationToken;
 
@@ -92,39 +91,24 @@ impl EmbeddedBackend {
                 params.offset = Some(offset);
                 params.limit = Some(limit);
                 let q = params.query(viewer)?;
-                json(
-                    self.blocking(move |n| Ok(n.tasks(&q).map_err(Problem::from)?))
-                        .await?,
-                )
+                json(self.blocking(move |n| Ok(n.tasks(&q)?)).await?)
             }
-            Request::Task { id } => json(
-                self.blocking(move |n| Ok(n.task(&viewer, &id).map_err(Problem::from)?))
+            Request::Task { id } => json(self.blocking(move |n| Ok(n.task(&viewer, &id)?)).await?),
+            Request::TaskDataEntries { id } => json(
+                self.blocking(move |n| Ok(n.task_data_entries(&viewer, &id)?))
                     .await?,
             ),
-            Request::TaskDataEntries { id } => json(
-                self.blocking(move |n| {
-                    Ok(n.task_data_entries(&viewer, &id).map_err(Problem::from)?)
-                })
-                .await?,
-            ),
             Request::DataEntries { involved } => json(
-                self.blocking(move |n| {
-                    Ok(n.data_entries(&viewer, involved, 0, 200)
-                        .map_err(Problem::from)?)
-                })
-                .await?,
+                self.blocking(move |n| Ok(n.data_entries(&viewer, involved, 0, 200)?))
+                    .await?,
             ),
             Request::ProcessDefinitions => json(
-                self.blocking(move |n| {
-                    Ok(n.process_definitions(&viewer).map_err(Problem::from)?)
-                })
-                .await?,
+                self.blocking(move |n| Ok(n.process_definitions(&viewer)?))
+                    .await?,
             ),
             Request::CountsByApplication => {
                 let counts = self
-                    .blocking(move |n| {
-                        Ok(n.counts_by_application(&viewer).map_err(Problem::from)?)
-                    })
+                    .blocking(move |n| Ok(n.counts_by_application(&viewer)?))
                     .await?;
                 json(
                     counts
@@ -137,33 +121,25 @@ impl EmbeddedBackend {
                 )
             }
             Request::Attributes => json(
-                self.blocking(move |n| {
-                    Ok(n.attribute_names(&viewer, 100).map_err(Problem::from)?)
-                })
-                .await?,
+                self.blocking(move |n| Ok(n.attribute_names(&viewer, 100)?))
+                    .await?,
             ),
             Request::AttributeValues { name } => json(
-                self.blocking(move |n| {
-                    Ok(n.attribute_values(&viewer, &name, 100)
-                        .map_err(Problem::from)?)
-                })
-                .await?,
+                self.blocking(move |n| Ok(n.attribute_values(&viewer, &name, 100)?))
+                    .await?,
             ),
             Request::Outcomes => {
                 let q = OutcomeQuery {
                     limit: 200,
                     ..Default::default()
                 };
-                json(
-                    self.blocking(move |n| Ok(n.outcomes(&q).map_err(Problem::from)?))
-                        .await?,
-                )
+                json(self.blocking(move |n| Ok(n.outcomes(&q)?)).await?)
             }
             Request::Act { id, action, body } => {
                 let action = task_action(action, body)?;
                 let answer = self
                     .blocking(move |n| {
-                        let outcome = match n.act(&viewer, &id, action).map_err(Problem::from)? {
+                        let outcome = match n.act(&viewer, &id, action)? {
                             ActOutcome::Handled(outcome) => outcome,
                             ActOutcome::Routed { application, .. } => {
                                 return Err(BackendError::new(
@@ -196,9 +172,7 @@ impl EmbeddedBackend {
         let params: TaskStreamParams = parse_params(query)?;
         let from = params.from;
         let q = params.list_params().query(Self::viewer(session))?;
-        let (subscription, snapshot) = self
-            .blocking(move |n| Ok(n.subscribe(q, from).map_err(Problem::from)?))
-            .await?;
+        let (subscription, snapshot) = self.blocking(move |n| Ok(n.subscribe(q, from)?)).await?;
         let stop = CancellationToken::new();
         let changes = live_events(subscription, stop.clone());
         tokio::spawn(async move {

@@ -61,6 +61,12 @@ impl BackendError {
     }
 }
 
+impl From<taskpool_server::node::NodeError> for BackendError {
+    fn from(e: taskpool_server::node::NodeError) -> Self {
+        Problem::from(e).into()
+    }
+}
+
 impl From<Problem> for BackendError {
     fn from(p: Problem) -> Self {
         Self {

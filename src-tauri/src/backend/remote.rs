@@ -232,12 +232,8 @@ impl RemoteBackend {
     }
 }
 
-fn enc(s: &str) -> String {
-    form_urlencoded_component(s)
-}
-
 /// Percent-encodes a path segment.
-fn form_urlencoded_component(s: &str) -> String {
+fn enc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
