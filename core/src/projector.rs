@@ -4,15 +4,16 @@
 //! never changes the view twice and a crash never loses or doubles one.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::TryRecvError;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::command_gateway::CommitSignal;
 use crate::event::StoredEvent;
 use crate::event_store::{EventReader, EventStore, StoreError};
-use crate::view::{self, projection, View};
+use crate::view::{self, full_text, projection, View};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectorError {
@@ -21,6 +22,10 @@ pub enum ProjectorError {
     #[error("event store: {0}")]
     Store(#[from] StoreError),
 }
+
+/// A transaction of at least this many events is a bulk one: the full-text index is
+/// merged right after it.
+const BULK: usize = 1000;
 
 /// The default projector id (one view may hold several projectors' checkpoints).
 pub const TASKLIST_PROJECTOR: &str = "tasklist";
@@ -33,6 +38,41 @@ fn store_checkpoint(tx: &Connection, id: &str, position: i64) -> rusqlite::Resul
         rusqlite::params![id, position],
     )?;
     Ok(())
+}
+
+/// Applies the events after `position` (moving it); returns how many.
+fn apply_after(
+    tx: &Connection,
+    events: &[StoredEvent],
+    position: &mut i64,
+) -> Result<usize, ProjectorError> {
+    let mut applied = 0;
+    for e in events {
+        if e.position <= *position {
+            continue;
+        }
+        projection::apply(tx, e)?;
+        *position = e.position;
+        applied += 1;
+    }
+    Ok(applied)
+}
+
+/// How much a catch-up may apply in one transaction: batches already read are grouped
+/// until either bound is reached (a group ends early when the reader has nothing more).
+#[derive(Debug, Clone, Copy)]
+pub struct CommitGroup {
+    pub events: usize,
+    pub interval: Duration,
+}
+
+impl Default for CommitGroup {
+    fn default() -> Self {
+        Self {
+            events: 50_000,
+            interval: Duration::from_secs(1),
+        }
+    }
 }
 
 /// The next offset to read from one topic partition.
@@ -60,6 +100,7 @@ pub struct Projector {
     id: String,
     conn: Connection,
     batch_size: usize,
+    commit_group: CommitGroup,
     /// Signalled with the view's position after every applied batch.
     signal: CommitSignal,
     /// WAL checkpoints in the background, not inside this projector's commits.
@@ -80,6 +121,7 @@ impl Projector {
             id: TASKLIST_PROJECTOR.into(),
             conn,
             batch_size: 1000,
+            commit_group: CommitGroup::default(),
             signal: CommitSignal::new(position),
             _checkpointer: checkpointer,
         })
@@ -100,6 +142,15 @@ impl Projector {
         self
     }
 
+    /// Bounds one catch-up transaction (see [`CommitGroup`]).
+    pub fn with_commit_group(mut self, group: CommitGroup) -> Self {
+        self.commit_group = CommitGroup {
+            events: group.events.max(1),
+            ..group
+        };
+        self
+    }
+
     /// The view's position signal: live subscriptions and read-your-writes wait on it.
     pub fn signal(&self) -> CommitSignal {
         self.signal.clone()
@@ -117,15 +168,7 @@ impl Projector {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut position = view::checkpoint(&tx, &self.id)?;
-        let mut applied = 0;
-        for e in events {
-            if e.position <= position {
-                continue;
-            }
-            projection::apply(&tx, e)?;
-            position = e.position;
-            applied += 1;
-        }
+        let applied = apply_after(&tx, events, &mut position)?;
         if applied > 0 {
             store_checkpoint(&tx, &self.id, position)?;
         }
@@ -200,7 +243,35 @@ impl Projector {
         if applied > 0 {
             self.signal.advance(position);
         }
+        self.merge_after_bulk(applied)?;
         Ok(applied)
+    }
+
+    /// After a transaction of `applied` events: a bulk one leaves many full-text
+    /// segments, merged now (the changes are already visible); a small one leaves that
+    /// to [`Projector::maintain`].
+    fn merge_after_bulk(&mut self, applied: usize) -> Result<(), ProjectorError> {
+        if applied < BULK {
+            return Ok(());
+        }
+        while self.merge_step(full_text::BULK_MERGE_PAGES)? {}
+        Ok(())
+    }
+
+    /// Upkeep while idle: one small step of full-text merging (see
+    /// [`crate::view::full_text`]). Returns whether there was work; call it again, between
+    /// looks for new events, until there is none.
+    pub fn maintain(&mut self) -> Result<bool, ProjectorError> {
+        self.merge_step(full_text::IDLE_MERGE_PAGES)
+    }
+
+    fn merge_step(&mut self, pages: i64) -> Result<bool, ProjectorError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let merged = full_text::merge_step(&tx, pages)?;
+        tx.commit()?;
+        Ok(merged)
     }
 
     /// Where to resume reading each topic partition (the offsets stored with the rows).
@@ -250,13 +321,52 @@ impl Projector {
                 }
             });
             let mut total = 0;
-            for batch in rx {
-                let events = batch?;
+            let mut reading = true;
+            while reading {
+                let events = match rx.recv() {
+                    Ok(batch) => batch?,
+                    Err(_) => break,
+                };
                 if events.is_empty() {
                     break;
                 }
-                total += self.apply(&events)?;
-                progress(events.last().map(|e| e.position).unwrap_or_default());
+                // One transaction for this batch and the ones already read behind it,
+                // up to a commit group: a long catch-up writes each touched page once per
+                // group instead of once per batch; at the head it commits at once.
+                let group_started = Instant::now();
+                let tx = self
+                    .conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let mut position = view::checkpoint(&tx, &self.id)?;
+                let mut in_group = apply_after(&tx, &events, &mut position)?;
+                progress(position);
+                while in_group < self.commit_group.events
+                    && group_started.elapsed() < self.commit_group.interval
+                {
+                    let events = match rx.try_recv() {
+                        Ok(batch) => batch?,
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            reading = false;
+                            break;
+                        }
+                    };
+                    if events.is_empty() {
+                        reading = false;
+                        break;
+                    }
+                    in_group += apply_after(&tx, &events, &mut position)?;
+                    progress(position);
+                }
+                if in_group > 0 {
+                    store_checkpoint(&tx, &self.id, position)?;
+                }
+                tx.commit()?;
+                if in_group > 0 {
+                    self.signal.advance(position);
+                }
+                self.merge_after_bulk(in_group)?;
+                total += in_group;
             }
             Ok(total)
         })
@@ -294,6 +404,10 @@ impl Projector {
         let mut reader = store.reader()?;
         while !stop.load(Ordering::Relaxed) {
             let applied = self.catch_up(&mut reader)?;
+            // Nothing new: one step of upkeep, then look again.
+            if applied == 0 && self.maintain()? {
+                continue;
+            }
             if applied == 0 {
                 let position = self.position()?;
                 match &store_signal {

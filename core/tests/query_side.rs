@@ -1136,3 +1136,67 @@ fn a_snapshot_says_when_a_deferred_task_falls_due_and_a_fresh_one_then_shows_it(
         Some(later.timestamp_millis())
     );
 }
+
+#[test]
+fn full_text_segments_are_merged_in_the_projectors_upkeep_not_inside_single_changes() {
+    let mut pool = Pool::new();
+    let automerge: i64 = pool
+        .conn()
+        .query_row(
+            "SELECT v FROM tasks_fts_config WHERE k = 'automerge'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("automerge setting");
+    assert_eq!(
+        automerge, 0,
+        "FTS5 must not merge inside the projector's writes"
+    );
+    let searched = |pool: &Pool| {
+        let mut q = TaskQuery::for_viewer(Viewer::Admin);
+        q.text = Some("quarterly".into());
+        q.paging = Paging::Offset {
+            offset: 0,
+            limit: 500,
+        };
+        pool.ids(&q).len()
+    };
+    // One change per commit, as a live view sees them: each leaves a small segment.
+    for i in 0..120 {
+        pool.send(vec![task(&format!("single-{i}"), |t| {
+            t.name = format!("Quarterly report {i}")
+        })]);
+    }
+    assert_eq!(searched(&pool), 120);
+    assert!(
+        pool.projector.maintain().expect("upkeep"),
+        "120 single-change commits left segments to merge"
+    );
+    let mut steps = 1;
+    while pool.projector.maintain().expect("upkeep") {
+        steps += 1;
+        assert!(steps < 10_000, "the upkeep never finishes");
+    }
+    assert_eq!(searched(&pool), 120, "merging keeps every document");
+    // Four more single changes leave a level of four segments to merge; a bulk
+    // transaction is merged right after its commit, and that merge takes them too.
+    for i in 0..4 {
+        pool.send(vec![task(&format!("late-{i}"), |t| {
+            t.name = format!("Quarterly memo {i}")
+        })]);
+    }
+    pool.send(
+        (0..1000)
+            .map(|i| {
+                task(&format!("bulk-{i}"), |t| {
+                    t.name = format!("Quarterly plan {i}")
+                })
+            })
+            .collect(),
+    );
+    assert!(
+        !pool.projector.maintain().expect("upkeep"),
+        "the bulk commit was merged"
+    );
+    assert_eq!(searched(&pool), 500, "a page of the 1,124 matches");
+}

@@ -137,13 +137,30 @@ impl TasklistConsumer {
 
     /// Follows the topics until `stop`.
     pub fn run(mut self, stop: Arc<AtomicBool>) {
+        // While the view has upkeep to do, poll without waiting between its steps.
+        let mut upkeep = false;
         while !stop.load(Ordering::Relaxed) {
-            if let Err(e) = self.poll_batch(2000, Duration::from_millis(100)) {
-                tracing::error!(target: "taskpool::kafka", error = %e, "tasklist consumer failed; retrying");
-                std::thread::sleep(Duration::from_millis(500));
-                // The view holds the offsets: reassign from them.
-                if let Err(e) = self.assign() {
-                    tracing::error!(target: "taskpool::kafka", error = %e, "cannot reassign");
+            let wait = if upkeep {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(100)
+            };
+            match self.poll_batch(2000, wait) {
+                Ok(0) => match self.projector.maintain() {
+                    Ok(more) => upkeep = more,
+                    Err(e) => {
+                        tracing::warn!(target: "taskpool::kafka", error = %e, "view upkeep failed");
+                        upkeep = false;
+                    }
+                },
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(target: "taskpool::kafka", error = %e, "tasklist consumer failed; retrying");
+                    std::thread::sleep(Duration::from_millis(500));
+                    // The view holds the offsets: reassign from them.
+                    if let Err(e) = self.assign() {
+                        tracing::error!(target: "taskpool::kafka", error = %e, "cannot reassign");
+                    }
                 }
             }
         }

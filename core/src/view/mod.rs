@@ -2,6 +2,7 @@
 //! [`crate::projector::Projector`]. Every view can be rebuilt from the event log.
 
 mod checkpointer;
+pub mod full_text;
 pub(crate) mod projection;
 mod schema;
 
@@ -38,7 +39,7 @@ impl View {
                 // A view is derived data: an old shape is dropped and rebuilt.
                 drop_all(&tx)?;
             }
-            tx.execute_batch(schema::CREATE)?;
+            create_all(&tx)?;
             tx.pragma_update(None, "user_version", VIEW_SCHEMA_VERSION)?;
             tx.commit()
         })?;
@@ -90,7 +91,8 @@ pub(crate) fn drop_all(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 pub(crate) fn create_all(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(schema::CREATE)
+    conn.execute_batch(schema::CREATE)?;
+    conn.execute_batch(full_text::AUTOMERGE_OFF)
 }
 
 /// The rows of `sql` as sorted lines of text, prefixed with `table`.
