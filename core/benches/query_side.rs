@@ -1,16 +1,19 @@
 //! The query side at scale: builds a view of TASKS tasks (default 1,000,000; 10,000
 //! users, 500 groups, payloads of 10 fields) and prints projector events/s, query
 //! latencies (first page of my tasks by due date, a payload filter, a full-text query)
-//! and change-to-subscriber latency with 1,000 live subscribers.
+//! and change-to-subscriber latency with 1,000 live subscribers, served the way the
+//! server serves live streams (woken by the change feed, read by one worker per core).
 //!
 //! `cargo bench -p taskpool-core --bench query_side` (`TASKS=100000` for a quick run;
 //! `SUBS=N` live subscribers instead of 1,000; `LIVE_DEBUG=1` lists the slowest
-//! deliveries with the change they belong to; `STORE_SYNC=normal` runs the event store
-//! without an fsync per commit)
+//! deliveries split into store commit and projection; `STORE_SYNC=normal` runs the event
+//! store without an fsync per commit; `STORE_DIR=path` keeps the filled event store
+//! there for the next run; `BATCH=N` events per read; `PROJECT_ONLY=1` stops after the
+//! build)
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as ChronoDuration, TimeZone, Utc};
@@ -58,19 +61,29 @@ fn report(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
+fn knob(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|s| s.parse().ok())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tasks: usize = std::env::var("TASKS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
+    // `STORE_DIR=path`: keep the filled event store there and reuse it on the next run
+    // (the view is always built afresh).
+    let store_dir = std::env::var_os("STORE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().to_path_buf());
+    std::fs::create_dir_all(&store_dir)?;
     // `STORE_SYNC=normal`: the event store without an fsync per commit (to tell the
     // disk's share of the live latency).
     let durability = match std::env::var("STORE_SYNC").as_deref() {
         Ok("normal") => taskpool_core::event_store::Durability::Normal,
         _ => taskpool_core::event_store::Durability::default(),
     };
-    let store = EventStore::open_with(dir.path().join("events.db"), durability)?;
+    let store = EventStore::open_with(store_dir.join("events.db"), durability)?;
     let gateway = Arc::new(CommandGateway::new(&store)?);
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let base = Utc
@@ -82,7 +95,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let started = Instant::now();
-    for chunk_start in (0..tasks).step_by(1000) {
+    let filled = store.reader()?.head_position()? > 0;
+    for chunk_start in (0..if filled { 0 } else { tasks }).step_by(1000) {
         let mut batch: Vec<Command> = Vec::with_capacity(1000);
         for i in chunk_start..(chunk_start + 1000).min(tasks) {
             let mut t = fixtures::task(&format!("task-{i:07}"), &format!("app-{}", i % 5));
@@ -121,7 +135,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("event store filled in {:.1?}", started.elapsed());
 
     let view = View::open(dir.path().join("view.db"))?;
-    let mut projector = Projector::new(&view)?.with_batch_size(5000);
+    let mut projector = Projector::new(&view)?.with_batch_size(knob("BATCH").unwrap_or(5000));
     let mut reader = store.reader()?;
     let started = Instant::now();
     let applied = projector.catch_up(&mut reader)?;
@@ -130,6 +144,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "projector: {applied} events in {elapsed:.1?} = {:.0} events/s (target >= 50,000)",
         applied as f64 / elapsed.as_secs_f64()
     );
+    if std::env::var_os("PROJECT_ONLY").is_some() {
+        return Ok(());
+    }
     let conn = view.connect()?;
     conn.execute_batch("ANALYZE")?;
 
@@ -174,6 +191,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let signal = projector.signal();
     let (feed, feed_thread) = ChangeFeed::start(&view, signal.clone())?;
     let stop = Arc::new(AtomicBool::new(false));
+    // When the view's position passed each position (to split a delivery's latency
+    // into store commit, projection and delivery under LIVE_DEBUG).
+    let projected: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::default();
+    let watcher = {
+        let (signal, stop, projected) = (signal.clone(), stop.clone(), projected.clone());
+        std::thread::spawn(move || {
+            let mut seen = signal.head();
+            while !stop.load(Ordering::Relaxed) {
+                let head = signal.wait_beyond(seen, Duration::from_millis(200));
+                if head > seen {
+                    let now = Instant::now();
+                    if std::env::var_os("X_FEEDLOG").is_some() {
+                        let t = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_micros())
+                            .unwrap_or(0);
+                        eprintln!("projected {t}: head {head}");
+                    }
+                    let mut p = projected.lock().unwrap_or_else(|p| p.into_inner());
+                    p.extend((seen + 1..=head).map(|pos| (pos, now)));
+                    seen = head;
+                }
+            }
+        })
+    };
     let projector_thread = {
         let (store, stop, commit) = (store.clone(), stop.clone(), gateway.commit_signal());
         std::thread::spawn(move || {
@@ -186,14 +228,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
     let subscribers: Vec<usize> = (0..nsubs).map(|k| k * (USERS / nsubs)).collect();
-    let mut handles = Vec::new();
-    for &u in &subscribers {
-        let (stop, received) = (stop.clone(), received.clone());
+    // Subscribers are served the way the server serves its live streams: the feed wakes
+    // a subscription, and a small pool of workers (one per core) reads it.
+    let ready: Arc<(Mutex<VecDeque<usize>>, Condvar)> = Arc::default();
+    let mut subscriptions = Vec::with_capacity(subscribers.len());
+    for (k, &u) in subscribers.iter().enumerate() {
         let (mut sub, _) =
             Subscription::open_on_feed(&view, &feed, TaskQuery::for_viewer(viewer(u)), None)?;
+        let ready = ready.clone();
+        sub.set_waker(Arc::new(move || {
+            let (queue, wake) = &*ready;
+            queue.lock().unwrap_or_else(|p| p.into_inner()).push_back(k);
+            wake.notify_one();
+        }));
+        subscriptions.push(Mutex::new(sub));
+    }
+    let subscriptions = Arc::new(subscriptions);
+    let mut handles = Vec::new();
+    for _ in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
+        let (stop, received, ready, subscriptions) = (
+            stop.clone(),
+            received.clone(),
+            ready.clone(),
+            subscriptions.clone(),
+        );
         handles.push(std::thread::spawn(move || {
+            let (queue, wake) = &*ready;
             while !stop.load(Ordering::Relaxed) {
-                if let Ok(items) = sub.next(Duration::from_millis(200)) {
+                let next = {
+                    let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+                    if q.is_empty() {
+                        q = wake
+                            .wait_timeout(q, Duration::from_millis(100))
+                            .map(|(q, _)| q)
+                            .unwrap_or_else(|p| p.into_inner().0);
+                    }
+                    q.pop_front()
+                };
+                let Some(k) = next else { continue };
+                let items = subscriptions[k]
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .try_next();
+                if let Ok(Some(items)) = items {
                     let now = Instant::now();
                     let mut r = received.lock().unwrap_or_else(|p| p.into_inner());
                     r.extend(
@@ -209,11 +286,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }));
     }
     std::thread::sleep(Duration::from_millis(500));
+    let wal_size = || {
+        std::fs::metadata(dir.path().join("view.db-wal"))
+            .map(|m| m.len() >> 20)
+            .unwrap_or(0)
+    };
+    if std::env::var_os("LIVE_DEBUG").is_some() {
+        println!("live: view WAL {} MiB at the start", wal_size());
+    }
+    let live_started = Instant::now();
     let mut sent: HashMap<i64, Instant> = HashMap::new();
+    let mut stored: HashMap<i64, Instant> = HashMap::new();
     // The first changes after the projector, the feed and the subscribers start are
     // measured apart (warm-up: statements prepared, pages first read).
     let mut warmup: HashMap<i64, Instant> = HashMap::new();
     const WARMUP: usize = 10;
+    // Seeded by the store's head: a reused store (STORE_DIR) gets new assignments.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(store.reader()?.head_position()? as u64);
     for k in 0..200 + WARMUP {
         let u = subscribers[rng.gen_range(0..subscribers.len())];
         let id = format!("task-{:07}", rng.gen_range(0..tasks));
@@ -226,7 +315,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .into(),
             &CommandContext::default(),
         )?;
+        if let Some(r) = out.rejection() {
+            println!("live: assignment refused: {r:?}");
+        }
         if let Some(p) = out.position() {
+            stored.insert(p, Instant::now());
             if k < WARMUP {
                 warmup.insert(p, t);
             } else {
@@ -236,11 +329,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::thread::sleep(Duration::from_millis(if k % 10 == 0 { 50 } else { 10 }));
     }
     std::thread::sleep(Duration::from_secs(2));
+    if std::env::var_os("LIVE_DEBUG").is_some() {
+        println!("live: view WAL {} MiB at the end", wal_size());
+    }
     stop.store(true, Ordering::Relaxed);
     for h in handles {
         let _ = h.join();
     }
     let _ = projector_thread.join();
+    let _ = watcher.join();
     feed.stop();
     let _ = feed_thread.join();
     let latencies: Vec<Duration> = received
@@ -265,10 +362,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect();
         by.sort();
         let first = sent.keys().min().copied().unwrap_or(0);
+        let projected: HashMap<i64, Instant> = projected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        let stage = |p: i64| {
+            let (s, st, pr) = (sent.get(&p)?, stored.get(&p)?, projected.get(&p)?);
+            Some((st.duration_since(*s), pr.saturating_duration_since(*st)))
+        };
         for (d, p) in by.iter().rev().take(40) {
+            let (store, projection) = stage(*p).unwrap_or_default();
             println!(
-                "  slow: {d:.1?} for the change at position {p} (send #{})",
-                p - first
+                "  slow: {d:.1?} for the change at position {p} (send #{}, {:.1?} into the run): store commit {store:.1?}, then projected {projection:.1?}",
+                p - first,
+                sent.get(p).map(|s| s.duration_since(live_started)).unwrap_or_default()
             );
         }
     }
