@@ -8,7 +8,7 @@
 //! `SUBS=N` live subscribers instead of 1,000; `LIVE_DEBUG=1` lists the slowest
 //! deliveries split into store commit and projection; `STORE_SYNC=normal` runs the event
 //! store without an fsync per commit; `STORE_DIR=path` keeps the filled event store
-//! there for the next run; `BATCH=N` events per read; `PROJECT_ONLY=1` stops after the
+//! there for the next run; `BATCH=N` events per read; `GROUP=N` events per catch-up transaction; `PROJECT_ONLY=1` stops after the
 //! build)
 
 use std::collections::{HashMap, VecDeque};
@@ -20,7 +20,7 @@ use chrono::{Duration as ChronoDuration, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use taskpool_core::command::{AssignTask, TaskCommand};
 use taskpool_core::live::{ChangeFeed, LiveItem, Subscription};
-use taskpool_core::projector::Projector;
+use taskpool_core::projector::{CommitGroup, Projector};
 use taskpool_core::query::{self, Filter, Paging, TaskQuery, Viewer};
 use taskpool_core::testing::fixtures;
 use taskpool_core::view::View;
@@ -135,7 +135,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("event store filled in {:.1?}", started.elapsed());
 
     let view = View::open(dir.path().join("view.db"))?;
-    let mut projector = Projector::new(&view)?.with_batch_size(knob("BATCH").unwrap_or(5000));
+    let mut projector = Projector::new(&view)?.with_batch_size(knob("BATCH").unwrap_or(5000))
+        .with_commit_group(match knob("GROUP") {
+            Some(events) => CommitGroup {
+                events,
+                ..CommitGroup::default()
+            },
+            None => CommitGroup::default(),
+        });
     let mut reader = store.reader()?;
     let started = Instant::now();
     let applied = projector.catch_up(&mut reader)?;
