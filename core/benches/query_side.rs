@@ -135,7 +135,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("event store filled in {:.1?}", started.elapsed());
 
     let view = View::open(dir.path().join("view.db"))?;
-    let mut projector = Projector::new(&view)?.with_batch_size(knob("BATCH").unwrap_or(5000))
+    let mut projector = Projector::new(&view)?
+        .with_batch_size(knob("BATCH").unwrap_or(5000))
         .with_commit_group(match knob("GROUP") {
             Some(events) => CommitGroup {
                 events,
