@@ -8,7 +8,7 @@ use std::sync::mpsc::TryRecvError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::command_gateway::CommitSignal;
 use crate::event::StoredEvent;
@@ -37,6 +37,25 @@ fn store_checkpoint(tx: &Connection, id: &str, position: i64) -> rusqlite::Resul
          ON CONFLICT (projector) DO UPDATE SET position = excluded.position",
         rusqlite::params![id, position],
     )?;
+    Ok(())
+}
+
+/// Moves the checkpoint to `position` when something was applied, commits, and wakes
+/// whoever waits on the view's position.
+fn commit_applied(
+    tx: Transaction<'_>,
+    id: &str,
+    signal: &CommitSignal,
+    applied: usize,
+    position: i64,
+) -> Result<(), ProjectorError> {
+    if applied > 0 {
+        store_checkpoint(&tx, id, position)?;
+    }
+    tx.commit()?;
+    if applied > 0 {
+        signal.advance(position);
+    }
     Ok(())
 }
 
@@ -169,13 +188,8 @@ impl Projector {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut position = view::checkpoint(&tx, &self.id)?;
         let applied = apply_after(&tx, events, &mut position)?;
-        if applied > 0 {
-            store_checkpoint(&tx, &self.id, position)?;
-        }
-        tx.commit()?;
-        if applied > 0 {
-            self.signal.advance(position);
-        }
+        commit_applied(tx, &self.id, &self.signal, applied, position)?;
+        self.merge_after_bulk(applied)?;
         Ok(applied)
     }
 
@@ -236,13 +250,7 @@ impl Projector {
             )?
             .execute(rusqlite::params![m.topic, m.partition, m.offset, m.key, m.payload, m.error, chrono::Utc::now().to_rfc3339()])?;
         }
-        if applied > 0 {
-            store_checkpoint(&tx, &self.id, position)?;
-        }
-        tx.commit()?;
-        if applied > 0 {
-            self.signal.advance(position);
-        }
+        commit_applied(tx, &self.id, &self.signal, applied, position)?;
         self.merge_after_bulk(applied)?;
         Ok(applied)
     }
@@ -358,13 +366,7 @@ impl Projector {
                     in_group += apply_after(&tx, &events, &mut position)?;
                     progress(position);
                 }
-                if in_group > 0 {
-                    store_checkpoint(&tx, &self.id, position)?;
-                }
-                tx.commit()?;
-                if in_group > 0 {
-                    self.signal.advance(position);
-                }
+                commit_applied(tx, &self.id, &self.signal, in_group, position)?;
                 self.merge_after_bulk(in_group)?;
                 total += in_group;
             }
