@@ -1,8 +1,8 @@
 //! Upkeep of the full-text index (FTS5). FTS5 keeps its index as segments in levels
-//! and, by default, merges them inside whichever write happens to fill a level: every
-//! 64th small commit merges a level of 16 segments, every 256th a larger one, and so on.
-//! On a live view those commits are single changes a user is waiting for (at 1,000,000
-//! tasks they took 15-60 ms instead of 1-2). So automatic merging is off, and the
+//! and, by default, merges them inside whichever write fills a level, so now and then a
+//! small commit carries a large merge. On a live view those commits are single changes
+//! a user is waiting for: at 1,000,000 tasks every 64th one took 15-60 ms instead of
+//! 1-2 ms, and the changes behind it queued. So automatic merging is off, and the
 //! projector merges on its own schedule: fully after a bulk transaction (a catch-up or
 //! a delivered batch), and in small steps while it has nothing else to do. FTS5's
 //! crisis merge (16 segments on one level) stays as a safety net.
@@ -13,8 +13,8 @@ use rusqlite::Connection;
 pub(crate) const AUTOMERGE_OFF: &str =
     "INSERT INTO tasks_fts (tasks_fts, rank) VALUES ('automerge', 0);";
 
-/// Pages one idle merge step writes (a few milliseconds; a change arriving meanwhile
-/// waits at most that long).
+/// Pages one idle merge step writes at most (a change arriving meanwhile waits for the
+/// step, so it is kept small).
 pub const IDLE_MERGE_PAGES: i64 = 64;
 
 /// Pages one merge step writes after a bulk transaction.
