@@ -70,7 +70,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 if projector.catch_up(&mut reader)? > 0 {
                     writeln!(stdout, "position {}", projector.position()?)?;
                     stdout.flush()?;
-                } else {
+                } else if !projector.maintain()? {
+                    // Nothing new and no upkeep left.
                     std::thread::sleep(Duration::from_millis(20));
                 }
             }
