@@ -265,18 +265,23 @@ async fn the_embedded_backend_runs_the_scenario() {
         .expect("shutdown");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_remote_backend_runs_the_scenario_against_a_real_server() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = taskpool_server::serve(ServerConfig {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
+/// A server on `listen` with the example process application, no simulated users.
+fn demo_server(data_dir: &std::path::Path, listen: &str) -> ServerConfig {
+    ServerConfig {
+        data_dir: data_dir.to_path_buf(),
+        listen: listen.parse().expect("addr"),
         demo: true,
         demo_rate: 0.0,
         ..ServerConfig::default()
-    })
-    .await
-    .expect("server");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_remote_backend_runs_the_scenario_against_a_real_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = taskpool_server::serve(demo_server(dir.path(), "127.0.0.1:0"))
+        .await
+        .expect("server");
     let backend = RemoteBackend::new(&format!("http://{}", server.addr), None).expect("remote");
     scenario(&backend).await;
     server.stop().await.expect("stop");
@@ -291,15 +296,9 @@ async fn a_remote_backend_with_a_bad_token_or_no_server_says_so() {
         .expect_err("nothing listens on port 9");
     assert_eq!(err.status, 0, "{err:?}");
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = taskpool_server::serve(ServerConfig {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        demo: true,
-        demo_rate: 0.0,
-        ..ServerConfig::default()
-    })
-    .await
-    .expect("server");
+    let server = taskpool_server::serve(demo_server(dir.path(), "127.0.0.1:0"))
+        .await
+        .expect("server");
     // A well-formed token the server did not sign.
     let forged = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSIsImV4cCI6NDEwMjQ0NDgwMH0.c2lnbmF0dXJl";
     let backend = RemoteBackend::new(&format!("http://{}", server.addr), Some(forged.into()))
@@ -315,13 +314,7 @@ async fn a_remote_backend_with_a_bad_token_or_no_server_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_stream_reconnects_after_a_server_restart_and_resumes_where_it_was() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = |listen: &str| ServerConfig {
-        data_dir: dir.path().to_path_buf(),
-        listen: listen.parse().expect("addr"),
-        demo: true,
-        demo_rate: 0.0,
-        ..ServerConfig::default()
-    };
+    let config = |listen: &str| demo_server(dir.path(), listen);
     let server = taskpool_server::serve(config("127.0.0.1:0"))
         .await
         .expect("server");
