@@ -184,6 +184,14 @@ impl OutcomeLog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Ends every live feed (their receivers see the sender gone): a node that stops
+    /// releases whoever waits on them.
+    pub fn close_feeds(&self) {
+        if let Ok(mut subs) = self.subscribers.lock() {
+            subs.clear();
+        }
+    }
+
     /// A live feed of outcomes recorded from now on (buffer of `capacity`).
     pub fn subscribe(&self, capacity: usize) -> Receiver<OutcomeRecord> {
         let (tx, rx) = sync_channel(capacity.max(1));

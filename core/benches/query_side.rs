@@ -20,7 +20,7 @@ use chrono::{Duration as ChronoDuration, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use taskpool_core::command::{AssignTask, TaskCommand};
 use taskpool_core::live::{ChangeFeed, LiveItem, Subscription};
-use taskpool_core::projector::{CommitGroup, Projector};
+use taskpool_core::projector::{CommitGroup, Follow, Projector};
 use taskpool_core::query::{self, Filter, Paging, TaskQuery, Viewer};
 use taskpool_core::testing::fixtures;
 use taskpool_core::view::View;
@@ -226,9 +226,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let projector_thread = {
         let (store, stop, commit) = (store.clone(), stop.clone(), gateway.commit_signal());
-        std::thread::spawn(move || {
-            projector.run(&store, Some(commit), Duration::from_millis(50), stop)
-        })
+        std::thread::spawn(move || projector.run(&store, Follow::Signal(commit), stop))
     };
     let received: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::default();
     let nsubs: usize = std::env::var("SUBS")
@@ -341,6 +339,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("live: view WAL {} MiB at the end", wal_size());
     }
     stop.store(true, Ordering::Relaxed);
+    gateway.commit_signal().wake_all();
     for h in handles {
         let _ = h.join();
     }

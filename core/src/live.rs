@@ -10,7 +10,7 @@
 //! projector or anyone else, and one that lags simply reads more rows when it resumes.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -206,12 +206,7 @@ impl Subscription {
     /// some; returns an empty list on timeout.
     pub fn next(&mut self, timeout: Duration) -> Result<Vec<LiveItem>, QueryError> {
         let Some(lagging) = self.feed.as_ref().map(|l| Arc::clone(&l.lagging)) else {
-            let items = self.poll()?;
-            if !items.is_empty() {
-                return Ok(items);
-            }
-            self.signal.wait_beyond(self.position, timeout);
-            return self.poll();
+            return self.next_from_table(timeout);
         };
         if lagging.swap(false, Ordering::AcqRel) {
             // Some changes did not fit the buffer: read them from the change table.
@@ -240,6 +235,29 @@ impl Subscription {
             return self.poll();
         }
         self.evaluate_fed(rows)
+    }
+
+    /// Without a feed: reads the change table whenever the view's position moves past
+    /// what was read (most events change no task, so the view moves more often than the
+    /// change table grows), until there are items or the timeout passes.
+    fn next_from_table(&mut self, timeout: Duration) -> Result<Vec<LiveItem>, QueryError> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let head = self.signal.head();
+            let (items, full) = self.poll_rows()?;
+            if !items.is_empty() {
+                return Ok(items);
+            }
+            if full {
+                continue;
+            }
+            let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) else {
+                return Ok(Vec::new());
+            };
+            if self.signal.wait_beyond(head.max(self.position), left) <= head.max(self.position) {
+                return Ok(Vec::new());
+            }
+        }
     }
 
     /// Asks the feed to call `waker` whenever this subscription has something to read;
@@ -311,10 +329,16 @@ impl Subscription {
     /// The relevant changes already in the view after the current position (at most
     /// 1,000 change rows a call).
     pub fn poll(&mut self) -> Result<Vec<LiveItem>, QueryError> {
+        self.poll_rows().map(|(items, _)| items)
+    }
+
+    /// Like [`Subscription::poll`]; also tells whether it read a full batch of rows (so
+    /// more may be waiting).
+    fn poll_rows(&mut self) -> Result<(Vec<LiveItem>, bool), QueryError> {
         let position = self.position;
         let rows: Vec<ChangeRow> = {
-            let mut stmt = self.connection()?.prepare_cached("SELECT position, task_id, before, after FROM task_changes WHERE position > ?1 ORDER BY position LIMIT 1000")?;
-            let rows = stmt.query_map(params![position], |r| {
+            let mut stmt = self.connection()?.prepare_cached("SELECT position, task_id, before, after FROM task_changes WHERE position > ?1 ORDER BY position LIMIT ?2")?;
+            let rows = stmt.query_map(params![position, FEED_READ_ROWS], |r| {
                 Ok(ChangeRow {
                     position: r.get(0)?,
                     task_id: r.get(1)?,
@@ -326,7 +350,8 @@ impl Subscription {
             })?;
             rows.collect::<Result<_, _>>()?
         };
-        self.evaluate(&rows)
+        let full = rows.len() >= FEED_READ_ROWS as usize;
+        Ok((self.evaluate(&rows)?, full))
     }
 
     /// Judges change rows (in position order) for this subscription and moves its
@@ -456,7 +481,11 @@ pub struct ChangeFeed {
     registry: Arc<Mutex<Registry>>,
     signal: CommitSignal,
     stop: Arc<AtomicBool>,
+    wake_ups: Arc<AtomicU64>,
 }
+
+/// How many change rows the feed reads at a time.
+const FEED_READ_ROWS: i64 = 1000;
 
 #[derive(Default)]
 struct Registry {
@@ -510,6 +539,7 @@ impl ChangeFeed {
             registry: Arc::default(),
             signal,
             stop: Arc::new(AtomicBool::new(false)),
+            wake_ups: Arc::default(),
         };
         let worker = feed.clone();
         let handle = std::thread::spawn(move || worker.run(conn, start));
@@ -519,7 +549,7 @@ impl ChangeFeed {
     /// Stops the reader thread (subscriptions fall back to the change table).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
-        self.signal.advance(i64::MIN);
+        self.signal.wake_all();
         if let Ok(registry) = self.registry.lock() {
             for slot in registry.slots.values() {
                 slot.wake();
@@ -532,29 +562,46 @@ impl ChangeFeed {
         self.registry.lock().map(|r| r.slots.len()).unwrap_or(0)
     }
 
+    /// Reads the change table after `position` whenever the view's position moves past
+    /// what it has read, and hands the rows out. The view moves on every event, most of
+    /// which change no task (a process ends, a data entry, a variable): the feed
+    /// remembers the view position it has read up to, not only its last change row, so
+    /// it sleeps until the view moves again; an idle node costs nothing.
     fn run(self, conn: Connection, mut position: i64) {
+        let mut waiter = self.signal.waiter();
+        // The view position whose change rows have all been read.
+        let mut read_up_to = position;
         while !self.stop.load(Ordering::Relaxed) {
-            self.signal
-                .wait_beyond(position, Duration::from_millis(250));
-            // One read transaction: the change rows and the tasks they name agree.
+            let head = waiter.wait_beyond(read_up_to, None);
+            self.wake_ups.fetch_add(1, Ordering::Relaxed);
+            if head <= read_up_to {
+                // Woken to look at the stop flag.
+                continue;
+            }
+            // One read transaction: the change rows and the tasks they name agree. The
+            // projector signals after it commits, so this transaction sees every row up
+            // to `head`.
             let Ok(read) = conn.unchecked_transaction() else {
-                std::thread::sleep(Duration::from_millis(250));
+                waiter.pause(Duration::from_millis(250));
                 continue;
             };
             let rows: Result<Vec<ChangeRow>, rusqlite::Error> = read
-                .prepare_cached("SELECT position, task_id, before, after FROM task_changes WHERE position > ?1 ORDER BY position LIMIT 1000")
+                .prepare_cached("SELECT position, task_id, before, after FROM task_changes WHERE position > ?1 ORDER BY position LIMIT ?2")
                 .and_then(|mut stmt| {
-                    stmt.query_map(params![position], |r| Ok(ChangeRow { position: r.get(0)?, task_id: r.get(1)?, before: r.get(2)?, after: r.get(3)?, task: None, task_read: false }))?
+                    stmt.query_map(params![position, FEED_READ_ROWS], |r| Ok(ChangeRow { position: r.get(0)?, task_id: r.get(1)?, before: r.get(2)?, after: r.get(3)?, task: None, task_read: false }))?
                         .collect()
                 });
             let rows = match rows {
                 Ok(rows) => rows,
                 Err(e) => {
                     tracing::warn!(target: "taskpool::live", error = %e, "change feed could not read the change table");
-                    std::thread::sleep(Duration::from_millis(250));
+                    waiter.pause(Duration::from_millis(250));
                     continue;
                 }
             };
+            // A full read may have left rows behind: read again from the last one before
+            // waiting; otherwise everything up to `head` has been read.
+            let full = rows.len() >= FEED_READ_ROWS as usize;
             // Read each changed task once for all its subscribers.
             let mut latest: HashMap<String, Option<Arc<Task>>> = HashMap::new();
             for row in &rows {
@@ -573,7 +620,14 @@ impl ChangeFeed {
                 row.task_read = true;
                 self.dispatch(Arc::new(row));
             }
+            read_up_to = if full { position } else { head.max(position) };
         }
+    }
+
+    /// How many times the feed's reader thread has woken up (a new view position, or a
+    /// stop): an idle node's count stands still.
+    pub fn wake_ups(&self) -> u64 {
+        self.wake_ups.load(Ordering::Relaxed)
     }
 
     fn dispatch(&self, row: Arc<ChangeRow>) {

@@ -46,6 +46,7 @@ fn commit_applied(
     tx: Transaction<'_>,
     id: &str,
     signal: &CommitSignal,
+    checkpointer: &view::Checkpointer,
     applied: usize,
     position: i64,
 ) -> Result<(), ProjectorError> {
@@ -55,6 +56,7 @@ fn commit_applied(
     tx.commit()?;
     if applied > 0 {
         signal.advance(position);
+        checkpointer.written();
     }
     Ok(())
 }
@@ -114,6 +116,17 @@ pub struct ParkedMessage {
     pub error: String,
 }
 
+/// How a running projector ([`Projector::run`]) learns of new events.
+#[derive(Debug, Clone)]
+pub enum Follow {
+    /// The store's commit signal (every writer is in this process): it sleeps until a
+    /// commit, so an idle projector costs nothing. To stop it, set the stop flag, then
+    /// call `wake_all` on the signal.
+    Signal(CommitSignal),
+    /// Looks again after this long (writers in other processes).
+    Poll(Duration),
+}
+
 /// Applies events to a view.
 pub struct Projector {
     id: String,
@@ -123,7 +136,7 @@ pub struct Projector {
     /// Signalled with the view's position after every applied batch.
     signal: CommitSignal,
     /// WAL checkpoints in the background, not inside this projector's commits.
-    _checkpointer: view::Checkpointer,
+    checkpointer: view::Checkpointer,
 }
 
 impl Projector {
@@ -142,7 +155,7 @@ impl Projector {
             batch_size: 1000,
             commit_group: CommitGroup::default(),
             signal: CommitSignal::new(position),
-            _checkpointer: checkpointer,
+            checkpointer,
         })
     }
 
@@ -188,7 +201,14 @@ impl Projector {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut position = view::checkpoint(&tx, &self.id)?;
         let applied = apply_after(&tx, events, &mut position)?;
-        commit_applied(tx, &self.id, &self.signal, applied, position)?;
+        commit_applied(
+            tx,
+            &self.id,
+            &self.signal,
+            &self.checkpointer,
+            applied,
+            position,
+        )?;
         self.merge_after_bulk(applied)?;
         Ok(applied)
     }
@@ -250,7 +270,14 @@ impl Projector {
             )?
             .execute(rusqlite::params![m.topic, m.partition, m.offset, m.key, m.payload, m.error, chrono::Utc::now().to_rfc3339()])?;
         }
-        commit_applied(tx, &self.id, &self.signal, applied, position)?;
+        commit_applied(
+            tx,
+            &self.id,
+            &self.signal,
+            &self.checkpointer,
+            applied,
+            position,
+        )?;
         self.merge_after_bulk(applied)?;
         Ok(applied)
     }
@@ -279,6 +306,9 @@ impl Projector {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let merged = full_text::merge_step(&tx, pages)?;
         tx.commit()?;
+        if merged {
+            self.checkpointer.written();
+        }
         Ok(merged)
     }
 
@@ -366,7 +396,14 @@ impl Projector {
                     in_group += apply_after(&tx, &events, &mut position)?;
                     progress(position);
                 }
-                commit_applied(tx, &self.id, &self.signal, in_group, position)?;
+                commit_applied(
+                    tx,
+                    &self.id,
+                    &self.signal,
+                    &self.checkpointer,
+                    in_group,
+                    position,
+                )?;
                 self.merge_after_bulk(in_group)?;
                 total += in_group;
             }
@@ -394,16 +431,19 @@ impl Projector {
         Ok(applied)
     }
 
-    /// Follows the store until `stop`: catches up, then waits for the store's commit
-    /// signal (or polls every `poll`, for writers in other processes).
+    /// Follows the store until `stop`: catches up, does its idle upkeep, then sleeps
+    /// until the store has something new (see [`Follow`]).
     pub fn run(
         mut self,
         store: &EventStore,
-        store_signal: Option<CommitSignal>,
-        poll: Duration,
+        follow: Follow,
         stop: Arc<AtomicBool>,
     ) -> Result<(), ProjectorError> {
         let mut reader = store.reader()?;
+        let mut waiter = match &follow {
+            Follow::Signal(s) => Some(s.waiter()),
+            Follow::Poll(_) => None,
+        };
         while !stop.load(Ordering::Relaxed) {
             let applied = self.catch_up(&mut reader)?;
             // Nothing new: one step of upkeep, then look again.
@@ -412,11 +452,12 @@ impl Projector {
             }
             if applied == 0 {
                 let position = self.position()?;
-                match &store_signal {
-                    Some(s) => {
-                        s.wait_beyond(position, poll);
+                match (&mut waiter, &follow) {
+                    (Some(w), _) => {
+                        w.wait_beyond(position, None);
                     }
-                    None => std::thread::sleep(poll),
+                    (None, Follow::Poll(every)) => std::thread::sleep(*every),
+                    (None, Follow::Signal(_)) => {}
                 }
             }
         }

@@ -9,7 +9,7 @@ use taskpool_core::command::*;
 use taskpool_core::live::{LiveItem, Subscription};
 use taskpool_core::model::*;
 use taskpool_core::patch::Patch;
-use taskpool_core::projector::Projector;
+use taskpool_core::projector::{Follow, Projector};
 use taskpool_core::query::{self, Deferred, Filter, Paging, TaskQuery, Viewer};
 use taskpool_core::testing::fixtures;
 use taskpool_core::view::{self, View};
@@ -755,9 +755,7 @@ fn a_live_subscriber_is_woken_by_the_projector_and_read_your_writes_waits() {
     let store_signal = gateway.commit_signal();
     let runner = {
         let stop = stop.clone();
-        std::thread::spawn(move || {
-            projector.run(&store, Some(store_signal), Duration::from_millis(200), stop)
-        })
+        std::thread::spawn(move || projector.run(&store, Follow::Signal(store_signal), stop))
     };
     let (mut sub, _) = Subscription::open(&view, signal.clone(), q(alice()), None).expect("sub");
     let out = gateway
@@ -780,6 +778,7 @@ fn a_live_subscriber_is_woken_by_the_projector_and_read_your_writes_waits() {
         "nothing more"
     );
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    gateway.commit_signal().wake_all();
     runner.join().expect("thread").expect("projector ran");
 }
 
@@ -958,6 +957,84 @@ fn the_change_feed_delivers_the_same_items_and_survives_a_full_buffer() {
     );
     feed.stop();
     feed_thread.join().expect("feed thread");
+}
+
+/// A data entry (an event that changes no task).
+fn data_entry(id: &str) -> Command {
+    DataEntryCommand::CreateOrUpdateDataEntry(CreateOrUpdateDataEntry {
+        entry_type: "request".into(),
+        entry_id: id.into(),
+        name: "Laptop".into(),
+        description: None,
+        type_name: "Request".into(),
+        application_name: "app".into(),
+        form_key: None,
+        state: DataEntryState::new(ProcessingType::InProgress, "submitted"),
+        payload: Payload::new(),
+        correlations: Default::default(),
+        modification: Modification {
+            time: Utc::now(),
+            username: Some("alice".into()),
+            log_message: None,
+            log_notes: None,
+        },
+        authorization_changes: vec![AuthorizationChange::AddUser("alice".into())],
+    })
+    .into()
+}
+
+#[test]
+fn an_idle_change_feed_sleeps_whatever_the_newest_event_is() {
+    use taskpool_core::live::ChangeFeed;
+    // Given a view whose newest event changed no task (a data entry after the tasks)
+    let mut pool = filter_pool();
+    let (feed, feed_thread) = ChangeFeed::start(&pool.view, pool.projector.signal()).expect("feed");
+    let (mut sub, _) =
+        Subscription::open_on_feed(&pool.view, &feed, q(alice()), None).expect("sub");
+    let settle = || std::thread::sleep(Duration::from_millis(300));
+    let idle = |what: &str| {
+        settle();
+        let before = feed.wake_ups();
+        std::thread::sleep(Duration::from_secs(1));
+        let woken = feed.wake_ups() - before;
+        assert_eq!(
+            woken, 0,
+            "the feed woke {woken} times in an idle second after {what}"
+        );
+    };
+    // Then the feed sleeps
+    idle("a data entry");
+    // When one more event that changes no task comes
+    let before = feed.wake_ups();
+    pool.send(vec![data_entry("R-2")]);
+    settle();
+    // Then the feed looks once and sleeps again
+    assert!(feed.wake_ups() - before <= 1, "one look at a new position");
+    idle("a second data entry");
+    // And a task change after all that still reaches the subscriber
+    pool.send(vec![task("late", |t| t.assignee = Some("alice".into()))]);
+    let items = sub.next(Duration::from_secs(10)).expect("next");
+    assert_eq!(kinds(&items), vec!["entered late"]);
+    idle("a task change");
+    // A stop wakes it at once
+    feed.stop();
+    feed_thread.join().expect("feed thread");
+}
+
+#[test]
+fn a_subscription_without_a_feed_waits_out_events_that_change_no_task() {
+    let mut pool = filter_pool();
+    let (mut sub, _) =
+        Subscription::open(&pool.view, pool.projector.signal(), q(alice()), None).expect("sub");
+    pool.send(vec![data_entry("R-2")]);
+    // The view moved, but not for this subscription: `next` waits out its timeout
+    // instead of answering early with nothing.
+    let started = std::time::Instant::now();
+    assert!(sub
+        .next(Duration::from_millis(400))
+        .expect("next")
+        .is_empty());
+    assert!(started.elapsed() >= Duration::from_millis(400));
 }
 
 #[test]

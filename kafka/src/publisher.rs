@@ -141,9 +141,11 @@ impl Publisher {
         }
     }
 
-    /// Follows the store until `stop`: publishes, waits for new commits, retries with
-    /// backoff on failure.
+    /// Follows the store until `stop`: publishes, sleeps until the next commit, retries
+    /// with backoff on failure. To stop it, set `stop`, then call `wake_all` on
+    /// `commits`.
     pub fn run(mut self, store: &EventStore, commits: CommitSignal, stop: Arc<AtomicBool>) {
+        let mut waiter = commits.waiter();
         let mut reader = match store.reader() {
             Ok(r) => r,
             Err(e) => {
@@ -162,7 +164,7 @@ impl Publisher {
                         s.head = head.max(checkpoint);
                         s.lag = (s.head - checkpoint).max(0);
                     }
-                    commits.wait_beyond(checkpoint.max(head), Duration::from_millis(200));
+                    waiter.wait_beyond(checkpoint.max(head), None);
                 }
                 Err(e) => {
                     tracing::warn!(target: "taskpool::kafka", error = %e, retry_in = ?backoff, "publisher in error mode, retrying");
@@ -173,7 +175,7 @@ impl Publisher {
                         s.head = head;
                         s.lag = (head - s.checkpoint).max(0);
                     }
-                    std::thread::sleep(backoff);
+                    waiter.pause(backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     // After a delivery timeout the idempotent producer is fenced for
                     // good: start a fresh one (what was in flight may arrive twice;

@@ -55,6 +55,7 @@ pub fn start(
         .spawn(move || {
             let mut rng = rand::thread_rng();
             let mut next_start = Instant::now() + period(rate);
+            let mut waiter = commits.waiter();
             let mut seen = 0;
             while !stop.load(Ordering::Relaxed) {
                 if let Err(e) = app.process_interactions(&mut reader) {
@@ -66,7 +67,11 @@ pub fn start(
                     }
                     next_start = Instant::now() + period(rate);
                 }
-                seen = commits.wait_beyond(seen, Duration::from_millis(200));
+                // Sleeps until the store moves (an interaction may have come), the next
+                // start is due, or the node stops.
+                let until_start =
+                    (rate > 0.0).then(|| next_start.saturating_duration_since(Instant::now()));
+                seen = waiter.wait_beyond(seen, until_start);
             }
         })?)
 }

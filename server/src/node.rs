@@ -30,7 +30,7 @@ use taskpool_core::event::TaskEvent;
 use taskpool_core::event_store::{EventReader, StoreError};
 use taskpool_core::live::{ChangeFeed, Snapshot, Subscription};
 use taskpool_core::model::{DataEntry, Payload, ProcessDefinition, Task};
-use taskpool_core::projector::{Projector, ProjectorError};
+use taskpool_core::projector::{Follow, Projector, ProjectorError};
 use taskpool_core::query::{self, QueryError, TaskPage, TaskQuery, Viewer};
 use taskpool_core::view::View;
 use taskpool_core::{
@@ -608,7 +608,9 @@ impl TaskpoolNode {
     pub fn shutdown(&self) {
         self.stop.store(true, Ordering::Relaxed);
         self.feed.stop();
-        self.gateway.commit_signal().advance(i64::MIN);
+        self.gateway.commit_signal().wake_all();
+        self.view_signal.wake_all();
+        self.outcomes.close_feeds();
         let threads = self
             .threads
             .lock()
@@ -652,7 +654,7 @@ fn spawn_projector(
                         }
                     },
                 };
-                match p.run(&store, Some(commits.clone()), Duration::from_millis(250), stop.clone()) {
+                match p.run(&store, Follow::Signal(commits.clone()), stop.clone()) {
                     Ok(()) => break,
                     Err(e) => {
                         tracing::error!(error = %e, "projector failed; restarting from its checkpoint");

@@ -285,9 +285,11 @@ fn watch_position(
     let spawned = std::thread::Builder::new()
         .name(name.into())
         .spawn(move || {
+            let mut waiter = signal.waiter();
             let mut seen = signal.head();
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let head = signal.wait_beyond(seen, Duration::from_millis(250));
+                // Sleeps until the position moves or the node stops (it wakes the signal).
+                let head = waiter.wait_beyond(seen, None);
                 if head > seen {
                     seen = head;
                     if tx.send(head).is_err() {
@@ -314,14 +316,12 @@ fn bridge_outcomes(
     let spawned = std::thread::Builder::new()
         .name("outcome-bridge".into())
         .spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                match rx.recv_timeout(Duration::from_millis(250)) {
-                    Ok(record) => {
-                        let _ = sender.send(record);
-                    }
-                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            // Sleeps until an outcome arrives; the node's stop ends the feed.
+            while let Ok(record) = rx.recv() {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
                 }
+                let _ = sender.send(record);
             }
         });
     if let Err(e) = spawned {

@@ -17,7 +17,7 @@ use taskpool_collector::properties::{SenderProperties, SenderType};
 use taskpool_collector::sender::{GatewaySender, JobWorker};
 use taskpool_collector::Collector;
 use taskpool_core::command::{CompleteInteraction, TaskCommand, UserInteraction};
-use taskpool_core::projector::Projector;
+use taskpool_core::projector::{Follow, Projector};
 use taskpool_core::query::{self, TaskQuery, Viewer};
 use taskpool_core::view::View;
 use taskpool_core::{CommandContext, CommandGateway, EventStore};
@@ -118,7 +118,7 @@ fn main() -> anyhow::Result<()> {
     {
         let (store, stop, commits) = (store.clone(), stop.clone(), gateway.commit_signal());
         std::thread::spawn(move || {
-            if let Err(e) = projector.run(&store, Some(commits), Duration::from_millis(200), stop) {
+            if let Err(e) = projector.run(&store, Follow::Signal(commits), stop) {
                 tracing::error!(error = %e, "projector stopped");
             }
         });
@@ -206,6 +206,7 @@ fn main() -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(100));
     }
     stop.store(true, Ordering::Relaxed);
+    gateway.commit_signal().wake_all();
     println!(
         "stopped after {:?}; {} events stored",
         started.elapsed(),

@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior};
 use uuid::Uuid;
 
-pub use commit_signal::CommitSignal;
+pub use commit_signal::{CommitSignal, Waiter};
 pub use outcome::{BatchOutcome, CommandOutcome, OutcomeStatus};
 
 use crate::aggregate::AggregateKind;

@@ -214,16 +214,14 @@ impl EmbeddedBackend {
         std::thread::Builder::new()
             .name("desktop-outcomes".into())
             .spawn(move || {
-                while !halt.is_cancelled() && !node_stop.load(std::sync::atomic::Ordering::Relaxed)
-                {
-                    match rx.recv_timeout(Duration::from_millis(250)) {
-                        Ok(outcome) => {
-                            if !sink(StreamMessage::Outcome { outcome }) {
-                                break;
-                            }
-                        }
-                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                // Sleeps until an outcome arrives; the node's stop ends the feed, and a
+                // closed window ends the stream at its next outcome.
+                while let Ok(outcome) = rx.recv() {
+                    if halt.is_cancelled() || node_stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    if !sink(StreamMessage::Outcome { outcome }) {
+                        break;
                     }
                 }
             })
