@@ -7,15 +7,14 @@
 //! [`sender`] hands them to the command gateway when the sender type says. Every
 //! outcome reaches the success / error handlers and the [`outcome_log`].
 //!
-//! [`example`] is a small process application (two processes, users alice, bob and
-//! carol) that runs on this collector exactly as a real engine adapter would.
+//! The example process application (`taskpool-example`, in `example/`) runs on this
+//! collector exactly as a real engine adapter would.
 
 pub mod accumulator;
 pub mod collector;
 pub mod engine_event;
 pub mod engine_transaction;
 pub mod enricher;
-pub mod example;
 pub mod outcome_log;
 pub mod properties;
 pub mod sender;

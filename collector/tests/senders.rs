@@ -6,18 +6,16 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 use serde_json::json;
 use taskpool_collector::engine_transaction::NoVariables;
-use taskpool_collector::example::{EngineVariables, ExampleApplication};
 use taskpool_collector::outcome_log::{OutcomeLog, OutcomeQuery};
 use taskpool_collector::properties::{SenderProperties, SenderType};
 use taskpool_collector::sender::{
     CommandErrorHandler, CommandSender, CommandSuccessHandler, GatewaySender, JobWorker, SendError,
 };
 use taskpool_collector::{Collector, EngineEvent};
-use taskpool_core::command::{TaskCommand, UserInteraction};
 use taskpool_core::event::TaskEvent;
 use taskpool_core::testing::fixtures;
 use taskpool_core::{
-    Command, CommandContext, CommandGateway, CommandOutcome, DomainEvent, EventStore, StoredEvent,
+    Command, CommandGateway, CommandOutcome, DomainEvent, EventStore, StoredEvent,
 };
 
 struct Stack {
@@ -360,84 +358,6 @@ fn a_rejected_command_reaches_the_error_handler_and_the_outcome_log() {
     assert!(logged[0].message.contains("ghost"));
     let streamed = live.try_recv().expect("streamed live");
     assert_eq!(streamed, logged[0]);
-}
-
-#[test]
-fn example_application_claim_then_complete_round_trip() {
-    let stack = Stack::new();
-    let p = SenderProperties::default();
-    let enricher = taskpool_collector::enricher::EnricherConfig {
-        enabled: true,
-        ..Default::default()
-    };
-    let collector = Arc::new(Collector::new(
-        p.clone(),
-        enricher,
-        Arc::new(stack.sender(&p)),
-        Arc::new(EngineVariables),
-    ));
-    let mut app = ExampleApplication::open("example", stack.app_db(), collector).expect("app");
-    app.deploy().expect("deploy");
-    let (_, task_id) = app
-        .start_handle_incident("alice", "VPN drops", 2)
-        .expect("start");
-    let ctx = CommandContext::default();
-    let claim = TaskCommand::ClaimInteraction(UserInteraction {
-        id: task_id.clone(),
-        user: "bob".into(),
-    });
-    assert!(stack
-        .gateway
-        .send(claim.into(), &ctx)
-        .expect("claim")
-        .is_accepted());
-    let mut reader = stack.store.reader().expect("reader");
-    assert_eq!(app.process_interactions(&mut reader).expect("act"), 1);
-    assert_eq!(
-        app.process_interactions(&mut reader).expect("act"),
-        0,
-        "acted on once"
-    );
-    let complete = TaskCommand::CompleteInteraction(taskpool_core::command::CompleteInteraction {
-        id: task_id.clone(),
-        user: "bob".into(),
-        payload: json!({"assignTo": "carol"})
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
-    });
-    assert!(stack
-        .gateway
-        .send(complete.into(), &ctx)
-        .expect("complete")
-        .is_accepted());
-    app.process_interactions(&mut reader).expect("act");
-    let task_events: Vec<_> = stack
-        .events()
-        .into_iter()
-        .filter(|e| e.aggregate_id == task_id)
-        .map(|e| e.event.type_name())
-        .collect();
-    assert_eq!(
-        task_events,
-        vec![
-            "TaskCreated",
-            "TaskClaimRequested",
-            "TaskAssigned",
-            "TaskCompleteRequested",
-            "TaskCompleted"
-        ]
-    );
-    // The process moved on: a resolve task for carol exists in the engine and the pool.
-    let active = app.active_tasks().expect("tasks");
-    assert_eq!(active.len(), 1);
-    assert_eq!(active[0].1, "resolve");
-    assert_eq!(active[0].2.as_deref(), Some("carol"));
-    let created = stack.events().into_iter().any(|e| matches!(&e.event, DomainEvent::Task(TaskEvent::TaskCreated(t)) if t.id == active[0].0 && t.assignee.as_deref() == Some("carol") && t.enriched));
-    assert!(
-        created,
-        "the resolve task reached the task pool, assigned and enriched"
-    );
 }
 
 #[test]

@@ -9,7 +9,7 @@
 //! - [`projector`], [`view`]: the query model in SQLite, built from the events.
 //! - [`query`]: per-user queries and the filter language; [`live`]: the change stream.
 //!
-//! This crate knows nothing of HTTP, Kafka or user interfaces.
+//! This crate knows nothing of transports (HTTP, message logs) or user interfaces.
 
 pub mod aggregate;
 pub mod command;
@@ -19,6 +19,7 @@ pub mod event_store;
 pub mod live;
 pub mod model;
 pub mod patch;
+pub mod position_signal;
 pub mod projector;
 pub mod query;
 mod sqlite;

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use crate::command_gateway::CommitSignal;
 use crate::event::StoredEvent;
 use crate::event_store::{EventReader, EventStore, StoreError};
+use crate::position_signal::PositionSignal;
 use crate::view::{self, full_text, projection, View};
 
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +45,7 @@ fn store_checkpoint(tx: &Connection, id: &str, position: i64) -> rusqlite::Resul
 fn commit_applied(
     tx: Transaction<'_>,
     id: &str,
-    signal: &CommitSignal,
+    signal: &PositionSignal,
     checkpointer: &view::Checkpointer,
     applied: usize,
     position: i64,
@@ -96,20 +96,19 @@ impl Default for CommitGroup {
     }
 }
 
-/// The next offset to read from one topic partition.
+/// Where to resume reading one source of delivered events (its name is the
+/// transport's business: a log, a queue, one part of either), stored with the rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsumerOffset {
-    pub topic: String,
-    pub partition: i32,
+pub struct DeliveryOffset {
+    pub source: String,
     pub next_offset: i64,
 }
 
-/// A delivered message that could not be applied (not JSON, an unknown event type, a
-/// future event version): kept with its reason, never blocking the messages after it.
+/// A delivery that could not be applied (not an event, an unknown event type, a future
+/// event version): kept with its reason, never blocking the deliveries after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParkedMessage {
-    pub topic: String,
-    pub partition: i32,
+pub struct ParkedDelivery {
+    pub source: String,
     pub offset: i64,
     pub key: Option<String>,
     pub payload: Option<Vec<u8>>,
@@ -122,7 +121,7 @@ pub enum Follow {
     /// The store's commit signal (every writer is in this process): it sleeps until a
     /// commit, so an idle projector costs nothing. To stop it, set the stop flag, then
     /// call `wake_all` on the signal.
-    Signal(CommitSignal),
+    Signal(PositionSignal),
     /// Looks again after this long (writers in other processes).
     Poll(Duration),
 }
@@ -134,7 +133,7 @@ pub struct Projector {
     batch_size: usize,
     commit_group: CommitGroup,
     /// Signalled with the view's position after every applied batch.
-    signal: CommitSignal,
+    signal: PositionSignal,
     /// WAL checkpoints in the background, not inside this projector's commits.
     checkpointer: view::Checkpointer,
 }
@@ -154,14 +153,14 @@ impl Projector {
             conn,
             batch_size: 1000,
             commit_group: CommitGroup::default(),
-            signal: CommitSignal::new(position),
+            signal: PositionSignal::new(position),
             checkpointer,
         })
     }
 
     /// Signals on an existing position signal (a projector restarted after a failure
     /// keeps waking the same subscribers).
-    pub fn with_signal(mut self, signal: CommitSignal) -> Self {
+    pub fn with_signal(mut self, signal: PositionSignal) -> Self {
         if let Ok(p) = self.position() {
             signal.advance(p);
         }
@@ -184,7 +183,7 @@ impl Projector {
     }
 
     /// The view's position signal: live subscriptions and read-your-writes wait on it.
-    pub fn signal(&self) -> CommitSignal {
+    pub fn signal(&self) -> PositionSignal {
         self.signal.clone()
     }
 
@@ -213,16 +212,16 @@ impl Projector {
         Ok(applied)
     }
 
-    /// Applies events delivered from elsewhere (a tasklist node reading Kafka), in one
-    /// transaction with the consumer offsets they came from and the messages parked on
-    /// the way. Each applied event gets the next local position (the view's own order);
+    /// Applies events delivered from elsewhere (a tasklist node reading a message
+    /// log), in one transaction with the offsets they came from and the deliveries
+    /// parked on the way. Each applied event gets the next local position (the view's own order);
     /// an event whose aggregate version the view already holds is a duplicate and
     /// changes nothing. Returns how many were applied.
     pub fn apply_delivered(
         &mut self,
         events: &[StoredEvent],
-        offsets: &[ConsumerOffset],
-        parked: &[ParkedMessage],
+        offsets: &[DeliveryOffset],
+        parked: &[ParkedDelivery],
     ) -> Result<usize, ProjectorError> {
         let tx = self
             .conn
@@ -258,17 +257,17 @@ impl Projector {
         }
         for o in offsets {
             tx.prepare_cached(
-                "INSERT INTO consumer_offsets (topic, partition, next_offset) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset",
+                "INSERT INTO delivery_offsets (source, next_offset) VALUES (?1, ?2)
+                 ON CONFLICT (source) DO UPDATE SET next_offset = excluded.next_offset",
             )?
-            .execute(rusqlite::params![o.topic, o.partition, o.next_offset])?;
+            .execute(rusqlite::params![o.source, o.next_offset])?;
         }
         for m in parked {
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO parked_messages (topic, partition, offset, key, payload, error, parked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT OR REPLACE INTO parked_deliveries (source, offset, key, payload, error, parked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(rusqlite::params![m.topic, m.partition, m.offset, m.key, m.payload, m.error, chrono::Utc::now().to_rfc3339()])?;
+            .execute(rusqlite::params![m.source, m.offset, m.key, m.payload, m.error, chrono::Utc::now().to_rfc3339()])?;
         }
         commit_applied(
             tx,
@@ -312,16 +311,15 @@ impl Projector {
         Ok(merged)
     }
 
-    /// Where to resume reading each topic partition (the offsets stored with the rows).
-    pub fn consumer_offsets(&self) -> Result<Vec<ConsumerOffset>, ProjectorError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT topic, partition, next_offset FROM consumer_offsets ORDER BY topic, partition",
-        )?;
+    /// Where to resume reading each source (the offsets stored with the rows).
+    pub fn delivery_offsets(&self) -> Result<Vec<DeliveryOffset>, ProjectorError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT source, next_offset FROM delivery_offsets ORDER BY source")?;
         let rows = stmt.query_map([], |r| {
-            Ok(ConsumerOffset {
-                topic: r.get(0)?,
-                partition: r.get(1)?,
-                next_offset: r.get(2)?,
+            Ok(DeliveryOffset {
+                source: r.get(0)?,
+                next_offset: r.get(1)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

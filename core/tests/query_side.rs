@@ -1038,6 +1038,36 @@ fn a_subscription_without_a_feed_waits_out_events_that_change_no_task() {
 }
 
 #[test]
+fn a_view_of_an_older_schema_is_dropped_with_its_delivery_offsets() {
+    // Given a view of schema version 9, with offsets under their old table name
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("view.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE consumer_offsets (topic TEXT, partition INTEGER, next_offset INTEGER);
+             INSERT INTO consumer_offsets VALUES ('t', 0, 42);
+             PRAGMA user_version = 9;",
+        )
+        .expect("old view");
+    }
+    // When it is opened
+    let view = View::open(&path).expect("view");
+    let conn = view.connect().expect("conn");
+    // Then it is the current shape, and the old offsets are gone with the old rows (a
+    // rebuilt view reads its sources from the start)
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%offsets'")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("tables");
+    assert_eq!(tables, vec!["delivery_offsets"]);
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, view::VIEW_SCHEMA_VERSION);
+}
+
+#[test]
 fn candidate_filters_work_through_the_authorization_rows() {
     let mut pool = Pool::new();
     pool.send(vec![

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+#[cfg(feature = "client")]
 use rdkafka::ClientConfig;
 use serde::Deserialize;
 
@@ -65,6 +66,7 @@ impl Default for KafkaConfig {
 
 impl KafkaConfig {
     /// A client configuration with the brokers and the pass-through properties.
+    #[cfg(feature = "client")]
     pub fn client(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers);

@@ -14,8 +14,8 @@ use std::time::Duration;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
-use taskpool_core::command_gateway::CommitSignal;
-use taskpool_core::projector::{ConsumerOffset, ParkedMessage, Projector};
+use taskpool_core::position_signal::PositionSignal;
+use taskpool_core::projector::{DeliveryOffset, ParkedDelivery, Projector};
 use taskpool_core::view::View;
 use taskpool_core::StoredEvent;
 
@@ -36,7 +36,7 @@ impl TasklistConsumer {
     pub fn new(
         config: &KafkaConfig,
         view: &View,
-        signal: Option<CommitSignal>,
+        signal: Option<PositionSignal>,
     ) -> Result<Self, KafkaError> {
         let mut projector = Projector::new(view)?;
         if let Some(s) = signal {
@@ -53,7 +53,7 @@ impl TasklistConsumer {
     }
 
     /// The view's position signal.
-    pub fn signal(&self) -> CommitSignal {
+    pub fn signal(&self) -> PositionSignal {
         self.projector.signal()
     }
 
@@ -61,9 +61,9 @@ impl TasklistConsumer {
     fn assign(&mut self) -> Result<(), KafkaError> {
         let stored: BTreeMap<(String, i32), i64> = self
             .projector
-            .consumer_offsets()?
+            .delivery_offsets()?
             .into_iter()
-            .map(|o| ((o.topic, o.partition), o.next_offset))
+            .filter_map(|o| Some((partition_of(&o.source)?, o.next_offset)))
             .collect();
         let mut list = TopicPartitionList::new();
         for topic in self.config.topics.event_topics() {
@@ -83,7 +83,7 @@ impl TasklistConsumer {
     /// and applies it in one transaction; returns how many events were applied.
     pub fn poll_batch(&mut self, max: usize, wait: Duration) -> Result<usize, KafkaError> {
         let mut events: Vec<StoredEvent> = Vec::new();
-        let mut parked: Vec<ParkedMessage> = Vec::new();
+        let mut parked: Vec<ParkedDelivery> = Vec::new();
         let mut offsets: BTreeMap<(String, i32), i64> = BTreeMap::new();
         let mut timeout = wait;
         let mut seen = 0;
@@ -109,9 +109,8 @@ impl TasklistConsumer {
                         _ => "a message without payload".to_string(),
                     };
                     tracing::warn!(target: "taskpool::kafka", %topic, partition, offset, %error, "parked a message that cannot be applied");
-                    parked.push(ParkedMessage {
-                        topic: topic.clone(),
-                        partition,
+                    parked.push(ParkedDelivery {
+                        source: source_of(&topic, partition),
                         offset,
                         key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
                         payload: m.payload().map(<[u8]>::to_vec),
@@ -124,11 +123,10 @@ impl TasklistConsumer {
         if seen == 0 {
             return Ok(0);
         }
-        let offsets: Vec<ConsumerOffset> = offsets
+        let offsets: Vec<DeliveryOffset> = offsets
             .into_iter()
-            .map(|((topic, partition), next_offset)| ConsumerOffset {
-                topic,
-                partition,
+            .map(|((topic, partition), next_offset)| DeliveryOffset {
+                source: source_of(&topic, partition),
                 next_offset,
             })
             .collect();
@@ -164,5 +162,32 @@ impl TasklistConsumer {
                 }
             }
         }
+    }
+}
+
+/// The view's name for a topic partition as a delivery source: `topic/partition`.
+fn source_of(topic: &str, partition: i32) -> String {
+    format!("{topic}/{partition}")
+}
+
+/// The topic partition a delivery source names (the last `/` splits: topic names may
+/// not hold one, but be lenient).
+fn partition_of(source: &str) -> Option<(String, i32)> {
+    let (topic, partition) = source.rsplit_once('/')?;
+    Some((topic.to_string(), partition.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_round_trips_through_its_source_name() {
+        assert_eq!(
+            partition_of(&source_of("taskpool.tasks", 2)),
+            Some(("taskpool.tasks".to_string(), 2))
+        );
+        assert_eq!(partition_of("no-partition"), None);
+        assert_eq!(partition_of("t/x"), None);
     }
 }

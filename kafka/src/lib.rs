@@ -4,21 +4,34 @@
 //! own view, with the offsets stored in the same transaction as the rows
 //! ([`consumer`]); interaction requests travel back to the owning application over a
 //! topic keyed by application name ([`interactions`]). The core stays free of Kafka.
+//!
+//! Without the `client` feature (on by default) only [`config`] is built: the settings
+//! types, with no librdkafka linked.
 
 pub mod config;
+#[cfg(feature = "client")]
 pub mod consumer;
+#[cfg(feature = "client")]
 pub mod interactions;
+#[cfg(feature = "client")]
 pub mod message;
+#[cfg(feature = "client")]
 pub mod publisher;
+#[cfg(feature = "client")]
 pub mod test_broker;
+#[cfg(feature = "client")]
 pub mod topics;
 
 pub use config::{KafkaConfig, Topics};
+#[cfg(feature = "client")]
 pub use consumer::TasklistConsumer;
+#[cfg(feature = "client")]
 pub use interactions::{InteractionConsumer, InteractionRouter};
+#[cfg(feature = "client")]
 pub use publisher::{Publisher, PublisherStatus};
 
 /// Why a Kafka part failed.
+#[cfg(feature = "client")]
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaError {
     #[error("kafka: {0}")]

@@ -15,8 +15,8 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
-use taskpool_core::command_gateway::CommitSignal;
 use taskpool_core::event_store::EventReader;
+use taskpool_core::position_signal::PositionSignal;
 use taskpool_core::{EventStore, StoredEvent};
 
 use crate::message::EventMessage;
@@ -144,7 +144,7 @@ impl Publisher {
     /// Follows the store until `stop`: publishes, sleeps until the next commit, retries
     /// with backoff on failure. To stop it, set `stop`, then call `wake_all` on
     /// `commits`.
-    pub fn run(mut self, store: &EventStore, commits: CommitSignal, stop: Arc<AtomicBool>) {
+    pub fn run(mut self, store: &EventStore, commits: PositionSignal, stop: Arc<AtomicBool>) {
         let mut waiter = commits.waiter();
         let mut reader = match store.reader() {
             Ok(r) => r,

@@ -179,7 +179,7 @@ fn unreadable_messages_are_parked_and_do_not_block_later_events() {
     consume_until(&mut consumer, head);
     let conn = view.connect().expect("conn");
     let parked: Vec<(i64, String)> = conn
-        .prepare("SELECT offset, error FROM parked_messages ORDER BY offset")
+        .prepare("SELECT offset, error FROM parked_deliveries ORDER BY offset")
         .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
         .expect("parked");
     assert_eq!(

@@ -3,8 +3,8 @@
 //! Server-Sent Events, and the ingestion API through which remote process applications
 //! send their engine transactions and commands.
 //!
-//! The map: [`node`] is the task pool itself (no HTTP: store, gateway, projector, change
-//! feed, outcome log, optional demo application); [`api`] adapts it to HTTP; [`auth`]
+//! The map: the task pool itself is the `taskpool-node` crate (no HTTP: store, gateway,
+//! projector, change feed, outcome log); [`api`] adapts it to HTTP; [`auth`]
 //! turns a bearer token into a [`auth::Caller`]; [`problem`] is every error's shape;
 //! [`config`] is what the operator can set.
 
@@ -15,13 +15,12 @@
 pub mod api;
 pub mod auth;
 pub mod config;
-pub mod demo;
-pub mod live;
+#[cfg(feature = "kafka")]
+pub mod distribution;
 pub mod metrics;
-pub mod node;
 pub mod problem;
 pub mod server;
 
 pub use config::ServerConfig;
-pub use node::TaskpoolNode;
 pub use server::{serve, RunningServer};
+pub use taskpool_node::TaskpoolNode;

@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::node::TaskpoolNode;
+use taskpool_node::node::TaskpoolNode;
 
 /// The process-wide recorder (installed once; every server in the process shares it).
 pub fn handle() -> &'static PrometheusHandle {
@@ -49,16 +49,16 @@ pub async fn track(req: Request, next: Next) -> Response {
 }
 
 /// The metrics text, with the node's gauges read now.
-pub fn render(
-    node: &TaskpoolNode,
-    publisher: Option<&std::sync::Mutex<taskpool_kafka::PublisherStatus>>,
-) -> String {
-    if let Some(s) = publisher.and_then(|p| p.lock().ok().map(|s| s.clone())) {
-        metrics::gauge!("taskpool_publisher_checkpoint").set(s.checkpoint as f64);
-        metrics::gauge!("taskpool_publisher_lag_events").set(s.lag as f64);
-        metrics::gauge!("taskpool_publisher_errors").set(s.errors as f64);
-        metrics::gauge!("taskpool_publisher_failing").set(if s.failing { 1.0 } else { 0.0 });
-    }
+/// The Kafka publisher's gauges (a process-application node).
+#[cfg(feature = "kafka")]
+pub fn record_publisher(s: &taskpool_kafka::PublisherStatus) {
+    metrics::gauge!("taskpool_publisher_checkpoint").set(s.checkpoint as f64);
+    metrics::gauge!("taskpool_publisher_lag_events").set(s.lag as f64);
+    metrics::gauge!("taskpool_publisher_errors").set(s.errors as f64);
+    metrics::gauge!("taskpool_publisher_failing").set(if s.failing { 1.0 } else { 0.0 });
+}
+
+pub fn render(node: &TaskpoolNode) -> String {
     let head = node.head_position();
     let view = node.view_position();
     metrics::gauge!("taskpool_event_store_position").set(head as f64);

@@ -8,82 +8,84 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use taskpool_core::query::QueryError;
 
 use crate::auth::AuthError;
-use crate::node::NodeError;
+use taskpool_node::NodeError;
 
-/// A problem detail (RFC 9457).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Problem {
-    /// A URI naming the kind of problem.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// The offending input, as a path (`commands[2].id`, `filter`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// A machine-readable code (a rejection code for refused commands).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// The command outcome, for a refused command.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub outcome: Option<serde_json::Value>,
-}
+/// An error answer: the task pool's one problem document ([`taskpool_node::Problem`]),
+/// sent as `application/problem+json`. A thin wrapper only because the response
+/// conversion (axum's trait) cannot be implemented on the node's type here.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(transparent)]
+pub struct Problem(pub taskpool_node::Problem);
 
 impl Problem {
     pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
-        Self {
-            kind: format!("https://taskpool.dev/problems/{kind}"),
-            title: status.canonical_reason().unwrap_or("Error").to_string(),
-            status: status.as_u16(),
-            detail: detail.into(),
-            field: None,
-            code: None,
-            outcome: None,
-        }
+        Self(taskpool_node::Problem::new(status.as_u16(), kind, detail))
     }
 
-    pub fn field(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into());
-        self
+    pub fn field(self, field: impl Into<String>) -> Self {
+        Self(self.0.field(field))
     }
 
-    pub fn code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
-        self
+    pub fn code(self, code: impl Into<String>) -> Self {
+        Self(self.0.code(code))
     }
 
     pub fn bad_request(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Problem::new(StatusCode::BAD_REQUEST, "invalid-input", detail).field(field)
+        Self(taskpool_node::Problem::bad_request(field, detail))
     }
 
     pub fn unprocessable(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", detail).field(field)
+        Self(taskpool_node::Problem::unprocessable(field, detail))
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Problem::new(StatusCode::NOT_FOUND, "not-found", detail)
+        Self(taskpool_node::Problem::not_found(detail))
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Problem::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self(taskpool_node::Problem::forbidden(detail))
     }
 
     pub fn internal(detail: impl Into<String>) -> Self {
-        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
+        Self(taskpool_node::Problem::internal(detail))
+    }
+}
+
+impl std::ops::Deref for Problem {
+    type Target = taskpool_node::Problem;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Problem {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+// The API document describes the node's problem document.
+impl utoipa::PartialSchema for Problem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <taskpool_node::Problem as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for Problem {
+    fn name() -> std::borrow::Cow<'static, str> {
+        <taskpool_node::Problem as utoipa::ToSchema>::name()
     }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self.0).unwrap_or_default();
         let mut response = (status, body).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -98,6 +100,12 @@ impl IntoResponse for Problem {
     }
 }
 
+impl From<taskpool_node::Problem> for Problem {
+    fn from(p: taskpool_node::Problem) -> Self {
+        Self(p)
+    }
+}
+
 impl From<AuthError> for Problem {
     fn from(e: AuthError) -> Self {
         Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string())
@@ -106,41 +114,13 @@ impl From<AuthError> for Problem {
 
 impl From<QueryError> for Problem {
     fn from(e: QueryError) -> Self {
-        match &e {
-            QueryError::Filter(_)
-            | QueryError::UnknownField { .. }
-            | QueryError::BadValue { .. } => Problem::bad_request("filter", e.to_string()),
-            QueryError::BadSort { .. } => Problem::bad_request("sort", e.to_string()),
-            QueryError::BadCursor => Problem::bad_request("cursor", e.to_string()),
-            QueryError::BadLimit { .. } => Problem::bad_request("limit", e.to_string()),
-            QueryError::Sqlite(_) => {
-                tracing::error!(error = %e, "view query failed");
-                Problem::internal("the view could not answer")
-            }
-        }
+        Self(e.into())
     }
 }
 
 impl From<NodeError> for Problem {
     fn from(e: NodeError) -> Self {
-        match e {
-            NodeError::Query(q) => q.into(),
-            NodeError::TaskNotFound => Problem::not_found("no such task"),
-            NodeError::Routing(e) => Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "routing-failed",
-                format!("the action could not be sent to its application: {e}"),
-            ),
-            NodeError::ShuttingDown => Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "shutting-down",
-                "the server is shutting down",
-            ),
-            other => {
-                tracing::error!(error = %other, "request failed");
-                Problem::internal(other.to_string())
-            }
-        }
+        Self(e.into())
     }
 }
 

@@ -21,9 +21,8 @@ use tower_http::trace::TraceLayer;
 use crate::api::{self, AppState};
 use crate::auth::Authenticator;
 use crate::config::{Role, ServerConfig};
-use crate::node::{NodeOptions, TaskpoolNode};
 use crate::problem::Problem;
-use taskpool_kafka::InteractionRouter;
+use taskpool_node::node::{NodeOptions, TaskpoolNode};
 
 /// A server that is running.
 pub struct RunningServer {
@@ -60,97 +59,32 @@ impl RunningServer {
 /// Starts the node and the HTTP server; returns once it listens.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
     crate::metrics::handle();
+    #[cfg_attr(not(feature = "kafka"), allow(unused_mut))]
     let mut options = NodeOptions::new(config.data_dir.clone());
+    #[cfg(feature = "kafka")]
+    crate::distribution::prepare(&config, &mut options).await?;
+    #[cfg(not(feature = "kafka"))]
     if config.role != Role::Single {
-        let kafka = config.kafka.clone();
-        tokio::task::spawn_blocking(move || taskpool_kafka::topics::ensure_topics(&kafka))
-            .await??;
-    }
-    if config.role == Role::Tasklist {
-        options.follow_store = false;
-        options.router = Some(Arc::new(KafkaRoute(InteractionRouter::new(&config.kafka)?)));
+        anyhow::bail!(
+            "the {:?} role needs Kafka, and this server was built without its `kafka` feature",
+            config.role
+        );
     }
     let node = tokio::task::spawn_blocking(move || TaskpoolNode::start(options)).await??;
-    let mut publisher = None;
-    match config.role {
-        Role::Single => {
-            if config.demo {
-                node.adopt_thread(crate::demo::start(
-                    node.clone(),
-                    &config.application,
-                    config.demo_rate,
-                )?);
-            }
-        }
-        Role::ProcessApplication => {
-            node.adopt_thread(crate::demo::start(
-                node.clone(),
-                &config.application,
-                config.demo_rate,
-            )?);
-            let (node2, kafka, app) = (
-                node.clone(),
-                config.kafka.clone(),
-                config.application.clone(),
-            );
-            let p = tokio::task::spawn_blocking(move || {
-                taskpool_kafka::Publisher::new(&kafka, &app, &node2.data_dir().join("kafka.db"))
-            })
-            .await??;
-            publisher = Some(p.status());
-            let (store, commits, stop) = (
-                node.store().clone(),
-                node.gateway().commit_signal(),
-                node.stop_flag(),
-            );
-            node.adopt_thread(
-                std::thread::Builder::new()
-                    .name("publisher".into())
-                    .spawn(move || p.run(&store, commits, stop))?,
-            );
-            let (node2, kafka, app) = (
-                node.clone(),
-                config.kafka.clone(),
-                config.application.clone(),
-            );
-            let consumer = tokio::task::spawn_blocking(move || {
-                taskpool_kafka::InteractionConsumer::new(
-                    &kafka,
-                    &app,
-                    node2.gateway().clone(),
-                    &node2.data_dir().join("kafka.db"),
-                    Some(node2.outcome_log().clone()),
-                )
-            })
-            .await??;
-            let stop = node.stop_flag();
-            node.adopt_thread(
-                std::thread::Builder::new()
-                    .name("interactions".into())
-                    .spawn(move || consumer.run(stop))?,
-            );
-        }
-        Role::Tasklist => {
-            let (node2, kafka) = (node.clone(), config.kafka.clone());
-            let consumer = tokio::task::spawn_blocking(move || {
-                taskpool_kafka::TasklistConsumer::new(
-                    &kafka,
-                    node2.view(),
-                    Some(node2.view_signal()),
-                )
-            })
-            .await??;
-            let stop = node.stop_flag();
-            node.adopt_thread(
-                std::thread::Builder::new()
-                    .name("tasklist-consumer".into())
-                    .spawn(move || consumer.run(stop))?,
-            );
-        }
+    // The example application is the engine of a single node with `demo` and of every
+    // process-application node.
+    if (config.role == Role::Single && config.demo) || config.role == Role::ProcessApplication {
+        node.adopt_thread(taskpool_example::on_node::start(
+            node.clone(),
+            &config.application,
+            config.demo_rate,
+        )?);
     }
+    #[cfg(feature = "kafka")]
+    let publisher = crate::distribution::start(&config, &node).await?;
     let mut auth = Authenticator::new(&config.data_dir, &config.auth)?;
     if config.demo && config.auth.users_file.is_none() {
-        auth = auth.with_users(crate::demo::demo_users());
+        auth = auth.with_users(taskpool_example::on_node::users());
     }
     let dev_login = config.demo || config.auth.users_file.is_some();
     let shutdown = CancellationToken::new();
@@ -167,6 +101,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
         dev_login,
         view_position,
         store_position,
+        #[cfg(feature = "kafka")]
         publisher,
         ingestion: config.role != Role::Tasklist,
     };
@@ -257,27 +192,12 @@ async fn refuse_oversized(
     }
 }
 
-/// User actions of a tasklist node go to their application over Kafka.
-struct KafkaRoute(InteractionRouter);
-
-impl crate::node::InteractionRoute for KafkaRoute {
-    fn route(
-        &self,
-        application: &str,
-        user: &str,
-        command: taskpool_core::command::TaskCommand,
-    ) -> Result<uuid::Uuid, String> {
-        futures::executor::block_on(self.0.route(application, user, command))
-            .map_err(|e| e.to_string())
-    }
-}
-
 /// One thread follows a position signal (condition variable) and publishes it on a watch
 /// channel, so any number of async waiters share it.
 fn watch_position(
     node: &Arc<TaskpoolNode>,
     name: &str,
-    signal: impl Fn(&TaskpoolNode) -> taskpool_core::command_gateway::CommitSignal,
+    signal: impl Fn(&TaskpoolNode) -> taskpool_core::position_signal::PositionSignal,
 ) -> watch::Receiver<i64> {
     let signal = signal(node);
     let (tx, rx) = watch::channel(signal.head());

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::State;
 
-use crate::backend::{BackendError, KnownUser, Mode, Request, Session, Sink, StreamMessage};
+use taskpool_node::params::TaskStreamParams;
+
+use crate::backend::{Answer, KnownUser, Mode, Problem, Request, Session, Sink, StreamMessage};
 use crate::settings;
 use crate::state::{lock, open_backend, DesktopState};
 
@@ -45,7 +47,7 @@ async fn info(state: &DesktopState) -> AppInfo {
 }
 
 #[tauri::command]
-pub async fn app_info(state: State<'_, DesktopState>) -> Result<AppInfo, BackendError> {
+pub async fn app_info(state: State<'_, DesktopState>) -> Result<AppInfo, Problem> {
     Ok(info(&state).await)
 }
 
@@ -65,7 +67,7 @@ pub struct SettingsInput {
 pub async fn save_settings(
     state: State<'_, DesktopState>,
     input: SettingsInput,
-) -> Result<AppInfo, BackendError> {
+) -> Result<AppInfo, Problem> {
     let mut next = lock(&state.settings).clone();
     next.mode = input.mode;
     next.server_url = input.server_url.trim().to_string();
@@ -81,11 +83,11 @@ pub async fn save_settings(
     if let Some(old) = old {
         tokio::task::spawn_blocking(move || old.shutdown())
             .await
-            .map_err(|e| BackendError::new(500, e.to_string()))?;
+            .map_err(|e| Problem::internal(e.to_string()))?;
     }
     let opened = tokio::task::spawn_blocking(move || open_backend(&launch, &candidate))
         .await
-        .map_err(|e| BackendError::new(500, e.to_string()))?;
+        .map_err(|e| Problem::internal(e.to_string()))?;
     match opened {
         Ok(b) => {
             *state.backend.write().await = Some(b);
@@ -94,13 +96,13 @@ pub async fn save_settings(
         Err(e) => *lock(&state.backend_error) = Some(e.detail.clone()),
     }
     settings::save(&settings::path_in(&state.launch.data_dir), &next)
-        .map_err(|e| BackendError::new(500, e.to_string()))?;
+        .map_err(|e| Problem::internal(e.to_string()))?;
     *lock(&state.settings) = next;
     Ok(info(&state).await)
 }
 
 #[tauri::command]
-pub async fn login(state: State<'_, DesktopState>, user: String) -> Result<Session, BackendError> {
+pub async fn login(state: State<'_, DesktopState>, user: String) -> Result<Session, Problem> {
     let backend = state.backend().await?;
     let session = backend.login(&user).await?;
     state.close_streams();
@@ -116,10 +118,7 @@ pub fn logout(state: State<'_, DesktopState>) {
 }
 
 #[tauri::command]
-pub async fn request(
-    state: State<'_, DesktopState>,
-    request: Request,
-) -> Result<serde_json::Value, BackendError> {
+pub async fn request(state: State<'_, DesktopState>, request: Request) -> Result<Answer, Problem> {
     let session = state.session()?;
     state.backend().await?.request(&session, request).await
 }
@@ -134,15 +133,15 @@ fn register(state: &DesktopState, handle: crate::backend::StreamHandle) -> u32 {
     id
 }
 
-/// Opens the live task stream for `query`; `notify`: desktop notifications for tasks
+/// Opens the live task stream for `params`; `notify`: desktop notifications for tasks
 /// that arrive for the user. Returns the stream's id (for `close_stream`).
 #[tauri::command]
 pub async fn stream_tasks(
     state: State<'_, DesktopState>,
-    query: String,
+    params: TaskStreamParams,
     notify: bool,
     channel: Channel<StreamMessage>,
-) -> Result<u32, BackendError> {
+) -> Result<u32, Problem> {
     let session = state.session()?;
     let backend = state.backend().await?;
     let to_window = sink(channel);
@@ -164,7 +163,7 @@ pub async fn stream_tasks(
             })
         }
     };
-    let handle = backend.stream_tasks(&session, &query, sink).await?;
+    let handle = backend.stream_tasks(&session, params, sink).await?;
     Ok(register(&state, handle))
 }
 
@@ -172,7 +171,7 @@ pub async fn stream_tasks(
 pub async fn stream_outcomes(
     state: State<'_, DesktopState>,
     channel: Channel<StreamMessage>,
-) -> Result<u32, BackendError> {
+) -> Result<u32, Problem> {
     let session = state.session()?;
     let backend = state.backend().await?;
     let handle = backend.stream_outcomes(&session, sink(channel)).await?;

@@ -7,6 +7,10 @@
 //! [`settings`] (stored settings), [`notify`] (which changes become notifications),
 //! [`startup`] (start-up figures).
 
+// Backends return `Result<_, Problem>` (the node's problem document, about 160 bytes): it
+// is built at most once per failed call, not worth boxing.
+#![allow(clippy::result_large_err)]
+
 pub mod backend;
 pub mod commands;
 pub mod notify;

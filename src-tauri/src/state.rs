@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::backend::embedded::EmbeddedBackend;
 use crate::backend::remote::RemoteBackend;
-use crate::backend::{Backend, BackendError, Mode, Session, StreamHandle};
+use crate::backend::{Backend, Mode, Problem, Session, StreamHandle};
 use crate::settings::Settings;
 
 /// Shows a desktop notification (title, body).
@@ -63,16 +63,16 @@ impl DesktopState {
         }
     }
 
-    pub fn session(&self) -> Result<Session, BackendError> {
+    pub fn session(&self) -> Result<Session, Problem> {
         lock(&self.session)
             .clone()
-            .ok_or_else(BackendError::not_signed_in)
+            .ok_or_else(crate::backend::not_signed_in)
     }
 
-    pub async fn backend(&self) -> Result<Arc<dyn Backend>, BackendError> {
+    pub async fn backend(&self) -> Result<Arc<dyn Backend>, Problem> {
         self.backend.read().await.clone().ok_or_else(|| {
-            BackendError::new(
-                503,
+            Problem::unavailable(
+                "no-backend",
                 lock(&self.backend_error)
                     .clone()
                     .unwrap_or_else(|| "no backend is configured".into()),
@@ -87,19 +87,13 @@ impl DesktopState {
 }
 
 /// The backend for `settings`.
-pub fn open_backend(
-    launch: &Launch,
-    settings: &Settings,
-) -> Result<Arc<dyn Backend>, BackendError> {
+pub fn open_backend(launch: &Launch, settings: &Settings) -> Result<Arc<dyn Backend>, Problem> {
     match settings.mode {
         Mode::Embedded => {
             EmbeddedBackend::start(&launch.data_dir.join("taskpool"), launch.demo_rate)
                 .map(|b| Arc::new(b) as Arc<dyn Backend>)
                 .map_err(|e| {
-                    BackendError::new(
-                        500,
-                        format!("the embedded task pool could not start: {e:#}"),
-                    )
+                    Problem::internal(format!("the embedded task pool could not start: {e:#}"))
                 })
         }
         Mode::Remote => RemoteBackend::new(&settings.server_url, Some(settings.token.clone()))

@@ -7,9 +7,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use taskpool_core::live::LiveItem;
+use taskpool_core::query::TaskPage;
 use taskpool_desktop::backend::embedded::EmbeddedBackend;
 use taskpool_desktop::backend::remote::RemoteBackend;
-use taskpool_desktop::backend::{Action, Backend, Request, Sink, StreamMessage};
+use taskpool_desktop::backend::{Answer, Backend, Request, Sink, StreamMessage};
+use taskpool_node::node::TaskAction;
+use taskpool_node::params::{TaskListParams, TaskStreamParams};
 use taskpool_server::ServerConfig;
 
 type Received = Arc<Mutex<Vec<StreamMessage>>>;
@@ -32,6 +35,25 @@ async fn first_snapshot(got: &Received) -> taskpool_core::live::Snapshot {
         })
     })
     .await
+}
+
+fn page_of(answer: Answer) -> TaskPage {
+    match answer {
+        Answer::Tasks(page) => page,
+        other => panic!("not a page of tasks: {other:?}"),
+    }
+}
+
+fn stream_params(f: impl FnOnce(&mut TaskStreamParams)) -> TaskStreamParams {
+    let mut p = TaskStreamParams::default();
+    f(&mut p);
+    p
+}
+
+fn list_params(f: impl FnOnce(&mut TaskListParams)) -> TaskListParams {
+    let mut p = TaskListParams::default();
+    f(&mut p);
+    p
 }
 
 async fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
@@ -64,7 +86,14 @@ async fn scenario(backend: &dyn Backend) {
         .expect("outcome stream");
     let (sink, got) = collecting();
     let _stream = backend
-        .stream_tasks(&alice, "unassigned=true&limit=1000", sink)
+        .stream_tasks(
+            &alice,
+            stream_params(|p| {
+                p.unassigned = Some(true);
+                p.limit = Some(1000);
+            }),
+            sink,
+        )
         .await
         .expect("task stream");
     let snapshot = first_snapshot(&got).await;
@@ -77,13 +106,15 @@ async fn scenario(backend: &dyn Backend) {
             &alice,
             Request::Act {
                 id: id.clone(),
-                action: Action::Claim,
-                body: None,
+                action: TaskAction::Claim,
             },
         )
         .await
         .expect("claim");
-    assert_eq!(claimed["visible"], json!(true), "{claimed}");
+    assert!(
+        matches!(&claimed, Answer::Action(a) if a.visible == Some(true)),
+        "{claimed:?}"
+    );
     // The engine (the example application) performs the claim; then it leaves the
     // claimable list, live.
     wait_for("the claimed task to leave the claimable list", || {
@@ -99,15 +130,22 @@ async fn scenario(backend: &dyn Backend) {
         .request(&alice, Request::Task { id: id.clone() })
         .await
         .expect("task");
-    assert_eq!(task["assignee"], json!("alice"));
+    assert!(
+        matches!(&task, Answer::Task(t) if t.assignee.as_deref() == Some("alice")),
+        "{task:?}"
+    );
 
     backend
         .request(
             &alice,
             Request::Act {
                 id: id.clone(),
-                action: Action::Complete,
-                body: Some(json!({"payload": {"approved": true}})),
+                action: TaskAction::Complete {
+                    payload: json!({"approved": true})
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default(),
+                },
             },
         )
         .await
@@ -143,7 +181,11 @@ async fn scenario(backend: &dyn Backend) {
 
     // Bad input: a clear error naming the input, nothing changed.
     let err = backend
-        .stream_tasks(&alice, "filter=amount%20%3E", collecting().0)
+        .stream_tasks(
+            &alice,
+            stream_params(|p| p.filter = Some("amount >".into())),
+            collecting().0,
+        )
         .await
         .expect_err("a broken filter is refused");
     assert_eq!(
@@ -152,17 +194,13 @@ async fn scenario(backend: &dyn Backend) {
         "{err:?}"
     );
     let err = backend
-        .stream_tasks(&alice, "bogus=1", collecting().0)
-        .await
-        .expect_err("an unknown parameter is refused");
-    assert_eq!(err.status, 400, "{err:?}");
-    let err = backend
         .request(
             &alice,
             Request::Tasks {
-                query: "sort=%2Bnope".into(),
-                offset: 0,
-                limit: 10,
+                params: list_params(|p| {
+                    p.sort = Some("+nope".into());
+                    p.limit = Some(10);
+                }),
             },
         )
         .await
@@ -177,64 +215,47 @@ async fn scenario(backend: &dyn Backend) {
             &alice,
             Request::Act {
                 id: "no-such-task".into(),
-                action: Action::Claim,
-                body: None,
+                action: TaskAction::Claim,
             },
         )
         .await
         .expect_err("an unknown task");
     assert_eq!(err.status, 404);
-    let err = backend
-        .request(
-            &alice,
-            Request::Act {
-                id: snapshot.tasks[1].id.clone(),
-                action: Action::Complete,
-                body: Some(json!({"payload": 5})),
-            },
-        )
-        .await
-        .expect_err("a payload that is not an object");
-    assert!(err.status == 400 || err.status == 422, "{err:?}");
 
     // Paging: the list's further pages answer in the same shape.
-    let page = backend
-        .request(
-            &alice,
-            Request::Tasks {
-                query: "sort=-priority".into(),
-                offset: 1,
-                limit: 2,
-            },
-        )
-        .await
-        .expect("page");
-    assert!(
-        page["tasks"].as_array().is_some_and(|t| t.len() <= 2),
-        "{page}"
+    let page = page_of(
+        backend
+            .request(
+                &alice,
+                Request::Tasks {
+                    params: list_params(|p| {
+                        p.sort = Some("-priority".into());
+                        p.offset = Some(1);
+                        p.limit = Some(2);
+                    }),
+                },
+            )
+            .await
+            .expect("page"),
     );
-    assert!(page["total"].as_u64().is_some_and(|t| t >= 1), "{page}");
+    assert!(page.tasks.len() <= 2, "{page:?}");
+    assert!(page.total >= 1, "{page:?}");
 
     // Bob may not see alice's claimed-then-completed task, nor act on tasks outside
     // his groups.
     let bob = backend.login("bob").await.expect("bob");
-    let bobs = backend
-        .request(
-            &bob,
-            Request::Tasks {
-                query: String::new(),
-                offset: 0,
-                limit: 1000,
-            },
-        )
-        .await
-        .expect("bob's tasks");
-    let bobs_ids: Vec<&str> = bobs["tasks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t["id"].as_str())
-        .collect();
+    let bobs = page_of(
+        backend
+            .request(
+                &bob,
+                Request::Tasks {
+                    params: list_params(|p| p.limit = Some(1000)),
+                },
+            )
+            .await
+            .expect("bob's tasks"),
+    );
+    let bobs_ids: Vec<&str> = bobs.tasks.iter().map(|t| t.id.as_str()).collect();
     let hidden = snapshot
         .tasks
         .iter()
@@ -245,14 +266,46 @@ async fn scenario(backend: &dyn Backend) {
                 &bob,
                 Request::Act {
                     id: hidden.id.clone(),
-                    action: Action::Claim,
-                    body: None,
+                    action: TaskAction::Claim,
                 },
             )
             .await
             .expect_err("bob cannot claim a task he cannot see");
         assert_eq!(err.status, 404);
     }
+}
+
+/// What the window sends is decoded strictly into the node's types before any backend
+/// sees it: unknown parameters and ill-typed bodies are refused at the boundary, naming
+/// what is wrong.
+#[test]
+fn the_window_boundary_refuses_unknown_parameters_and_ill_typed_bodies() {
+    let refused = |v: serde_json::Value| {
+        serde_json::from_value::<Request>(v.clone())
+            .expect_err(&format!("{v} is refused"))
+            .to_string()
+    };
+    assert!(refused(json!({"kind": "tasks", "params": {"bogus": 1}})).contains("bogus"));
+    assert!(refused(
+        json!({"kind": "act", "id": "t", "action": {"kind": "complete", "payload": 5}})
+    )
+    .contains("map"));
+    assert!(
+        refused(json!({"kind": "act", "id": "t", "action": {"kind": "defer"}}))
+            .contains("followUpDate")
+    );
+    assert!(serde_json::from_value::<TaskStreamParams>(json!({"bogus": 1})).is_err());
+    // What the UI sends today decodes.
+    let act: Request = serde_json::from_value(json!({"kind": "act", "id": "t",
+        "action": {"kind": "defer", "followUpDate": "2026-12-24T08:00:00Z"}}))
+    .expect("a deferral");
+    assert!(matches!(
+        act,
+        Request::Act {
+            action: TaskAction::Defer { .. },
+            ..
+        }
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,7 +376,14 @@ async fn a_remote_stream_reconnects_after_a_server_restart_and_resumes_where_it_
     let alice = backend.login("alice").await.expect("login");
     let (sink, got) = collecting();
     let _stream = backend
-        .stream_tasks(&alice, "unassigned=true&limit=1000", sink)
+        .stream_tasks(
+            &alice,
+            stream_params(|p| {
+                p.unassigned = Some(true);
+                p.limit = Some(1000);
+            }),
+            sink,
+        )
         .await
         .expect("stream");
     let snapshot = first_snapshot(&got).await;
@@ -350,8 +410,7 @@ async fn a_remote_stream_reconnects_after_a_server_restart_and_resumes_where_it_
             &alice,
             Request::Act {
                 id: id.clone(),
-                action: Action::Claim,
-                body: None,
+                action: TaskAction::Claim,
             },
         )
         .await

@@ -11,8 +11,12 @@ use taskpool_core::command_gateway::{BatchOutcome, CommandOutcome};
 use taskpool_core::live::{LiveItem, Snapshot};
 use taskpool_core::model::{DataEntry, ProcessDefinition, Task};
 use taskpool_core::query::{ProcessInstanceSummary, TaskPage};
-use taskpool_desktop::backend::{BackendError, Request, StreamMessage};
+use taskpool_desktop::backend::{Answer, Request, StreamMessage};
 use taskpool_desktop::commands::{AppInfo, SettingsInput};
+use taskpool_node::answers::{ActionResponse, ApplicationCount};
+use taskpool_node::node::TaskAction;
+use taskpool_node::params::{TaskListParams, TaskStreamParams};
+use taskpool_node::Problem;
 use ts_rs::TS;
 
 fn files(dir: &Path) -> BTreeMap<String, String> {
@@ -55,7 +59,15 @@ fn the_ui_types_are_current() {
     StreamMessage::export_all(&cfg).expect("StreamMessage");
     AppInfo::export_all(&cfg).expect("AppInfo");
     SettingsInput::export_all(&cfg).expect("SettingsInput");
-    BackendError::export_all(&cfg).expect("BackendError");
+    // The node's parameter types, answers and its one problem document (the HTTP
+    // transport sends the same documents).
+    Problem::export_all(&cfg).expect("Problem");
+    TaskListParams::export_all(&cfg).expect("TaskListParams");
+    TaskStreamParams::export_all(&cfg).expect("TaskStreamParams");
+    TaskAction::export_all(&cfg).expect("TaskAction");
+    ActionResponse::export_all(&cfg).expect("ActionResponse");
+    ApplicationCount::export_all(&cfg).expect("ApplicationCount");
+    Answer::export_all(&cfg).expect("Answer");
     let fresh = files(dir);
     assert!(fresh.contains_key("Task.ts"), "{:?}", fresh.keys());
     let committed_dir: PathBuf =

@@ -20,9 +20,9 @@
 //! check), the unit of work is rolled back and retried with fresh state: never lost.
 
 mod aggregate_state;
-mod commit_signal;
 mod outcome;
 
+use crate::position_signal::PositionSignal;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -30,7 +30,6 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior};
 use uuid::Uuid;
 
-pub use commit_signal::{CommitSignal, Waiter};
 pub use outcome::{BatchOutcome, CommandOutcome, OutcomeStatus};
 
 use crate::aggregate::AggregateKind;
@@ -132,7 +131,7 @@ struct Inner {
 pub struct CommandGateway {
     inner: Mutex<Inner>,
     config: GatewayConfig,
-    signal: CommitSignal,
+    signal: PositionSignal,
 }
 
 impl CommandGateway {
@@ -150,12 +149,12 @@ impl CommandGateway {
                 known_head: -1,
             }),
             config,
-            signal: CommitSignal::new(head),
+            signal: PositionSignal::new(head),
         })
     }
 
     /// Signalled with the new head position after every commit of this gateway.
-    pub fn commit_signal(&self) -> CommitSignal {
+    pub fn commit_signal(&self) -> PositionSignal {
         self.signal.clone()
     }
 

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 const MIGRATIONS: &[&str] = &[
-    // 1: the events table. `position` is the global sequence (projections, Kafka and
+    // 1: the events table. `position` is the global sequence (projections, publishers and
     // SSE ids use it); (aggregate_kind, aggregate_id, aggregate_version) is unique, so
     // a second writer of the same version fails: optimistic concurrency.
     "CREATE TABLE events (

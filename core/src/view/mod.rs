@@ -84,7 +84,7 @@ pub fn checkpoint(conn: &Connection, id: &str) -> rusqlite::Result<i64> {
 }
 
 pub(crate) fn drop_all(conn: &Connection) -> rusqlite::Result<()> {
-    for table in schema::TABLES {
+    for table in schema::TABLES.iter().chain(schema::RETIRED_TABLES) {
         conn.execute_batch(&format!("DROP TABLE IF EXISTS {table};"))?;
     }
     Ok(())
@@ -115,7 +115,7 @@ fn rows_as_text(conn: &Connection, table: &str, sql: &str) -> rusqlite::Result<V
 /// A canonical dump of the state a view holds (tasks, authorizations, payload index,
 /// data entries, processes), without what depends on the order events arrived in
 /// (positions, row ids, the change log, delivery bookkeeping): two views fed the same
-/// events in different interleavings (a rebuild and a Kafka-fed node) dump equal.
+/// events in different interleavings (a rebuild and a node fed by deliveries) dump equal.
 pub fn dump_state(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let queries = [
         ("tasks", "SELECT t.id, t.application_name, t.process_name, t.definition_key, t.instance_id, t.task_definition_key, t.name, t.description, t.form_key, t.priority, t.assignee, t.create_time, t.due_date, t.follow_up_date, t.business_key, d.task FROM tasks t JOIN task_documents d ON d.task_rowid = t.rowid"),

@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 9;
+pub const VIEW_SCHEMA_VERSION: i64 = 10;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -148,31 +148,30 @@ CREATE TABLE IF NOT EXISTS process_variables (
     PRIMARY KEY (instance_id, name)
 ) WITHOUT ROWID;
 
--- A view fed with delivered events (a tasklist node reading Kafka): the last applied
--- version of each aggregate (a duplicate or redelivered event changes nothing), the
--- next offset to read per topic partition (moved in the same transaction as the rows),
--- and the messages that could not be applied (parked, never blocking later ones).
+-- A view fed with delivered events (a tasklist node reading a message log): the last
+-- applied version of each aggregate (a duplicate or redelivered event changes
+-- nothing), the next offset to read per source (moved in the same transaction as the
+-- rows; the transport names its sources), and the deliveries that could not be
+-- applied (parked, never blocking later ones). A rebuild drops the offsets with the
+-- rows, so a rebuilt view reads its sources again from the start.
 CREATE TABLE IF NOT EXISTS applied_versions (
     aggregate_kind TEXT NOT NULL,
     aggregate_id   TEXT NOT NULL,
     version        INTEGER NOT NULL,
     PRIMARY KEY (aggregate_kind, aggregate_id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS consumer_offsets (
-    topic       TEXT NOT NULL,
-    partition   INTEGER NOT NULL,
-    next_offset INTEGER NOT NULL,
-    PRIMARY KEY (topic, partition)
+CREATE TABLE IF NOT EXISTS delivery_offsets (
+    source      TEXT NOT NULL PRIMARY KEY,
+    next_offset INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS parked_messages (
-    topic     TEXT NOT NULL,
-    partition INTEGER NOT NULL,
+CREATE TABLE IF NOT EXISTS parked_deliveries (
+    source    TEXT NOT NULL,
     offset    INTEGER NOT NULL,
     key       TEXT,
     payload   BLOB,
     error     TEXT NOT NULL,
     parked_at TEXT NOT NULL,
-    PRIMARY KEY (topic, partition, offset)
+    PRIMARY KEY (source, offset)
 ) WITHOUT ROWID;
 ";
 
@@ -194,6 +193,9 @@ pub const TABLES: &[&str] = &[
     "process_instances",
     "process_variables",
     "applied_versions",
-    "consumer_offsets",
-    "parked_messages",
+    "delivery_offsets",
+    "parked_deliveries",
 ];
+
+/// Tables of earlier schema versions, dropped when an older view is rebuilt.
+pub const RETIRED_TABLES: &[&str] = &["consumer_offsets", "parked_messages"];

@@ -19,8 +19,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::streams::{last_event_id, sse_event};
 use super::{AppState, Application};
-use crate::node::{EngineTransactionRequest, TaskpoolNode};
 use crate::problem::{ApiJson, Problem};
+use taskpool_node::node::{EngineTransactionRequest, TaskpoolNode};
 
 /// A tasklist node holds no aggregates: process applications send to their own node.
 fn no_ingestion_here(state: &AppState) -> Result<(), Problem> {

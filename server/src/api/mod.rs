@@ -1,4 +1,4 @@
-//! The HTTP adapter over [`crate::node::TaskpoolNode`]: the tasklist API for end users,
+//! The HTTP adapter over [`taskpool_node::node::TaskpoolNode`]: the tasklist API for end users,
 //! the ingestion API for process applications, the event streams, and operations
 //! endpoints. Handlers only translate: authenticate, decode strictly, call the node on a
 //! blocking thread, encode.
@@ -25,8 +25,8 @@ use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
 use crate::auth::{Authenticator, Caller};
-use crate::node::{NodeError, TaskpoolNode};
 use crate::problem::Problem;
+use taskpool_node::node::{NodeError, TaskpoolNode};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -49,6 +49,7 @@ pub struct AppState {
     /// aggregates live in the process applications).
     pub ingestion: bool,
     /// A process-application node's Kafka publisher.
+    #[cfg(feature = "kafka")]
     pub publisher: Option<Arc<std::sync::Mutex<taskpool_kafka::PublisherStatus>>>,
 }
 

@@ -30,11 +30,21 @@ fn health_of(state: &AppState) -> Health {
         event_store_position: state.node.head_position(),
         view_position: state.node.view_position(),
         live_subscribers: state.node.live_subscribers(),
-        publisher: state
-            .publisher
-            .as_ref()
-            .and_then(|p| p.lock().ok().and_then(|s| serde_json::to_value(&*s).ok())),
+        publisher: publisher_health(state),
     }
+}
+
+#[cfg(feature = "kafka")]
+fn publisher_health(state: &AppState) -> Option<serde_json::Value> {
+    state
+        .publisher
+        .as_ref()
+        .and_then(|p| p.lock().ok().and_then(|s| serde_json::to_value(&*s).ok()))
+}
+
+#[cfg(not(feature = "kafka"))]
+fn publisher_health(_: &AppState) -> Option<serde_json::Value> {
+    None
 }
 
 /// Alive.
@@ -75,11 +85,17 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 /// Prometheus metrics.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let node = state.node.clone();
-    let publisher = state.publisher.clone();
-    let text =
-        tokio::task::spawn_blocking(move || crate::metrics::render(&node, publisher.as_deref()))
-            .await
-            .unwrap_or_default();
+    #[cfg(feature = "kafka")]
+    if let Some(status) = state
+        .publisher
+        .as_ref()
+        .and_then(|p| p.lock().ok().map(|s| s.clone()))
+    {
+        crate::metrics::record_publisher(&status);
+    }
+    let text = tokio::task::spawn_blocking(move || crate::metrics::render(&node))
+        .await
+        .unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -12,12 +12,11 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use taskpool_core::live::LiveItem;
-use taskpool_core::query::Deferred;
-use utoipa::{IntoParams, ToSchema};
+use taskpool_node::live::{live_events, LiveEvent};
+use taskpool_node::params::TaskStreamParams;
+use utoipa::ToSchema;
 
-use super::tasks::TaskListParams;
 use super::{AppState, User};
-use crate::live::{live_events, LiveEvent};
 use crate::problem::{ApiQuery, Problem};
 
 /// The `Last-Event-ID` header as a position.
@@ -67,50 +66,6 @@ pub struct StreamEvent {
     pub data: String,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct TaskStreamParams {
-    /// The filter language (as for `GET /tasks`).
-    pub filter: Option<String>,
-    /// Full-text search.
-    pub q: Option<String>,
-    /// The snapshot's sort (default `+due`).
-    pub sort: Option<String>,
-    /// The snapshot's size, 1 to 1000 (default 200).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<usize>,
-    pub assigned_to_me: Option<bool>,
-    pub unassigned: Option<bool>,
-    pub deferred: Option<Deferred>,
-    /// Resume after this position (like `Last-Event-ID`).
-    #[param(minimum = 0)]
-    pub from: Option<i64>,
-    /// The token, for clients that cannot send headers (EventSource).
-    /// (Read by the caller extractor, declared here so strict parsing admits it.)
-    #[serde(rename = "access_token")]
-    #[allow(dead_code)]
-    pub access_token: Option<String>,
-}
-
-impl TaskStreamParams {
-    /// The list parameters of the snapshot (the same query language and checks as
-    /// `GET /tasks`).
-    pub fn list_params(self) -> TaskListParams {
-        TaskListParams {
-            filter: self.filter,
-            q: self.q,
-            sort: self.sort,
-            offset: None,
-            limit: Some(self.limit.unwrap_or(200)),
-            cursor: None,
-            assigned_to_me: self.assigned_to_me,
-            unassigned: self.unassigned,
-            deferred: self.deferred,
-        }
-    }
-}
-
 /// My tasks, then every relevant change, live (SSE).
 #[utoipa::path(get, path = "/api/v1/stream/tasks", tag = "tasks", params(TaskStreamParams,
         ("Last-Event-ID" = Option<i64>, Header, nullable = false, minimum = 0, description = "resume after this position")),
@@ -149,8 +104,8 @@ pub async fn stream_tasks(
                 LiveEvent::End { position } => {
                     yield Ok(sse_event("end", position, &serde_json::json!({"reason": "shutdown"})));
                 }
-                LiveEvent::Failed { position, error } => {
-                    yield Ok(sse_event("error", position, &Problem::internal(error)));
+                LiveEvent::Failed { position, problem } => {
+                    yield Ok(sse_event("error", position, &problem));
                 }
             }
         }

@@ -5,80 +5,17 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use taskpool_core::model::{DataEntry, Payload, Task};
-use taskpool_core::query::{
-    parse_sort, Deferred, Filter, Paging, QueryError, TaskPage, TaskQuery, Viewer, MAX_PAGE,
+use taskpool_core::model::{DataEntry, Task};
+use taskpool_core::query::{TaskPage, Viewer};
+use taskpool_core::BatchOutcome;
+use taskpool_node::answers::{accepted_outcome, ActionResponse, ApplicationCount, RoutedResponse};
+use taskpool_node::node::{ActOutcome, TaskAction};
+use taskpool_node::params::{
+    ActionParams, CompleteBody, DeferBody, SuggestionParams, TaskListParams,
 };
-use taskpool_core::{BatchOutcome, CommandOutcome};
-use utoipa::{IntoParams, ToSchema};
 
 use super::{status_of, AppState, User};
-use crate::node::{ActOutcome, TaskAction};
 use crate::problem::{ApiJson, ApiQuery, Problem};
-
-/// The task list query.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct TaskListParams {
-    /// The filter language: `task.priority >= 50 and amount > 1000 and customer ~ acme`.
-    pub filter: Option<String>,
-    /// Full-text search over name, description, business key, process name and payload.
-    pub q: Option<String>,
-    /// Sort keys, `+due,-priority` (default `+due`).
-    pub sort: Option<String>,
-    /// Offset paging: the first row (default 0); with a cursor, rows skipped after it.
-    pub offset: Option<usize>,
-    /// The page size, 1 to 1000 (default 50).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<usize>,
-    /// Cursor paging: empty for the first page, then the `nextCursor` of the previous one.
-    pub cursor: Option<String>,
-    /// Only tasks assigned to me.
-    pub assigned_to_me: Option<bool>,
-    /// Only unassigned tasks I could claim.
-    pub unassigned: Option<bool>,
-    /// Deferred tasks: `exclude` (default), `include` or `only`.
-    pub deferred: Option<Deferred>,
-}
-
-impl TaskListParams {
-    /// The core query for `viewer`; errors name the parameter.
-    pub fn query(&self, viewer: Viewer) -> Result<TaskQuery, Problem> {
-        let mut q = TaskQuery::for_viewer(viewer);
-        if let Some(f) = &self.filter {
-            q.filter = Filter::parse(f).map_err(QueryError::from)?;
-        }
-        q.text = self.q.clone().filter(|t| !t.trim().is_empty());
-        if let Some(s) = &self.sort {
-            q.sort = parse_sort(s)?;
-        }
-        let limit = self.limit.unwrap_or(50);
-        if limit == 0 || limit > MAX_PAGE {
-            return Err(Problem::bad_request(
-                "limit",
-                format!("the page size must be between 1 and {MAX_PAGE}"),
-            ));
-        }
-        q.paging = match &self.cursor {
-            Some(c) => Paging::Cursor {
-                after: Some(c.clone()).filter(|c| !c.is_empty()),
-                offset: self.offset.unwrap_or(0),
-                limit,
-            },
-            None => Paging::Offset {
-                offset: self.offset.unwrap_or(0),
-                limit,
-            },
-        };
-        q.assigned_to_me = self.assigned_to_me.unwrap_or(false);
-        q.unassigned_only = self.unassigned.unwrap_or(false);
-        q.deferred = self.deferred.unwrap_or_default();
-        Ok(q)
-    }
-}
 
 /// The tasks I can see.
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(TaskListParams),
@@ -118,14 +55,6 @@ pub async fn task_data_entries(
     ))
 }
 
-/// My visible (not deferred) tasks per application.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ApplicationCount {
-    pub application_name: String,
-    pub count: u64,
-}
-
 #[utoipa::path(get, path = "/api/v1/tasks/counts-by-application", tag = "tasks",
     responses((status = 200, body = Vec<ApplicationCount>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn counts_by_application(
@@ -135,38 +64,7 @@ pub async fn counts_by_application(
     let counts = state
         .blocking(move |n| n.counts_by_application(&viewer))
         .await?;
-    Ok(Json(
-        counts
-            .into_iter()
-            .map(|(application_name, count)| ApplicationCount {
-                application_name,
-                count,
-            })
-            .collect(),
-    ))
-}
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct SuggestionParams {
-    /// At most this many (1 to 1000, default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<usize>,
-}
-
-fn suggestion_limit(limit: Option<usize>) -> Result<usize, Problem> {
-    match limit.unwrap_or(100) {
-        0 => Err(Problem::bad_request(
-            "limit",
-            "the limit must be between 1 and 1000",
-        )),
-        n if n > MAX_PAGE => Err(Problem::bad_request(
-            "limit",
-            "the limit must be between 1 and 1000",
-        )),
-        n => Ok(n),
-    }
+    Ok(Json(ApplicationCount::list(counts)))
 }
 
 /// Payload attribute names of my tasks (filter suggestions).
@@ -177,7 +75,7 @@ pub async fn attribute_names(
     User(viewer): User,
     ApiQuery(p): ApiQuery<SuggestionParams>,
 ) -> Result<Json<Vec<String>>, Problem> {
-    let limit = suggestion_limit(p.limit)?;
+    let limit = p.limit()?;
     Ok(Json(
         state
             .blocking(move |n| n.attribute_names(&viewer, limit))
@@ -195,75 +93,12 @@ pub async fn attribute_values(
     Path(name): Path<String>,
     ApiQuery(p): ApiQuery<SuggestionParams>,
 ) -> Result<Json<Vec<String>>, Problem> {
-    let limit = suggestion_limit(p.limit)?;
+    let limit = p.limit()?;
     Ok(Json(
         state
             .blocking(move |n| n.attribute_values(&viewer, &name, limit))
             .await?,
     ))
-}
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ActionParams {
-    /// Answer only once the view shows the effect (read-your-writes), or the timeout.
-    pub wait: Option<bool>,
-}
-
-/// The answer to an accepted action.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ActionResponse {
-    pub outcome: CommandOutcome,
-    /// The event store position of the action's last event.
-    pub position: Option<i64>,
-    /// With `?wait=true`: whether the view showed the effect before the timeout.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub visible: Option<bool>,
-}
-
-/// The answer of a tasklist node: the action is on its way to the owning application.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RoutedResponse {
-    pub command_id: uuid::Uuid,
-    pub routed_to: String,
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CompleteBody {
-    /// The result values.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub payload: Payload,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DeferBody {
-    /// Hidden from the default inbox until then.
-    pub follow_up_date: DateTime<Utc>,
-}
-
-/// The outcome of a user's action handled here: the accepted outcome, or the rejection
-/// as a 409 problem carrying the outcome (its message code and message).
-pub fn accepted_outcome(outcome: BatchOutcome) -> Result<CommandOutcome, Problem> {
-    let Some(first) = outcome.outcomes.into_iter().next() else {
-        return Err(Problem::internal("the gateway returned no outcome"));
-    };
-    if let Some(rejection) = first.rejection() {
-        let mut problem = Problem::new(
-            StatusCode::CONFLICT,
-            "command-rejected",
-            rejection.message.clone(),
-        )
-        .code(rejection.code.as_str());
-        problem.outcome = serde_json::to_value(&first).ok();
-        return Err(problem);
-    }
-    Ok(first)
 }
 
 async fn act(
@@ -294,7 +129,7 @@ async fn act(
     let position = outcome.position;
     let first = match accepted_outcome(outcome) {
         Ok(first) => first,
-        Err(problem) => return Ok(problem.into_response()),
+        Err(problem) => return Ok(Problem(problem).into_response()),
     };
     let visible = match (wait, position) {
         (true, Some(p)) => {

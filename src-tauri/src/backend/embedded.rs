@@ -10,18 +10,16 @@ use std::time::Duration;
 use futures::StreamExt;
 use taskpool_collector::outcome_log::OutcomeQuery;
 use taskpool_core::query::{StaticUserDirectory, UserDirectory, Viewer};
-use taskpool_server::api::streams::TaskStreamParams;
-use taskpool_server::api::tasks::{
-    accepted_outcome, ActionResponse, ApplicationCount, CompleteBody, DeferBody, TaskListParams,
-};
-use taskpool_server::live::{live_events, LiveEvent};
-use taskpool_server::node::{ActOutcome, NodeOptions, TaskAction};
-use taskpool_server::TaskpoolNode;
+use taskpool_node::answers::{accepted_outcome, ActionResponse, ApplicationCount};
+use taskpool_node::live::{live_events, LiveEvent};
+use taskpool_node::node::{ActOutcome, NodeOptions};
+use taskpool_node::params::TaskStreamParams;
+use taskpool_node::TaskpoolNode;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    parse_params, Action, Backend, BackendError, KnownUser, Mode, Reply, Request, Session, Sink,
-    StreamHandle, StreamMessage,
+    Answer, Backend, KnownUser, Mode, Problem, Reply, Request, Session, Sink, StreamHandle,
+    StreamMessage,
 };
 
 /// The example application's name inside the desktop app.
@@ -41,14 +39,14 @@ impl EmbeddedBackend {
     /// set of tasks).
     pub fn start(data_dir: &Path, rate: f64) -> anyhow::Result<Self> {
         let node = TaskpoolNode::start(NodeOptions::new(data_dir))?;
-        node.adopt_thread(taskpool_server::demo::start(
+        node.adopt_thread(taskpool_example::on_node::start(
             node.clone(),
             APPLICATION,
             rate,
         )?);
         Ok(Self {
             node,
-            users: taskpool_server::demo::demo_users(),
+            users: taskpool_example::on_node::users(),
         })
     }
 
@@ -64,45 +62,36 @@ impl EmbeddedBackend {
     }
 
     /// Runs `f` on the blocking pool.
-    async fn blocking<T, F>(&self, f: F) -> Result<T, BackendError>
+    async fn blocking<T, F>(&self, f: F) -> Result<T, Problem>
     where
         T: Send + 'static,
-        F: FnOnce(&TaskpoolNode) -> Result<T, BackendError> + Send + 'static,
+        F: FnOnce(&TaskpoolNode) -> Result<T, Problem> + Send + 'static,
     {
         let node = self.node.clone();
         tokio::task::spawn_blocking(move || f(&node))
             .await
-            .map_err(|e| BackendError::new(500, format!("the query failed: {e}")))?
+            .map_err(|e| Problem::internal(format!("the query failed: {e}")))?
     }
 
-    async fn answer(
-        &self,
-        session: &Session,
-        request: Request,
-    ) -> Result<serde_json::Value, BackendError> {
+    async fn answer(&self, session: &Session, request: Request) -> Result<Answer, Problem> {
         let viewer = Self::viewer(session);
-        match request {
-            Request::Tasks {
-                query,
-                offset,
-                limit,
-            } => {
-                let mut params: TaskListParams = parse_params(&query)?;
-                params.offset = Some(offset);
-                params.limit = Some(limit);
+        Ok(match request {
+            Request::Tasks { params } => {
                 let q = params.query(viewer)?;
-                json(self.blocking(move |n| Ok(n.tasks(&q)?)).await?)
+                Answer::Tasks(self.blocking(move |n| Ok(n.tasks(&q)?)).await?)
             }
-            Request::Task { id } => json(self.blocking(move |n| Ok(n.task(&viewer, &id)?)).await?),
-            Request::TaskDataEntries { id } => json(
+            Request::Task { id } => Answer::Task(Box::new(
+                self.blocking(move |n| Ok(n.task(&viewer, &id)?)).await?,
+            )),
+            Request::TaskDataEntries { id } => Answer::DataEntries(
                 self.blocking(move |n| Ok(n.task_data_entries(&viewer, &id)?))
                     .await?,
             ),
-            Request::DataEntries { involved } => json(
+            Request::DataEntries { involved } => Answer::DataEntries(
                 self.blocking(move |n| Ok(n.data_entries(&viewer, involved, 0, 200)?))
                     .await?,
             ),
-            Request::ProcessDefinitions => json(
+            Request::ProcessDefinitions => Answer::ProcessDefinitions(
                 self.blocking(move |n| Ok(n.process_definitions(&viewer)?))
                     .await?,
             ),
@@ -110,21 +99,13 @@ impl EmbeddedBackend {
                 let counts = self
                     .blocking(move |n| Ok(n.counts_by_application(&viewer)?))
                     .await?;
-                json(
-                    counts
-                        .into_iter()
-                        .map(|(application_name, count)| ApplicationCount {
-                            application_name,
-                            count,
-                        })
-                        .collect::<Vec<_>>(),
-                )
+                Answer::Counts(ApplicationCount::list(counts))
             }
-            Request::Attributes => json(
+            Request::Attributes => Answer::Names(
                 self.blocking(move |n| Ok(n.attribute_names(&viewer, 100)?))
                     .await?,
             ),
-            Request::AttributeValues { name } => json(
+            Request::AttributeValues { name } => Answer::Names(
                 self.blocking(move |n| Ok(n.attribute_values(&viewer, &name, 100)?))
                     .await?,
             ),
@@ -133,43 +114,38 @@ impl EmbeddedBackend {
                     limit: 200,
                     ..Default::default()
                 };
-                json(self.blocking(move |n| Ok(n.outcomes(&q)?)).await?)
+                Answer::Outcomes(self.blocking(move |n| Ok(n.outcomes(&q)?)).await?)
             }
-            Request::Act { id, action, body } => {
-                let action = task_action(action, body)?;
-                let answer = self
-                    .blocking(move |n| {
-                        let outcome = match n.act(&viewer, &id, action)? {
-                            ActOutcome::Handled(outcome) => outcome,
-                            ActOutcome::Routed { application, .. } => {
-                                return Err(BackendError::new(
-                                    500,
-                                    format!("the embedded node routed an action to {application}"),
-                                ))
-                            }
-                        };
-                        let position = outcome.position;
-                        let first = accepted_outcome(outcome)?;
-                        let visible = position.map(|p| n.wait_for_view(p, WAIT)).unwrap_or(true);
-                        Ok(ActionResponse {
-                            outcome: first,
-                            position,
-                            visible: Some(visible),
-                        })
+            Request::Act { id, action } => Answer::Action(
+                self.blocking(move |n| {
+                    let outcome = match n.act(&viewer, &id, action)? {
+                        ActOutcome::Handled(outcome) => outcome,
+                        ActOutcome::Routed { application, .. } => {
+                            return Err(Problem::internal(format!(
+                                "the embedded node routed an action to {application}"
+                            )))
+                        }
+                    };
+                    let position = outcome.position;
+                    let first = accepted_outcome(outcome)?;
+                    let visible = position.map(|p| n.wait_for_view(p, WAIT)).unwrap_or(true);
+                    Ok(ActionResponse {
+                        outcome: first,
+                        position,
+                        visible: Some(visible),
                     })
-                    .await?;
-                json(answer)
-            }
-        }
+                })
+                .await?,
+            ),
+        })
     }
 
     async fn open_task_stream(
         &self,
         session: &Session,
-        query: &str,
+        params: TaskStreamParams,
         sink: Sink,
-    ) -> Result<StreamHandle, BackendError> {
-        let params: TaskStreamParams = parse_params(query)?;
+    ) -> Result<StreamHandle, Problem> {
         let from = params.from;
         let q = params.list_params().query(Self::viewer(session))?;
         let (subscription, snapshot) = self.blocking(move |n| Ok(n.subscribe(q, from)?)).await?;
@@ -195,9 +171,9 @@ impl EmbeddedBackend {
                         connected: false,
                         detail: Some("the task pool stopped".into()),
                     }),
-                    LiveEvent::Failed { error, .. } => sink(StreamMessage::Failed {
-                        error: BackendError::new(500, error),
-                    }),
+                    LiveEvent::Failed { problem, .. } => {
+                        sink(StreamMessage::Failed { error: problem })
+                    }
                 };
                 if !go_on {
                     break;
@@ -207,7 +183,7 @@ impl EmbeddedBackend {
         Ok(StreamHandle::new(stop))
     }
 
-    fn open_outcome_stream(&self, sink: Sink) -> Result<StreamHandle, BackendError> {
+    fn open_outcome_stream(&self, sink: Sink) -> Result<StreamHandle, Problem> {
         let rx = self.node.outcome_log().subscribe(4096);
         let stop = CancellationToken::new();
         let (halt, node_stop) = (stop.clone(), self.node.stop_flag());
@@ -225,49 +201,9 @@ impl EmbeddedBackend {
                     }
                 }
             })
-            .map_err(|e| {
-                BackendError::new(500, format!("could not start the outcome stream: {e}"))
-            })?;
+            .map_err(|e| Problem::internal(format!("could not start the outcome stream: {e}")))?;
         Ok(StreamHandle::new(stop))
     }
-}
-
-fn json(value: impl serde::Serialize) -> Result<serde_json::Value, BackendError> {
-    serde_json::to_value(value).map_err(|e| BackendError::new(500, e.to_string()))
-}
-
-/// The action with its body, checked as strictly as the server checks it.
-fn task_action(
-    action: Action,
-    body: Option<serde_json::Value>,
-) -> Result<TaskAction, BackendError> {
-    let parse_err = |e: serde_json::Error| BackendError::bad_input("body", e.to_string());
-    Ok(match action {
-        Action::Claim => TaskAction::Claim,
-        Action::Unclaim => TaskAction::Unclaim,
-        Action::Undefer => TaskAction::Undefer,
-        Action::Complete => {
-            let body: CompleteBody = match body {
-                Some(b) => serde_json::from_value(b).map_err(parse_err)?,
-                None => CompleteBody::default(),
-            };
-            TaskAction::Complete {
-                payload: body.payload,
-            }
-        }
-        Action::Defer => {
-            let Some(b) = body else {
-                return Err(BackendError::bad_input(
-                    "followUpDate",
-                    "a deferral needs a follow-up date",
-                ));
-            };
-            let body: DeferBody = serde_json::from_value(b).map_err(parse_err)?;
-            TaskAction::Defer {
-                follow_up_date: body.follow_up_date,
-            }
-        }
-    })
 }
 
 impl Backend for EmbeddedBackend {
@@ -290,7 +226,7 @@ impl Backend for EmbeddedBackend {
         Box::pin(async move {
             let user = user.trim();
             if user.is_empty() {
-                return Err(BackendError::bad_input("user", "name a user"));
+                return Err(Problem::bad_request("user", "name a user"));
             }
             Ok(Session {
                 user: user.to_string(),
@@ -300,21 +236,17 @@ impl Backend for EmbeddedBackend {
         })
     }
 
-    fn request<'a>(
-        &'a self,
-        session: &'a Session,
-        request: Request,
-    ) -> Reply<'a, serde_json::Value> {
+    fn request<'a>(&'a self, session: &'a Session, request: Request) -> Reply<'a, Answer> {
         Box::pin(self.answer(session, request))
     }
 
     fn stream_tasks<'a>(
         &'a self,
         session: &'a Session,
-        query: &'a str,
+        params: TaskStreamParams,
         sink: Sink,
     ) -> Reply<'a, StreamHandle> {
-        Box::pin(self.open_task_stream(session, query, sink))
+        Box::pin(self.open_task_stream(session, params, sink))
     }
 
     fn stream_outcomes<'a>(&'a self, _session: &'a Session, sink: Sink) -> Reply<'a, StreamHandle> {

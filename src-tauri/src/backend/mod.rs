@@ -13,69 +13,27 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use taskpool_collector::outcome_log::OutcomeRecord;
 use taskpool_core::live::{LiveItem, Snapshot};
-use taskpool_server::problem::Problem;
+use taskpool_core::model::{DataEntry, ProcessDefinition, Task};
+use taskpool_core::query::TaskPage;
+use taskpool_node::answers::{ActionResponse, ApplicationCount};
+use taskpool_node::node::TaskAction;
+use taskpool_node::params::{TaskListParams, TaskStreamParams};
+pub use taskpool_node::Problem;
 use tokio_util::sync::CancellationToken;
 
-/// An error as the window shows it: the same fields as the server's problem documents.
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
-#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
-#[serde(rename_all = "camelCase")]
-#[error("{detail}")]
-pub struct BackendError {
-    /// The HTTP status it corresponds to (0: the server could not be reached).
-    pub status: u16,
-    pub detail: String,
-    /// A machine-readable code (a rejection's message code).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// The offending input (`filter`, `sort`, ...).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+/// The server could not be reached, or answered what is not a document of its API
+/// (status 0: no server answered).
+pub fn unreachable(detail: impl std::fmt::Display) -> Problem {
+    Problem::new(
+        0,
+        "unreachable",
+        format!("the server could not be reached: {detail}"),
+    )
 }
 
-impl BackendError {
-    pub fn new(status: u16, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            detail: detail.into(),
-            code: None,
-            field: None,
-        }
-    }
-
-    /// Input the window sent that cannot be used.
-    pub fn bad_input(field: &str, detail: impl Into<String>) -> Self {
-        Self {
-            field: Some(field.to_string()),
-            ..Self::new(400, detail)
-        }
-    }
-
-    /// The server could not be reached or answered nonsense.
-    pub fn unreachable(detail: impl std::fmt::Display) -> Self {
-        Self::new(0, format!("the server could not be reached: {detail}"))
-    }
-
-    pub fn not_signed_in() -> Self {
-        Self::new(401, "sign in first")
-    }
-}
-
-impl From<taskpool_server::node::NodeError> for BackendError {
-    fn from(e: taskpool_server::node::NodeError) -> Self {
-        Problem::from(e).into()
-    }
-}
-
-impl From<Problem> for BackendError {
-    fn from(p: Problem) -> Self {
-        Self {
-            status: p.status,
-            detail: p.detail,
-            code: p.code,
-            field: p.field,
-        }
-    }
+/// Nobody is signed in.
+pub fn not_signed_in() -> Problem {
+    Problem::new(401, "unauthorized", "sign in first")
 }
 
 /// Who is signed in.
@@ -99,34 +57,10 @@ pub struct KnownUser {
     pub groups: Vec<String>,
 }
 
-/// An action on a task.
+/// What the window asks for (besides the streams): the node's own parameter types, the
+/// same the server decodes from its requests.
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Claim,
-    Unclaim,
-    Complete,
-    Defer,
-    Undefer,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Claim => "claim",
-            Action::Unclaim => "unclaim",
-            Action::Complete => "complete",
-            Action::Defer => "defer",
-            Action::Undefer => "undefer",
-        }
-    }
-}
-
-/// What the window asks for (besides the streams). The answers are the server's JSON
-/// documents, whichever backend gives them.
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     tag = "kind",
     rename_all = "camelCase",
@@ -134,12 +68,9 @@ impl Action {
     deny_unknown_fields
 )]
 pub enum Request {
-    /// A page of tasks: `query` in the task list's parameter language
-    /// (`filter=...&sort=...&assignedToMe=true`), from row `offset`.
+    /// A page of tasks (filter, search, sort, paging).
     Tasks {
-        query: String,
-        offset: usize,
-        limit: usize,
+        params: TaskListParams,
     },
     Task {
         id: String,
@@ -160,11 +91,24 @@ pub enum Request {
     /// Acts on a task and answers once the view shows the effect (read-your-writes).
     Act {
         id: String,
-        action: Action,
-        #[serde(default)]
-        #[cfg_attr(feature = "typescript", ts(type = "unknown"))]
-        body: Option<serde_json::Value>,
+        action: TaskAction,
     },
+}
+
+/// The answer to a [`Request`]: the documents the server sends for it, typed.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Tasks(TaskPage),
+    Task(Box<Task>),
+    DataEntries(Vec<DataEntry>),
+    ProcessDefinitions(Vec<ProcessDefinition>),
+    Counts(Vec<ApplicationCount>),
+    /// Attribute names or values.
+    Names(Vec<String>),
+    Outcomes(Vec<OutcomeRecord>),
+    Action(ActionResponse),
 }
 
 /// One message on a live stream to the window.
@@ -192,7 +136,7 @@ pub enum StreamMessage {
     },
     /// The stream cannot go on (a refused query, say).
     Failed {
-        error: BackendError,
+        error: Problem,
     },
 }
 
@@ -221,7 +165,7 @@ impl Drop for StreamHandle {
     }
 }
 
-pub type Reply<'a, T> = BoxFuture<'a, Result<T, BackendError>>;
+pub type Reply<'a, T> = BoxFuture<'a, Result<T, Problem>>;
 
 /// Which backend is in use.
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
@@ -244,18 +188,14 @@ pub trait Backend: Send + Sync {
     /// development login when there is none).
     fn login<'a>(&'a self, user: &'a str) -> Reply<'a, Session>;
 
-    fn request<'a>(
-        &'a self,
-        session: &'a Session,
-        request: Request,
-    ) -> Reply<'a, serde_json::Value>;
+    fn request<'a>(&'a self, session: &'a Session, request: Request) -> Reply<'a, Answer>;
 
-    /// The live task stream for `query` (the stream parameter language): a snapshot,
-    /// then every relevant change, resuming after the last position on reconnect.
+    /// The live task stream for `params`: a snapshot, then every relevant change,
+    /// resuming after the last position on reconnect.
     fn stream_tasks<'a>(
         &'a self,
         session: &'a Session,
-        query: &'a str,
+        params: TaskStreamParams,
         sink: Sink,
     ) -> Reply<'a, StreamHandle>;
 
@@ -264,9 +204,4 @@ pub trait Backend: Send + Sync {
 
     /// Stops what the backend runs (the embedded node); waits for it.
     fn shutdown(&self) {}
-}
-
-/// Parses a query string strictly (unknown parameters are refused, as by the server).
-pub fn parse_params<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, BackendError> {
-    serde_urlencoded::from_str(query).map_err(|e| BackendError::bad_input("query", e.to_string()))
 }

@@ -7,13 +7,17 @@ use std::time::Duration;
 use base64::Engine;
 use eventsource_client::{Client, ClientBuilder, ReconnectOptions, SSE};
 use futures::StreamExt;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use taskpool_collector::outcome_log::OutcomeRecord;
 use taskpool_core::live::{LiveItem, Snapshot};
+use taskpool_core::query::TaskPage;
+use taskpool_node::node::TaskAction;
+use taskpool_node::params::{CompleteBody, DeferBody, TaskListParams, TaskStreamParams};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Backend, BackendError, KnownUser, Mode, Reply, Request, Session, Sink, StreamHandle,
+    Answer, Backend, KnownUser, Mode, Problem, Reply, Request, Session, Sink, StreamHandle,
     StreamMessage,
 };
 
@@ -37,23 +41,13 @@ struct Claims {
     groups: Vec<String>,
 }
 
-#[derive(Deserialize, Default)]
-struct ProblemBody {
-    #[serde(default)]
-    detail: Option<String>,
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    field: Option<String>,
-}
-
 impl RemoteBackend {
     /// A backend for the server at `url` (`http://host:port`), signing in with `token`
     /// when given, else with the server's development login.
-    pub fn new(url: &str, token: Option<String>) -> Result<Self, BackendError> {
+    pub fn new(url: &str, token: Option<String>) -> Result<Self, Problem> {
         let base = url.trim().trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(BackendError::bad_input(
+            return Err(Problem::bad_request(
                 "serverUrl",
                 "the server URL must start with http:// or https://",
             ));
@@ -62,7 +56,7 @@ impl RemoteBackend {
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
             .build()
-            .map_err(BackendError::unreachable)?;
+            .map_err(crate::backend::unreachable)?;
         Ok(Self {
             base,
             token: token.filter(|t| !t.trim().is_empty()),
@@ -70,90 +64,120 @@ impl RemoteBackend {
         })
     }
 
-    async fn send(
+    /// Sends a request and reads the answer as the server's document `T` (or its
+    /// problem document).
+    async fn send<T: DeserializeOwned>(
         &self,
         token: Option<&str>,
         method: reqwest::Method,
         path: &str,
-        body: Option<serde_json::Value>,
-    ) -> Result<serde_json::Value, BackendError> {
+        body: Option<&(dyn erased::Body + Sync)>,
+    ) -> Result<T, Problem> {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
-            req = req.json(&b);
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(b.to_json()?);
         }
-        let resp = req.send().await.map_err(BackendError::unreachable)?;
+        let resp = req.send().await.map_err(crate::backend::unreachable)?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(BackendError::unreachable)?;
+        let bytes = resp.bytes().await.map_err(crate::backend::unreachable)?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(BackendError::unreachable);
+            return serde_json::from_slice(&bytes).map_err(crate::backend::unreachable);
         }
-        let problem: ProblemBody = serde_json::from_slice(&bytes).unwrap_or_default();
-        Err(BackendError {
-            status: status.as_u16(),
-            detail: problem
-                .detail
-                .unwrap_or_else(|| format!("the server answered {status}")),
-            code: problem.code,
-            field: problem.field,
-        })
+        // The server's own problem document; anything else (a proxy's page) is named by
+        // its status.
+        Err(
+            serde_json::from_slice::<Problem>(&bytes).unwrap_or_else(|_| {
+                Problem::new(
+                    status.as_u16(),
+                    "unexpected-answer",
+                    format!("the server answered {status}"),
+                )
+            }),
+        )
     }
 
-    fn token<'a>(&self, session: &'a Session) -> Result<&'a str, BackendError> {
+    fn token<'a>(&self, session: &'a Session) -> Result<&'a str, Problem> {
         session
             .token
             .as_deref()
-            .ok_or_else(BackendError::not_signed_in)
+            .ok_or_else(crate::backend::not_signed_in)
     }
 
-    async fn answer(
-        &self,
-        session: &Session,
-        request: Request,
-    ) -> Result<serde_json::Value, BackendError> {
+    async fn answer(&self, session: &Session, request: Request) -> Result<Answer, Problem> {
         use reqwest::Method;
         let token = Some(self.token(session)?);
-        let get = |path: String| async move { self.send(token, Method::GET, &path, None).await };
-        match request {
-            Request::Tasks {
-                query,
-                offset,
-                limit,
-            } => {
-                get(format!(
-                    "/api/v1/tasks?{}",
-                    join(&query, &format!("offset={offset}&limit={limit}"))
-                ))
-                .await
+        Ok(match request {
+            Request::Tasks { params } => Answer::Tasks(
+                self.get(token, &format!("/api/v1/tasks?{}", query_string(&params)?))
+                    .await?,
+            ),
+            Request::Task { id } => Answer::Task(
+                self.get(token, &format!("/api/v1/tasks/{}", enc(&id)))
+                    .await?,
+            ),
+            Request::TaskDataEntries { id } => Answer::DataEntries(
+                self.get(token, &format!("/api/v1/tasks/{}/data-entries", enc(&id)))
+                    .await?,
+            ),
+            Request::DataEntries { involved } => Answer::DataEntries(
+                self.get(
+                    token,
+                    &format!("/api/v1/data-entries?limit=200&involved={involved}"),
+                )
+                .await?,
+            ),
+            Request::ProcessDefinitions => {
+                Answer::ProcessDefinitions(self.get(token, "/api/v1/process-definitions").await?)
             }
-            Request::Task { id } => get(format!("/api/v1/tasks/{}", enc(&id))).await,
-            Request::TaskDataEntries { id } => {
-                get(format!("/api/v1/tasks/{}/data-entries", enc(&id))).await
+            Request::CountsByApplication => Answer::Counts(
+                self.get(token, "/api/v1/tasks/counts-by-application")
+                    .await?,
+            ),
+            Request::Attributes => {
+                Answer::Names(self.get(token, "/api/v1/tasks/attributes").await?)
             }
-            Request::DataEntries { involved } => {
-                get(format!(
-                    "/api/v1/data-entries?limit=200&involved={involved}"
-                ))
-                .await
+            Request::AttributeValues { name } => Answer::Names(
+                self.get(
+                    token,
+                    &format!("/api/v1/tasks/attributes/{}/values", enc(&name)),
+                )
+                .await?,
+            ),
+            Request::Outcomes => {
+                Answer::Outcomes(self.get(token, "/api/v1/outcomes?limit=200").await?)
             }
-            Request::ProcessDefinitions => get("/api/v1/process-definitions".into()).await,
-            Request::CountsByApplication => get("/api/v1/tasks/counts-by-application".into()).await,
-            Request::Attributes => get("/api/v1/tasks/attributes".into()).await,
-            Request::AttributeValues { name } => {
-                get(format!("/api/v1/tasks/attributes/{}/values", enc(&name))).await
-            }
-            Request::Outcomes => get("/api/v1/outcomes?limit=200".into()).await,
-            Request::Act { id, action, body } => {
-                let body = match (action, body) {
-                    (super::Action::Complete, None) => Some(serde_json::json!({ "payload": {} })),
-                    (_, body) => body,
+            Request::Act { id, action } => {
+                let path = format!("/api/v1/tasks/{}/{}?wait=true", enc(&id), action.name());
+                // The server's own bodies for the actions that carry one.
+                let complete;
+                let defer;
+                let body: Option<&(dyn erased::Body + Sync)> = match action {
+                    TaskAction::Complete { payload } => {
+                        complete = CompleteBody { payload };
+                        Some(&complete)
+                    }
+                    TaskAction::Defer { follow_up_date } => {
+                        defer = DeferBody { follow_up_date };
+                        Some(&defer)
+                    }
+                    TaskAction::Claim | TaskAction::Unclaim | TaskAction::Undefer => None,
                 };
-                let path = format!("/api/v1/tasks/{}/{}?wait=true", enc(&id), action.as_str());
-                self.send(token, Method::POST, &path, body).await
+                Answer::Action(self.send(token, Method::POST, &path, body).await?)
             }
-        }
+        })
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        token: Option<&str>,
+        path: &str,
+    ) -> Result<T, Problem> {
+        self.send(token, reqwest::Method::GET, path, None).await
     }
 
     /// Follows one SSE stream until `stop`, passing its events to `on_event`.
@@ -164,9 +188,9 @@ impl RemoteBackend {
         sink: Sink,
         stop: CancellationToken,
         on_event: fn(&eventsource_client::Event) -> Option<StreamMessage>,
-    ) -> Result<(), BackendError> {
+    ) -> Result<(), Problem> {
         let bad_url =
-            |e: eventsource_client::Error| BackendError::bad_input("serverUrl", e.to_string());
+            |e: eventsource_client::Error| Problem::bad_request("serverUrl", e.to_string());
         let client = ClientBuilder::for_url(&url)
             .map_err(bad_url)?
             .header("Authorization", &format!("Bearer {token}"))
@@ -245,12 +269,23 @@ fn enc(s: &str) -> String {
     out
 }
 
-fn join(query: &str, more: &str) -> String {
-    let q = query.trim_start_matches('?');
-    if q.is_empty() {
-        more.to_string()
-    } else {
-        format!("{q}&{more}")
+/// A query string from one of the node's parameter types (what the server decodes).
+fn query_string(params: &impl serde::Serialize) -> Result<String, Problem> {
+    serde_urlencoded::to_string(params).map_err(|e| Problem::bad_request("query", e.to_string()))
+}
+
+/// A request body of any of the server's body types, behind one reference.
+mod erased {
+    use super::Problem;
+
+    pub trait Body {
+        fn to_json(&self) -> Result<Vec<u8>, Problem>;
+    }
+
+    impl<T: serde::Serialize> Body for T {
+        fn to_json(&self) -> Result<Vec<u8>, Problem> {
+            serde_json::to_vec(self).map_err(|e| Problem::internal(e.to_string()))
+        }
     }
 }
 
@@ -265,11 +300,8 @@ fn task_event(e: &eventsource_client::Event) -> Option<StreamMessage> {
             Err(err) => bad_event(e, err),
         },
         "error" => Some(StreamMessage::Failed {
-            error: serde_json::from_str::<ProblemBody>(&e.data)
-                .ok()
-                .and_then(|p| p.detail)
-                .map(|d| BackendError::new(500, d))
-                .unwrap_or_else(|| BackendError::new(500, "the server's stream failed")),
+            error: serde_json::from_str::<Problem>(&e.data)
+                .unwrap_or_else(|_| Problem::internal("the server's stream failed")),
         }),
         _ => None,
     }
@@ -291,8 +323,8 @@ fn bad_event(e: &eventsource_client::Event, err: serde_json::Error) -> Option<St
 }
 
 /// The user and groups a token names (shown in the window; the server checks it).
-fn claims_of(token: &str) -> Result<Claims, BackendError> {
-    let bad = || BackendError::bad_input("token", "the token is not a JWT with a `sub` claim");
+fn claims_of(token: &str) -> Result<Claims, Problem> {
+    let bad = || Problem::bad_request("token", "the token is not a JWT with a `sub` claim");
     let payload = token.split('.').nth(1).ok_or_else(bad)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
@@ -319,25 +351,18 @@ impl Backend for RemoteBackend {
                     groups: claims.groups,
                     token: Some(token.clone()),
                 };
-                self.send(
-                    Some(token),
-                    reqwest::Method::GET,
-                    "/api/v1/tasks?limit=1",
-                    None,
-                )
-                .await?;
+                let _: TaskPage = self.get(Some(token), "/api/v1/tasks?limit=1").await?;
                 return Ok(session);
             }
-            let answer = self
+            let login = serde_json::json!({ "user": user.trim() });
+            let t: TokenAnswer = self
                 .send(
                     None,
                     reqwest::Method::POST,
                     "/api/v1/dev/token",
-                    Some(serde_json::json!({ "user": user.trim() })),
+                    Some(&login),
                 )
                 .await?;
-            let t: TokenAnswer =
-                serde_json::from_value(answer).map_err(BackendError::unreachable)?;
             Ok(Session {
                 user: t.user,
                 groups: t.groups,
@@ -346,37 +371,33 @@ impl Backend for RemoteBackend {
         })
     }
 
-    fn request<'a>(
-        &'a self,
-        session: &'a Session,
-        request: Request,
-    ) -> Reply<'a, serde_json::Value> {
+    fn request<'a>(&'a self, session: &'a Session, request: Request) -> Reply<'a, Answer> {
         Box::pin(self.answer(session, request))
     }
 
     fn stream_tasks<'a>(
         &'a self,
         session: &'a Session,
-        query: &'a str,
+        params: TaskStreamParams,
         sink: Sink,
     ) -> Reply<'a, StreamHandle> {
         Box::pin(async move {
             let token = self.token(session)?.to_string();
             // A refused query answers with a problem document here, before the stream.
-            self.send(
-                Some(&token),
-                reqwest::Method::GET,
-                &format!(
-                    "/api/v1/tasks?{}",
-                    join(&strip_stream_only(query), "limit=1")
-                ),
-                None,
-            )
-            .await?;
+            let probe = TaskListParams {
+                limit: Some(1),
+                ..params.list_params()
+            };
+            let _: TaskPage = self
+                .get(
+                    Some(&token),
+                    &format!("/api/v1/tasks?{}", query_string(&probe)?),
+                )
+                .await?;
             let url = format!(
                 "{}/api/v1/stream/tasks?{}",
                 self.base,
-                query.trim_start_matches('?')
+                query_string(&params)?
             );
             let stop = CancellationToken::new();
             self.follow(url, token, sink, stop.clone(), task_event)?;
@@ -393,16 +414,6 @@ impl Backend for RemoteBackend {
             Ok(StreamHandle::new(stop))
         })
     }
-}
-
-/// The stream's query without the parameters only the stream knows (`from`, `limit`).
-fn strip_stream_only(query: &str) -> String {
-    query
-        .trim_start_matches('?')
-        .split('&')
-        .filter(|p| !p.is_empty() && !p.starts_with("from=") && !p.starts_with("limit="))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 #[cfg(test)]
@@ -429,9 +440,31 @@ mod tests {
     #[test]
     fn path_segments_are_encoded() {
         assert_eq!(enc("a/b c?"), "a%2Fb%20c%3F");
-        assert_eq!(join("", "limit=1"), "limit=1");
-        assert_eq!(join("?q=x", "limit=1"), "q=x&limit=1");
-        assert_eq!(strip_stream_only("q=x&from=4&limit=9"), "q=x");
+    }
+
+    #[test]
+    fn query_strings_are_the_parameter_types_the_server_decodes() {
+        let params = TaskStreamParams {
+            filter: Some("amount > 100 & x".into()),
+            assigned_to_me: Some(true),
+            from: Some(4),
+            ..Default::default()
+        };
+        let query = query_string(&params).expect("query");
+        assert_eq!(
+            query,
+            "filter=amount+%3E+100+%26+x&assignedToMe=true&from=4"
+        );
+        let back: TaskStreamParams = serde_urlencoded::from_str(&query).expect("decodes");
+        assert_eq!(back, params);
+        let probe = TaskListParams {
+            limit: Some(1),
+            ..params.list_params()
+        };
+        assert_eq!(
+            query_string(&probe).expect("query"),
+            "filter=amount+%3E+100+%26+x&limit=1&assignedToMe=true"
+        );
     }
 
     #[test]

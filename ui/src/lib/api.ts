@@ -1,7 +1,11 @@
 // The inbox's calls, over whichever transport this page runs on: IPC inside the
 // desktop app, HTTP + SSE in a browser.
 
-import type { Action, DataEntry, OutcomeRecord, ProcessDefinition, Task } from './types';
+import type { DataEntry, OutcomeRecord, ProcessDefinition, Task } from './types';
+import type { ActionResponse } from './generated/ActionResponse';
+import type { ApplicationCount } from './generated/ApplicationCount';
+import type { TaskAction } from './generated/TaskAction';
+import type { TaskListParams } from './generated/TaskListParams';
 import type { TaskPage } from './generated/TaskPage';
 import { http } from './transport/http';
 import { ipc } from './transport/ipc';
@@ -28,7 +32,7 @@ export const dataEntries = (s: Session, involved: boolean): Promise<DataEntry[]>
 
 export const processDefinitions = (s: Session): Promise<ProcessDefinition[]> => transport.request(s, { kind: 'processDefinitions' });
 
-export const counts = (s: Session): Promise<{ applicationName: string; count: number }[]> => transport.request(s, { kind: 'countsByApplication' });
+export const counts = (s: Session): Promise<ApplicationCount[]> => transport.request(s, { kind: 'countsByApplication' });
 
 export const attributes = (s: Session): Promise<string[]> => transport.request(s, { kind: 'attributes' });
 
@@ -37,16 +41,16 @@ export const attributeValues = (s: Session, name: string): Promise<string[]> => 
 export const outcomes = (s: Session): Promise<OutcomeRecord[]> => transport.request(s, { kind: 'outcomes' });
 
 /** A further page of the list (the live stream's snapshot is the first). */
-export const tasksPage = (s: Session, query: string, offset: number, limit: number): Promise<TaskPage> =>
-  transport.request(s, { kind: 'tasks', query, offset, limit });
+export const tasksPage = (s: Session, params: TaskListParams, offset: number, limit: number): Promise<TaskPage> =>
+  transport.request(s, { kind: 'tasks', params: { ...params, offset, limit } });
 
 /** Acts on a task; resolves with the answer once the view shows the request. */
-export const act = (s: Session, id: string, action: Action, body?: unknown): Promise<unknown> =>
-  transport.request(s, { kind: 'act', id, action, body: body ?? null });
+export const act = (s: Session, id: string, action: TaskAction): Promise<ActionResponse> => transport.request(s, { kind: 'act', id, action });
 
 /** The live task stream: the snapshot, then changes (snapshot of up to 1000 rows). */
-export function streamTasks(s: Session, query: string, on: TaskStreamHandlers, notify = false): Stream {
-  return transport.streamTasks(s, query ? `${query}&limit=1000` : 'limit=1000', on, notify);
+export function streamTasks(s: Session, params: TaskListParams, on: TaskStreamHandlers, notify = false): Stream {
+  const { offset: _offset, cursor: _cursor, ...query } = params;
+  return transport.streamTasks(s, { ...query, limit: 1000 }, on, notify);
 }
 
 /** The live command outcomes. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addClause, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, effectVisible, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, toggleSort, visibleWindow } from './inbox';
+import { addClause, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, effectVisible, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from './inbox';
 import type { SortKey } from './inbox';
 import type { Task } from './types';
 
@@ -84,12 +84,23 @@ describe('pending actions', () => {
   });
 });
 
+describe('actions', () => {
+  it('builds the node\'s action with what it carries, or says what is wrong', () => {
+    expect(taskAction('claim', '', '')).toEqual({ kind: 'claim' });
+    expect(taskAction('defer', '2026-12-24', '')).toEqual({ kind: 'defer', followUpDate: '2026-12-24T08:00:00.000Z' });
+    expect(taskAction('defer', '', '')).toEqual({ error: 'choose the day the task comes back' });
+    expect(taskAction('complete', '', '')).toEqual({ kind: 'complete', payload: {} });
+    expect(taskAction('complete', '', '{"approved": true}')).toEqual({ kind: 'complete', payload: { approved: true } });
+    for (const bad of ['5', '[1]', 'null', '{oops']) expect(taskAction('complete', '', bad)).toHaveProperty('error');
+  });
+});
+
 describe('filter building', () => {
   it('builds the query of a quick view with filter and search', () => {
-    expect(buildQuery('all', '', '')).toBe('');
-    expect(buildQuery('mine', ' amount > 100 ', '')).toBe('filter=amount+%3E+100&assignedToMe=true');
-    expect(buildQuery('claimable', '', 'vpn')).toBe('q=vpn&unassigned=true');
-    expect(buildQuery('deferred', '', '', '-priority')).toBe('deferred=only&sort=-priority');
+    expect(buildQuery('all', '', '')).toEqual({});
+    expect(buildQuery('mine', ' amount > 100 ', '')).toEqual({ filter: 'amount > 100', assignedToMe: true });
+    expect(buildQuery('claimable', '', 'vpn')).toEqual({ q: 'vpn', unassigned: true });
+    expect(buildQuery('deferred', '', '', '-priority')).toEqual({ deferred: 'only', sort: '-priority' });
   });
 
   it('quotes suggested values that need it and joins clauses with and', () => {

@@ -2,7 +2,7 @@
 // position (a change at or before the state's position is a repeat and changes
 // nothing), marks for new and changed rows, pending actions, and the query for a view.
 
-import type { Action, LiveItem, QuickView, Snapshot, Task } from './types';
+import type { Action, LiveItem, QuickView, Snapshot, Task, TaskAction, TaskListParams } from './types';
 
 export type Mark = 'new' | 'changed' | null;
 
@@ -109,18 +109,48 @@ export function effectVisible(p: Pending, task: Task | undefined, user: string):
   }
 }
 
-/** The query string for a quick view, a filter in the filter language and a search. */
-export function buildQuery(view: QuickView, filter: string, text: string, sort = '+due'): string {
-  const q = new URLSearchParams();
+/**
+ * The node's action for a button: completing carries the result values (a JSON
+ * object), deferring a follow-up date (the morning of `followUpDay`).
+ */
+export function taskAction(action: Action, followUpDay: string, resultText: string): TaskAction | { error: string } {
+  switch (action) {
+    case 'claim':
+    case 'unclaim':
+    case 'undefer':
+      return { kind: action };
+    case 'defer': {
+      const date = new Date(`${followUpDay}T08:00:00Z`);
+      if (Number.isNaN(date.getTime())) return { error: 'choose the day the task comes back' };
+      return { kind: 'defer', followUpDate: date.toISOString() };
+    }
+    case 'complete': {
+      let payload: unknown;
+      try {
+        payload = JSON.parse(resultText || '{}');
+      } catch {
+        payload = undefined;
+      }
+      if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+        return { error: 'the result values must be a JSON object, like {"approved": true}' };
+      }
+      return { kind: 'complete', payload: payload as Record<string, unknown> };
+    }
+  }
+}
+
+/** The list query for a quick view, a filter in the filter language and a search. */
+export function buildQuery(view: QuickView, filter: string, text: string, sort = '+due'): TaskListParams {
+  const q: TaskListParams = {};
   const f = filter.trim();
-  if (f) q.set('filter', f);
+  if (f) q.filter = f;
   const t = text.trim();
-  if (t) q.set('q', t);
-  if (view === 'mine') q.set('assignedToMe', 'true');
-  if (view === 'claimable') q.set('unassigned', 'true');
-  if (view === 'deferred') q.set('deferred', 'only');
-  if (sort && sort !== '+due') q.set('sort', sort);
-  return q.toString();
+  if (t) q.q = t;
+  if (view === 'mine') q.assignedToMe = true;
+  if (view === 'claimable') q.unassigned = true;
+  if (view === 'deferred') q.deferred = 'only';
+  if (sort && sort !== '+due') q.sort = sort;
+  return q;
 }
 
 /** A filter clause for an attribute suggestion (values quoted when needed). */

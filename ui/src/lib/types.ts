@@ -11,5 +11,12 @@ export type { DataEntry } from './generated/DataEntry';
 export type { ProtocolEntry } from './generated/ProtocolEntry';
 export type { ProcessDefinition } from './generated/ProcessDefinition';
 
+export type { Problem } from './generated/Problem';
+export type { TaskAction } from './generated/TaskAction';
+export type { TaskListParams } from './generated/TaskListParams';
+
+import type { TaskAction } from './generated/TaskAction';
+
 export type QuickView = 'mine' | 'claimable' | 'deferred' | 'all';
-export type Action = 'claim' | 'unclaim' | 'complete' | 'defer' | 'undefer';
+/** An action's name (the node's `TaskAction` without what it carries). */
+export type Action = TaskAction['kind'];

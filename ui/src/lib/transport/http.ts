@@ -3,7 +3,9 @@
 // resumes after the last position: nothing missed, nothing twice.
 
 import type { Request } from '../generated/Request';
-import { ApiError, type Session, type Stream, type TaskStreamHandlers, type Transport } from './transport';
+import type { TaskListParams } from '../generated/TaskListParams';
+import type { TaskStreamParams } from '../generated/TaskStreamParams';
+import { ApiError, problemOf, type Session, type Stream, type TaskStreamHandlers, type Transport } from './transport';
 import type { OutcomeRecord } from '../types';
 
 async function call<T>(token: string | null | undefined, method: string, path: string, body?: unknown): Promise<T> {
@@ -12,19 +14,26 @@ async function call<T>(token: string | null | undefined, method: string, path: s
   if (body !== undefined && body !== null) headers['Content-Type'] = 'application/json';
   const resp = await fetch(path, { method, headers, body: body === undefined || body === null ? undefined : JSON.stringify(body) });
   const json = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw new ApiError(resp.status, json);
+  if (!resp.ok) throw new ApiError(problemOf(resp.status, json));
   return json as T;
 }
 
 const enc = encodeURIComponent;
 
-/** The server's method and path for a request (the same table as the desktop's remote backend). */
+/** A query string from the node's parameter types (what the server decodes). */
+export function toQuery(params: TaskListParams | TaskStreamParams): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null) q.set(k, String(v));
+  }
+  return q.toString();
+}
+
+/** The server's method, path and body for a request. */
 export function route(r: Request): [string, string, unknown?] {
   switch (r.kind) {
-    case 'tasks': {
-      const page = `offset=${r.offset}&limit=${r.limit}`;
-      return ['GET', `/api/v1/tasks?${r.query ? r.query + '&' : ''}${page}`];
-    }
+    case 'tasks':
+      return ['GET', `/api/v1/tasks?${toQuery(r.params)}`];
     case 'task':
       return ['GET', `/api/v1/tasks/${enc(r.id)}`];
     case 'taskDataEntries':
@@ -41,8 +50,13 @@ export function route(r: Request): [string, string, unknown?] {
       return ['GET', `/api/v1/tasks/attributes/${enc(r.name)}/values`];
     case 'outcomes':
       return ['GET', '/api/v1/outcomes?limit=200'];
-    case 'act':
-      return ['POST', `/api/v1/tasks/${enc(r.id)}/${r.action}?wait=true`, r.body ?? (r.action === 'complete' ? { payload: {} } : undefined)];
+    case 'act': {
+      const path = `/api/v1/tasks/${enc(r.id)}/${r.action.kind}?wait=true`;
+      const a = r.action;
+      if (a.kind === 'complete') return ['POST', path, { payload: a.payload }];
+      if (a.kind === 'defer') return ['POST', path, { followUpDate: a.followUpDate }];
+      return ['POST', path];
+    }
   }
 }
 
@@ -59,7 +73,8 @@ export const http: Transport = {
     return call<T>(s.token, method, path, body);
   },
 
-  streamTasks(s: Session, query: string, on: TaskStreamHandlers): Stream {
+  streamTasks(s: Session, params: TaskStreamParams, on: TaskStreamHandlers): Stream {
+    const query = toQuery(params);
     const es = new EventSource(`/api/v1/stream/tasks?${query}${query ? '&' : ''}access_token=${enc(s.token ?? '')}`);
     let opened = false;
     es.addEventListener('snapshot', (e) => on.snapshot(JSON.parse((e as MessageEvent).data)));
@@ -75,7 +90,8 @@ export const http: Transport = {
       // Refused before it ever opened: the query (or the server) is the problem.
       if (!opened) {
         es.close();
-        call(s.token, 'GET', `/api/v1/tasks?${query.replace(/(^|&)limit=\d+/, '')}${query ? '&' : ''}limit=1`)
+        const { from: _from, ...list } = params;
+        call(s.token, 'GET', `/api/v1/tasks?${toQuery({ ...list, limit: 1 })}`)
           .then(() => on.failed('the server is unreachable'))
           .catch((e: Error) => on.failed(e.message));
       }

@@ -4,20 +4,22 @@
 
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type { AppInfo } from '../generated/AppInfo';
-import type { BackendError } from '../generated/BackendError';
+import type { Problem } from '../generated/Problem';
 import type { Request } from '../generated/Request';
+import type { TaskStreamParams } from '../generated/TaskStreamParams';
 import type { SettingsInput } from '../generated/SettingsInput';
 import type { StreamMessage } from '../generated/StreamMessage';
 import type { OutcomeRecord } from '../types';
-import { ApiError, type Session, type Stream, type TaskStreamHandlers, type Transport } from './transport';
+import { ApiError, problemOf, type Session, type Stream, type TaskStreamHandlers, type Transport } from './transport';
 
 async function command<T>(name: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(name, args);
   } catch (e) {
-    const err = e as BackendError | string;
-    if (typeof err === 'string') throw new ApiError(500, { detail: err });
-    throw new ApiError(err.status, { detail: err.detail, code: err.code, field: err.field });
+    // The backend's problem document; Tauri itself answers with a string.
+    const err = e as Problem | string;
+    if (typeof err === 'string') throw new ApiError({ ...problemOf(500, null), detail: err });
+    throw new ApiError(problemOf(err.status ?? 500, err));
   }
 }
 
@@ -55,10 +57,10 @@ export const ipc: Transport & {
 
   request: <T>(_s: Session, request: Request) => command<T>('request', { request }),
 
-  streamTasks(_s: Session, query: string, on: TaskStreamHandlers, notify: boolean): Stream {
+  streamTasks(_s: Session, params: TaskStreamParams, on: TaskStreamHandlers, notify: boolean): Stream {
     return open(
       'stream_tasks',
-      { query, notify },
+      { params, notify },
       (m) => {
         if (m.kind === 'snapshot') on.snapshot(m.snapshot);
         else if (m.kind === 'live') on.live(m.item);

@@ -13,6 +13,7 @@
 //! moves in the same engine transaction: each request is acted on exactly once.
 
 pub mod directory;
+pub mod on_node;
 
 use std::sync::Arc;
 
@@ -31,8 +32,10 @@ use taskpool_core::patch::Patch;
 use taskpool_core::DomainEvent;
 use uuid::Uuid;
 
-use crate::engine_transaction::{Collector, CollectorError, EngineTransaction, VariableSource};
-use crate::EngineEvent;
+use taskpool_collector::engine_transaction::{
+    Collector, CollectorError, EngineTransaction, VariableSource,
+};
+use taskpool_collector::EngineEvent;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS engine_instances (
@@ -49,10 +52,10 @@ pub struct EngineVariables;
 
 /// The example application's enricher: variables into the payload, and each request's
 /// `requestId` as a correlation to its `request` data entry.
-pub fn enricher() -> crate::enricher::EnricherConfig {
-    crate::enricher::EnricherConfig {
+pub fn enricher() -> taskpool_collector::enricher::EnricherConfig {
+    taskpool_collector::enricher::EnricherConfig {
         enabled: true,
-        correlations: vec![crate::enricher::CorrelationRule {
+        correlations: vec![taskpool_collector::enricher::CorrelationRule {
             variable: "requestId".into(),
             entry_type: "request".into(),
         }],
@@ -320,7 +323,7 @@ impl ExampleApplication {
                 .optional()?
                 .unwrap_or(0);
             let events = reader.read_after(after, 500).map_err(|e| {
-                CollectorError::Send(crate::sender::SendError::Other(e.to_string()))
+                CollectorError::Send(taskpool_collector::sender::SendError::Other(e.to_string()))
             })?;
             let Some(last) = events.last().map(|e| e.position) else {
                 return Ok(acted);

@@ -1,9 +1,9 @@
-//! A signal carrying a position (the event store's head, or a view's), so in-process
-//! readers (projectors, the change feed, waiting queries) wake up when it moves instead
-//! of polling.
+//! A signal carrying a position: the event store's head (the gateway's commit signal)
+//! or a view's (the projector's), so in-process readers (projectors, the change feed,
+//! publishers, waiting queries) wake up when it moves instead of polling.
 //!
 //! A follow loop that must also stop on request waits through a [`Waiter`]: besides a
-//! new position, it returns when [`CommitSignal::wake_all`] was called since the
+//! new position, it returns when [`PositionSignal::wake_all`] was called since the
 //! waiter last returned. So a loop checks its stop flag, waits with no timeout, and a
 //! stop (flag set, then `wake_all`) is never missed, even one that lands between the
 //! check and the wait. An idle loop then costs nothing: no wake-up without a new
@@ -13,7 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
-pub struct CommitSignal {
+pub struct PositionSignal {
     shared: Arc<(Mutex<State>, Condvar)>,
 }
 
@@ -24,7 +24,7 @@ struct State {
     wakes: u64,
 }
 
-impl CommitSignal {
+impl PositionSignal {
     pub fn new(head: i64) -> Self {
         Self {
             shared: Arc::new((Mutex::new(State { head, wakes: 0 }), Condvar::new())),
@@ -99,10 +99,10 @@ impl CommitSignal {
     }
 }
 
-/// One follow loop's view of a [`CommitSignal`]: remembers the wake-ups it has seen.
+/// One follow loop's view of a [`PositionSignal`]: remembers the wake-ups it has seen.
 #[derive(Debug)]
 pub struct Waiter {
-    signal: CommitSignal,
+    signal: PositionSignal,
     wakes: u64,
 }
 
@@ -141,7 +141,7 @@ impl Waiter {
     }
 
     /// The signal this waiter follows.
-    pub fn signal(&self) -> &CommitSignal {
+    pub fn signal(&self) -> &PositionSignal {
         &self.signal
     }
 }
@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn a_waiter_returns_on_a_new_position() {
-        let signal = CommitSignal::new(5);
+        let signal = PositionSignal::new(5);
         let mut waiter = signal.waiter();
         let s = signal.clone();
         let t = std::thread::spawn(move || {
@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn a_wake_all_before_the_wait_is_not_missed() {
         // Given a loop that looked at its stop flag and is about to wait
-        let signal = CommitSignal::new(5);
+        let signal = PositionSignal::new(5);
         let mut waiter = signal.waiter();
         // When the stop lands between the look and the wait
         signal.wake_all();
@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn an_older_position_neither_moves_the_head_nor_wakes() {
-        let signal = CommitSignal::new(5);
+        let signal = PositionSignal::new(5);
         signal.advance(3);
         assert_eq!(signal.head(), 5);
         let mut waiter = signal.waiter();

@@ -1,9 +1,9 @@
 //! The task pool node: everything the server runs, without HTTP. One event store and
 //! command gateway; a projector thread keeping the view; the change feed handing changes
-//! to live subscriptions; the command-outcome log; and, in demo mode, the example
-//! process application. The HTTP layer ([`crate::api`]) and the desktop's embedded mode
-//! are adapters over it. All methods block (SQLite); async callers use
-//! `spawn_blocking`.
+//! to live subscriptions; the command-outcome log; and whatever threads its host adopts
+//! (the example process application, a Kafka publisher). The server's HTTP layer and
+//! the desktop's embedded mode are adapters over it. All methods block (SQLite); async
+//! callers use `spawn_blocking`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -25,11 +25,12 @@ use taskpool_collector::Collector;
 use taskpool_core::command::{
     CompleteInteraction, DataEntryCommand, DeferInteraction, TaskCommand, UserInteraction,
 };
-use taskpool_core::command_gateway::{CommitSignal, GatewayError};
+use taskpool_core::command_gateway::GatewayError;
 use taskpool_core::event::TaskEvent;
 use taskpool_core::event_store::{EventReader, StoreError};
 use taskpool_core::live::{ChangeFeed, Snapshot, Subscription};
 use taskpool_core::model::{DataEntry, Payload, ProcessDefinition, Task};
+use taskpool_core::position_signal::PositionSignal;
 use taskpool_core::projector::{Follow, Projector, ProjectorError};
 use taskpool_core::query::{self, QueryError, TaskPage, TaskQuery, Viewer};
 use taskpool_core::view::View;
@@ -63,14 +64,42 @@ pub enum NodeError {
     Routing(String),
 }
 
-/// An action of a user on a task.
-#[derive(Debug, Clone, PartialEq)]
+/// An action of a user on a task, with what it carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[serde(
+    tag = "kind",
+    rename_all = "lowercase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
 pub enum TaskAction {
     Claim,
     Unclaim,
-    Complete { payload: Payload },
-    Defer { follow_up_date: DateTime<Utc> },
+    Complete {
+        /// The result values.
+        #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(type = "Record<string, unknown>"))]
+        payload: Payload,
+    },
+    Defer {
+        /// Hidden from the default inbox until then.
+        follow_up_date: DateTime<Utc>,
+    },
     Undefer,
+}
+
+impl TaskAction {
+    /// The action's name (`claim`, …): the last segment of its HTTP path.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskAction::Claim => "claim",
+            TaskAction::Unclaim => "unclaim",
+            TaskAction::Complete { .. } => "complete",
+            TaskAction::Defer { .. } => "defer",
+            TaskAction::Undefer => "undefer",
+        }
+    }
 }
 
 impl TaskAction {
@@ -102,21 +131,22 @@ impl TaskAction {
 }
 
 /// One engine transaction reported by a remote process application.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EngineTransactionRequest {
     /// The engine events of the transaction, in order (`{"type": "taskCreated", ...}`).
-    #[schema(value_type = Vec<Object>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub events: Vec<EngineEvent>,
     /// Data entry commands sent with the transaction.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub data_entries: Vec<DataEntryCommand>,
     /// The variables of the instances involved, as they are at the end of the
     /// transaction, for the enricher (variable events of the transaction are applied on
     /// top).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub variables: BTreeMap<String, Payload>,
 }
 
@@ -188,7 +218,7 @@ pub struct TaskpoolNode {
     store: EventStore,
     gateway: Arc<CommandGateway>,
     view: View,
-    view_signal: CommitSignal,
+    view_signal: PositionSignal,
     feed: ChangeFeed,
     outcomes: Arc<OutcomeLog>,
     pool: Mutex<Vec<Connection>>,
@@ -284,7 +314,7 @@ impl TaskpoolNode {
     }
 
     /// The view's position signal.
-    pub fn view_signal(&self) -> CommitSignal {
+    pub fn view_signal(&self) -> PositionSignal {
         self.view_signal.clone()
     }
 
@@ -633,9 +663,9 @@ impl Drop for TaskpoolNode {
 fn spawn_projector(
     projector: Projector,
     view: View,
-    signal: CommitSignal,
+    signal: PositionSignal,
     store: EventStore,
-    commits: CommitSignal,
+    commits: PositionSignal,
     stop: Arc<AtomicBool>,
 ) -> Result<JoinHandle<()>, NodeError> {
     Ok(std::thread::Builder::new()

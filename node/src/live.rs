@@ -9,6 +9,8 @@ use taskpool_core::live::{LiveItem, Subscription};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::problem::Problem;
+
 /// What a live stream yields after the snapshot.
 #[derive(Debug)]
 pub enum LiveEvent {
@@ -16,8 +18,8 @@ pub enum LiveEvent {
     Items(Vec<LiveItem>),
     /// The node is stopping (or `stop` was cancelled); `position` is the last one sent.
     End { position: i64 },
-    /// The view could not be read.
-    Failed { position: i64, error: String },
+    /// The view could not be read (the cause is logged, not told).
+    Failed { position: i64, problem: Problem },
 }
 
 /// The changes of `subscription` after its snapshot, until `stop` is cancelled or the
@@ -56,7 +58,7 @@ pub fn live_events(
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "live stream failed");
-                    yield LiveEvent::Failed { position, error: e.to_string() };
+                    yield LiveEvent::Failed { position, problem: Problem::internal("the live stream could not read the view") };
                     break;
                 }
             }

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use rand::Rng;
-use taskpool_collector::example::{directory, EngineVariables, ExampleApplication};
 use taskpool_collector::outcome_log::{OutcomeLog, OutcomeQuery};
 use taskpool_collector::properties::{SenderProperties, SenderType};
 use taskpool_collector::sender::{GatewaySender, JobWorker};
@@ -21,6 +20,7 @@ use taskpool_core::projector::{Follow, Projector};
 use taskpool_core::query::{self, TaskQuery, Viewer};
 use taskpool_core::view::View;
 use taskpool_core::{CommandContext, CommandGateway, EventStore};
+use taskpool_example::{directory, EngineVariables, ExampleApplication};
 
 // The allocator every Taskpool binary uses (see ARCHITECTURE.md).
 #[global_allocator]
@@ -79,7 +79,7 @@ fn main() -> anyhow::Result<()> {
     let sender = Arc::new(
         GatewaySender::new(gateway.clone(), "example", props.clone()).with_outcome_log(log.clone()),
     );
-    let enricher = taskpool_collector::example::enricher();
+    let enricher = taskpool_example::enricher();
     let collector = Arc::new(Collector::new(
         props.clone(),
         enricher,

@@ -1,23 +1,24 @@
-//! Demo mode: the example process application runs inside the server, so a new user sees
-//! tasks at once and every claim, completion and deferral is acted on by a real (small)
-//! engine: it reads the interaction requests addressed to it from the event store and
-//! answers them in its own transactions. New process instances start now and then.
+//! The example application inside a task pool node (the server's `--demo`, the
+//! desktop's embedded mode), so a new user sees tasks at once and every claim,
+//! completion and deferral is acted on by a real (small) engine: it reads the
+//! interaction requests addressed to it from the event store and answers them in its
+//! own transactions. New process instances start now and then.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use taskpool_collector::example::{directory, EngineVariables, ExampleApplication};
+use crate::{directory, EngineVariables, ExampleApplication};
 use taskpool_collector::properties::SenderProperties;
 use taskpool_collector::sender::GatewaySender;
 use taskpool_collector::Collector;
 use taskpool_core::query::StaticUserDirectory;
 
-use crate::node::TaskpoolNode;
+use taskpool_node::node::TaskpoolNode;
 
-/// The demo users and their groups (alice, bob, carol).
-pub fn demo_users() -> StaticUserDirectory {
+/// The example users and their groups (alice, bob, carol).
+pub fn users() -> StaticUserDirectory {
     StaticUserDirectory::from_pairs(directory::USERS.iter().copied())
 }
 
@@ -33,7 +34,7 @@ pub fn start(
         GatewaySender::new(node.gateway().clone(), application, props.clone())
             .with_outcome_log(node.outcome_log().clone()),
     );
-    let enricher = taskpool_collector::example::enricher();
+    let enricher = crate::enricher();
     let collector = Arc::new(Collector::new(
         props,
         enricher,

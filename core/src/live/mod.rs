@@ -1,0 +1,102 @@
+//! The live change stream: `subscribe(query, from)` yields a snapshot at a position P
+//! (the tasks the query returns now), then, in order, each change after P that concerns
+//! the viewer: a task entered their view, changed, or left it (completed, deleted,
+//! reassigned away, candidate group removed, no longer matching the filter).
+//!
+//! Every item carries its position: a client that resubscribes with its last position
+//! misses nothing and gets nothing twice. The projector never pushes into subscribers;
+//! it moves the view's position signal, and each subscription reads the change table
+//! after its own position at its own pace. So a slow subscriber never blocks the
+//! projector or anyone else, and one that lags simply reads more rows when it resumes.
+
+//!
+//! `subscription.rs` is one viewer's subscription (snapshot, then items judged for its
+//! query); `feed.rs` the change feed that reads each change once and hands it to the
+//! subscriptions it names.
+
+mod feed;
+mod subscription;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Task;
+use crate::position_signal::PositionSignal;
+
+pub use feed::{ChangeFeed, SUBSCRIBER_BUFFER};
+pub use subscription::Subscription;
+
+/// One item of the stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[serde(tag = "change", rename_all = "camelCase")]
+pub enum LiveItem {
+    /// A task became visible (new, assigned to me, my group added, ...).
+    #[serde(rename_all = "camelCase")]
+    Entered { position: i64, task: Box<Task> },
+    /// A visible task changed.
+    #[serde(rename_all = "camelCase")]
+    Changed { position: i64, task: Box<Task> },
+    /// A task left the view (completed, deleted, reassigned away, ...).
+    #[serde(rename_all = "camelCase")]
+    Left { position: i64, task_id: String },
+}
+
+impl LiveItem {
+    pub fn position(&self) -> i64 {
+        match self {
+            LiveItem::Entered { position, .. }
+            | LiveItem::Changed { position, .. }
+            | LiveItem::Left { position, .. } => *position,
+        }
+    }
+
+    pub fn task_id(&self) -> &str {
+        match self {
+            LiveItem::Entered { task, .. } | LiveItem::Changed { task, .. } => &task.id,
+            LiveItem::Left { task_id, .. } => task_id,
+        }
+    }
+}
+
+/// The current state at a position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub position: i64,
+    pub tasks: Vec<Task>,
+    pub total: u64,
+    /// When the clock alone next changes this result (a deferred task falls due): a
+    /// client subscribes again then for a fresh snapshot. No change item is sent for it,
+    /// since no event happens.
+    #[serde(default)]
+    pub next_follow_up: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Called by the feed whenever it handed a subscription something to read (or marked it
+/// lagging, or stopped): lets an async caller sleep until then instead of blocking.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// One row of the change table.
+#[derive(Debug, Clone)]
+pub struct ChangeRow {
+    pub position: i64,
+    pub task_id: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// The task as the feed read it (its latest state; `None`: gone, or not read).
+    pub task: Option<Arc<Task>>,
+    /// Whether `task` was read.
+    pub task_read: bool,
+}
+
+/// Waits until the view has reached `position` (read-your-writes); returns whether it
+/// did within `timeout`.
+pub fn wait_for_position(signal: &PositionSignal, position: i64, timeout: Duration) -> bool {
+    signal.wait_beyond(position - 1, timeout) >= position
+}

@@ -1,0 +1,251 @@
+//! The typed parameters of the node's queries and actions, each with its parsing and
+//! validation (errors name the parameter). The HTTP adapter decodes them from query
+//! strings and bodies; the desktop's embedded backend builds them directly: one type per
+//! query, used by both.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use taskpool_core::model::Payload;
+use taskpool_core::query::{
+    parse_sort, Deferred, Filter, Paging, QueryError, TaskQuery, Viewer, MAX_PAGE,
+};
+
+use crate::problem::Problem;
+
+/// The task list query.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TaskListParams {
+    /// The filter language: `task.priority >= 50 and amount > 1000 and customer ~ acme`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub filter: Option<String>,
+    /// Full-text search over name, description, business key, process name and payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub q: Option<String>,
+    /// Sort keys, `+due,-priority` (default `+due`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub sort: Option<String>,
+    /// Offset paging: the first row (default 0); with a cursor, rows skipped after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub offset: Option<usize>,
+    /// The page size, 1 to 1000 (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1000))]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub limit: Option<usize>,
+    /// Cursor paging: empty for the first page, then the `nextCursor` of the previous one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub cursor: Option<String>,
+    /// Only tasks assigned to me.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub assigned_to_me: Option<bool>,
+    /// Only unassigned tasks I could claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub unassigned: Option<bool>,
+    /// Deferred tasks: `exclude` (default), `include` or `only`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub deferred: Option<Deferred>,
+}
+
+impl TaskListParams {
+    /// The core query for `viewer`; errors name the parameter.
+    pub fn query(&self, viewer: Viewer) -> Result<TaskQuery, Problem> {
+        let mut q = TaskQuery::for_viewer(viewer);
+        if let Some(f) = &self.filter {
+            q.filter = Filter::parse(f).map_err(QueryError::from)?;
+        }
+        q.text = self.q.clone().filter(|t| !t.trim().is_empty());
+        if let Some(s) = &self.sort {
+            q.sort = parse_sort(s)?;
+        }
+        let limit = self.limit.unwrap_or(50);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(Problem::bad_request(
+                "limit",
+                format!("the page size must be between 1 and {MAX_PAGE}"),
+            ));
+        }
+        q.paging = match &self.cursor {
+            Some(c) => Paging::Cursor {
+                after: Some(c.clone()).filter(|c| !c.is_empty()),
+                offset: self.offset.unwrap_or(0),
+                limit,
+            },
+            None => Paging::Offset {
+                offset: self.offset.unwrap_or(0),
+                limit,
+            },
+        };
+        q.assigned_to_me = self.assigned_to_me.unwrap_or(false);
+        q.unassigned_only = self.unassigned.unwrap_or(false);
+        q.deferred = self.deferred.unwrap_or_default();
+        Ok(q)
+    }
+}
+
+/// The live task stream's query: the snapshot's list query, and where to resume.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TaskStreamParams {
+    /// The filter language (as for `GET /tasks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub filter: Option<String>,
+    /// Full-text search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub q: Option<String>,
+    /// The snapshot's sort (default `+due`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub sort: Option<String>,
+    /// The snapshot's size, 1 to 1000 (default 200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1000))]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub limit: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub assigned_to_me: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub unassigned: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub deferred: Option<Deferred>,
+    /// Resume after this position (like `Last-Event-ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 0))]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub from: Option<i64>,
+    /// The token, for HTTP clients that cannot send headers (EventSource); read by the
+    /// server's caller extractor, declared here so strict parsing admits it.
+    #[serde(
+        rename = "access_token",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "typescript", ts(skip))]
+    pub access_token: Option<String>,
+}
+
+impl TaskStreamParams {
+    /// The list parameters of the snapshot (the same query language and checks as
+    /// `GET /tasks`).
+    pub fn list_params(&self) -> TaskListParams {
+        TaskListParams {
+            filter: self.filter.clone(),
+            q: self.q.clone(),
+            sort: self.sort.clone(),
+            offset: None,
+            limit: Some(self.limit.unwrap_or(200)),
+            cursor: None,
+            assigned_to_me: self.assigned_to_me,
+            unassigned: self.unassigned,
+            deferred: self.deferred,
+        }
+    }
+}
+
+/// How many suggestions (filter attribute names or values).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SuggestionParams {
+    /// At most this many (1 to 1000, default 100).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1000))]
+    pub limit: Option<usize>,
+}
+
+impl SuggestionParams {
+    /// The checked limit.
+    pub fn limit(&self) -> Result<usize, Problem> {
+        match self.limit.unwrap_or(100) {
+            n if n == 0 || n > MAX_PAGE => Err(Problem::bad_request(
+                "limit",
+                "the limit must be between 1 and 1000",
+            )),
+            n => Ok(n),
+        }
+    }
+}
+
+/// Options of an action.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActionParams {
+    /// Answer only once the view shows the effect (read-your-writes), or the timeout.
+    pub wait: Option<bool>,
+}
+
+/// The body of a completion.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CompleteBody {
+    /// The result values.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "typescript", ts(type = "Record<string, unknown>"))]
+    pub payload: Payload,
+}
+
+/// The body of a deferral.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeferBody {
+    /// Hidden from the default inbox until then.
+    pub follow_up_date: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_params_name_the_bad_parameter() {
+        let viewer = Viewer::user("alice", &[]);
+        let bad_limit = TaskListParams {
+            limit: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            bad_limit.query(viewer.clone()).err().and_then(|p| p.field),
+            Some("limit".into())
+        );
+        let bad_filter = TaskListParams {
+            filter: Some("priority >>> 3".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            bad_filter.query(viewer).err().and_then(|p| p.field),
+            Some("filter".into())
+        );
+    }
+
+    #[test]
+    fn a_stream_snapshot_defaults_to_200_tasks() {
+        let params = TaskStreamParams::default();
+        assert_eq!(params.list_params().limit, Some(200));
+    }
+}
