@@ -59,9 +59,7 @@ impl OutcomeLog {
     /// Opens (creating) the log in the SQLite file at `path`, keeping the last `retention`
     /// outcomes.
     pub fn open(path: &Path, retention: usize) -> Result<Self, OutcomeLogError> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let conn = taskpool_core::sqlite::open_wal(path, "FULL")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS command_outcomes (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -22,7 +22,7 @@ pub mod patch;
 pub mod position_signal;
 pub mod projector;
 pub mod query;
-mod sqlite;
+pub mod sqlite;
 mod tagged;
 pub mod view;
 

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 /// Opens `path` in WAL mode with the given `synchronous` setting (`NORMAL` or `FULL`).
-pub(crate) fn open_wal(path: &Path, synchronous: &str) -> rusqlite::Result<Connection> {
+/// Every SQLite file of Taskpool is opened here (the event store, views, outcome logs,
+/// checkpoints, an engine's own tables).
+pub fn open_wal(path: &Path, synchronous: &str) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE

@@ -41,7 +41,10 @@ pub fn start(
         sender,
         Arc::new(EngineVariables),
     ));
-    let conn = rusqlite::Connection::open(node.data_dir().join(format!("{application}-app.db")))?;
+    let conn = taskpool_core::sqlite::open_wal(
+        &node.data_dir().join(format!("{application}-app.db")),
+        "FULL",
+    )?;
     let mut app = ExampleApplication::open(application, conn, collector)?;
     app.deploy()?;
     if app.instance_count()? == 0 {

@@ -108,9 +108,7 @@ impl InteractionConsumer {
         outcome_log: Option<Arc<OutcomeLog>>,
     ) -> Result<Self, KafkaError> {
         let consumer = assigned_consumer(config, &format!("taskpool-app-{application}"))?;
-        let offsets = Connection::open(offsets_db)?;
-        offsets.busy_timeout(Duration::from_secs(30))?;
-        offsets.pragma_update(None, "journal_mode", "WAL")?;
+        let offsets = taskpool_core::sqlite::open_wal(offsets_db, "FULL")?;
         offsets.execute_batch(
             "CREATE TABLE IF NOT EXISTS interaction_offsets (partition INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL)",
         )?;

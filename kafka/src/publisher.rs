@@ -62,9 +62,7 @@ impl Publisher {
         checkpoint_db: &Path,
     ) -> Result<Self, KafkaError> {
         let producer = create_producer(config)?;
-        let checkpoint = Connection::open(checkpoint_db)?;
-        checkpoint.busy_timeout(Duration::from_secs(30))?;
-        checkpoint.pragma_update(None, "journal_mode", "WAL")?;
+        let checkpoint = taskpool_core::sqlite::open_wal(checkpoint_db, "FULL")?;
         checkpoint.execute_batch(
             "CREATE TABLE IF NOT EXISTS publisher_checkpoint (origin TEXT PRIMARY KEY, position INTEGER NOT NULL)",
         )?;

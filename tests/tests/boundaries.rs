@@ -164,3 +164,37 @@ fn cores_sources_do_not_speak_kafka() {
     }
     assert!(found.is_empty(), "core speaks Kafka:\n{}", found.join("\n"));
 }
+
+#[test]
+fn every_sqlite_file_is_opened_through_open_wal() {
+    // Sources that run in a node or an engine (tests and benches may open files as they
+    // like); core/src/sqlite.rs is the one place that opens them.
+    let mut files = Vec::new();
+    for dir in [
+        "core/src",
+        "collector/src",
+        "node/src",
+        "example/src",
+        "kafka/src",
+        "server/src",
+        "src-tauri/src",
+    ] {
+        rust_files(&workspace().join(dir), &mut files);
+    }
+    let mut found = Vec::new();
+    for f in files.iter().filter(|f| !f.ends_with("core/src/sqlite.rs")) {
+        let text = std::fs::read_to_string(f).expect("read");
+        // Stop at a file's unit tests.
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (n, line) in code.lines().enumerate() {
+            if line.contains("Connection::open(") || line.contains("Connection::open_with_flags(") {
+                found.push(format!("{}:{}", f.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "open SQLite files with taskpool_core::sqlite::open_wal (WAL, busy timeout, retry):\n{}",
+        found.join("\n")
+    );
+}

@@ -87,12 +87,15 @@ fn main() -> anyhow::Result<()> {
         Arc::new(EngineVariables),
     ));
     let app_db = args.data_dir.join("example-app.db");
-    let mut app =
-        ExampleApplication::open("example", rusqlite::Connection::open(&app_db)?, collector)?;
+    let mut app = ExampleApplication::open(
+        "example",
+        taskpool_core::sqlite::open_wal(&app_db, "FULL")?,
+        collector,
+    )?;
     let stop = Arc::new(AtomicBool::new(false));
     if props.sender_type == SenderType::Txjob {
         let worker = JobWorker::new(
-            rusqlite::Connection::open(&app_db)?,
+            taskpool_core::sqlite::open_wal(&app_db, "FULL")?,
             sender.clone(),
             Duration::from_millis(props.job_max_backoff_ms),
         )?;
