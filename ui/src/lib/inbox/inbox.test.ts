@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { addClause, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, effectVisible, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from './inbox';
-import type { SortKey } from './inbox';
-import type { Task } from './types';
+import { addClause, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, effectVisible, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from '.';
+import type { SortKey } from '.';
+import type { Task } from '../types';
 
 function task(id: string, due?: string, extra: Partial<Task> = {}): Task {
   return {

@@ -1,0 +1,8 @@
+// The inbox's pure logic, by topic. Components and the page import from here.
+
+export * from './merge';
+export * from './outcomes';
+export * from './paging';
+export * from './pending';
+export * from './query';
+export * from './sort';
