@@ -16,33 +16,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{Duration as ChronoDuration, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use taskpool_core::command::{AssignTask, TaskCommand};
 use taskpool_core::live::{ChangeFeed, LiveItem, Subscription};
 use taskpool_core::projector::{CommitGroup, Follow, Projector};
 use taskpool_core::query::{self, Filter, Paging, TaskQuery, Viewer};
-use taskpool_core::testing::fixtures;
 use taskpool_core::view::View;
-use taskpool_core::{BatchMode, Command, CommandContext, CommandGateway, EventStore};
+use taskpool_core::{CommandContext, CommandGateway, EventStore};
 
 // The allocator every Taskpool binary uses (see ARCHITECTURE.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USERS: usize = 10_000;
-const GROUPS: usize = 500;
-
-fn user(i: usize) -> String {
-    format!("user-{i:05}")
-}
-fn group(i: usize) -> String {
-    format!("group-{i:03}")
-}
-/// Each user belongs to three groups.
-fn groups_of(u: usize) -> Vec<String> {
-    (0..3).map(|k| group((u * 7 + k * 131) % GROUPS)).collect()
-}
+#[path = "support/tasks.rs"]
+mod tasks;
+use tasks::{groups_of, user, Audience, TaskGenerator, GROUPS, USERS};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -86,52 +74,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = EventStore::open_with(store_dir.join("events.db"), durability)?;
     let gateway = Arc::new(CommandGateway::new(&store)?);
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let base = Utc
-        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
-        .single()
-        .ok_or("date")?;
     println!(
         "query side benchmark: {tasks} tasks, {USERS} users, {GROUPS} groups, 10 payload fields"
     );
 
     let started = Instant::now();
     let filled = store.reader()?.head_position()? > 0;
-    for chunk_start in (0..if filled { 0 } else { tasks }).step_by(1000) {
-        let mut batch: Vec<Command> = Vec::with_capacity(1000);
-        for i in chunk_start..(chunk_start + 1000).min(tasks) {
-            let mut t = fixtures::task(&format!("task-{i:07}"), &format!("app-{}", i % 5));
-            t.name = format!("Review order {i}");
-            t.business_key = Some(format!("BK-{i}"));
-            t.due_date = Some(base + ChronoDuration::minutes(rng.gen_range(0..525_600)));
-            t.priority = rng.gen_range(0..100);
-            if rng.gen_bool(0.3) {
-                t.assignee = Some(user(rng.gen_range(0..USERS)));
-            }
-            t.candidate_groups.insert(group(rng.gen_range(0..GROUPS)));
-            let p = &mut t.payload;
-            p.insert("amount".into(), rng.gen_range(0..100_000).into());
-            p.insert(
-                "customer".into(),
-                format!("Customer {}", rng.gen_range(0..5000)).into(),
-            );
-            p.insert(
-                "country".into(),
-                ["DE", "FR", "NL", "US", "JP"][i % 5].into(),
-            );
-            p.insert("orderId".into(), format!("O-{i}").into());
-            p.insert("urgent".into(), (i % 7 == 0).into());
-            p.insert("items".into(), rng.gen_range(1..50).into());
-            p.insert("channel".into(), ["web", "phone", "mail"][i % 3].into());
-            p.insert("region".into(), format!("R{}", i % 40).into());
-            p.insert("score".into(), rng.gen_range(0.0..1.0).into());
-            p.insert(
-                "note".into(),
-                format!("Order note {}", rng.gen_range(0..100_000)).into(),
-            );
-            batch.push(TaskCommand::CreateTask(t).into());
-        }
-        gateway.handle(batch, BatchMode::Atomic, &CommandContext::default())?;
-    }
+    TaskGenerator::new(7, Audience::Population, 10).fill(
+        &gateway,
+        0..if filled { 0 } else { tasks },
+        |i| format!("app-{}", i % 5),
+    )?;
     println!("event store filled in {:.1?}", started.elapsed());
 
     let view = View::open(dir.path().join("view.db"))?;

@@ -46,7 +46,7 @@ fn commit_applied(
     tx: Transaction<'_>,
     id: &str,
     signal: &PositionSignal,
-    checkpointer: &view::Checkpointer,
+    wal: &view::WalCheckpointer,
     applied: usize,
     position: i64,
 ) -> Result<(), ProjectorError> {
@@ -56,7 +56,7 @@ fn commit_applied(
     tx.commit()?;
     if applied > 0 {
         signal.advance(position);
-        checkpointer.written();
+        wal.written();
     }
     Ok(())
 }
@@ -135,7 +135,7 @@ pub struct Projector {
     /// Signalled with the view's position after every applied batch.
     signal: PositionSignal,
     /// WAL checkpoints in the background, not inside this projector's commits.
-    checkpointer: view::Checkpointer,
+    wal_checkpointer: view::WalCheckpointer,
 }
 
 impl Projector {
@@ -145,8 +145,12 @@ impl Projector {
         // (256 MiB at most, allocated as used). Checkpoints run in the background; the
         // automatic one is a safety net.
         conn.pragma_update(None, "cache_size", -262_144)?;
-        conn.pragma_update(None, "wal_autocheckpoint", view::checkpointer_safety_net())?;
-        let checkpointer = view::Checkpointer::start(view)?;
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            view::wal_checkpointer_safety_net(),
+        )?;
+        let wal_checkpointer = view::WalCheckpointer::start(view)?;
         let position = view::checkpoint(&conn, TASKLIST_PROJECTOR)?;
         Ok(Self {
             id: TASKLIST_PROJECTOR.into(),
@@ -154,7 +158,7 @@ impl Projector {
             batch_size: 1000,
             commit_group: CommitGroup::default(),
             signal: PositionSignal::new(position),
-            checkpointer,
+            wal_checkpointer,
         })
     }
 
@@ -204,7 +208,7 @@ impl Projector {
             tx,
             &self.id,
             &self.signal,
-            &self.checkpointer,
+            &self.wal_checkpointer,
             applied,
             position,
         )?;
@@ -273,7 +277,7 @@ impl Projector {
             tx,
             &self.id,
             &self.signal,
-            &self.checkpointer,
+            &self.wal_checkpointer,
             applied,
             position,
         )?;
@@ -306,7 +310,7 @@ impl Projector {
         let merged = full_text::merge_step(&tx, pages)?;
         tx.commit()?;
         if merged {
-            self.checkpointer.written();
+            self.wal_checkpointer.written();
         }
         Ok(merged)
     }
@@ -398,7 +402,7 @@ impl Projector {
                     tx,
                     &self.id,
                     &self.signal,
-                    &self.checkpointer,
+                    &self.wal_checkpointer,
                     in_group,
                     position,
                 )?;

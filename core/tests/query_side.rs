@@ -1176,7 +1176,7 @@ fn the_views_wal_is_checkpointed_in_the_background_not_in_the_projectors_commits
         pool.send(commands);
     }
     // The projector's own threshold is far away (50,000 pages): only the background
-    // checkpointer copies the WAL's pages into the view file.
+    // WAL checkpointer copies the WAL's pages into the view file.
     assert!(size(&wal) > 0, "the projector wrote to the WAL");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while size(&db) <= before {
@@ -1188,7 +1188,7 @@ fn the_views_wal_is_checkpointed_in_the_background_not_in_the_projectors_commits
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    // Dropping the projector stops its checkpointer.
+    // Dropping the projector stops its WAL checkpointer.
     drop(pool);
 }
 

@@ -1,4 +1,4 @@
-//! The example application inside a task pool node (the server's `--demo`, the
+//! The example application inside a task pool node (the server's `--example`, the
 //! desktop's embedded mode), so a new user sees tasks at once and every claim,
 //! completion and deferral is acted on by a real (small) engine: it reads the
 //! interaction requests addressed to it from the event store and answers them in its
@@ -49,13 +49,13 @@ pub fn start(
     app.deploy()?;
     if app.instance_count()? == 0 {
         app.create_starting_set()?;
-        tracing::info!("demo: created the starting set for alice, bob and carol");
+        tracing::info!("example application: created the starting set for alice, bob and carol");
     }
     let mut reader = node.event_reader()?;
     let stop = node.stop_flag();
     let commits = node.gateway().commit_signal();
     Ok(std::thread::Builder::new()
-        .name("demo-application".into())
+        .name("example-application".into())
         .spawn(move || {
             let mut rng = rand::thread_rng();
             let mut next_start = Instant::now() + period(rate);
@@ -63,11 +63,11 @@ pub fn start(
             let mut seen = 0;
             while !stop.load(Ordering::Relaxed) {
                 if let Err(e) = app.process_interactions(&mut reader) {
-                    tracing::warn!(error = %e, "demo: could not act on interactions");
+                    tracing::warn!(error = %e, "example application: could not act on interactions");
                 }
                 if rate > 0.0 && Instant::now() >= next_start {
                     if let Err(e) = app.start_random(&mut rng) {
-                        tracing::warn!(error = %e, "demo: could not start an instance");
+                        tracing::warn!(error = %e, "example application: could not start an instance");
                     }
                     next_start = Instant::now() + period(rate);
                 }

@@ -303,7 +303,7 @@ impl TaskpoolNode {
         self.stop.load(Ordering::Relaxed)
     }
 
-    /// The stop flag shared with the node's threads (the demo application uses it).
+    /// The stop flag shared with the node's threads (the example application uses it).
     pub fn stop_flag(&self) -> Arc<AtomicBool> {
         self.stop.clone()
     }

@@ -15,33 +15,15 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{Duration as ChronoDuration, TimeZone, Utc};
 use futures_util::StreamExt;
-use rand::{Rng, SeedableRng};
-use taskpool_core::command::TaskCommand;
-use taskpool_core::projector::Projector;
-use taskpool_core::testing::fixtures;
-use taskpool_core::view::View;
-use taskpool_core::{
-    BatchMode, Command as TaskpoolCommand, CommandContext, CommandGateway, EventStore,
-};
 use taskpool_server::auth::{application_token, load_or_create_secret, user_token};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USERS: usize = 10_000;
-const GROUPS: usize = 500;
-
-fn user(i: usize) -> String {
-    format!("user-{i:05}")
-}
-fn group(i: usize) -> String {
-    format!("group-{i:03}")
-}
-fn groups_of(u: usize) -> Vec<String> {
-    (0..3).map(|k| group((u * 7 + k * 131) % GROUPS)).collect()
-}
+#[path = "../../core/benches/support/tasks.rs"]
+mod tasks;
+use tasks::{group, groups_of, user, Audience, TaskGenerator, GROUPS, USERS};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -59,59 +41,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// Generates the event store and view once (kept for later runs).
 fn prepare(dir: &Path, tasks: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let marker = dir.join(format!("ready-{tasks}"));
-    if marker.exists() {
-        println!("reusing the generated data in {}", dir.display());
-        return Ok(());
-    }
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir)?;
-    let store = EventStore::open(dir.join("events.db"))?;
-    let gateway = Arc::new(CommandGateway::new(&store)?);
-    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let base = Utc
-        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
-        .single()
-        .ok_or("date")?;
-    let started = Instant::now();
-    for chunk in (0..tasks).step_by(1000) {
-        let mut batch: Vec<TaskpoolCommand> = Vec::with_capacity(1000);
-        for i in chunk..(chunk + 1000).min(tasks) {
-            let mut t = fixtures::task(&format!("task-{i:07}"), &format!("app-{}", i % 5));
-            t.name = format!("Review order {i}");
-            t.business_key = Some(format!("BK-{i}"));
-            t.due_date = Some(base + ChronoDuration::minutes(rng.gen_range(0..525_600)));
-            t.priority = rng.gen_range(0..100);
-            if rng.gen_bool(0.3) {
-                t.assignee = Some(user(rng.gen_range(0..USERS)));
-            }
-            t.candidate_groups.insert(group(rng.gen_range(0..GROUPS)));
-            t.payload
-                .insert("amount".into(), rng.gen_range(0..100_000).into());
-            t.payload.insert(
-                "customer".into(),
-                format!("Customer {}", rng.gen_range(0..5000)).into(),
-            );
-            t.payload.insert(
-                "country".into(),
-                ["DE", "FR", "NL", "US", "JP"][i % 5].into(),
-            );
-            batch.push(TaskCommand::CreateTask(t).into());
-        }
-        gateway.handle(batch, BatchMode::Atomic, &CommandContext::default())?;
-    }
-    println!("event store: {tasks} tasks in {:.1?}", started.elapsed());
-    let view = View::open(dir.join("view.db"))?;
-    let mut projector = Projector::new(&view)?.with_batch_size(5000);
-    let started = Instant::now();
-    let applied = projector.catch_up(&mut store.reader()?)?;
-    println!(
-        "view: {applied} events projected in {:.1?}",
-        started.elapsed()
-    );
-    view.connect()?.execute_batch("ANALYZE")?;
-    std::fs::write(marker, b"")?;
-    Ok(())
+    let generator = TaskGenerator::new(7, Audience::Population, 3);
+    tasks::prepare_once(dir, dir, tasks, generator, |i| format!("app-{}", i % 5))
 }
 
 struct Server {

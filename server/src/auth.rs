@@ -222,12 +222,12 @@ impl Authenticator {
         })
     }
 
-    /// The users file (development mode), for the demo login.
+    /// The users file (development mode), for the development login.
     pub fn users(&self) -> &StaticUserDirectory {
         &self.users
     }
 
-    /// Adds users to the development directory (the demo application's users).
+    /// Adds users to the development directory (the example application's users).
     pub fn with_users(mut self, users: StaticUserDirectory) -> Self {
         self.users = Arc::new(users);
         self

@@ -15,10 +15,13 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Where to listen (loopback by default).
     pub listen: SocketAddr,
-    /// Also run the example process application in-process.
-    pub demo: bool,
-    /// Demo: new process instances per second.
-    pub demo_rate: f64,
+    /// Also run the example process application in-process (`demo` is its earlier
+    /// name, still read).
+    #[serde(alias = "demo")]
+    pub example: bool,
+    /// The example application: new process instances per second.
+    #[serde(alias = "demo-rate")]
+    pub example_rate: f64,
     /// The largest request body in bytes.
     pub max_body_bytes: usize,
     /// How long `?wait=true` waits for the view, in milliseconds.
@@ -87,8 +90,8 @@ impl Default for ServerConfig {
         Self {
             data_dir: PathBuf::from("data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            demo: false,
-            demo_rate: 0.2,
+            example: false,
+            example_rate: 0.2,
             max_body_bytes: 10 * 1024 * 1024,
             wait_timeout_ms: 5_000,
             keep_alive_secs: 15,
@@ -153,7 +156,9 @@ impl ServerConfig {
             "TASKPOOL_LISTEN" => {
                 self.listen = value.parse().map_err(|e| bad(format!("{e}")))?;
             }
-            "TASKPOOL_DEMO" => self.demo = matches!(value.as_str(), "1" | "true" | "yes"),
+            "TASKPOOL_EXAMPLE" | "TASKPOOL_DEMO" => {
+                self.example = matches!(value.as_str(), "1" | "true" | "yes")
+            }
             "TASKPOOL_UI_DIR" => self.ui_dir = Some(value.into()),
             "TASKPOOL_ROLE" => self.role = value.parse().map_err(bad)?,
             "TASKPOOL_APPLICATION" => self.application = value,
@@ -237,7 +242,7 @@ mod tests {
         )
         .expect("load");
         assert_eq!(c.listen.port(), 9100);
-        assert!(c.demo);
+        assert!(c.example, "the earlier name `demo` is still read");
         assert_eq!(c.auth.dev_user.as_deref(), Some("bob"));
         let err = ServerConfig::load(None, [("TASKPOOL_LISTEN".into(), "nowhere".into())])
             .expect_err("bad address");

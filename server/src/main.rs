@@ -42,12 +42,13 @@ struct ServeArgs {
     /// Where to listen (default 127.0.0.1:8080; port 0 picks a free one).
     #[arg(long)]
     listen: Option<SocketAddr>,
-    /// Also run the example process application (live demo tasks for alice, bob, carol).
-    #[arg(long)]
-    demo: bool,
-    /// Demo: new process instances per second.
-    #[arg(long)]
-    demo_rate: Option<f64>,
+    /// Also run the example process application (live tasks for alice, bob, carol).
+    /// `--demo` is the same flag's earlier name.
+    #[arg(long, alias = "demo")]
+    example: bool,
+    /// The example application: new process instances per second (`--demo-rate`).
+    #[arg(long, alias = "demo-rate")]
+    example_rate: Option<f64>,
     /// Development mode: requests without a token act as this user.
     #[arg(long)]
     dev_user: Option<String>,
@@ -101,9 +102,9 @@ fn config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     if let Some(l) = args.listen {
         c.listen = l;
     }
-    c.demo |= args.demo;
-    if let Some(r) = args.demo_rate {
-        c.demo_rate = r;
+    c.example |= args.example;
+    if let Some(r) = args.example_rate {
+        c.example_rate = r;
     }
     if let Some(u) = &args.dev_user {
         c.auth.dev_user = Some(u.clone());
@@ -199,5 +200,23 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_flags_keep_their_earlier_names() {
+        for args in [
+            ["taskpool-server", "--example", "--example-rate", "0.5"],
+            ["taskpool-server", "--demo", "--demo-rate", "0.5"],
+        ] {
+            let cli = Cli::try_parse_from(args).expect("parses");
+            let c = config(&cli.serve).expect("config");
+            assert!(c.example, "{args:?}");
+            assert_eq!(c.example_rate, 0.5, "{args:?}");
+        }
     }
 }

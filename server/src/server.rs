@@ -73,20 +73,20 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let node = tokio::task::spawn_blocking(move || TaskpoolNode::start(options)).await??;
     // The example application is the engine of a single node with `demo` and of every
     // process-application node.
-    if (config.role == Role::Single && config.demo) || config.role == Role::ProcessApplication {
+    if (config.role == Role::Single && config.example) || config.role == Role::ProcessApplication {
         node.adopt_thread(taskpool_example::on_node::start(
             node.clone(),
             &config.application,
-            config.demo_rate,
+            config.example_rate,
         )?);
     }
     #[cfg(feature = "kafka")]
     let publisher = crate::distribution::start(&config, &node).await?;
     let mut auth = Authenticator::new(&config.data_dir, &config.auth)?;
-    if config.demo && config.auth.users_file.is_none() {
+    if config.example && config.auth.users_file.is_none() {
         auth = auth.with_users(taskpool_example::on_node::users());
     }
-    let dev_login = config.demo || config.auth.users_file.is_some();
+    let dev_login = config.example || config.auth.users_file.is_some();
     let shutdown = CancellationToken::new();
     let outcomes = bridge_outcomes(&node);
     let view_position = watch_position(&node, "view-position", |n| n.view_signal());
@@ -108,7 +108,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let app = router(state, &config);
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), demo = config.demo, role = ?config.role, "taskpool server listening");
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), example = config.example, role = ?config.role, "taskpool server listening");
     let token = shutdown.clone();
     let task = tokio::spawn(async move {
         axum::serve(

@@ -37,8 +37,8 @@ fn start(dir: &Path) -> Node {
             "--listen",
             "127.0.0.1:0",
             "--print-address",
-            "--demo",
-            "--demo-rate",
+            "--example",
+            "--example-rate",
             "0",
         ])
         .arg("--data-dir")

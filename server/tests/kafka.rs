@@ -25,7 +25,7 @@ async fn node(dir: &std::path::Path, role: Role, broker: &TestBroker, app: &str)
     TestServer::start_with(dir, move |c| {
         c.role = role;
         c.application = app;
-        c.demo_rate = 0.0;
+        c.example_rate = 0.0;
         c.kafka.brokers = brokers;
         // One identity provider for all nodes: a token is valid on each.
         c.auth.hs256_secret = Some("the test cluster's shared secret".into());
@@ -100,7 +100,7 @@ async fn engine_to_both_tasklists_and_a_claim_back_to_the_engine() {
     let page: Value = t1.get(&bob, "/api/v1/tasks?unassigned=true&filter=task.applicationName%20%3D%20alpha%20and%20task.taskDefinitionKey%20%3D%20triage").await.json().await.expect("json");
     let engine_task = page["tasks"][0]["id"]
         .as_str()
-        .expect("a demo triage task")
+        .expect("an example triage task")
         .to_string();
     let resp = t1
         .post(&bob, &format!("/api/v1/tasks/{engine_task}/claim"), None)

@@ -1,4 +1,4 @@
-//! Ways of running the server: demo mode (the example application acts on claims),
+//! Ways of running the server: with the example application (it acts on claims),
 //! RS256 tokens from an identity provider, development mode, and the `token` subcommand.
 
 mod common;
@@ -11,14 +11,14 @@ use serde_json::{json, Value};
 use taskpool_server::auth::Claims;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_mode_shows_live_tasks_and_its_engine_acts_on_a_claim() {
+async fn the_example_application_shows_live_tasks_and_its_engine_acts_on_a_claim() {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = TestServer::start_with(dir.path(), |c| {
-        c.demo = true;
-        c.demo_rate = 0.0;
+        c.example = true;
+        c.example_rate = 0.0;
     })
     .await;
-    // The demo login hands out tokens for the demo users.
+    // The development login hands out tokens for the example users.
     let login: Value = s
         .client
         .post(s.url("/api/v1/dev/token"))
@@ -37,7 +37,7 @@ async fn demo_mode_shows_live_tasks_and_its_engine_acts_on_a_claim() {
         .await
         .expect("snapshot");
     let tasks = snapshot.data["tasks"].as_array().expect("tasks").clone();
-    assert!(!tasks.is_empty(), "bob has claimable demo tasks");
+    assert!(!tasks.is_empty(), "bob has claimable example tasks");
     let id = tasks[0]["id"].as_str().expect("id").to_string();
     let resp = s
         .post(&bob, &format!("/api/v1/tasks/{id}/claim"), None)

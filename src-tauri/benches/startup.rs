@@ -8,18 +8,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{Duration as ChronoDuration, TimeZone, Utc};
-use rand::{Rng, SeedableRng};
-use taskpool_core::command::TaskCommand;
-use taskpool_core::projector::Projector;
-use taskpool_core::testing::fixtures;
-use taskpool_core::view::View;
-use taskpool_core::{
-    BatchMode, Command as TaskpoolCommand, CommandContext, CommandGateway, EventStore,
-};
+#[path = "../../core/benches/support/tasks.rs"]
+mod tasks;
+use tasks::{Audience, TaskGenerator};
 
 #[path = "../tests/support/display.rs"]
 mod support_display;
@@ -37,56 +30,17 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 /// The app's data directory with `tasks` tasks of the example application, all visible
 /// to alice (candidates: her group approvers; some assigned to her), projected.
 fn prepare(dir: &Path, tasks: usize) -> Res {
-    let marker = dir.join(format!("ready-{tasks}"));
-    if marker.exists() {
-        println!("reusing the generated data in {}", dir.display());
-        return Ok(());
-    }
-    let _ = std::fs::remove_dir_all(dir);
-    let pool = dir.join("taskpool");
-    std::fs::create_dir_all(&pool)?;
-    let store = EventStore::open(pool.join("events.db"))?;
-    let gateway = Arc::new(CommandGateway::new(&store)?);
-    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
-    let base = Utc
-        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
-        .single()
-        .ok_or("date")?;
-    let started = Instant::now();
-    for chunk in (0..tasks).step_by(1000) {
-        let mut batch: Vec<TaskpoolCommand> = Vec::with_capacity(1000);
-        for i in chunk..(chunk + 1000).min(tasks) {
-            let mut t = fixtures::task(&format!("task-{i:07}"), "example");
-            t.name = format!("Review order {i}");
-            t.business_key = Some(format!("BK-{i}"));
-            t.due_date = Some(base + ChronoDuration::minutes(rng.gen_range(0..525_600)));
-            t.priority = rng.gen_range(0..100);
-            if rng.gen_bool(0.3) {
-                t.assignee = Some("alice".into());
-            }
-            t.candidate_groups.insert("approvers".into());
-            t.payload
-                .insert("amount".into(), rng.gen_range(0..100_000).into());
-            t.payload.insert(
-                "customer".into(),
-                format!("Customer {}", rng.gen_range(0..5000)).into(),
-            );
-            batch.push(TaskCommand::CreateTask(t).into());
-        }
-        gateway.handle(batch, BatchMode::Atomic, &CommandContext::default())?;
-    }
-    println!("event store: {tasks} tasks in {:.1?}", started.elapsed());
-    let view = View::open(pool.join("view.db"))?;
-    let mut projector = Projector::new(&view)?.with_batch_size(5000);
-    let started = Instant::now();
-    let applied = projector.catch_up(&mut store.reader()?)?;
-    println!(
-        "view: {applied} events projected in {:.1?}",
-        started.elapsed()
+    let generator = TaskGenerator::new(
+        11,
+        Audience::One {
+            user: "alice",
+            group: "approvers",
+        },
+        2,
     );
-    view.connect()?.execute_batch("ANALYZE")?;
-    std::fs::write(marker, b"")?;
-    Ok(())
+    tasks::prepare_once(dir, &dir.join("taskpool"), tasks, generator, |_| {
+        "example".to_string()
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -124,7 +78,7 @@ fn main() -> Res {
         let status = Command::new(env!("CARGO_BIN_EXE_taskpool-desktop"))
             .args([
                 "--embedded",
-                "--demo-rate",
+                "--example-rate",
                 "0",
                 "--user",
                 "alice",

@@ -29,9 +29,9 @@ struct Args {
     /// Where the app keeps its settings and the embedded task pool.
     #[arg(long, env = "TASKPOOL_DESKTOP_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Embedded mode: new example process instances per second.
-    #[arg(long, default_value_t = 0.02)]
-    demo_rate: f64,
+    /// Embedded mode: new example process instances per second (`--demo-rate`).
+    #[arg(long, alias = "demo-rate", default_value_t = 0.02)]
+    example_rate: f64,
     /// Sign this user in at start.
     #[arg(long)]
     user: Option<String>,
@@ -77,7 +77,7 @@ fn main() -> anyhow::Result<()> {
     }
     let launch = Launch {
         data_dir,
-        demo_rate: args.demo_rate,
+        example_rate: args.example_rate,
         user: args.user,
         startup_report: args.startup_report,
         started,

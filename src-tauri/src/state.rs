@@ -20,7 +20,7 @@ pub type Notifier = Arc<dyn Fn(&str, &str) + Send + Sync>;
 pub struct Launch {
     pub data_dir: PathBuf,
     /// New example instances per second in embedded mode.
-    pub demo_rate: f64,
+    pub example_rate: f64,
     /// Sign this user in at once.
     pub user: Option<String>,
     /// Write the start-up figures here after the first inbox paint, then quit.
@@ -90,7 +90,7 @@ impl DesktopState {
 pub fn open_backend(launch: &Launch, settings: &Settings) -> Result<Arc<dyn Backend>, Problem> {
     match settings.mode {
         Mode::Embedded => {
-            EmbeddedBackend::start(&launch.data_dir.join("taskpool"), launch.demo_rate)
+            EmbeddedBackend::start(&launch.data_dir.join("taskpool"), launch.example_rate)
                 .map(|b| Arc::new(b) as Arc<dyn Backend>)
                 .map_err(|e| {
                     Problem::internal(format!("the embedded task pool could not start: {e:#}"))

@@ -1,5 +1,5 @@
 //! The desktop app's two backends run the same scenario and must answer alike: the
-//! embedded task pool in this process, and a real taskpool server (with its demo
+//! embedded task pool in this process, and a real taskpool server (with its example
 //! application) reached over HTTP and SSE.
 
 use std::sync::{Arc, Mutex};
@@ -97,7 +97,10 @@ async fn scenario(backend: &dyn Backend) {
         .await
         .expect("task stream");
     let snapshot = first_snapshot(&got).await;
-    assert!(!snapshot.tasks.is_empty(), "alice has claimable demo tasks");
+    assert!(
+        !snapshot.tasks.is_empty(),
+        "alice has claimable example tasks"
+    );
     assert!(snapshot.tasks.iter().all(|t| t.assignee.is_none()));
     let id = snapshot.tasks[0].id.clone();
 
@@ -319,12 +322,12 @@ async fn the_embedded_backend_runs_the_scenario() {
 }
 
 /// A server on `listen` with the example process application, no simulated users.
-fn demo_server(data_dir: &std::path::Path, listen: &str) -> ServerConfig {
+fn example_server(data_dir: &std::path::Path, listen: &str) -> ServerConfig {
     ServerConfig {
         data_dir: data_dir.to_path_buf(),
         listen: listen.parse().expect("addr"),
-        demo: true,
-        demo_rate: 0.0,
+        example: true,
+        example_rate: 0.0,
         ..ServerConfig::default()
     }
 }
@@ -332,7 +335,7 @@ fn demo_server(data_dir: &std::path::Path, listen: &str) -> ServerConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_remote_backend_runs_the_scenario_against_a_real_server() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = taskpool_server::serve(demo_server(dir.path(), "127.0.0.1:0"))
+    let server = taskpool_server::serve(example_server(dir.path(), "127.0.0.1:0"))
         .await
         .expect("server");
     let backend = RemoteBackend::new(&format!("http://{}", server.addr), None).expect("remote");
@@ -349,7 +352,7 @@ async fn a_remote_backend_with_a_bad_token_or_no_server_says_so() {
         .expect_err("nothing listens on port 9");
     assert_eq!(err.status, 0, "{err:?}");
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = taskpool_server::serve(demo_server(dir.path(), "127.0.0.1:0"))
+    let server = taskpool_server::serve(example_server(dir.path(), "127.0.0.1:0"))
         .await
         .expect("server");
     // A well-formed token the server did not sign.
@@ -367,7 +370,7 @@ async fn a_remote_backend_with_a_bad_token_or_no_server_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_stream_reconnects_after_a_server_restart_and_resumes_where_it_was() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = |listen: &str| demo_server(dir.path(), listen);
+    let config = |listen: &str| example_server(dir.path(), listen);
     let server = taskpool_server::serve(config("127.0.0.1:0"))
         .await
         .expect("server");

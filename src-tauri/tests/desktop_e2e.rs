@@ -1,5 +1,5 @@
 //! The real desktop window, driven over WebDriver (tauri-driver + WebKitWebDriver)
-//! under Xvfb: embedded mode (the demo tasks of the example application: sign in,
+//! under Xvfb: embedded mode (the tasks of the example application: sign in,
 //! claim, complete, see the outcomes, switch user) and remote mode against a running
 //! taskpool server. Screenshots go to docs/screenshots/.
 //!
@@ -296,7 +296,7 @@ async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
 async fn embedded() -> Res {
     let data = tempfile::tempdir()?;
     let dir = data.path().display().to_string();
-    let app = launch(&["--embedded", "--data-dir", &dir, "--demo-rate", "0"]).await?;
+    let app = launch(&["--embedded", "--data-dir", &dir, "--demo-rate", "0"] /* the flag's earlier name, still accepted */).await?;
     let c = &app.client;
     eprintln!("e2e: the embedded app is up");
     // The user switcher offers the example application's users.
@@ -306,7 +306,13 @@ async fn embedded() -> Res {
     click(c, "[data-testid=login-alice]").await?;
     wait_text(c, "[data-testid=user]", "alice").await?;
     wait_text(c, "[data-testid=connection]", "live").await?;
-    wait_count(c, "[data-testid=task-row]", |n| n > 0, "alice's demo tasks").await?;
+    wait_count(
+        c,
+        "[data-testid=task-row]",
+        |n| n > 0,
+        "alice's example tasks",
+    )
+    .await?;
     eprintln!("e2e: alice signed in and sees her tasks, live");
     wait_text(c, "[data-testid=mode-badge]", "embedded").await?;
     let id = claim_and_complete(c, Some("desktop")).await?;
@@ -330,8 +336,8 @@ async fn remote() -> Res {
     let server = taskpool_server::serve(ServerConfig {
         data_dir: server_data.path().to_path_buf(),
         listen: "127.0.0.1:0".parse()?,
-        demo: true,
-        demo_rate: 0.0,
+        example: true,
+        example_rate: 0.0,
         ..ServerConfig::default()
     })
     .await

@@ -1,5 +1,5 @@
-// Browser end-to-end test of the inbox against the real server with --demo, in Debian's
-// Chromium driven by Playwright: two users sign in, filter, claim (the demo engine
+// Browser end-to-end test of the inbox against the real server with --example, in Debian's
+// Chromium driven by Playwright: two users sign in, filter, claim (the example engine
 // performs it), complete (the task leaves), see the outcome panel, and the second user's
 // list changes live when a task of their shared group is claimed.
 //   node e2e/inbox.e2e.mjs SERVER_BINARY        (ui/dist must be built)
@@ -18,7 +18,7 @@ const shots = resolve(here, '../../docs/screenshots');
 mkdirSync(shots, { recursive: true });
 const dataDir = mkdtempSync(join(tmpdir(), 'taskpool-e2e-'));
 
-const server = spawn(serverBin, ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--demo', '--demo-rate', '0', '--ui-dir', resolve(here, '../dist'), '--print-address'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const server = spawn(serverBin, ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--example', '--example-rate', '0', '--ui-dir', resolve(here, '../dist'), '--print-address'], { stdio: ['ignore', 'pipe', 'inherit'] });
 const base = await new Promise((ok, fail) => {
   const rl = createInterface({ input: server.stdout });
   rl.once('line', (l) => ok(l.replace('listening on ', '').trim()));

@@ -1,20 +1,20 @@
 //! The view: the query model in its own SQLite file, built from the events by the
 //! [`crate::projector::Projector`]. Every view can be rebuilt from the event log.
 
-mod checkpointer;
 pub mod full_text;
 pub(crate) mod projection;
 mod schema;
+mod wal_checkpointer;
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
-pub use checkpointer::Checkpointer;
+pub use wal_checkpointer::WalCheckpointer;
 
 /// The projector connection's automatic checkpoint threshold (pages).
-pub fn checkpointer_safety_net() -> i64 {
-    checkpointer::SAFETY_NET_PAGES
+pub fn wal_checkpointer_safety_net() -> i64 {
+    wal_checkpointer::SAFETY_NET_PAGES
 }
 pub use projection::{flatten, Principals};
 pub use schema::VIEW_SCHEMA_VERSION;

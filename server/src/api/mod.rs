@@ -39,7 +39,7 @@ pub struct AppState {
     pub outcomes: broadcast::Sender<OutcomeRecord>,
     pub wait_timeout: Duration,
     pub keep_alive: Duration,
-    /// The demo's login (`POST /api/v1/dev/token`) is open.
+    /// The development login (`POST /api/v1/dev/token`) is open.
     pub dev_login: bool,
     /// The view's position, for async waits (read-your-writes) without a thread each.
     pub view_position: watch::Receiver<i64>,

@@ -129,7 +129,7 @@ pub async fn dev_token(
 ) -> Result<Json<DevToken>, Problem> {
     if !state.dev_login {
         return Err(Problem::not_found(
-            "the development login is off (start with --demo or a users file)",
+            "the development login is off (start with --example or a users file)",
         ));
     }
     let users = state.auth.users();

@@ -20,7 +20,7 @@ const PERIOD: Duration = Duration::from_millis(200);
 pub const SAFETY_NET_PAGES: i64 = 50_000;
 
 /// A running background checkpointer; stops (and joins) when dropped.
-pub struct Checkpointer {
+pub struct WalCheckpointer {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
@@ -46,7 +46,7 @@ impl Shared {
     }
 }
 
-impl Checkpointer {
+impl WalCheckpointer {
     pub fn start(view: &View) -> rusqlite::Result<Self> {
         let conn = view.connect_small()?;
         // A WAL left by an earlier run is copied at start.
@@ -124,7 +124,7 @@ fn run(conn: &rusqlite::Connection, shared: &Shared) {
     }
 }
 
-impl Drop for Checkpointer {
+impl Drop for WalCheckpointer {
     fn drop(&mut self) {
         self.shared.state().stop = true;
         self.shared.wake.notify_all();
@@ -142,7 +142,7 @@ mod tests {
     fn it_checkpoints_after_writes_and_sleeps_while_nothing_is_written() {
         let dir = tempfile::tempdir().expect("dir");
         let view = View::open(dir.path().join("view.db")).expect("view");
-        let checkpointer = Checkpointer::start(&view).expect("start");
+        let checkpointer = WalCheckpointer::start(&view).expect("start");
         // The start-up checkpoint.
         let deadline = Instant::now() + Duration::from_secs(10);
         while checkpointer.checkpoints() < 1 && Instant::now() < deadline {
