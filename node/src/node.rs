@@ -146,7 +146,7 @@ pub struct EngineTransactionRequest {
     /// transaction, for the enricher (variable events of the transaction are applied on
     /// top).
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, std::collections::HashMap<String, serde_json::Value>>))]
     pub variables: BTreeMap<String, Payload>,
 }
 

@@ -203,7 +203,7 @@ pub struct ActionParams {
 pub struct CompleteBody {
     /// The result values.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     #[cfg_attr(feature = "typescript", ts(type = "Record<string, unknown>"))]
     pub payload: Payload,
 }

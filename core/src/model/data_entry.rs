@@ -101,7 +101,7 @@ pub struct DataEntry {
     pub form_key: Option<String>,
     pub state: DataEntryState,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     #[cfg_attr(feature = "typescript", ts(type = "Record<string, unknown>"))]
     pub payload: Payload,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]

@@ -35,7 +35,7 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_key: Option<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     #[cfg_attr(feature = "typescript", ts(type = "Record<string, unknown>"))]
     pub payload: Payload,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]

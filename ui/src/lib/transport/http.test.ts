@@ -1,26 +1,56 @@
 import { describe, expect, it } from 'vitest';
-import { route, toQuery } from './http';
+import { apiClient, send, toQuery } from './http';
+import { ApiError } from './transport';
+import type { Request } from '../generated/Request';
 
-describe('the HTTP routes of typed requests', () => {
-  it('encodes the node\'s parameter types as the server decodes them', () => {
-    expect(toQuery({})).toBe('');
-    expect(toQuery({ filter: 'amount > 100 & x', assignedToMe: true, offset: 500, limit: 500 })).toBe(
-      'filter=amount+%3E+100+%26+x&assignedToMe=true&offset=500&limit=500',
-    );
-    expect(route({ kind: 'tasks', params: { sort: '-priority', limit: 2 } })).toEqual(['GET', '/api/v1/tasks?sort=-priority&limit=2']);
+/** What the client sent, answered with `status` and `body`. */
+function recording(status = 200, body: unknown = {}) {
+  const sent: { method: string; url: string; auth: string | null; body: string | null }[] = [];
+  const fetchImpl = async (input: RequestInfo | URL) => {
+    const r = input as globalThis.Request;
+    sent.push({ method: r.method, url: r.url, auth: r.headers.get('Authorization'), body: r.method === 'GET' ? null : await r.text() });
+    return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+  };
+  return { api: apiClient('http://pool.test', fetchImpl as typeof fetch), sent };
+}
+
+const alice = { user: 'alice', groups: ['support'], token: 't0k' };
+
+async function sentFor(r: Request) {
+  const { api, sent } = recording();
+  await send(api, alice, r);
+  return sent[0];
+}
+
+describe('the HTTP transport, typed by the server\'s API document', () => {
+  it('sends the node\'s list parameters as the server decodes them, with the bearer token', async () => {
+    const s = await sentFor({ kind: 'tasks', params: { filter: 'amount > 100 & x', assignedToMe: true, offset: 500, limit: 500 } });
+    expect(s.method).toBe('GET');
+    expect(s.url).toBe('http://pool.test/api/v1/tasks?filter=amount%20%3E%20100%20%26%20x&assignedToMe=true&offset=500&limit=500');
+    expect(s.auth).toBe('Bearer t0k');
+    expect(toQuery({ sort: '-priority', limit: 2 })).toBe('sort=-priority&limit=2');
   });
 
-  it('sends each action to its path with the server\'s body', () => {
-    expect(route({ kind: 'act', id: 'a/b', action: { kind: 'claim' } })).toEqual(['POST', '/api/v1/tasks/a%2Fb/claim?wait=true']);
-    expect(route({ kind: 'act', id: 't', action: { kind: 'complete', payload: { approved: true } } })).toEqual([
-      'POST',
-      '/api/v1/tasks/t/complete?wait=true',
-      { payload: { approved: true } },
-    ]);
-    expect(route({ kind: 'act', id: 't', action: { kind: 'defer', followUpDate: '2026-12-24T08:00:00Z' } })).toEqual([
-      'POST',
-      '/api/v1/tasks/t/defer?wait=true',
-      { followUpDate: '2026-12-24T08:00:00Z' },
-    ]);
+  it('sends each action to its path with the server\'s body', async () => {
+    expect(await sentFor({ kind: 'act', id: 'a/b', action: { kind: 'claim' } })).toMatchObject({ method: 'POST', url: 'http://pool.test/api/v1/tasks/a%2Fb/claim?wait=true', body: '' });
+    expect(await sentFor({ kind: 'act', id: 't', action: { kind: 'complete', payload: { approved: true } } })).toMatchObject({
+      url: 'http://pool.test/api/v1/tasks/t/complete?wait=true',
+      body: '{"payload":{"approved":true}}',
+    });
+    expect(await sentFor({ kind: 'act', id: 't', action: { kind: 'defer', followUpDate: '2026-12-24T08:00:00Z' } })).toMatchObject({
+      url: 'http://pool.test/api/v1/tasks/t/defer?wait=true',
+      body: '{"followUpDate":"2026-12-24T08:00:00Z"}',
+    });
+  });
+
+  it('turns a refusal into the server\'s problem document', async () => {
+    const problem = { type: 'https://taskpool.dev/problems/invalid-input', title: 'Bad Request', status: 400, detail: 'unknown field', field: 'filter' };
+    const { api } = recording(400, problem);
+    const err = await send(api, alice, { kind: 'tasks', params: { filter: 'nope >' } }).catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).problem).toEqual(problem);
+    const proxy = recording(502, '<html>bad gateway</html>');
+    const other = await send(proxy.api, alice, { kind: 'outcomes' }).catch((e) => e);
+    expect((other as ApiError).status).toBe(502);
   });
 });

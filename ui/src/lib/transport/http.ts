@@ -1,26 +1,77 @@
-// The HTTP + SSE transport to taskpool-server (the browser inbox). The live streams use
-// EventSource, which reconnects by itself and sends Last-Event-ID, so the server
-// resumes after the last position: nothing missed, nothing twice.
+// The HTTP + SSE transport to taskpool-server (the browser inbox). Requests go through
+// openapi-fetch, typed by the server's own API document (api-document/openapi.ts, made by
+// openapi-typescript from api-document/openapi.json, which a server test keeps current):
+// a path, parameter or body that drifts from the server fails type-checking. The live
+// streams use EventSource, which reconnects by itself and sends Last-Event-ID, so the
+// server resumes after the last position: nothing missed, nothing twice.
 
+import createClient from 'openapi-fetch';
+import type { paths } from '../api-document/openapi';
 import type { Request } from '../generated/Request';
 import type { TaskListParams } from '../generated/TaskListParams';
 import type { TaskStreamParams } from '../generated/TaskStreamParams';
 import { ApiError, problemOf, type Session, type Stream, type TaskStreamHandlers, type Transport } from './transport';
 import type { OutcomeRecord } from '../types';
 
-async function call<T>(token: string | null | undefined, method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (token) headers['Authorization'] = `Bearer ${token}`;
-  if (body !== undefined && body !== null) headers['Content-Type'] = 'application/json';
-  const resp = await fetch(path, { method, headers, body: body === undefined || body === null ? undefined : JSON.stringify(body) });
-  const json = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw new ApiError(problemOf(resp.status, json));
-  return json as T;
+/** The server's API, from the page's own origin (`fetch` is looked up per call, so tests can replace it). */
+export function apiClient(baseUrl = '', fetchImpl: typeof fetch = (input, init) => globalThis.fetch(input, init)) {
+  return createClient<paths>({ baseUrl, fetch: fetchImpl });
+}
+
+const client = apiClient();
+
+/** What openapi-fetch answers: the document, or the server's problem document. */
+function answer<T>(r: { data?: T; error?: unknown; response: Response }): T {
+  if (r.response.ok && r.data !== undefined) return r.data;
+  throw new ApiError(problemOf(r.response.status, r.error));
+}
+
+const bearer = (s: Session) => (s.token ? { Authorization: `Bearer ${s.token}` } : {});
+
+/** Sends `r` to the server through `api` (the one route table of the browser inbox). */
+export async function send(api: ReturnType<typeof apiClient>, s: Session, r: Request): Promise<unknown> {
+  const headers = bearer(s);
+  switch (r.kind) {
+    case 'tasks':
+      return answer(await api.GET('/api/v1/tasks', { params: { query: r.params }, headers }));
+    case 'task':
+      return answer(await api.GET('/api/v1/tasks/{id}', { params: { path: { id: r.id } }, headers }));
+    case 'taskDataEntries':
+      return answer(await api.GET('/api/v1/tasks/{id}/data-entries', { params: { path: { id: r.id } }, headers }));
+    case 'dataEntries':
+      return answer(await api.GET('/api/v1/data-entries', { params: { query: { limit: 200, involved: r.involved } }, headers }));
+    case 'processDefinitions':
+      return answer(await api.GET('/api/v1/process-definitions', { headers }));
+    case 'countsByApplication':
+      return answer(await api.GET('/api/v1/tasks/counts-by-application', { headers }));
+    case 'attributes':
+      return answer(await api.GET('/api/v1/tasks/attributes', { headers }));
+    case 'attributeValues':
+      return answer(await api.GET('/api/v1/tasks/attributes/{name}/values', { params: { path: { name: r.name } }, headers }));
+    case 'outcomes':
+      return answer(await api.GET('/api/v1/outcomes', { params: { query: { limit: 200 } }, headers }));
+    case 'act': {
+      const params = { path: { id: r.id }, query: { wait: true } };
+      const a = r.action;
+      switch (a.kind) {
+        case 'claim':
+          return answer(await api.POST('/api/v1/tasks/{id}/claim', { params, headers }));
+        case 'unclaim':
+          return answer(await api.POST('/api/v1/tasks/{id}/unclaim', { params, headers }));
+        case 'undefer':
+          return answer(await api.POST('/api/v1/tasks/{id}/undefer', { params, headers }));
+        case 'complete':
+          return answer(await api.POST('/api/v1/tasks/{id}/complete', { params, body: { payload: a.payload }, headers }));
+        case 'defer':
+          return answer(await api.POST('/api/v1/tasks/{id}/defer', { params, body: { followUpDate: a.followUpDate }, headers }));
+      }
+    }
+  }
 }
 
 const enc = encodeURIComponent;
 
-/** A query string from the node's parameter types (what the server decodes). */
+/** A query string from the node's parameter types (the live stream's URL). */
 export function toQuery(params: TaskListParams | TaskStreamParams): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
@@ -29,48 +80,16 @@ export function toQuery(params: TaskListParams | TaskStreamParams): string {
   return q.toString();
 }
 
-/** The server's method, path and body for a request. */
-export function route(r: Request): [string, string, unknown?] {
-  switch (r.kind) {
-    case 'tasks':
-      return ['GET', `/api/v1/tasks?${toQuery(r.params)}`];
-    case 'task':
-      return ['GET', `/api/v1/tasks/${enc(r.id)}`];
-    case 'taskDataEntries':
-      return ['GET', `/api/v1/tasks/${enc(r.id)}/data-entries`];
-    case 'dataEntries':
-      return ['GET', `/api/v1/data-entries?limit=200&involved=${r.involved}`];
-    case 'processDefinitions':
-      return ['GET', '/api/v1/process-definitions'];
-    case 'countsByApplication':
-      return ['GET', '/api/v1/tasks/counts-by-application'];
-    case 'attributes':
-      return ['GET', '/api/v1/tasks/attributes'];
-    case 'attributeValues':
-      return ['GET', `/api/v1/tasks/attributes/${enc(r.name)}/values`];
-    case 'outcomes':
-      return ['GET', '/api/v1/outcomes?limit=200'];
-    case 'act': {
-      const path = `/api/v1/tasks/${enc(r.id)}/${r.action.kind}?wait=true`;
-      const a = r.action;
-      if (a.kind === 'complete') return ['POST', path, { payload: a.payload }];
-      if (a.kind === 'defer') return ['POST', path, { followUpDate: a.followUpDate }];
-      return ['POST', path];
-    }
-  }
-}
-
 export const http: Transport = {
   desktop: false,
 
   async login(user: string): Promise<Session> {
-    const r = await call<{ token: string; user: string; groups: string[] }>(null, 'POST', '/api/v1/dev/token', { user });
+    const r = answer(await client.POST('/api/v1/dev/token', { body: { user } }));
     return { token: r.token, user: r.user, groups: r.groups };
   },
 
-  request<T>(s: Session, r: Request): Promise<T> {
-    const [method, path, body] = route(r);
-    return call<T>(s.token, method, path, body);
+  async request<T>(s: Session, r: Request): Promise<T> {
+    return (await send(client, s, r)) as T;
   },
 
   streamTasks(s: Session, params: TaskStreamParams, on: TaskStreamHandlers): Stream {
@@ -91,7 +110,7 @@ export const http: Transport = {
       if (!opened) {
         es.close();
         const { from: _from, ...list } = params;
-        call(s.token, 'GET', `/api/v1/tasks?${toQuery({ ...list, limit: 1 })}`)
+        send(client, s, { kind: 'tasks', params: { ...list, limit: 1 } })
           .then(() => on.failed('the server is unreachable'))
           .catch((e: Error) => on.failed(e.message));
       }

@@ -2,7 +2,7 @@
 //! own event store, publisher, interaction consumer, the example engine) and two
 //! tasklist nodes (each its own view from Kafka), all real servers on loopback.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Idempotency across restarts, and bad input: each refused with a clear problem, and
 //! nothing stored.
 
-mod common;
+use crate::common;
 
 use common::{task_json, TestServer};
 use proptest::prelude::*;

@@ -4,7 +4,7 @@
 //! not see answers 404, never 403; applications may not use the tasklist API, and may
 //! only touch their own application's tasks through the ingestion API.
 
-mod common;
+use crate::common;
 
 use common::{task_json, TestServer};
 use serde_json::json;

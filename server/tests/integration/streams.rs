@@ -1,7 +1,7 @@
 //! The live task stream over SSE: snapshot, then relevant changes; resume with
 //! Last-Event-ID gets exactly the missed relevant changes; shutdown ends it cleanly.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

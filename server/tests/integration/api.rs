@@ -1,7 +1,7 @@
 //! Every endpoint against the real server on 127.0.0.1 port 0 with fresh data, through a
 //! real HTTP client: what succeeds, and how each failure answers.
 
-mod common;
+use crate::common;
 
 use common::{task_json, RemoteEngine, TestServer};
 use serde_json::{json, Value};

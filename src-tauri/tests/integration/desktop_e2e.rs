@@ -13,10 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-#[path = "support/display.rs"]
-mod support_display;
 use serde_json::json;
-use support_display::{display, Display};
+
+use crate::support_display::{display, Display};
 use taskpool_server::ServerConfig;
 
 type Res<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;

@@ -1,7 +1,7 @@
 //! The UI's TypeScript types are generated from the Rust types (ts-rs) and committed
 //! under `ui/src/lib/generated/`. This test regenerates them and fails when the
 //! committed files are not current; `TASKPOOL_UPDATE_BINDINGS=1 cargo test -p
-//! taskpool-tests --test typescript_bindings` rewrites them.
+//! taskpool-tests --test integration typescript_bindings` rewrites them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -83,7 +83,7 @@ fn the_ui_types_are_current() {
     assert_eq!(
         committed.keys().collect::<Vec<_>>(),
         fresh.keys().collect::<Vec<_>>(),
-        "ui/src/lib/generated is not current: run TASKPOOL_UPDATE_BINDINGS=1 cargo test -p taskpool-tests --test typescript_bindings"
+        "ui/src/lib/generated is not current: run TASKPOOL_UPDATE_BINDINGS=1 cargo test -p taskpool-tests --test integration typescript_bindings"
     );
     for (name, text) in &fresh {
         assert_eq!(

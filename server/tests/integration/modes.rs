@@ -1,7 +1,7 @@
 //! Ways of running the server: with the example application (it acts on claims),
 //! RS256 tokens from an identity provider, development mode, and the `token` subcommand.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,0 +1,7 @@
+//! The desktop app's integration tests, one binary: both backends through one scenario,
+//! and the real window over WebDriver.
+
+mod backends;
+mod desktop_e2e;
+#[path = "../support/display.rs"]
+mod support_display;
