@@ -44,6 +44,9 @@ pub enum CollectorError {
     Engine(#[from] rusqlite::Error),
     #[error(transparent)]
     Send(#[from] SendError),
+    /// Reading the task pool's events (an engine that follows its interactions).
+    #[error("event store: {0}")]
+    Store(#[from] taskpool_core::event_store::StoreError),
 }
 
 /// What a commit did.

@@ -24,12 +24,13 @@ use serde_json::{json, Value};
 use taskpool_core::command::{CreateOrUpdateDataEntry, DataEntryCommand, UpdateTaskAttributes};
 use taskpool_core::event::{TaskEvent, TaskInteractionRequested};
 use taskpool_core::event_store::EventReader;
+use taskpool_core::listener::{self, Listener};
 use taskpool_core::model::{
     AuthorizationChange, Correlation, DataEntryState, Modification, Payload, ProcessDefinition,
     ProcessingType, SourceReference, SourceReferenceKind, Task,
 };
 use taskpool_core::patch::Patch;
-use taskpool_core::DomainEvent;
+use taskpool_core::{DomainEvent, StoredEvent};
 use uuid::Uuid;
 
 use taskpool_collector::engine_transaction::{
@@ -81,6 +82,58 @@ pub struct ExampleApplication {
     name: String,
     conn: Connection,
     collector: Arc<Collector>,
+    /// Interaction requests acted on since it was opened.
+    acted: usize,
+}
+
+/// The engine listens to the task pool's events for the interaction requests addressed
+/// to its application, and acts on each in one engine transaction with its checkpoint.
+impl Listener for ExampleApplication {
+    type Error = CollectorError;
+
+    fn id(&self) -> &str {
+        &self.name
+    }
+
+    fn checkpoint(&mut self) -> Result<i64, CollectorError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT position FROM engine_interaction_checkpoint WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    fn handle(&mut self, events: &[StoredEvent]) -> Result<(), CollectorError> {
+        let Some(last) = events.last().map(|e| e.position) else {
+            return Ok(());
+        };
+        let app = self.name.clone();
+        let collector = Arc::clone(&self.collector);
+        let mut tx = collector.begin(&mut self.conn)?;
+        let mut acted = 0;
+        for stored in events {
+            let DomainEvent::Task(event) = &stored.event else {
+                continue;
+            };
+            let Some(request) = event.interaction().filter(|r| r.application_name == app) else {
+                continue;
+            };
+            act(&mut tx, &app, event, request)?;
+            acted += 1;
+        }
+        tx.conn().execute(
+            "INSERT INTO engine_interaction_checkpoint (id, position) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET position = excluded.position",
+            [last],
+        )?;
+        tx.commit()?;
+        self.acted += acted;
+        Ok(())
+    }
 }
 
 impl ExampleApplication {
@@ -96,6 +149,7 @@ impl ExampleApplication {
             name: name.into(),
             conn,
             collector,
+            acted: 0,
         })
     }
 
@@ -311,44 +365,9 @@ impl ExampleApplication {
         &mut self,
         reader: &mut EventReader,
     ) -> Result<usize, CollectorError> {
-        let mut acted = 0;
-        loop {
-            let after: i64 = self
-                .conn
-                .query_row(
-                    "SELECT position FROM engine_interaction_checkpoint WHERE id = 1",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .unwrap_or(0);
-            let events = reader.read_after(after, 500).map_err(|e| {
-                CollectorError::Send(taskpool_collector::sender::SendError::Other(e.to_string()))
-            })?;
-            let Some(last) = events.last().map(|e| e.position) else {
-                return Ok(acted);
-            };
-            let app = self.name.clone();
-            let collector = Arc::clone(&self.collector);
-            let mut tx = collector.begin(&mut self.conn)?;
-            for stored in &events {
-                let DomainEvent::Task(event) = &stored.event else {
-                    continue;
-                };
-                let Some(request) = event.interaction().filter(|r| r.application_name == app)
-                else {
-                    continue;
-                };
-                act(&mut tx, &app, event, request)?;
-                acted += 1;
-            }
-            tx.conn().execute(
-                "INSERT INTO engine_interaction_checkpoint (id, position) VALUES (1, ?1)
-                 ON CONFLICT (id) DO UPDATE SET position = excluded.position",
-                [last],
-            )?;
-            tx.commit()?;
-        }
+        let before = self.acted;
+        listener::catch_up(self, reader, 500)?;
+        Ok(self.acted - before)
     }
 
     /// The active tasks of the engine: (task id, task key, assignee).

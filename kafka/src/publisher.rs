@@ -7,7 +7,7 @@
 //! absorb the duplicates by aggregate version).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use rdkafka::util::Timeout;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use taskpool_core::event_store::EventReader;
+use taskpool_core::listener::{self, Listener};
 use taskpool_core::position_signal::PositionSignal;
 use taskpool_core::{EventStore, StoredEvent};
 
@@ -49,8 +50,11 @@ pub struct Publisher {
     checkpoint: Connection,
     batch_size: usize,
     status: Arc<Mutex<PublisherStatus>>,
+    /// The pause before the next try in error mode.
+    backoff: Duration,
 }
 
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 impl Publisher {
@@ -77,17 +81,13 @@ impl Publisher {
             checkpoint,
             batch_size: 5000,
             status: Arc::new(Mutex::new(status)),
+            backoff: FIRST_BACKOFF,
         })
     }
 
     /// A shared view of the publisher's status.
     pub fn status(&self) -> Arc<Mutex<PublisherStatus>> {
         self.status.clone()
-    }
-
-    /// The last acknowledged position.
-    pub fn checkpoint(&self) -> Result<i64, KafkaError> {
-        Ok(read_checkpoint(&self.checkpoint, &self.origin)?)
     }
 
     /// Produces `events` and waits for every acknowledgement.
@@ -117,26 +117,8 @@ impl Publisher {
     /// Publishes everything after the checkpoint once (one batch at a time, the
     /// checkpoint moved after each acknowledged batch); returns how many events.
     pub fn publish_pending(&mut self, reader: &mut EventReader) -> Result<usize, KafkaError> {
-        let mut total = 0;
-        loop {
-            let after = self.checkpoint()?;
-            let events = reader.read_after(after, self.batch_size)?;
-            let Some(last) = events.last().map(|e| e.position) else {
-                return Ok(total);
-            };
-            self.produce(&events)?;
-            self.checkpoint.execute(
-                "INSERT INTO publisher_checkpoint (origin, position) VALUES (?1, ?2)
-                 ON CONFLICT (origin) DO UPDATE SET position = excluded.position",
-                rusqlite::params![self.origin, last],
-            )?;
-            total += events.len();
-            if let Ok(mut s) = self.status.lock() {
-                s.checkpoint = last;
-                s.published += events.len() as u64;
-                s.failing = false;
-            }
-        }
+        let batch = self.batch_size;
+        listener::catch_up(self, reader, batch)
     }
 
     /// Follows the store until `stop`: publishes, sleeps until the next commit, retries
@@ -151,46 +133,79 @@ impl Publisher {
                 return;
             }
         };
-        let mut backoff = Duration::from_millis(100);
-        while !stop.load(Ordering::Relaxed) {
-            let head = reader.head_position().unwrap_or_default();
-            match self.publish_pending(&mut reader) {
-                Ok(_) => {
-                    backoff = Duration::from_millis(100);
-                    let checkpoint = self.checkpoint().unwrap_or_default();
-                    if let Ok(mut s) = self.status.lock() {
-                        s.head = head.max(checkpoint);
-                        s.lag = (s.head - checkpoint).max(0);
-                    }
-                    waiter.wait_beyond(checkpoint.max(head), None);
-                }
-                Err(e) => {
-                    tracing::warn!(target: "taskpool::kafka", error = %e, retry_in = ?backoff, "publisher in error mode, retrying");
-                    if let Ok(mut s) = self.status.lock() {
-                        s.errors += 1;
-                        s.failing = true;
-                        s.last_error = Some(e.to_string());
-                        s.head = head;
-                        s.lag = (head - s.checkpoint).max(0);
-                    }
-                    waiter.pause(backoff);
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    // After a delivery timeout the idempotent producer is fenced for
-                    // good: start a fresh one (what was in flight may arrive twice;
-                    // readers drop duplicates by aggregate version).
-                    match create_producer(&self.config) {
-                        Ok(p) => self.producer = p,
-                        Err(e) => {
-                            tracing::warn!(target: "taskpool::kafka", error = %e, "cannot recreate the producer")
-                        }
-                    }
-                }
-            }
-        }
+        let batch = self.batch_size;
+        listener::follow(
+            &mut self,
+            &mut reader,
+            &mut waiter,
+            batch,
+            &stop,
+            Publisher::failed,
+        );
         let _ = rdkafka::producer::Producer::flush(
             &self.producer,
             Timeout::After(Duration::from_secs(5)),
         );
+    }
+
+    /// Error mode: counts and shows the failure, makes a fresh producer, and says how
+    /// long to wait before the same batch is tried again (doubling up to a limit).
+    fn failed(&mut self, e: &KafkaError, head: i64) -> Duration {
+        let backoff = self.backoff;
+        tracing::warn!(target: "taskpool::kafka", error = %e, retry_in = ?backoff, "publisher in error mode, retrying");
+        if let Ok(mut s) = self.status.lock() {
+            s.errors += 1;
+            s.failing = true;
+            s.last_error = Some(e.to_string());
+            s.head = head.max(s.head);
+            s.lag = (s.head - s.checkpoint).max(0);
+        }
+        self.backoff = (backoff * 2).min(MAX_BACKOFF);
+        // After a delivery timeout the idempotent producer is fenced for good: start a
+        // fresh one (what was in flight may arrive twice; readers drop duplicates by
+        // aggregate version).
+        match create_producer(&self.config) {
+            Ok(p) => self.producer = p,
+            Err(e) => {
+                tracing::warn!(target: "taskpool::kafka", error = %e, "cannot recreate the producer")
+            }
+        }
+        backoff
+    }
+}
+
+/// A listener of its application's event store, keyed by the application's name; its
+/// checkpoint lives in `kafka.db` and moves after the broker acknowledged a batch.
+impl Listener for Publisher {
+    type Error = KafkaError;
+
+    fn id(&self) -> &str {
+        &self.origin
+    }
+
+    fn checkpoint(&mut self) -> Result<i64, KafkaError> {
+        Ok(read_checkpoint(&self.checkpoint, &self.origin)?)
+    }
+
+    fn handle(&mut self, events: &[StoredEvent]) -> Result<(), KafkaError> {
+        let Some(last) = events.last().map(|e| e.position) else {
+            return Ok(());
+        };
+        self.produce(events)?;
+        self.checkpoint.execute(
+            "INSERT INTO publisher_checkpoint (origin, position) VALUES (?1, ?2)
+             ON CONFLICT (origin) DO UPDATE SET position = excluded.position",
+            rusqlite::params![self.origin, last],
+        )?;
+        self.backoff = FIRST_BACKOFF;
+        if let Ok(mut s) = self.status.lock() {
+            s.checkpoint = last;
+            s.published += events.len() as u64;
+            s.failing = false;
+            s.head = s.head.max(last);
+            s.lag = (s.head - last).max(0);
+        }
+        Ok(())
     }
 }
 

@@ -89,7 +89,10 @@ fn a_kafka_fed_view_equals_a_rebuild_and_duplicates_change_nothing() {
         .publish_pending(&mut store.reader().expect("reader"))
         .expect("publish");
     assert_eq!(published as i64, head);
-    assert_eq!(publisher.checkpoint().expect("checkpoint"), head);
+    assert_eq!(
+        taskpool_core::listener::Listener::checkpoint(&mut publisher).expect("checkpoint"),
+        head
+    );
 
     // The publisher dies after producing and before storing its checkpoint: on restart
     // it produces everything after the old checkpoint again.
