@@ -7,27 +7,26 @@
 //! offset and never block the ones after them.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
 use taskpool_core::position_signal::PositionSignal;
 use taskpool_core::projector::{DeliveryOffset, ParkedDelivery, Projector};
 use taskpool_core::view::View;
 use taskpool_core::StoredEvent;
 
 use crate::message::EventMessage;
-use crate::topics::{assigned_consumer, wait_for_partitions};
+use crate::partitions::{run_until, PartitionReader};
 use crate::{KafkaConfig, KafkaError};
 
 /// Reads the event topics into a view.
 pub struct TasklistConsumer {
-    consumer: BaseConsumer,
+    reader: PartitionReader,
     projector: Projector,
-    config: KafkaConfig,
+    /// The view has upkeep left (full-text merging): poll without waiting between steps.
+    upkeep: bool,
 }
 
 impl TasklistConsumer {
@@ -42,11 +41,11 @@ impl TasklistConsumer {
         if let Some(s) = signal {
             projector = projector.with_signal(s);
         }
-        let consumer = assigned_consumer(config, "taskpool-tasklist")?;
+        let topics = config.topics.event_topics().map(String::from).to_vec();
         let mut c = Self {
-            consumer,
+            reader: PartitionReader::new(config, "taskpool-tasklist", topics)?,
             projector,
-            config: config.clone(),
+            upkeep: false,
         };
         c.assign()?;
         Ok(c)
@@ -65,18 +64,8 @@ impl TasklistConsumer {
             .into_iter()
             .filter_map(|o| Some((partition_of(&o.source)?, o.next_offset)))
             .collect();
-        let mut list = TopicPartitionList::new();
-        for topic in self.config.topics.event_topics() {
-            for p in wait_for_partitions(&self.consumer, topic, Duration::from_secs(30))? {
-                let offset = match stored.get(&(topic.to_string(), p)) {
-                    Some(o) => Offset::Offset(*o),
-                    None => Offset::Beginning,
-                };
-                list.add_partition_offset(topic, p, offset)?;
-            }
-        }
-        self.consumer.assign(&list)?;
-        Ok(())
+        self.reader
+            .assign(|topic, p| stored.get(&(topic.to_string(), p)).copied())
     }
 
     /// Reads what is there (up to `max` messages, waiting up to `wait` for the first)
@@ -85,21 +74,8 @@ impl TasklistConsumer {
         let mut events: Vec<StoredEvent> = Vec::new();
         let mut parked: Vec<ParkedDelivery> = Vec::new();
         let mut offsets: BTreeMap<(String, i32), i64> = BTreeMap::new();
-        let mut timeout = wait;
-        let mut seen = 0;
-        while seen < max {
-            let Some(result) = self.consumer.poll(timeout) else {
-                break;
-            };
-            timeout = Duration::ZERO;
-            let m = match result {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(target: "taskpool::kafka", error = %e, "consumer error");
-                    break;
-                }
-            };
-            seen += 1;
+        let messages = self.reader.poll_batch(max, wait);
+        for m in &messages {
             let (topic, partition, offset) = (m.topic().to_string(), m.partition(), m.offset());
             match m.payload().map(EventMessage::decode) {
                 Some(Ok(e)) => events.push(e),
@@ -120,7 +96,7 @@ impl TasklistConsumer {
             }
             offsets.insert((topic, partition), offset + 1);
         }
-        if seen == 0 {
+        if messages.is_empty() {
             return Ok(0);
         }
         let offsets: Vec<DeliveryOffset> = offsets
@@ -135,33 +111,34 @@ impl TasklistConsumer {
 
     /// Follows the topics until `stop`.
     pub fn run(mut self, stop: Arc<AtomicBool>) {
-        // While the view has upkeep to do, poll without waiting between its steps.
-        let mut upkeep = false;
-        while !stop.load(Ordering::Relaxed) {
-            let wait = if upkeep {
-                Duration::ZERO
-            } else {
-                Duration::from_millis(100)
-            };
-            match self.poll_batch(2000, wait) {
-                Ok(0) => match self.projector.maintain() {
-                    Ok(more) => upkeep = more,
-                    Err(e) => {
-                        tracing::warn!(target: "taskpool::kafka", error = %e, "view upkeep failed");
-                        upkeep = false;
-                    }
-                },
-                Ok(_) => {}
+        // The view holds the offsets: after a failure it reassigns from them.
+        run_until(
+            &stop,
+            "tasklist consumer",
+            &mut self,
+            Self::step,
+            Self::assign,
+        );
+    }
+
+    /// One batch; when there was none, one step of the view's upkeep (and while upkeep
+    /// is left, the next poll does not wait).
+    fn step(&mut self) -> Result<(), KafkaError> {
+        let wait = if self.upkeep {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(100)
+        };
+        if self.poll_batch(2000, wait)? == 0 {
+            self.upkeep = match self.projector.maintain() {
+                Ok(more) => more,
                 Err(e) => {
-                    tracing::error!(target: "taskpool::kafka", error = %e, "tasklist consumer failed; retrying");
-                    std::thread::sleep(Duration::from_millis(500));
-                    // The view holds the offsets: reassign from them.
-                    if let Err(e) = self.assign() {
-                        tracing::error!(target: "taskpool::kafka", error = %e, "cannot reassign");
-                    }
+                    tracing::warn!(target: "taskpool::kafka", error = %e, "view upkeep failed");
+                    false
                 }
-            }
+            };
         }
+        Ok(())
     }
 }
 

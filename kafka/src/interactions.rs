@@ -7,14 +7,12 @@
 //! like on any other. No engine is addressed directly.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
 use rusqlite::Connection;
 use taskpool_collector::outcome_log::OutcomeLog;
 use taskpool_core::command::TaskCommand;
@@ -22,7 +20,7 @@ use taskpool_core::{BatchMode, CommandContext, CommandGateway};
 use uuid::Uuid;
 
 use crate::message::InteractionMessage;
-use crate::topics::{assigned_consumer, wait_for_partitions};
+use crate::partitions::{run_until, PartitionReader};
 use crate::{KafkaConfig, KafkaError};
 
 /// Sends interactions to their application (tasklist side).
@@ -89,12 +87,11 @@ impl InteractionRouter {
 
 /// Receives the interactions addressed to one application (process-application side).
 pub struct InteractionConsumer {
-    consumer: BaseConsumer,
+    reader: PartitionReader,
     application: String,
     gateway: Arc<CommandGateway>,
     offsets: Connection,
     outcome_log: Option<Arc<OutcomeLog>>,
-    topic: String,
 }
 
 impl InteractionConsumer {
@@ -107,62 +104,47 @@ impl InteractionConsumer {
         offsets_db: &Path,
         outcome_log: Option<Arc<OutcomeLog>>,
     ) -> Result<Self, KafkaError> {
-        let consumer = assigned_consumer(config, &format!("taskpool-app-{application}"))?;
+        let reader = PartitionReader::new(
+            config,
+            &format!("taskpool-app-{application}"),
+            vec![config.topics.interactions.clone()],
+        )?;
         let offsets = taskpool_core::sqlite::open_wal(offsets_db, "FULL")?;
         offsets.execute_batch(
             "CREATE TABLE IF NOT EXISTS interaction_offsets (partition INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL)",
         )?;
-        let c = Self {
-            consumer,
+        let mut c = Self {
+            reader,
             application: application.to_string(),
             gateway,
             offsets,
             outcome_log,
-            topic: config.topics.interactions.clone(),
         };
         c.assign()?;
         Ok(c)
     }
 
-    fn assign(&self) -> Result<(), KafkaError> {
-        let mut list = TopicPartitionList::new();
-        for p in wait_for_partitions(&self.consumer, &self.topic, Duration::from_secs(30))? {
-            let stored: Option<i64> = self
-                .offsets
+    /// Assigns every partition of the interactions topic at the offsets stored.
+    fn assign(&mut self) -> Result<(), KafkaError> {
+        let offsets = &self.offsets;
+        self.reader.assign(|_, p| {
+            offsets
                 .query_row(
                     "SELECT next_offset FROM interaction_offsets WHERE partition = ?1",
                     [p],
                     |r| r.get(0),
                 )
-                .ok();
-            list.add_partition_offset(
-                &self.topic,
-                p,
-                stored.map(Offset::Offset).unwrap_or(Offset::Beginning),
-            )?;
-        }
-        self.consumer.assign(&list)?;
-        Ok(())
+                .ok()
+        })
     }
 
     /// Handles what is there (waiting up to `wait` for the first message); returns how
     /// many interactions were for this application.
     pub fn poll_batch(&mut self, wait: Duration) -> Result<usize, KafkaError> {
         let mut handled = 0;
-        let mut timeout = wait;
         let mut next: Vec<(i32, i64)> = Vec::new();
-        for _ in 0..500 {
-            let Some(result) = self.consumer.poll(timeout) else {
-                break;
-            };
-            timeout = Duration::ZERO;
-            let m = match result {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(target: "taskpool::kafka", error = %e, "interaction consumer error");
-                    break;
-                }
-            };
+        let messages = self.reader.poll_batch(500, wait);
+        for m in &messages {
             next.push((m.partition(), m.offset() + 1));
             if m.key() != Some(self.application.as_bytes()) {
                 continue;
@@ -209,14 +191,12 @@ impl InteractionConsumer {
 
     /// Follows the interactions topic until `stop`.
     pub fn run(mut self, stop: Arc<AtomicBool>) {
-        while !stop.load(Ordering::Relaxed) {
-            if let Err(e) = self.poll_batch(Duration::from_millis(100)) {
-                tracing::error!(target: "taskpool::kafka", error = %e, "interaction consumer failed; retrying");
-                std::thread::sleep(Duration::from_millis(500));
-                if let Err(e) = self.assign() {
-                    tracing::error!(target: "taskpool::kafka", error = %e, "cannot reassign");
-                }
-            }
-        }
+        run_until(
+            &stop,
+            "interaction consumer",
+            &mut self,
+            |c| c.poll_batch(Duration::from_millis(100)).map(|_| ()),
+            Self::assign,
+        );
     }
 }
