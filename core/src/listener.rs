@@ -5,10 +5,11 @@
 //! checkpoint over in batches; [`follow`] does that whenever the store's position moves
 //! and sleeps otherwise.
 //!
-//! Listeners: a process application's publisher (checkpoint after the broker's acks),
-//! the example engine (acting on interaction requests in its engine transactions). The
-//! projector keeps its own catch-up, which reads one batch ahead on a second thread and
-//! groups commits; its checkpoint lives in the view by the same rule.
+//! Listeners: the projector (its checkpoint in the view; it catches up its own way,
+//! reading one batch ahead on a second thread and grouping commits, and does upkeep
+//! while idle), a process application's publisher (checkpoint after the broker's
+//! acks), the example engine (acting on interaction requests in its engine
+//! transactions).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -30,6 +31,24 @@ pub trait Listener {
     /// Handles `events` (in position order, all after the checkpoint) and moves the
     /// checkpoint to the last one's position in the same transaction as their effects.
     fn handle(&mut self, events: &[StoredEvent]) -> Result<(), Self::Error>;
+
+    /// How many events one [`Listener::handle`] gets at most.
+    fn batch(&self) -> usize {
+        500
+    }
+
+    /// Handles everything after the checkpoint; returns how many events. The default
+    /// is [`catch_up`]; a listener with a faster way of its own overrides it.
+    fn catch_up(&mut self, reader: &mut EventReader) -> Result<usize, Self::Error> {
+        let batch = self.batch();
+        catch_up(self, reader, batch)
+    }
+
+    /// One step of upkeep while there is nothing new; true while more is left (the
+    /// follow loop then looks for events again before the next step).
+    fn upkeep(&mut self) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
 }
 
 /// Hands `listener` everything the store holds after its checkpoint, `batch` events at
@@ -51,32 +70,39 @@ pub fn catch_up<L: Listener + ?Sized>(
     }
 }
 
-/// Follows the store until `stop`: catches up, then sleeps until the store's position
-/// moves past what was read (or a `wake_all`). After a failure, `retry` (given the
-/// store's head) says how long to pause (the listener may recover meanwhile, as a
-/// publisher making a fresh producer). To stop it, set `stop`, then `wake_all` the signal behind `waiter`.
+/// Follows the store until `stop`: catches up, does upkeep while there is any, then
+/// sleeps until the store's position moves past what was read (or a `wake_all`). After
+/// a failure `retry` (given the store's head) says how long to pause before trying
+/// again (the listener may recover meanwhile, as a publisher making a fresh producer),
+/// or `None`: give up and return the error (the caller restarts the listener). To stop
+/// it, set `stop`, then `wake_all` the signal behind `waiter`.
 pub fn follow<L: Listener + ?Sized>(
     listener: &mut L,
     reader: &mut EventReader,
     waiter: &mut Waiter,
-    batch: usize,
     stop: &AtomicBool,
-    mut retry: impl FnMut(&mut L, &L::Error, i64) -> Duration,
-) {
+    mut retry: impl FnMut(&mut L, &L::Error, i64) -> Option<Duration>,
+) -> Result<(), L::Error> {
     while !stop.load(Ordering::Relaxed) {
         // The head before reading: what was read reaches at least this far.
         let head = waiter.signal().head();
-        match catch_up(listener, reader, batch) {
-            Ok(_) => {
+        let step = listener.catch_up(reader).and_then(|handled| {
+            // Nothing new: one step of upkeep, then look again.
+            Ok(handled == 0 && listener.upkeep()?)
+        });
+        match step {
+            Ok(true) => continue,
+            Ok(false) => {
                 let read_to = listener.checkpoint().map(|c| c.max(head)).unwrap_or(head);
                 waiter.wait_beyond(read_to, None);
             }
-            Err(e) => {
-                let pause = retry(listener, &e, head);
-                waiter.pause(pause);
-            }
+            Err(e) => match retry(listener, &e, head) {
+                Some(pause) => waiter.pause(pause),
+                None => return Err(e),
+            },
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -103,6 +129,9 @@ mod tests {
         }
         fn checkpoint(&mut self) -> Result<i64, StoreError> {
             Ok(self.checkpoint)
+        }
+        fn batch(&self) -> usize {
+            10
         }
         fn handle(&mut self, events: &[StoredEvent]) -> Result<(), StoreError> {
             if let Some(p) = self
@@ -171,10 +200,11 @@ mod tests {
                     fail_once_at: Some(3),
                 };
                 let mut retries = 0;
-                follow(&mut l, &mut reader, &mut waiter, 10, &stop, |_, _, _| {
+                follow(&mut l, &mut reader, &mut waiter, &stop, |_, _, _| {
                     retries += 1;
-                    Duration::from_millis(10)
-                });
+                    Some(Duration::from_millis(10))
+                })
+                .expect("no error is given up on");
                 (l.seen, retries)
             })
         };

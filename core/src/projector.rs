@@ -12,6 +12,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::event::StoredEvent;
 use crate::event_store::{EventReader, EventStore, StoreError};
+use crate::listener::{self, Listener};
 use crate::position_signal::PositionSignal;
 use crate::view::{self, full_text, projection, View};
 
@@ -434,7 +435,8 @@ impl Projector {
     }
 
     /// Follows the store until `stop`: catches up, does its idle upkeep, then sleeps
-    /// until the store has something new (see [`Follow`]).
+    /// until the store has something new (see [`Follow`]). A failure ends it with the
+    /// error (the caller starts it again from its checkpoint).
     pub fn run(
         mut self,
         store: &EventStore,
@@ -442,27 +444,51 @@ impl Projector {
         stop: Arc<AtomicBool>,
     ) -> Result<(), ProjectorError> {
         let mut reader = store.reader()?;
-        let mut waiter = match &follow {
-            Follow::Signal(s) => Some(s.waiter()),
-            Follow::Poll(_) => None,
-        };
-        while !stop.load(Ordering::Relaxed) {
-            let applied = self.catch_up(&mut reader)?;
-            // Nothing new: one step of upkeep, then look again.
-            if applied == 0 && self.maintain()? {
-                continue;
+        match follow {
+            Follow::Signal(signal) => {
+                let mut waiter = signal.waiter();
+                listener::follow(&mut self, &mut reader, &mut waiter, &stop, |_, _, _| None)
             }
-            if applied == 0 {
-                let position = self.position()?;
-                match (&mut waiter, &follow) {
-                    (Some(w), _) => {
-                        w.wait_beyond(position, None);
+            Follow::Poll(every) => {
+                while !stop.load(Ordering::Relaxed) {
+                    let applied = Projector::catch_up(&mut self, &mut reader)?;
+                    if applied == 0 && !self.maintain()? {
+                        std::thread::sleep(every);
                     }
-                    (None, Follow::Poll(every)) => std::thread::sleep(*every),
-                    (None, Follow::Signal(_)) => {}
                 }
+                Ok(())
             }
         }
-        Ok(())
+    }
+}
+
+/// The projector is the view's listener: its checkpoint moves in the view's
+/// transactions; it catches up its own way (reading ahead, grouping commits) and merges
+/// the full-text index while idle.
+impl Listener for Projector {
+    type Error = ProjectorError;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn checkpoint(&mut self) -> Result<i64, ProjectorError> {
+        self.position()
+    }
+
+    fn handle(&mut self, events: &[StoredEvent]) -> Result<(), ProjectorError> {
+        self.apply(events).map(|_| ())
+    }
+
+    fn batch(&self) -> usize {
+        self.batch_size
+    }
+
+    fn catch_up(&mut self, reader: &mut EventReader) -> Result<usize, ProjectorError> {
+        Projector::catch_up(self, reader)
+    }
+
+    fn upkeep(&mut self) -> Result<bool, ProjectorError> {
+        self.maintain()
     }
 }

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use taskpool_core::command::{CreateOrUpdateDataEntry, DataEntryCommand, UpdateTaskAttributes};
 use taskpool_core::event::{TaskEvent, TaskInteractionRequested};
 use taskpool_core::event_store::EventReader;
-use taskpool_core::listener::{self, Listener};
+use taskpool_core::listener::Listener;
 use taskpool_core::model::{
     AuthorizationChange, Correlation, DataEntryState, Modification, Payload, ProcessDefinition,
     ProcessingType, SourceReference, SourceReferenceKind, Task,
@@ -366,7 +366,7 @@ impl ExampleApplication {
         reader: &mut EventReader,
     ) -> Result<usize, CollectorError> {
         let before = self.acted;
-        listener::catch_up(self, reader, 500)?;
+        Listener::catch_up(self, reader)?;
         Ok(self.acted - before)
     }
 

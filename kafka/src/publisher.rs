@@ -117,8 +117,7 @@ impl Publisher {
     /// Publishes everything after the checkpoint once (one batch at a time, the
     /// checkpoint moved after each acknowledged batch); returns how many events.
     pub fn publish_pending(&mut self, reader: &mut EventReader) -> Result<usize, KafkaError> {
-        let batch = self.batch_size;
-        listener::catch_up(self, reader, batch)
+        Listener::catch_up(self, reader)
     }
 
     /// Follows the store until `stop`: publishes, sleeps until the next commit, retries
@@ -133,15 +132,10 @@ impl Publisher {
                 return;
             }
         };
-        let batch = self.batch_size;
-        listener::follow(
-            &mut self,
-            &mut reader,
-            &mut waiter,
-            batch,
-            &stop,
-            Publisher::failed,
-        );
+        // Never gives up: every failure is retried with backoff.
+        let _ = listener::follow(&mut self, &mut reader, &mut waiter, &stop, |p, e, head| {
+            Some(p.failed(e, head))
+        });
         let _ = rdkafka::producer::Producer::flush(
             &self.producer,
             Timeout::After(Duration::from_secs(5)),
@@ -185,6 +179,10 @@ impl Listener for Publisher {
 
     fn checkpoint(&mut self) -> Result<i64, KafkaError> {
         Ok(read_checkpoint(&self.checkpoint, &self.origin)?)
+    }
+
+    fn batch(&self) -> usize {
+        self.batch_size
     }
 
     fn handle(&mut self, events: &[StoredEvent]) -> Result<(), KafkaError> {

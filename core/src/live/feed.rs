@@ -6,9 +6,9 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
-use super::{ChangeRow, Waker};
+use super::{read_changes, ChangeRow, Waker};
 use crate::model::Task;
 use crate::position_signal::PositionSignal;
 use crate::query::{QueryError, Viewer};
@@ -36,9 +36,6 @@ pub struct ChangeFeed {
     pub(super) stop: Arc<AtomicBool>,
     wake_ups: Arc<AtomicU64>,
 }
-
-/// How many change rows the feed reads at a time.
-pub(super) const FEED_READ_ROWS: i64 = 1000;
 
 #[derive(Default)]
 struct Registry {
@@ -138,14 +135,9 @@ impl ChangeFeed {
                 waiter.pause(Duration::from_millis(250));
                 continue;
             };
-            let rows: Result<Vec<ChangeRow>, rusqlite::Error> = read
-                .prepare_cached("SELECT position, task_id, before, after FROM task_changes WHERE position > ?1 ORDER BY position LIMIT ?2")
-                .and_then(|mut stmt| {
-                    stmt.query_map(params![position, FEED_READ_ROWS], |r| Ok(ChangeRow { position: r.get(0)?, task_id: r.get(1)?, before: r.get(2)?, after: r.get(3)?, task: None, task_read: false }))?
-                        .collect()
-                });
-            let rows = match rows {
-                Ok(rows) => rows,
+            let rows = read_changes(&read, position);
+            let (rows, full) = match rows {
+                Ok(read) => read,
                 Err(e) => {
                     tracing::warn!(target: "taskpool::live", error = %e, "change feed could not read the change table");
                     waiter.pause(Duration::from_millis(250));
@@ -154,7 +146,6 @@ impl ChangeFeed {
             };
             // A full read may have left rows behind: read again from the last one before
             // waiting; otherwise everything up to `head` has been read.
-            let full = rows.len() >= FEED_READ_ROWS as usize;
             // Read each changed task once for all its subscribers.
             let mut latest: HashMap<String, Option<Arc<Task>>> = HashMap::new();
             for row in &rows {

@@ -95,6 +95,35 @@ pub struct ChangeRow {
     pub task_read: bool,
 }
 
+/// How many change rows one read of the change table takes at most.
+pub(crate) const READ_ROWS: usize = 1000;
+
+/// The change table's rows after `position`, in order, at most [`READ_ROWS`] (the one
+/// reader of the table, for the feed and for subscriptions that read it themselves).
+/// The second value says whether the read was full (more rows may follow).
+pub(crate) fn read_changes(
+    conn: &rusqlite::Connection,
+    position: i64,
+) -> rusqlite::Result<(Vec<ChangeRow>, bool)> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT position, task_id, before, after FROM task_changes WHERE position > ?1 ORDER BY position LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(rusqlite::params![position, READ_ROWS as i64], |r| {
+            Ok(ChangeRow {
+                position: r.get(0)?,
+                task_id: r.get(1)?,
+                before: r.get(2)?,
+                after: r.get(3)?,
+                task: None,
+                task_read: false,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let full = rows.len() >= READ_ROWS;
+    Ok((rows, full))
+}
+
 /// Waits until the view has reached `position` (read-your-writes); returns whether it
 /// did within `timeout`.
 pub fn wait_for_position(signal: &PositionSignal, position: i64, timeout: Duration) -> bool {

@@ -8,10 +8,10 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
-use super::feed::{FeedLink, FEED_READ_ROWS};
-use super::{ChangeFeed, ChangeRow, LiveItem, Snapshot, Waker};
+use super::feed::FeedLink;
+use super::{read_changes, ChangeFeed, ChangeRow, LiveItem, Snapshot, Waker};
 use crate::model::Task;
 use crate::position_signal::PositionSignal;
 use crate::query::{self, Paging, QueryError, TaskQuery, Viewer, MAX_PAGE};
@@ -252,21 +252,7 @@ impl Subscription {
     /// more may be waiting).
     fn poll_rows(&mut self) -> Result<(Vec<LiveItem>, bool), QueryError> {
         let position = self.position;
-        let rows: Vec<ChangeRow> = {
-            let mut stmt = self.connection()?.prepare_cached("SELECT position, task_id, before, after FROM task_changes WHERE position > ?1 ORDER BY position LIMIT ?2")?;
-            let rows = stmt.query_map(params![position, FEED_READ_ROWS], |r| {
-                Ok(ChangeRow {
-                    position: r.get(0)?,
-                    task_id: r.get(1)?,
-                    before: r.get(2)?,
-                    after: r.get(3)?,
-                    task: None,
-                    task_read: false,
-                })
-            })?;
-            rows.collect::<Result<_, _>>()?
-        };
-        let full = rows.len() >= FEED_READ_ROWS as usize;
+        let (rows, full) = read_changes(self.connection()?, position)?;
         Ok((self.evaluate(&rows)?, full))
     }
 

@@ -1,5 +1,6 @@
-//! The visibility rule judged in memory, for live items of queries without filter or
-//! text (the SQL rule is in `tasks.rs`; a property test checks both agree).
+//! A query without filter or text judged in memory, for live items: the visibility
+//! rule of `visibility.rs` on the task's principals, then deferral and the quick-view
+//! options (a property test checks that this agrees with the SQL).
 
 use super::*;
 

@@ -11,6 +11,7 @@ mod sort;
 pub mod sql;
 mod tasks;
 mod user_directory;
+pub mod visibility;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::types::Value;

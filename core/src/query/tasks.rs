@@ -2,23 +2,8 @@
 //! filter suggestions, and when the clock alone next changes a result.
 
 use super::inbox::inbox_by_due;
+use super::visibility::visibility;
 use super::*;
-
-/// The visibility condition on `tasks` for a viewer.
-pub(super) fn visibility(viewer: &Viewer, sql: &mut Sql) {
-    if let Viewer::User { user, groups } = viewer {
-        let mut params = vec![Value::Text(user.clone())];
-        let mut fragment = "tasks.rowid IN (SELECT task_rowid FROM task_authorizations WHERE kind = 'user' AND principal = ?".to_string();
-        if !groups.is_empty() {
-            fragment.push_str(" UNION SELECT task_rowid FROM task_authorizations WHERE kind = 'group' AND principal IN (");
-            fragment.push_str(&vec!["?"; groups.len()].join(", "));
-            fragment.push(')');
-            params.extend(groups.iter().map(|g| Value::Text(g.clone())));
-        }
-        fragment.push(')');
-        sql.and(&fragment, params);
-    }
-}
 
 /// Every condition of a task query but paging.
 pub fn task_conditions(q: &TaskQuery) -> Result<Sql, QueryError> {

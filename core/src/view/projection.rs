@@ -1,10 +1,7 @@
 //! How each event changes the view. Called by the projector inside the transaction that
 //! also moves its checkpoint.
 
-use std::collections::BTreeSet;
-
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, TaskAggregate, TaskStatus};
 use crate::event::{
@@ -12,35 +9,7 @@ use crate::event::{
     TaskEvent,
 };
 use crate::model::{DataEntry, Task};
-
-/// Who may see a task: its assignee and candidate users, and its candidate groups.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Principals {
-    pub users: BTreeSet<String>,
-    pub groups: BTreeSet<String>,
-    /// The task's follow-up date: while in the future, it is deferred.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub follow_up: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-impl Principals {
-    pub fn of(task: &Task) -> Self {
-        let mut users = task.candidate_users.clone();
-        if let Some(a) = &task.assignee {
-            users.insert(a.clone());
-        }
-        Self {
-            users,
-            groups: task.candidate_groups.clone(),
-            follow_up: task.follow_up_date,
-        }
-    }
-
-    /// True when `user` (a member of `groups`) may see the task.
-    pub fn admit(&self, user: &str, groups: &[String]) -> bool {
-        self.users.contains(user) || groups.iter().any(|g| self.groups.contains(g))
-    }
-}
+pub use crate::query::visibility::Principals;
 
 pub(crate) fn apply(tx: &Connection, stored: &StoredEvent) -> rusqlite::Result<()> {
     match &stored.event {

@@ -109,50 +109,22 @@ impl RemoteBackend {
     }
 
     async fn answer(&self, session: &Session, request: Request) -> Result<Answer, Problem> {
-        use reqwest::Method;
         let token = Some(self.token(session)?);
+        let (method, _) = route(&request);
+        let url = path(&request)?;
         Ok(match request {
-            Request::Tasks { params } => Answer::Tasks(
-                self.get(token, &format!("/api/v1/tasks?{}", query_string(&params)?))
-                    .await?,
-            ),
-            Request::Task { id } => Answer::Task(
-                self.get(token, &format!("/api/v1/tasks/{}", enc(&id)))
-                    .await?,
-            ),
-            Request::TaskDataEntries { id } => Answer::DataEntries(
-                self.get(token, &format!("/api/v1/tasks/{}/data-entries", enc(&id)))
-                    .await?,
-            ),
-            Request::DataEntries { involved } => Answer::DataEntries(
-                self.get(
-                    token,
-                    &format!("/api/v1/data-entries?limit=200&involved={involved}"),
-                )
-                .await?,
-            ),
-            Request::ProcessDefinitions => {
-                Answer::ProcessDefinitions(self.get(token, "/api/v1/process-definitions").await?)
+            Request::Tasks { .. } => Answer::Tasks(self.get(token, &url).await?),
+            Request::Task { .. } => Answer::Task(self.get(token, &url).await?),
+            Request::TaskDataEntries { .. } | Request::DataEntries { .. } => {
+                Answer::DataEntries(self.get(token, &url).await?)
             }
-            Request::CountsByApplication => Answer::Counts(
-                self.get(token, "/api/v1/tasks/counts-by-application")
-                    .await?,
-            ),
-            Request::Attributes => {
-                Answer::Names(self.get(token, "/api/v1/tasks/attributes").await?)
+            Request::ProcessDefinitions => Answer::ProcessDefinitions(self.get(token, &url).await?),
+            Request::CountsByApplication => Answer::Counts(self.get(token, &url).await?),
+            Request::Attributes | Request::AttributeValues { .. } => {
+                Answer::Names(self.get(token, &url).await?)
             }
-            Request::AttributeValues { name } => Answer::Names(
-                self.get(
-                    token,
-                    &format!("/api/v1/tasks/attributes/{}/values", enc(&name)),
-                )
-                .await?,
-            ),
-            Request::Outcomes => {
-                Answer::Outcomes(self.get(token, "/api/v1/outcomes?limit=200").await?)
-            }
-            Request::Act { id, action } => {
-                let path = format!("/api/v1/tasks/{}/{}?wait=true", enc(&id), action.name());
+            Request::Outcomes => Answer::Outcomes(self.get(token, &url).await?),
+            Request::Act { action, .. } => {
                 // The server's own bodies for the actions that carry one.
                 let complete;
                 let defer;
@@ -167,7 +139,7 @@ impl RemoteBackend {
                     }
                     TaskAction::Claim | TaskAction::Unclaim | TaskAction::Undefer => None,
                 };
-                Answer::Action(self.send(token, Method::POST, &path, body).await?)
+                Answer::Action(self.send(token, method, &url, body).await?)
             }
         })
     }
@@ -254,6 +226,53 @@ impl RemoteBackend {
         });
         Ok(())
     }
+}
+
+/// The server's method and path template for a request: the remote backend's route
+/// table, named as in the server's API document (a test checks each against it).
+fn route(request: &Request) -> (reqwest::Method, &'static str) {
+    use reqwest::Method;
+    match request {
+        Request::Tasks { .. } => (Method::GET, "/api/v1/tasks"),
+        Request::Task { .. } => (Method::GET, "/api/v1/tasks/{id}"),
+        Request::TaskDataEntries { .. } => (Method::GET, "/api/v1/tasks/{id}/data-entries"),
+        Request::DataEntries { .. } => (Method::GET, "/api/v1/data-entries"),
+        Request::ProcessDefinitions => (Method::GET, "/api/v1/process-definitions"),
+        Request::CountsByApplication => (Method::GET, "/api/v1/tasks/counts-by-application"),
+        Request::Attributes => (Method::GET, "/api/v1/tasks/attributes"),
+        Request::AttributeValues { .. } => (Method::GET, "/api/v1/tasks/attributes/{name}/values"),
+        Request::Outcomes => (Method::GET, "/api/v1/outcomes"),
+        Request::Act { action, .. } => (
+            Method::POST,
+            match action {
+                TaskAction::Claim => "/api/v1/tasks/{id}/claim",
+                TaskAction::Unclaim => "/api/v1/tasks/{id}/unclaim",
+                TaskAction::Complete { .. } => "/api/v1/tasks/{id}/complete",
+                TaskAction::Defer { .. } => "/api/v1/tasks/{id}/defer",
+                TaskAction::Undefer => "/api/v1/tasks/{id}/undefer",
+            },
+        ),
+    }
+}
+
+/// The request's path and query: its template with the path parameters filled in
+/// (percent-encoded), and the query parameters it takes.
+fn path(request: &Request) -> Result<String, Problem> {
+    let (_, template) = route(request);
+    let filled = match request {
+        Request::Task { id } | Request::TaskDataEntries { id } | Request::Act { id, .. } => {
+            template.replace("{id}", &enc(id))
+        }
+        Request::AttributeValues { name } => template.replace("{name}", &enc(name)),
+        _ => template.to_string(),
+    };
+    Ok(match request {
+        Request::Tasks { params } => format!("{filled}?{}", query_string(params)?),
+        Request::DataEntries { involved } => format!("{filled}?limit=200&involved={involved}"),
+        Request::Outcomes => format!("{filled}?limit=200"),
+        Request::Act { .. } => format!("{filled}?wait=true"),
+        _ => filled,
+    })
 }
 
 /// Percent-encodes a path segment.
@@ -464,6 +483,72 @@ mod tests {
         assert_eq!(
             query_string(&probe).expect("query"),
             "filter=amount+%3E+100+%26+x&limit=1&assignedToMe=true"
+        );
+    }
+
+    /// One request of each kind (and each action).
+    fn every_request() -> Vec<Request> {
+        let id = || "a/b".to_string();
+        let mut all = vec![
+            Request::Tasks {
+                params: TaskListParams::default(),
+            },
+            Request::Task { id: id() },
+            Request::TaskDataEntries { id: id() },
+            Request::DataEntries { involved: true },
+            Request::ProcessDefinitions,
+            Request::CountsByApplication,
+            Request::Attributes,
+            Request::AttributeValues { name: "x y".into() },
+            Request::Outcomes,
+        ];
+        for action in [
+            TaskAction::Claim,
+            TaskAction::Unclaim,
+            TaskAction::Complete {
+                payload: Default::default(),
+            },
+            TaskAction::Defer {
+                follow_up_date: chrono::Utc::now(),
+            },
+            TaskAction::Undefer,
+        ] {
+            all.push(Request::Act { id: id(), action });
+        }
+        all
+    }
+
+    #[test]
+    fn every_route_is_in_the_servers_api_document() {
+        // The document the server serves, as the UI keeps it (a server test keeps it
+        // equal to the server's).
+        let document: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../ui/src/lib/api-document/openapi.json"
+        ))
+        .expect("the API document");
+        let requests = every_request();
+        assert_eq!(requests.len(), 14, "a request of each kind");
+        for request in &requests {
+            let (method, template) = route(request);
+            let operation = &document["paths"][template][method.as_str().to_ascii_lowercase()];
+            assert!(
+                operation.is_object(),
+                "{method} {template} ({request:?}) is not in the server's API document"
+            );
+        }
+    }
+
+    #[test]
+    fn paths_fill_the_templates_with_encoded_values() {
+        let requests = every_request();
+        assert_eq!(path(&requests[1]).expect("path"), "/api/v1/tasks/a%2Fb");
+        assert_eq!(
+            path(&requests[7]).expect("path"),
+            "/api/v1/tasks/attributes/x%20y/values"
+        );
+        assert_eq!(
+            path(&requests[9]).expect("path"),
+            "/api/v1/tasks/a%2Fb/claim?wait=true"
         );
     }
 
