@@ -1,0 +1,251 @@
+// The inbox page's shared state and what changes it: the session, the live list (a
+// snapshot, then live items merged by position), the selection, pending actions, the
+// outcome log and the business pages. Components read it and call its methods; pure
+// rules stay in lib/inbox (merge, sort, paging, pending, query).
+
+import { tick } from 'svelte';
+import * as api from '../api';
+import { addClause, appendPage, applyLive, buildQuery, clause, clearMarks, effectVisible, empty, fromSnapshot, refreshDelay, settlePending, sortParam, sortRows, startPending, toggleSort } from '../inbox';
+import type { Inbox, Pending, SortField, SortKey } from '../inbox';
+import type { AppInfo } from '../generated/AppInfo';
+import type { ApplicationCount } from '../generated/ApplicationCount';
+import type { SettingsInput } from '../generated/SettingsInput';
+import type { Action, DataEntry, OutcomeRecord, ProcessDefinition, QuickView, TaskAction, TaskListParams } from '../types';
+
+export type Page = 'inbox' | 'data' | 'processes';
+
+/** How long live items may pile up before the counts per application are asked again. */
+const COUNTS_AFTER_MS = 1500;
+
+export class InboxPage {
+  session = $state<api.Session | null>(null);
+  info = $state<AppInfo | null>(null);
+  loginError = $state('');
+  settingsError = $state('');
+  inbox = $state<Inbox>(empty);
+  view = $state<QuickView>('all');
+  filter = $state('');
+  text = $state('');
+  /** The list query in force (the live stream's and the further pages'). */
+  applied = $state<TaskListParams>({});
+  connected = $state(false);
+  selectedId = $state<string | null>(null);
+  pending = $state<Pending[]>([]);
+  message = $state('');
+  outcomes = $state<OutcomeRecord[]>([]);
+  counts = $state<ApplicationCount[]>([]);
+  attributeNames = $state<string[]>([]);
+  sortKeys = $state<SortKey[]>([{ field: 'due', desc: false }]);
+  queryError = $state('');
+  page = $state<Page>('inbox');
+  entries = $state<DataEntry[]>([]);
+  involvedOnly = $state(false);
+  definitions = $state<ProcessDefinition[]>([]);
+  detailEntries = $state<DataEntry[]>([]);
+
+  readonly selected = $derived(this.inbox.rows.find((r) => r.task.id === this.selectedId)?.task);
+  readonly shown = $derived(sortRows(this.inbox.rows, this.sortKeys));
+  readonly selectedPending = $derived(this.selected !== undefined && this.pending.some((p) => p.taskId === this.selected?.id));
+
+  #loadingMore = false;
+  #painted = false;
+  #stream: api.Stream | null = null;
+  #outcomeStream: api.Stream | null = null;
+  #markTimer: ReturnType<typeof setTimeout> | null = null;
+  #refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  #countsTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** The desktop app: its settings and the session it may already have. */
+  async start() {
+    if (!api.desktop) return;
+    try {
+      this.info = await api.app.appInfo();
+      if (this.info.session) await this.#begin(this.info.session);
+      else if (this.info.autoUser) await this.login(this.info.autoUser);
+    } catch (e) {
+      this.loginError = (e as Error).message;
+    }
+  }
+
+  async login(user: string) {
+    this.loginError = '';
+    try {
+      await this.#begin(await api.login(user));
+    } catch (e) {
+      this.loginError = (e as Error).message;
+    }
+  }
+
+  async #begin(s: api.Session) {
+    this.session = s;
+    this.connect();
+    try {
+      this.outcomes = await api.outcomes(s);
+      this.#outcomeStream = api.streamOutcomes(s, (o) => (this.outcomes = [o, ...this.outcomes.filter((x) => x.id !== o.id)].slice(0, 500)));
+      this.attributeNames = await api.attributes(s);
+      this.counts = await api.counts(s);
+    } catch (e) {
+      this.message = (e as Error).message;
+    }
+  }
+
+  async signOut() {
+    this.close();
+    this.session = null;
+    this.inbox = empty;
+    this.outcomes = [];
+    this.selectedId = null;
+    this.#painted = false;
+    this.view = 'all';
+    this.filter = this.text = '';
+    this.page = 'inbox';
+    if (api.desktop) await api.app.logout();
+  }
+
+  async saveSettings(input: SettingsInput) {
+    this.settingsError = '';
+    try {
+      await this.signOut();
+      this.info = await api.app.saveSettings(input);
+      if (this.info.error) this.settingsError = this.info.error;
+    } catch (e) {
+      this.settingsError = (e as Error).message;
+    }
+  }
+
+  /** The next page of the list, when the window nears the end of what is loaded. */
+  async loadMore() {
+    const s = this.session;
+    if (!s || this.#loadingMore || this.inbox.rows.length >= this.inbox.total) return;
+    this.#loadingMore = true;
+    const query = this.applied;
+    try {
+      const next = await api.tasksPage(s, query, this.inbox.rows.length, 500);
+      if (query === this.applied) this.inbox = appendPage(this.inbox, next.tasks, next.total);
+    } catch (e) {
+      this.message = (e as Error).message;
+    } finally {
+      this.#loadingMore = false;
+    }
+  }
+
+  /** Live items come in bursts: the counts per application are asked once after one. */
+  #refreshCountsSoon(s: api.Session) {
+    if (this.#countsTimer) return;
+    this.#countsTimer = setTimeout(() => {
+      this.#countsTimer = null;
+      api.counts(s).then((c) => (this.counts = c)).catch(() => {});
+    }, COUNTS_AFTER_MS);
+  }
+
+  /** (Re)opens the live list for the current view, filter, search and sort. */
+  connect(refresh = false) {
+    const s = this.session;
+    if (!s) return;
+    this.#stream?.close();
+    if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = null;
+    this.applied = buildQuery(this.view, this.filter, this.text, sortParam(this.sortKeys));
+    this.queryError = '';
+    this.#stream = api.streamTasks(s, this.applied, {
+      snapshot: (snap) => {
+        this.inbox = fromSnapshot(snap, refresh ? this.inbox : undefined);
+        // A deferred task falling due is no event: take a fresh snapshot then.
+        const delay = refreshDelay(snap.nextFollowUp, Date.now());
+        if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
+        this.#refreshTimer = delay === null ? null : setTimeout(() => this.connect(true), delay);
+        if (api.desktop && !this.#painted) {
+          this.#painted = true;
+          void tick().then(() => requestAnimationFrame(() => void api.app.firstPaint(this.inbox.rows.length, this.inbox.total)));
+        }
+      },
+      live: (item) => {
+        this.inbox = applyLive(this.inbox, item);
+        void this.#checkPending();
+        if (this.#markTimer) clearTimeout(this.#markTimer);
+        this.#markTimer = setTimeout(() => (this.inbox = clearMarks(this.inbox)), 2500);
+        this.#refreshCountsSoon(s);
+      },
+      state: (c) => (this.connected = c),
+      failed: (m) => {
+        this.connected = false;
+        this.queryError = m;
+      },
+    }, this.view === 'all' && !this.filter && !this.text);
+  }
+
+  async #checkPending() {
+    const s = this.session;
+    if (!s) return;
+    for (const p of this.pending) {
+      // A task that left this list (a claimed task leaving "claimable") is looked up.
+      const listed = this.inbox.rows.find((r) => r.task.id === p.taskId)?.task;
+      const t = listed ?? (await api.task(s, p.taskId).catch(() => undefined));
+      if (this.pending.some((q) => q.taskId === p.taskId && q.since === p.since) && effectVisible(p, t, s.user)) {
+        this.pending = settlePending(this.pending, p.taskId);
+        this.message = `${p.action} of ${p.taskId}: done`;
+      }
+    }
+  }
+
+  /** Sends an action on the selected task; pending until the view shows its effect. */
+  async act(action: Action, request: TaskAction) {
+    const s = this.session;
+    const selected = this.selected;
+    if (!s || !selected) return;
+    const id = selected.id;
+    this.pending = startPending(this.pending, id, action, Date.now());
+    this.message = `${action} of ${id}: pending`;
+    try {
+      await api.act(s, id, request);
+      await this.#checkPending();
+    } catch (e) {
+      this.pending = settlePending(this.pending, id);
+      const err = e as api.ApiError;
+      this.message = `${action} of ${id} rejected: ${err.problem?.code ?? err.status} ${err.message}`;
+    }
+  }
+
+  /** Adds a clause for an attribute's first value to the filter. */
+  suggest(name: string) {
+    const s = this.session;
+    if (!s) return;
+    api.attributeValues(s, name).then((values) => {
+      if (values[0] !== undefined) this.filter = addClause(this.filter, clause(name, values[0]));
+    });
+  }
+
+  /** The selected task's business data. */
+  loadDetail(id: string | null) {
+    const s = this.session;
+    if (s && id) api.taskDataEntries(s, id).then((e) => (this.detailEntries = e)).catch(() => (this.detailEntries = []));
+    else this.detailEntries = [];
+  }
+
+  async openPage(p: Page) {
+    this.page = p;
+    const s = this.session;
+    if (!s) return;
+    if (p === 'data') this.entries = await api.dataEntries(s, this.involvedOnly);
+    if (p === 'processes') this.definitions = await api.processDefinitions(s);
+  }
+
+  setView(v: QuickView) {
+    this.view = v;
+    this.connect();
+  }
+
+  sortBy(field: SortField, add: boolean) {
+    this.sortKeys = toggleSort(this.sortKeys, field, add);
+    this.connect();
+  }
+
+  /** Closes the streams and timers. */
+  close() {
+    for (const t of [this.#refreshTimer, this.#countsTimer, this.#markTimer]) if (t) clearTimeout(t);
+    this.#refreshTimer = this.#countsTimer = this.#markTimer = null;
+    this.#stream?.close();
+    this.#outcomeStream?.close();
+    this.#stream = this.#outcomeStream = null;
+  }
+}
