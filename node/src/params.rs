@@ -48,10 +48,11 @@ pub struct TaskListParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
     pub assigned_to_me: Option<bool>,
-    /// Only unassigned tasks I could claim.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Only tasks I could claim (visible to me and unassigned; `unassigned` is this
+    /// parameter's earlier name, still accepted).
+    #[serde(default, alias = "unassigned", skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
-    pub unassigned: Option<bool>,
+    pub claimable: Option<bool>,
     /// Deferred tasks: `exclude` (default), `include` or `only`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
@@ -88,7 +89,7 @@ impl TaskListParams {
             },
         };
         q.assigned_to_me = self.assigned_to_me.unwrap_or(false);
-        q.unassigned_only = self.unassigned.unwrap_or(false);
+        q.claimable_only = self.claimable.unwrap_or(false);
         q.deferred = self.deferred.unwrap_or_default();
         Ok(q)
     }
@@ -121,9 +122,10 @@ pub struct TaskStreamParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
     pub assigned_to_me: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Only tasks I could claim (`unassigned`: the earlier name).
+    #[serde(default, alias = "unassigned", skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
-    pub unassigned: Option<bool>,
+    pub claimable: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
     pub deferred: Option<Deferred>,
@@ -155,7 +157,7 @@ impl TaskStreamParams {
             limit: Some(self.limit.unwrap_or(200)),
             cursor: None,
             assigned_to_me: self.assigned_to_me,
-            unassigned: self.unassigned,
+            claimable: self.claimable,
             deferred: self.deferred,
         }
     }
@@ -241,6 +243,23 @@ mod tests {
             bad_filter.query(viewer).err().and_then(|p| p.field),
             Some("filter".into())
         );
+    }
+
+    #[test]
+    fn claimable_keeps_its_earlier_name() {
+        for query in ["claimable=true", "unassigned=true"] {
+            let p: TaskListParams = serde_urlencoded::from_str(query).expect(query);
+            assert_eq!(p.claimable, Some(true), "{query}");
+            let s: TaskStreamParams = serde_urlencoded::from_str(query).expect(query);
+            assert_eq!(s.list_params().claimable, Some(true), "{query}");
+        }
+        let q = TaskListParams {
+            claimable: Some(true),
+            ..Default::default()
+        }
+        .query(Viewer::user("alice", &[]))
+        .expect("query");
+        assert!(q.claimable_only);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub(super) fn inbox_by_due(
     let plain = q.filter.clauses.is_empty()
         && q.text.as_deref().and_then(sql::fts_query).is_none()
         && !q.assigned_to_me
-        && !q.unassigned_only
+        && !q.claimable_only
         && q.sort
             == [SortKey {
                 field: SortField::Due,

@@ -20,8 +20,8 @@ pub fn matches_without_view(q: &TaskQuery, task: &Task) -> Option<bool> {
         (Viewer::User { user, .. }, true) => task.assignee.as_deref() == Some(user.as_str()),
         _ => true,
     };
-    let unassigned = !q.unassigned_only || task.assignee.is_none();
-    Some(visible && deferral_fits && mine && unassigned)
+    let claimable = !q.claimable_only || task.assignee.is_none();
+    Some(visible && deferral_fits && mine && claimable)
 }
 
 /// Whether [`matches_without_view`] can judge tasks for `q` (no filter, no text).

@@ -124,7 +124,7 @@ pub struct TaskQuery {
     /// Full-text search over name, description, business key, process name and payload.
     pub text: Option<String>,
     pub assigned_to_me: bool,
-    pub unassigned_only: bool,
+    pub claimable_only: bool,
     pub deferred: Deferred,
     pub sort: Vec<SortKey>,
     pub paging: Paging,
@@ -139,7 +139,7 @@ impl TaskQuery {
             filter: Filter::default(),
             text: None,
             assigned_to_me: false,
-            unassigned_only: false,
+            claimable_only: false,
             deferred: Deferred::Exclude,
             sort: vec![SortKey {
                 field: SortField::Due,

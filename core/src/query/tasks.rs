@@ -12,7 +12,7 @@ pub fn task_conditions(q: &TaskQuery) -> Result<Sql, QueryError> {
     if let (true, Viewer::User { user, .. }) = (q.assigned_to_me, &q.viewer) {
         sql.and("tasks.assignee = ?", [Value::Text(user.clone())]);
     }
-    if q.unassigned_only {
+    if q.claimable_only {
         sql.and("tasks.assignee IS NULL", []);
     }
     let now = Value::Text(q.now.to_rfc3339_opts(SecondsFormat::Millis, true));

@@ -109,7 +109,7 @@ fn tasks_for_user_follow_the_authorization_rule_and_options() {
     mine.assigned_to_me = true;
     assert_eq!(pool.ids(&mine), vec!["mine"]);
     let mut claimable = q(alice());
-    claimable.unassigned_only = true;
+    claimable.claimable_only = true;
     let mut c = pool.ids(&claimable);
     c.sort();
     assert_eq!(c, vec!["direct", "group"]);

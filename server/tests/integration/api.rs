@@ -94,7 +94,7 @@ async fn tasklist_queries_and_actions() {
     assert_eq!(ids(&page), vec!["t1", "t2"]);
     let (_, page) = body(s.get(&alice, "/api/v1/tasks?assignedToMe=true").await).await;
     assert_eq!(ids(&page), vec!["t2"]);
-    let (_, page) = body(s.get(&alice, "/api/v1/tasks?unassigned=true").await).await;
+    let (_, page) = body(s.get(&alice, "/api/v1/tasks?claimable=true").await).await;
     assert_eq!(ids(&page), vec!["t1"]);
     let (_, first) = body(
         s.get(&alice, "/api/v1/tasks?sort=-priority&limit=1&cursor=")

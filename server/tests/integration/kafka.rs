@@ -97,7 +97,7 @@ async fn engine_to_both_tasklists_and_a_claim_back_to_the_engine() {
     let resp = t1.post(&bob, "/api/v1/tasks/kt-1/claim", None).await;
     assert_eq!(resp.status(), 202, "{:?}", resp.text().await);
     // kt-1 is not one of the example engine's own tasks, so use one it started.
-    let page: Value = t1.get(&bob, "/api/v1/tasks?unassigned=true&filter=task.applicationName%20%3D%20alpha%20and%20task.taskDefinitionKey%20%3D%20triage").await.json().await.expect("json");
+    let page: Value = t1.get(&bob, "/api/v1/tasks?claimable=true&filter=task.applicationName%20%3D%20alpha%20and%20task.taskDefinitionKey%20%3D%20triage").await.json().await.expect("json");
     let engine_task = page["tasks"][0]["id"]
         .as_str()
         .expect("an example triage task")

@@ -31,7 +31,7 @@ async fn the_example_application_shows_live_tasks_and_its_engine_acts_on_a_claim
         .expect("json");
     assert_eq!(login["groups"], json!(["support"]));
     let bob = login["token"].as_str().expect("token").to_string();
-    let mut stream = SseReader::open(&s, &bob, "/api/v1/stream/tasks?unassigned=true", None).await;
+    let mut stream = SseReader::open(&s, &bob, "/api/v1/stream/tasks?claimable=true", None).await;
     let snapshot = stream
         .next(Duration::from_secs(20))
         .await

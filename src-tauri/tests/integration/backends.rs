@@ -89,7 +89,7 @@ async fn scenario(backend: &dyn Backend) {
         .stream_tasks(
             &alice,
             stream_params(|p| {
-                p.unassigned = Some(true);
+                p.claimable = Some(true);
                 p.limit = Some(1000);
             }),
             sink,
@@ -382,7 +382,7 @@ async fn a_remote_stream_reconnects_after_a_server_restart_and_resumes_where_it_
         .stream_tasks(
             &alice,
             stream_params(|p| {
-                p.unassigned = Some(true);
+                p.claimable = Some(true);
                 p.limit = Some(1000);
             }),
             sink,

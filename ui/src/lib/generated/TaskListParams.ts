@@ -34,9 +34,10 @@ cursor?: string,
  */
 assignedToMe?: boolean, 
 /**
- * Only unassigned tasks I could claim.
+ * Only tasks I could claim (visible to me and unassigned; `unassigned` is this
+ * parameter's earlier name, still accepted).
  */
-unassigned?: boolean, 
+claimable?: boolean, 
 /**
  * Deferred tasks: `exclude` (default), `include` or `only`.
  */

@@ -20,7 +20,11 @@ sort?: string,
 /**
  * The snapshot's size, 1 to 1000 (default 200).
  */
-limit?: number, assignedToMe?: boolean, unassigned?: boolean, deferred?: Deferred, 
+limit?: number, assignedToMe?: boolean, 
+/**
+ * Only tasks I could claim (`unassigned`: the earlier name).
+ */
+claimable?: boolean, deferred?: Deferred, 
 /**
  * Resume after this position (like `Last-Event-ID`).
  */

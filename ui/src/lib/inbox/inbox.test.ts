@@ -99,7 +99,7 @@ describe('filter building', () => {
   it('builds the query of a quick view with filter and search', () => {
     expect(buildQuery('all', '', '')).toEqual({});
     expect(buildQuery('mine', ' amount > 100 ', '')).toEqual({ filter: 'amount > 100', assignedToMe: true });
-    expect(buildQuery('claimable', '', 'vpn')).toEqual({ q: 'vpn', unassigned: true });
+    expect(buildQuery('claimable', '', 'vpn')).toEqual({ q: 'vpn', claimable: true });
     expect(buildQuery('deferred', '', '', '-priority')).toEqual({ deferred: 'only', sort: '-priority' });
   });
 

@@ -10,7 +10,7 @@ export function buildQuery(view: QuickView, filter: string, text: string, sort =
   const t = text.trim();
   if (t) q.q = t;
   if (view === 'mine') q.assignedToMe = true;
-  if (view === 'claimable') q.unassigned = true;
+  if (view === 'claimable') q.claimable = true;
   if (view === 'deferred') q.deferred = 'only';
   if (sort && sort !== '+due') q.sort = sort;
   return q;
