@@ -125,8 +125,12 @@ impl Subscription {
             return self.next_from_table(timeout);
         };
         if lagging.swap(false, Ordering::AcqRel) {
-            // Some changes did not fit the buffer: read them from the change table.
-            let items = self.poll()?;
+            // Some changes did not fit the buffer (or came before a resume): read them
+            // from the change table.
+            let (items, more) = self.read_behind()?;
+            if more {
+                lagging.store(true, Ordering::Release);
+            }
             if !items.is_empty() {
                 return Ok(items);
             }
@@ -176,6 +180,20 @@ impl Subscription {
         }
     }
 
+    /// Reads the change table after the position until some items concern this
+    /// subscription or the table is read to its end: a run of more than a batch of
+    /// changes it cannot see must not end the read (a resume after thousands of other
+    /// users' changes would skip what lies between them and the feed's first row).
+    /// Returns the items and whether rows may be left (a full batch with items).
+    fn read_behind(&mut self) -> Result<(Vec<LiveItem>, bool), QueryError> {
+        loop {
+            let (items, full) = self.poll_rows()?;
+            if !items.is_empty() || !full {
+                return Ok((items, full));
+            }
+        }
+    }
+
     /// Asks the feed to call `waker` whenever this subscription has something to read;
     /// pair it with [`Subscription::try_next`]. Without a feed the waker is never called.
     pub fn set_waker(&mut self, waker: Waker) {
@@ -193,7 +211,7 @@ impl Subscription {
             return self.poll().map(Some);
         };
         if lagging.swap(false, Ordering::AcqRel) {
-            let items = self.poll()?;
+            let (items, _) = self.read_behind()?;
             if !items.is_empty() {
                 // There may be more: come back without waiting.
                 lagging.store(true, Ordering::Release);

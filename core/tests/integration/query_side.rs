@@ -1022,6 +1022,50 @@ fn an_idle_change_feed_sleeps_whatever_the_newest_event_is() {
 }
 
 #[test]
+fn a_resume_after_more_than_a_batch_of_changes_the_viewer_cannot_see_misses_nothing() {
+    use taskpool_core::live::ChangeFeed;
+    // Given alice's stream at some position, then 2,500 changes of bob's tasks and one of
+    // hers, all while she was away
+    let mut pool = Pool::new();
+    pool.send(vec![task("first", |t| t.assignee = Some("alice".into()))]);
+    let resume_from = pool.projector.position().expect("position");
+    for chunk in 0..5 {
+        pool.send(
+            (0..500)
+                .map(|i| {
+                    task(&format!("bob-{chunk}-{i}"), |t| {
+                        t.assignee = Some("bob".into())
+                    })
+                })
+                .collect(),
+        );
+    }
+    pool.send(vec![task("hers", |t| t.assignee = Some("alice".into()))]);
+    let (feed, feed_thread) = ChangeFeed::start(&pool.view, pool.projector.signal()).expect("feed");
+    // When she resumes after her last position, fed (try_next, as the server's streams)
+    // and blocking (next)
+    let (mut fed, _) =
+        Subscription::open_on_feed(&pool.view, &feed, q(alice()), Some(resume_from)).expect("fed");
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        got.extend(kinds(&fed.try_next().expect("read").unwrap_or_default()));
+    }
+    let (mut blocking, _) =
+        Subscription::open_on_feed(&pool.view, &feed, q(alice()), Some(resume_from))
+            .expect("blocking");
+    let items = blocking.next(Duration::from_secs(5)).expect("next");
+    // Then the change between the old batch and the feed's first row arrives, once
+    assert_eq!(got, vec!["entered hers"]);
+    assert_eq!(kinds(&items), vec!["entered hers"]);
+    // And what comes after is delivered as usual
+    pool.send(vec![assign("hers", Some("bob"))]);
+    let items = blocking.next(Duration::from_secs(5)).expect("next");
+    assert_eq!(kinds(&items), vec!["left hers"]);
+    feed.stop();
+    feed_thread.join().expect("feed thread");
+}
+
+#[test]
 fn a_subscription_without_a_feed_waits_out_events_that_change_no_task() {
     let mut pool = filter_pool();
     let (mut sub, _) =
