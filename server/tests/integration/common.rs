@@ -290,3 +290,30 @@ impl RemoteEngine {
         (kind, position)
     }
 }
+
+/// Starts the real server binary on a free port with data in `dir` (and `extra` flags);
+/// returns the process and its base URL (from the address line it prints).
+pub fn spawn_server(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taskpool-server"))
+        .args(["--listen", "127.0.0.1:0", "--print-address", "--data-dir"])
+        .arg(dir)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("address line");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("address")
+        .to_string();
+    (child, base)
+}

@@ -3,37 +3,19 @@
 //! store (the same tasks, none twice).
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common;
 use serde_json::{json, Value};
 use taskpool_core::event::TaskEvent;
 use taskpool_core::{DomainEvent, EventStore};
 use taskpool_server::auth::{application_token, load_or_create_secret, user_token};
 
 fn start(dir: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_taskpool-server"))
-        .args(["--listen", "127.0.0.1:0", "--print-address", "--data-dir"])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("address line");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("address")
-        .to_string();
-    (child, base)
+    common::spawn_server(dir, &[])
 }
 
 fn task(id: &str) -> Value {

@@ -6,11 +6,11 @@
 
 #![cfg(target_os = "linux")]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
+use crate::common;
 use serde_json::{json, Value};
 use taskpool_server::auth::{application_token, load_or_create_secret, user_token};
 
@@ -32,32 +32,7 @@ impl Drop for Node {
 }
 
 fn start(dir: &Path) -> Node {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_taskpool-server"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--print-address",
-            "--example",
-            "--example-rate",
-            "0",
-        ])
-        .arg("--data-dir")
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("address line");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("address")
-        .to_string();
+    let (child, base) = common::spawn_server(dir, &["--example", "--example-rate", "0"]);
     Node { child, base }
 }
 
