@@ -192,6 +192,16 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     })
 }
 
+/// The query of an endpoint that takes no parameters: any parameter is refused as
+/// unknown, as everywhere else, never silently ignored (`?wait=true` on an ingestion
+/// call does not wait).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// Extracts [`NoParams`]: add it to every handler without query parameters.
+pub type NoQuery = ApiQuery<NoParams>;
+
 /// A query string, decoded strictly (unknown parameters are refused).
 pub struct ApiQuery<T>(pub T);
 

@@ -8,7 +8,7 @@ use taskpool_core::query::{Viewer, MAX_PAGE};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{AppState, User};
-use crate::problem::{ApiQuery, Problem};
+use crate::problem::{ApiQuery, NoQuery, Problem};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -52,6 +52,7 @@ pub async fn data_entries(
 pub async fn data_entry(
     State(state): State<AppState>,
     User(viewer): User,
+    _: NoQuery,
     Path((entry_type, entry_id)): Path<(String, String)>,
 ) -> Result<Json<DataEntry>, Problem> {
     state
@@ -67,6 +68,7 @@ pub async fn data_entry(
 pub async fn process_definitions(
     State(state): State<AppState>,
     User(viewer): User,
+    _: NoQuery,
 ) -> Result<Json<Vec<ProcessDefinition>>, Problem> {
     Ok(Json(
         state
@@ -85,7 +87,7 @@ pub struct Me {
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "business data",
     responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
-pub async fn me(User(viewer): User) -> Result<Json<Me>, Problem> {
+pub async fn me(User(viewer): User, _: NoQuery) -> Result<Json<Me>, Problem> {
     match viewer {
         Viewer::User { user, groups } => Ok(Json(Me { user, groups })),
         Viewer::Admin => Err(Problem::forbidden("no user")),

@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::streams::{last_event_id, sse_event};
 use super::{AppState, Application};
-use crate::problem::{ApiJson, Problem};
+use crate::problem::{ApiJson, NoQuery, Problem};
 use taskpool_node::node::{EngineTransactionRequest, TaskpoolNode};
 
 /// A tasklist node holds no aggregates: process applications send to their own node.
@@ -85,6 +85,7 @@ fn answer(outcome: BatchOutcome) -> Response {
 pub async fn engine_events(
     State(state): State<AppState>,
     Application(app): Application,
+    _: NoQuery,
     headers: HeaderMap,
     ApiJson(request): ApiJson<EngineTransactionRequest>,
 ) -> Result<Response, Problem> {
@@ -119,6 +120,7 @@ pub struct CommandBatch {
 pub async fn commands(
     State(state): State<AppState>,
     Application(app): Application,
+    _: NoQuery,
     headers: HeaderMap,
     ApiJson(batch): ApiJson<CommandBatch>,
 ) -> Result<Response, Problem> {

@@ -9,7 +9,7 @@ use taskpool_core::query::UserDirectory;
 use utoipa::{OpenApi, ToSchema};
 
 use super::{ApiDoc, AppState};
-use crate::problem::{ApiJson, Problem};
+use crate::problem::{ApiJson, NoQuery, Problem};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -49,7 +49,7 @@ fn publisher_health(_: &AppState) -> Option<serde_json::Value> {
 
 /// Alive.
 #[utoipa::path(get, path = "/health", tag = "operations", security(()), responses((status = 200, body = Health)))]
-pub async fn health(State(state): State<AppState>) -> Json<Health> {
+pub async fn health(State(state): State<AppState>, _: NoQuery) -> Json<Health> {
     Json(health_of(&state))
 }
 
@@ -57,7 +57,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
 /// as it was when the server started (a rebuild after an upgrade is not served half-done).
 #[utoipa::path(get, path = "/ready", tag = "operations", security(()),
     responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json")))]
-pub async fn ready(State(state): State<AppState>) -> Response {
+pub async fn ready(State(state): State<AppState>, _: NoQuery) -> Response {
     let h = health_of(&state);
     if state.shutdown.is_cancelled() || state.node.stopping() {
         return Problem::new(
@@ -83,7 +83,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 }
 
 /// Prometheus metrics.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<AppState>, _: NoQuery) -> Response {
     let node = state.node.clone();
     #[cfg(feature = "kafka")]
     if let Some(status) = state
@@ -100,7 +100,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// The OpenAPI document of this API.
-pub async fn openapi() -> Response {
+pub async fn openapi(_: NoQuery) -> Response {
     Json(ApiDoc::openapi()).into_response()
 }
 
@@ -125,6 +125,7 @@ pub struct DevToken {
         (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn dev_token(
     State(state): State<AppState>,
+    _: NoQuery,
     ApiJson(login): ApiJson<DevLogin>,
 ) -> Result<Json<DevToken>, Problem> {
     if !state.dev_login {

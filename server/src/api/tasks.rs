@@ -15,7 +15,7 @@ use taskpool_node::params::{
 };
 
 use super::{status_of, AppState, User};
-use crate::problem::{ApiJson, ApiQuery, Problem};
+use crate::problem::{ApiJson, ApiQuery, NoQuery, Problem};
 
 /// The tasks I can see.
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(TaskListParams),
@@ -35,6 +35,7 @@ pub async fn list_tasks(
 pub async fn get_task(
     State(state): State<AppState>,
     User(viewer): User,
+    _: NoQuery,
     Path(id): Path<String>,
 ) -> Result<Json<Task>, Problem> {
     Ok(Json(state.blocking(move |n| n.task(&viewer, &id)).await?))
@@ -46,6 +47,7 @@ pub async fn get_task(
 pub async fn task_data_entries(
     State(state): State<AppState>,
     User(viewer): User,
+    _: NoQuery,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<DataEntry>>, Problem> {
     Ok(Json(
@@ -60,6 +62,7 @@ pub async fn task_data_entries(
 pub async fn counts_by_application(
     State(state): State<AppState>,
     User(viewer): User,
+    _: NoQuery,
 ) -> Result<Json<Vec<ApplicationCount>>, Problem> {
     let counts = state
         .blocking(move |n| n.counts_by_application(&viewer))

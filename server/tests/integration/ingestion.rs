@@ -109,6 +109,9 @@ async fn bad_input_is_refused_clearly_and_stores_nothing() {
         ("/api/v1/tasks/t1/defer", &alice, br#"{"followUpDate": "next tuesday"}"#.to_vec(), "application/json", 422, "followUpDate"),
         ("/api/v1/tasks/t1/defer", &alice, br#"{}"#.to_vec(), "application/json", 422, "followUpDate"),
         ("/api/v1/dev/token", &alice, br#"{"user": "alice"}"#.to_vec(), "application/json", 404, ""),
+        // A parameter an endpoint does not take is refused, not silently ignored.
+        ("/api/v1/engine-events?wait=true", &shop, br#"{"events": []}"#.to_vec(), "application/json", 400, "wait"),
+        ("/api/v1/commands?dryRun=1", &shop, br#"{"commands": []}"#.to_vec(), "application/json", 400, "dryRun"),
     ];
     for (path, token, body, ct, status, field) in cases {
         let size = body.len();
@@ -154,6 +157,27 @@ async fn bad_input_is_refused_clearly_and_stores_nothing() {
         assert!(
             status == 400 || (q.starts_with("q=") && status == 200),
             "{q}: {status} {body}"
+        );
+    }
+    // Every GET without parameters refuses one too.
+    for path in [
+        "/api/v1/tasks/t1?wait=5",
+        "/api/v1/tasks/t1/data-entries?x=1",
+        "/api/v1/tasks/counts-by-application?x=1",
+        "/api/v1/process-definitions?x=1",
+        "/api/v1/data-entries/order/o-1?x=1",
+        "/api/v1/me?x=1",
+        "/health?x=1",
+        "/api/v1/openapi.json?x=1",
+    ] {
+        let resp = s.get(&alice, path).await;
+        let status = resp.status().as_u16();
+        let problem: Value = resp.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 400, "{path}: {problem}");
+        let named = problem["field"].as_str().unwrap_or("");
+        assert!(
+            path.ends_with(&format!("?{named}=1")) || path.ends_with(&format!("?{named}=5")),
+            "{path}: {problem}"
         );
     }
     assert_eq!(count_events(&s).await, head, "nothing was stored");
