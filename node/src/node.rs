@@ -150,6 +150,17 @@ pub struct EngineTransactionRequest {
     pub variables: BTreeMap<String, Payload>,
 }
 
+/// A process application's `Idempotency-Key` with what the keyed request was: resent
+/// with the same key, a request is applied once (answered with the first outcome); the
+/// same key with another request (another fingerprint) is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    /// A fingerprint of the request's content (the HTTP adapter hashes the decoded
+    /// body); `None`: the key alone decides.
+    pub fingerprint: Option<String>,
+}
+
 /// An interaction request on its way to the owning process application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -481,13 +492,14 @@ impl TaskpoolNode {
         application: &str,
         commands: Vec<Command>,
         mode: BatchMode,
-        idempotency_key: Option<&str>,
+        idempotency: Option<&Idempotency>,
     ) -> Result<BatchOutcome, NodeError> {
         let ctx = CommandContext {
             user: None,
             application: Some(application.to_string()),
             time: None,
-            idempotency_key: idempotency_key.map(|k| format!("{application}/{k}")),
+            idempotency_key: idempotency.map(|i| format!("{application}/{}", i.key)),
+            request_fingerprint: idempotency.and_then(|i| i.fingerprint.clone()),
             restrict_to_application: true,
         };
         let outcome = self.gateway.handle(commands, mode, &ctx)?;
@@ -501,7 +513,7 @@ impl TaskpoolNode {
         &self,
         application: &str,
         request: EngineTransactionRequest,
-        idempotency_key: Option<&str>,
+        idempotency: Option<&Idempotency>,
     ) -> Result<BatchOutcome, NodeError> {
         let collector = self.collector(application)?;
         let mut variables = request.variables;
@@ -532,7 +544,7 @@ impl TaskpoolNode {
         }
         let mut lookup = |instance: &str| variables.get(instance).cloned().unwrap_or_default();
         let commands = collector.commands_for(&request.events, request.data_entries, &mut lookup);
-        self.handle_commands(application, commands, BatchMode::Atomic, idempotency_key)
+        self.handle_commands(application, commands, BatchMode::Atomic, idempotency)
     }
 
     fn collector(&self, application: &str) -> Result<Arc<Collector>, NodeError> {

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use taskpool_core::query::QueryError;
 
+use taskpool_core::command_gateway::GatewayError;
+
 use crate::node::NodeError;
 
 /// A problem detail (RFC 9457).
@@ -144,6 +146,10 @@ impl From<NodeError> for Problem {
         match e {
             NodeError::Query(q) => q.into(),
             NodeError::TaskNotFound => Problem::not_found("no such task"),
+            NodeError::Gateway(GatewayError::IdempotencyKeyReused { .. }) => Problem::unprocessable(
+                "Idempotency-Key",
+                "this Idempotency-Key was used before for a different request: a new request needs a new key",
+            ),
             NodeError::Routing(e) => Problem::unavailable(
                 "routing-failed",
                 format!("the action could not be sent to its application: {e}"),

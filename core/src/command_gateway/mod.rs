@@ -61,6 +61,10 @@ pub struct CommandContext {
     /// A unit of work with a key that was handled before is not applied again: its
     /// stored outcome is returned.
     pub idempotency_key: Option<String>,
+    /// What the keyed request was (a fingerprint of its content): the same key with
+    /// another fingerprint is refused ([`GatewayError::IdempotencyKeyReused`]). `None`:
+    /// the key alone decides (senders that derive keys from their own ids).
+    pub request_fingerprint: Option<String>,
     /// When set, every command must concern an aggregate of `application` (existing, or
     /// created by the command): a process application may not touch another's tasks or
     /// data entries. Others are rejected with `foreignApplication`.
@@ -76,6 +80,9 @@ pub enum GatewayError {
     ConflictRetriesExhausted(u32),
     #[error("the command gateway's lock was poisoned by a panic in another thread")]
     Poisoned,
+    /// The idempotency key was used before for a different request.
+    #[error("the idempotency key {key} was used for a different request")]
+    IdempotencyKeyReused { key: String },
 }
 
 impl From<rusqlite::Error> for GatewayError {
@@ -276,7 +283,12 @@ impl Inner {
         } = self;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(key) = &context.idempotency_key {
-            if let Some(outcome) = handled_outcome(&tx, key)? {
+            if let Some((outcome, fingerprint)) = handled_outcome(&tx, key)? {
+                if let (Some(before), Some(now)) = (&fingerprint, &context.request_fingerprint) {
+                    if before != now {
+                        return Err(GatewayError::IdempotencyKeyReused { key: key.clone() });
+                    }
+                }
                 tracing::debug!(target: "taskpool::command_gateway", key, "unit of work already handled");
                 return Ok(outcome);
             }
@@ -379,8 +391,8 @@ impl Inner {
         };
         if let Some(key) = &context.idempotency_key {
             tx.execute(
-                "INSERT INTO handled_units (idempotency_key, outcome, handled_at) VALUES (?1, ?2, ?3)",
-                rusqlite::params![key, serde_json::to_string(&batch).map_err(StoreError::from)?, time.to_rfc3339()],
+                "INSERT INTO handled_units (idempotency_key, outcome, handled_at, fingerprint) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![key, serde_json::to_string(&batch).map_err(StoreError::from)?, time.to_rfc3339(), context.request_fingerprint],
             )?;
         }
         tx.commit()?;
@@ -418,16 +430,23 @@ fn load(
     Ok(loaded)
 }
 
-fn handled_outcome(conn: &Connection, key: &str) -> Result<Option<BatchOutcome>, StoreError> {
+/// The stored outcome of a keyed unit of work, with the fingerprint of its request.
+fn handled_outcome(
+    conn: &Connection,
+    key: &str,
+) -> Result<Option<(BatchOutcome, Option<String>)>, StoreError> {
     use rusqlite::OptionalExtension;
-    let stored: Option<String> = conn
+    let stored: Option<(String, Option<String>)> = conn
         .query_row(
-            "SELECT outcome FROM handled_units WHERE idempotency_key = ?1",
+            "SELECT outcome, fingerprint FROM handled_units WHERE idempotency_key = ?1",
             [key],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    Ok(stored.map(|s| serde_json::from_str(&s)).transpose()?)
+    Ok(match stored {
+        Some((outcome, fingerprint)) => Some((serde_json::from_str(&outcome)?, fingerprint)),
+        None => None,
+    })
 }
 
 fn atomic_rejection(

@@ -468,3 +468,36 @@ fn a_unit_of_work_with_a_known_idempotency_key_is_applied_once() {
     assert_eq!(first, again, "the stored outcome is returned");
     assert_eq!(all_events(&store).len(), 2);
 }
+
+#[test]
+fn a_known_idempotency_key_with_another_request_is_refused() {
+    // Given a unit of work handled under a key, with its request's fingerprint
+    let (_d, store) = store();
+    let keyed = |fingerprint: Option<&str>| CommandContext {
+        idempotency_key: Some("tx-7".into()),
+        request_fingerprint: fingerprint.map(String::from),
+        ..Default::default()
+    };
+    let first = CommandGateway::new(&store)
+        .expect("gateway")
+        .handle(vec![create("t1")], BatchMode::Atomic, &keyed(Some("aaa")))
+        .expect("first");
+    // When the same key comes with the same request (after a restart): the outcome
+    let gateway = CommandGateway::new(&store).expect("gateway");
+    let again = gateway
+        .handle(vec![create("t1")], BatchMode::Atomic, &keyed(Some("aaa")))
+        .expect("again");
+    assert_eq!(again, first);
+    // When it comes with another request: refused, and nothing is stored
+    let other = gateway.handle(vec![create("t2")], BatchMode::Atomic, &keyed(Some("bbb")));
+    assert!(
+        matches!(&other, Err(GatewayError::IdempotencyKeyReused { key }) if key == "tx-7"),
+        "{other:?}"
+    );
+    assert_eq!(all_events(&store).len(), 1);
+    // A sender that gives no fingerprint is answered by the key alone
+    let unfingerprinted = gateway
+        .handle(vec![create("t2")], BatchMode::Atomic, &keyed(None))
+        .expect("by key");
+    assert_eq!(unfingerprinted, first);
+}

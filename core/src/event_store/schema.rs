@@ -30,6 +30,10 @@ const MIGRATIONS: &[&str] = &[
         outcome         TEXT NOT NULL,
         handled_at      TEXT NOT NULL
     );",
+    // 3: what the keyed request was (a fingerprint of its content, where the sender
+    // gave one): the same key with another request is refused, not answered with the
+    // first request's outcome. Units handled before this version have none.
+    "ALTER TABLE handled_units ADD COLUMN fingerprint TEXT;",
 ];
 
 /// The schema version this build writes.

@@ -12,7 +12,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::Stream;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use taskpool_core::command::InputLimits;
 use taskpool_core::{BatchMode, BatchOutcome, Command};
 use utoipa::{IntoParams, ToSchema};
@@ -20,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::streams::{last_event_id, sse_event};
 use super::{AppState, Application};
 use crate::problem::{ApiJson, NoQuery, Problem};
-use taskpool_node::node::{EngineTransactionRequest, TaskpoolNode};
+use taskpool_node::node::{EngineTransactionRequest, Idempotency, TaskpoolNode};
 
 /// A tasklist node holds no aggregates: process applications send to their own node.
 fn no_ingestion_here(state: &AppState) -> Result<(), Problem> {
@@ -31,6 +32,28 @@ fn no_ingestion_here(state: &AppState) -> Result<(), Problem> {
             "this is a tasklist node: process applications send engine events to their own node, which publishes to Kafka",
         ))
     }
+}
+
+/// The request's `Idempotency-Key`, with a fingerprint of what was sent under it (the
+/// SHA-256 of the decoded request, re-encoded: the same content in other whitespace is
+/// the same request).
+fn keyed(headers: &HeaderMap, request: &impl Serialize) -> Result<Option<Idempotency>, Problem> {
+    let Some(key) = idempotency_key(headers)? else {
+        return Ok(None);
+    };
+    let bytes = serde_json::to_vec(request).map_err(|e| {
+        tracing::error!(error = %e, "a decoded request could not be encoded again");
+        Problem::internal("the request could not be fingerprinted")
+    })?;
+    let digest = Sha256::digest(&bytes);
+    let fingerprint = digest
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    Ok(Some(Idempotency {
+        key,
+        fingerprint: Some(fingerprint),
+    }))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
@@ -90,15 +113,15 @@ pub async fn engine_events(
     ApiJson(request): ApiJson<EngineTransactionRequest>,
 ) -> Result<Response, Problem> {
     no_ingestion_here(&state)?;
-    let key = idempotency_key(&headers)?;
+    let idempotency = keyed(&headers, &request)?;
     let outcome = state
-        .blocking(move |n| n.ingest_engine_transaction(&app, request, key.as_deref()))
+        .blocking(move |n| n.ingest_engine_transaction(&app, request, idempotency.as_ref()))
         .await?;
     Ok(answer(outcome))
 }
 
 /// A unit of work of commands.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CommandBatch {
     /// `atomic` (default: all or nothing) or `perCommand`.
@@ -125,7 +148,7 @@ pub async fn commands(
     ApiJson(batch): ApiJson<CommandBatch>,
 ) -> Result<Response, Problem> {
     no_ingestion_here(&state)?;
-    let key = idempotency_key(&headers)?;
+    let idempotency = keyed(&headers, &batch)?;
     let limits = InputLimits::default();
     if batch.commands.len() > limits.max_commands {
         return Err(Problem::unprocessable(
@@ -138,7 +161,9 @@ pub async fn commands(
         ));
     }
     let outcome = state
-        .blocking(move |n| n.handle_commands(&app, batch.commands, batch.mode, key.as_deref()))
+        .blocking(move |n| {
+            n.handle_commands(&app, batch.commands, batch.mode, idempotency.as_ref())
+        })
         .await?;
     Ok(answer(outcome))
 }

@@ -36,6 +36,33 @@ async fn the_same_engine_transaction_is_applied_once_even_after_a_restart() {
     let after_restart = s.engine("shop", events.clone(), Some("tx-42")).await;
     assert_eq!(first, after_restart);
     assert_eq!(count_events(&s).await, head, "a restart keeps the key");
+    // The same key with another transaction is refused, naming the key, and stores
+    // nothing (the same content in other whitespace is the same request).
+    let other = json!([{"type": "taskAssigned", "taskId": "once", "assignee": "carol"}]);
+    let resp = s
+        .client
+        .post(s.url("/api/v1/engine-events"))
+        .bearer_auth(s.app("shop"))
+        .header("Idempotency-Key", "tx-42")
+        .json(&json!({ "events": other }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 422);
+    let problem: Value = resp.json().await.expect("problem");
+    assert_eq!(problem["field"], "Idempotency-Key", "{problem}");
+    assert_eq!(count_events(&s).await, head, "nothing stored");
+    let spaced = s
+        .client
+        .post(s.url("/api/v1/engine-events"))
+        .bearer_auth(s.app("shop"))
+        .header("Idempotency-Key", "tx-42")
+        .header("content-type", "application/json")
+        .body(serde_json::to_string_pretty(&json!({ "events": events })).expect("json"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(spaced.status(), 200, "the same request, other whitespace");
     s.wait_for_view(head).await;
     let page: Value = s
         .get(&s.user("alice", &[]), "/api/v1/tasks")
