@@ -164,12 +164,9 @@ impl Subscription {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             let head = self.signal.head();
-            let (items, full) = self.poll_rows()?;
+            let (items, _) = self.read_behind()?;
             if !items.is_empty() {
                 return Ok(items);
-            }
-            if full {
-                continue;
             }
             let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) else {
                 return Ok(Vec::new());

@@ -139,6 +139,7 @@ async fn bad_input_is_refused_clearly_and_stores_nothing() {
         // A parameter an endpoint does not take is refused, not silently ignored.
         ("/api/v1/engine-events?wait=true", &shop, br#"{"events": []}"#.to_vec(), "application/json", 400, "wait"),
         ("/api/v1/commands?dryRun=1", &shop, br#"{"commands": []}"#.to_vec(), "application/json", 400, "dryRun"),
+        ("/api/v1/dev/token?as=bob", &alice, br#"{"user": "alice"}"#.to_vec(), "application/json", 400, "as"),
     ];
     for (path, token, body, ct, status, field) in cases {
         let size = body.len();
@@ -195,6 +196,8 @@ async fn bad_input_is_refused_clearly_and_stores_nothing() {
         "/api/v1/data-entries/order/o-1?x=1",
         "/api/v1/me?x=1",
         "/health?x=1",
+        "/ready?x=1",
+        "/metrics?x=1",
         "/api/v1/openapi.json?x=1",
     ] {
         let resp = s.get(&alice, path).await;
