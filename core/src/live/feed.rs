@@ -9,10 +9,9 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use super::{read_changes, ChangeRow, Waker};
-use crate::model::Task;
 use crate::position_signal::PositionSignal;
 use crate::query::{QueryError, Viewer};
-use crate::view::{projection, Principals, View};
+use crate::view::{Principals, View};
 
 /// A subscription's place in a [`ChangeFeed`].
 pub(super) struct FeedLink {
@@ -128,9 +127,8 @@ impl ChangeFeed {
                 // Woken to look at the stop flag.
                 continue;
             }
-            // One read transaction: the change rows and the tasks they name agree. The
-            // projector signals after it commits, so this transaction sees every row up
-            // to `head`.
+            // The projector signals after it commits, so this read sees every row up to
+            // `head`.
             let Ok(read) = conn.unchecked_transaction() else {
                 waiter.pause(Duration::from_millis(250));
                 continue;
@@ -144,26 +142,13 @@ impl ChangeFeed {
                     continue;
                 }
             };
-            // A full read may have left rows behind: read again from the last one before
-            // waiting; otherwise everything up to `head` has been read.
-            // Read each changed task once for all its subscribers.
-            let mut latest: HashMap<String, Option<Arc<Task>>> = HashMap::new();
-            for row in &rows {
-                if !latest.contains_key(&row.task_id) {
-                    let task = projection::load_task(&read, &row.task_id)
-                        .ok()
-                        .flatten()
-                        .map(Arc::new);
-                    latest.insert(row.task_id.clone(), task);
-                }
-            }
             drop(read);
-            for mut row in rows {
+            for row in rows {
                 position = row.position;
-                row.task = latest.get(&row.task_id).cloned().flatten();
-                row.task_read = true;
                 self.dispatch(Arc::new(row));
             }
+            // A full read may have left rows behind: read again from the last one before
+            // waiting; otherwise everything up to `head` has been read.
             read_up_to = if full { position } else { head.max(position) };
         }
     }

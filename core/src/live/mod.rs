@@ -87,16 +87,30 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 pub struct ChangeRow {
     pub position: i64,
     pub task_id: String,
+    /// Who could see the task before and after (JSON [`Principals`](crate::view::Principals)),
+    /// for routing.
     pub before: Option<String>,
     pub after: Option<String>,
-    /// The task as the feed read it (its latest state; `None`: gone, or not read).
-    pub task: Option<Arc<Task>>,
-    /// Whether `task` was read.
-    pub task_read: bool,
+    /// The task right before and right after this change (`None`: it did not exist yet,
+    /// or is completed or deleted): each change is judged on these, at its position.
+    pub task_before: Option<Arc<Task>>,
+    pub task_after: Option<Arc<Task>>,
 }
 
 /// How many change rows one read of the change table takes at most.
 pub(crate) const READ_ROWS: usize = 1000;
+
+fn task_column(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Arc<Task>>> {
+    let Some(json) = row.get_ref(i)?.as_str_or_null()? else {
+        return Ok(None);
+    };
+    serde_json::from_str(json)
+        .map(Arc::new)
+        .map(Some)
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+}
 
 /// The change table's rows after `position`, in order, at most [`READ_ROWS`] (the one
 /// reader of the table, for the feed and for subscriptions that read it themselves).
@@ -106,7 +120,7 @@ pub(crate) fn read_changes(
     position: i64,
 ) -> rusqlite::Result<(Vec<ChangeRow>, bool)> {
     let mut stmt = conn.prepare_cached(
-        "SELECT position, task_id, before, after FROM task_changes WHERE position > ?1 ORDER BY position LIMIT ?2",
+        "SELECT position, task_id, before, after, task_before, task_after FROM task_changes WHERE position > ?1 ORDER BY position LIMIT ?2",
     )?;
     let rows = stmt
         .query_map(rusqlite::params![position, READ_ROWS as i64], |r| {
@@ -115,8 +129,8 @@ pub(crate) fn read_changes(
                 task_id: r.get(1)?,
                 before: r.get(2)?,
                 after: r.get(3)?,
-                task: None,
-                task_read: false,
+                task_before: task_column(r, 4)?,
+                task_after: task_column(r, 5)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

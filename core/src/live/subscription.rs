@@ -2,7 +2,6 @@
 //! concern the viewer, judged for its query (fed by the change feed, or read from the
 //! change table when it lags or has no feed).
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
@@ -14,8 +13,8 @@ use super::feed::FeedLink;
 use super::{read_changes, ChangeFeed, ChangeRow, LiveItem, Snapshot, Waker};
 use crate::model::Task;
 use crate::position_signal::PositionSignal;
-use crate::query::{self, Paging, QueryError, TaskQuery, Viewer, MAX_PAGE};
-use crate::view::{self, projection, Principals, View};
+use crate::query::{self, MemoryQuery, Paging, QueryError, TaskQuery, MAX_PAGE};
+use crate::view::{self, View};
 
 /// A subscription to the changes relevant to one query.
 pub struct Subscription {
@@ -23,7 +22,8 @@ pub struct Subscription {
     /// thousands of plain inbox subscriptions hold no SQLite connection.
     conn: Option<Connection>,
     view: View,
-    query: TaskQuery,
+    /// The query, compiled for judging each change in memory.
+    memory: MemoryQuery,
     position: i64,
     signal: PositionSignal,
     feed: Option<FeedLink>,
@@ -69,6 +69,7 @@ impl Subscription {
     ) -> Result<(Self, Option<Snapshot>), QueryError> {
         // Register before the snapshot: nothing after it can be missed; anything at or
         // before it is skipped by position.
+        let memory = MemoryQuery::compile(&query)?;
         let link = feed.map(|f| f.register(&query.viewer));
         let (Paging::Offset { limit, .. } | Paging::Cursor { limit, .. }) = &mut query.paging;
         *limit = (*limit).clamp(1, MAX_PAGE);
@@ -104,7 +105,7 @@ impl Subscription {
             Self {
                 conn,
                 view: view.clone(),
-                query,
+                memory,
                 position,
                 signal,
                 feed: link,
@@ -272,100 +273,41 @@ impl Subscription {
     }
 
     /// Judges change rows (in position order) for this subscription and moves its
-    /// position past them. Several changes of one task: the last is judged by the query
-    /// on the task as it is now; earlier ones by who could see it after them, and each
-    /// change's "before" is what the previous item of the same task left.
+    /// position past them. Each change is judged on the task right before and right
+    /// after it, as the change row holds them: entered when only the state after it is
+    /// in the query's result, left when only the state before it was, changed when both
+    /// are; the body is the task right after the change. Deferral is judged at the time
+    /// of reading (no event happens when a follow-up date passes); `data.*` clauses on
+    /// the correlated data entries as the view has them now.
     fn evaluate(&mut self, changes: &[ChangeRow]) -> Result<Vec<LiveItem>, QueryError> {
         let Some(last) = changes.last().map(|c| c.position) else {
             return Ok(Vec::new());
         };
-        // Deferral is judged against the time of reading.
-        self.query.now = chrono::Utc::now();
-        // A read transaction is opened only if some change needs the view.
-        let needs_view =
-            changes.iter().any(|c| !c.task_read) || !query::judged_without_view(&self.query);
-        if needs_view {
+        let now = chrono::Utc::now();
+        if self.memory.needs_data_entries() {
             self.connection()?;
         }
-        let Self {
-            conn,
-            query: this_query,
-            ..
-        } = self;
-        let this_query = &*this_query;
-        let tx = match (needs_view, conn.as_mut()) {
-            (true, Some(c)) => Some(c.transaction_with_behavior(TransactionBehavior::Deferred)?),
-            _ => None,
+        let Self { conn, memory, .. } = self;
+        let conn = conn.as_ref();
+        let judge = |task: &Option<Arc<Task>>| -> Result<bool, QueryError> {
+            match task {
+                None => Ok(false),
+                Some(task) => memory.matches(task, now, |t| match conn {
+                    Some(conn) => query::correlated_entries(conn, t),
+                    None => Ok(Vec::new()),
+                }),
+            }
         };
-        let (user, groups) = match &this_query.viewer {
-            Viewer::User { user, groups } => (Some(user.as_str()), groups.as_slice()),
-            Viewer::Admin => (None, &[][..]),
-        };
-        let mut last_index: HashMap<&str, usize> = HashMap::new();
-        for (i, c) in changes.iter().enumerate() {
-            last_index.insert(c.task_id.as_str(), i);
-        }
-        let (deferred, now) = (this_query.deferred, this_query.now);
-        let admit = |principals: &Option<String>| {
-            let Some(p) = principals
-                .as_deref()
-                .and_then(|p| serde_json::from_str::<Principals>(p).ok())
-            else {
-                return false;
-            };
-            deferred.admits(p.follow_up, now) && user.is_none_or(|u| p.admit(u, groups))
-        };
-        let mut visible: HashMap<&str, bool> = HashMap::new();
-        let mut current: HashMap<&str, Option<Task>> = HashMap::new();
         let mut items = Vec::new();
-        for (i, c) in changes.iter().enumerate() {
-            let id = c.task_id.as_str();
-            let visible_before = visible.get(id).copied().unwrap_or_else(|| admit(&c.before));
-            if !visible_before && !admit(&c.after) {
-                // Neither before nor after this change could the viewer see the task.
-                visible.insert(id, false);
-                continue;
-            }
-            if !current.contains_key(id) {
-                // The task now, if it is in the query's result. The feed may have read it
-                // already; a query without filter or text is judged without the view.
-                let last = &changes[last_index.get(id).copied().unwrap_or(i)];
-                let task = match (&last.task, last.task_read) {
-                    (Some(t), true) => Some((**t).clone()),
-                    (None, true) => None,
-                    (_, false) => match &tx {
-                        Some(tx) => projection::load_task(tx, id)?,
-                        None => None,
-                    },
-                };
-                let task = match task {
-                    Some(t) => match query::matches_without_view(this_query, &t) {
-                        Some(true) => Some(t),
-                        Some(false) => None,
-                        None => match &tx {
-                            Some(tx) => query::task_matches(tx, this_query, id)?.then_some(t),
-                            None => None,
-                        },
-                    },
-                    None => None,
-                };
-                current.insert(id, task);
-            }
-            let now = current.get(id).and_then(Option::as_ref);
-            let visible_after = if last_index.get(id) == Some(&i) {
-                now.is_some()
-            } else {
-                admit(&c.after) && now.is_some()
-            };
-            visible.insert(id, visible_after);
-            let item = match (visible_before, visible_after, now) {
+        for c in changes {
+            let item = match (judge(&c.task_before)?, judge(&c.task_after)?, &c.task_after) {
                 (false, true, Some(task)) => LiveItem::Entered {
                     position: c.position,
-                    task: Box::new(task.clone()),
+                    task: Box::new((**task).clone()),
                 },
                 (true, true, Some(task)) => LiveItem::Changed {
                     position: c.position,
-                    task: Box::new(task.clone()),
+                    task: Box::new((**task).clone()),
                 },
                 (true, false, _) => LiveItem::Left {
                     position: c.position,
@@ -374,9 +316,6 @@ impl Subscription {
                 _ => continue,
             };
             items.push(item);
-        }
-        if let Some(tx) = tx {
-            tx.commit()?;
         }
         self.position = last;
         Ok(items)

@@ -72,3 +72,34 @@ pub fn data_entry(
         .optional()?;
     Ok(json.map(|j| parse_entry(&j)).transpose()?)
 }
+
+/// The data entries correlated with `task` (by its own correlations) that are not
+/// deleted, with the fields `data.*` clauses compare: what a live subscription judges
+/// a `data.*` clause on.
+pub fn correlated_entries(
+    conn: &Connection,
+    task: &Task,
+) -> Result<Vec<CorrelatedEntry>, QueryError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT entry_type, entry_id, name, type_name, application_name, state, processing_type
+         FROM data_entries WHERE entry_type = ?1 AND entry_id = ?2 AND deleted = 0",
+    )?;
+    let mut found = Vec::new();
+    for c in &task.correlations {
+        let entry = stmt
+            .query_row([&c.entry_type, &c.entry_id], |r| {
+                Ok(CorrelatedEntry {
+                    entry_type: r.get(0)?,
+                    entry_id: r.get(1)?,
+                    name: r.get(2)?,
+                    type_name: r.get(3)?,
+                    application_name: r.get(4)?,
+                    state: r.get(5)?,
+                    processing_type: r.get(6)?,
+                })
+            })
+            .optional()?;
+        found.extend(entry);
+    }
+    Ok(found)
+}

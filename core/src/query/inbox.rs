@@ -17,7 +17,7 @@ pub(super) fn inbox_by_due(
         return Ok(None);
     };
     let plain = q.filter.clauses.is_empty()
-        && q.text.as_deref().and_then(sql::fts_query).is_none()
+        && q.text.as_deref().and_then(text::Search::parse).is_none()
         && !q.assigned_to_me
         && !q.claimable_only
         && q.sort

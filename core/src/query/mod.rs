@@ -10,6 +10,7 @@ mod processes;
 mod sort;
 pub mod sql;
 mod tasks;
+pub mod text;
 mod user_directory;
 pub mod visibility;
 

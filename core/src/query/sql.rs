@@ -34,15 +34,15 @@ impl Sql {
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Kind {
     Text,
     Number,
     Date,
 }
 
 /// The task fields a filter may name: (name in the filter, column, kind).
-const TASK_FIELDS: &[(&str, &str, Kind)] = &[
+pub(super) const TASK_FIELDS: &[(&str, &str, Kind)] = &[
     ("id", "tasks.id", Kind::Text),
     ("name", "tasks.name", Kind::Text),
     ("description", "tasks.description", Kind::Text),
@@ -63,8 +63,41 @@ const TASK_FIELDS: &[(&str, &str, Kind)] = &[
     ("followUp", "tasks.follow_up_date", Kind::Date),
 ];
 
+/// A task field a filter may name (candidate users and groups apart).
+pub(super) fn task_field(
+    name: &str,
+) -> Result<&'static (&'static str, &'static str, Kind), QueryError> {
+    TASK_FIELDS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .ok_or_else(|| QueryError::UnknownField {
+            field: format!("task.{name}"),
+            expected: TASK_FIELDS
+                .iter()
+                .map(|(n, _, _)| *n)
+                .chain(["candidateUser", "candidateGroup"])
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// A data entry field a filter may name.
+pub(super) fn data_field(name: &str) -> Result<&'static (&'static str, &'static str), QueryError> {
+    DATA_FIELDS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| QueryError::UnknownField {
+            field: format!("data.{name}"),
+            expected: DATA_FIELDS
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
 /// The data entry fields a filter may name, through a task's correlations.
-const DATA_FIELDS: &[(&str, &str)] = &[
+pub(super) const DATA_FIELDS: &[(&str, &str)] = &[
     ("entryType", "d.entry_type"),
     ("entryId", "d.entry_id"),
     ("name", "d.name"),
@@ -89,7 +122,7 @@ pub fn normalize_date(field: &str, raw: &str) -> Result<String, QueryError> {
     Ok(parsed.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
-fn typed(field: &str, kind: Kind, raw: &str) -> Result<Value, QueryError> {
+pub(super) fn typed(field: &str, kind: Kind, raw: &str) -> Result<Value, QueryError> {
     match kind {
         Kind::Text => Ok(Value::Text(raw.to_string())),
         Kind::Number => raw
@@ -113,7 +146,7 @@ fn like_pattern(raw: &str) -> Value {
     Value::Text(format!("%{escaped}%"))
 }
 
-fn number(raw: &str) -> Option<f64> {
+pub(super) fn number(raw: &str) -> Option<f64> {
     raw.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
@@ -162,7 +195,7 @@ fn condition(
     })
 }
 
-fn field_of(clause: &Clause) -> &Field {
+pub(super) fn field_of(clause: &Clause) -> &Field {
     match clause {
         Clause::Compare { field, .. }
         | Clause::In { field, .. }
@@ -225,18 +258,7 @@ fn compile_clause(clause: &Clause, sql: &mut Sql) -> Result<(), QueryError> {
             )?
         }
         Field::Task(f) => {
-            let (_, column, kind) =
-                TASK_FIELDS.iter().find(|(n, _, _)| n == f).ok_or_else(|| {
-                    QueryError::UnknownField {
-                        field: name.clone(),
-                        expected: TASK_FIELDS
-                            .iter()
-                            .map(|(n, _, _)| *n)
-                            .chain(["candidateUser", "candidateGroup"])
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    }
-                })?;
+            let (_, column, kind) = task_field(f)?;
             let (cond, params) = condition(column, *kind, &name, clause)?;
             if is_negative(clause) {
                 (format!("{column} IS NULL OR {cond}"), params)
@@ -245,16 +267,7 @@ fn compile_clause(clause: &Clause, sql: &mut Sql) -> Result<(), QueryError> {
             }
         }
         Field::Data(f) => {
-            let (_, column) = DATA_FIELDS.iter().find(|(n, _)| n == f).ok_or_else(|| {
-                QueryError::UnknownField {
-                    field: name.clone(),
-                    expected: DATA_FIELDS
-                        .iter()
-                        .map(|(n, _)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                }
-            })?;
+            let (_, column) = data_field(f)?;
             negatable(
                 clause,
                 |c| {
@@ -302,19 +315,4 @@ fn compile_clause(clause: &Clause, sql: &mut Sql) -> Result<(), QueryError> {
     };
     sql.and(&text, params);
     Ok(())
-}
-
-/// Turns free text into a safe FTS5 query: every word a quoted phrase (all must
-/// match), the last one a prefix.
-pub fn fts_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(16)
-        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-        .collect();
-    if words.is_empty() {
-        return None;
-    }
-    Some(format!("{}*", words.join(" ")))
 }

@@ -25,10 +25,10 @@ pub fn task_conditions(q: &TaskQuery) -> Result<Sql, QueryError> {
         Deferred::Include => {}
     }
     sql::compile_filter(&q.filter, &mut sql)?;
-    if let Some(fts) = q.text.as_deref().and_then(sql::fts_query) {
+    if let Some(search) = q.text.as_deref().and_then(text::Search::parse) {
         sql.and(
             "tasks.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)",
-            [Value::Text(fts)],
+            [Value::Text(search.fts_query())],
         );
     }
     Ok(sql)

@@ -20,13 +20,11 @@ pub(crate) fn apply(tx: &Connection, stored: &StoredEvent) -> rusqlite::Result<(
     }
 }
 
-pub(crate) fn load_task(conn: &Connection, id: &str) -> rusqlite::Result<Option<Task>> {
-    let json: Option<String> = conn
-        .query_row("SELECT d.task FROM tasks t JOIN task_documents d ON d.task_rowid = t.rowid WHERE t.id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+/// The task's document as the view stores it.
+fn load_task_json(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT d.task FROM tasks t JOIN task_documents d ON d.task_rowid = t.rowid WHERE t.id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()
 }
 
 fn task_id(e: &TaskEvent) -> Option<&str> {
@@ -51,38 +49,49 @@ fn apply_task(tx: &Connection, position: i64, event: &TaskEvent) -> rusqlite::Re
         serde_json::to_string(&Principals::of(t))
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
     };
-    let (before, after): (Option<String>, Option<std::borrow::Cow<'_, Task>>) = match event {
-        // A create is always of a new task (the aggregate refuses a second one).
-        TaskEvent::TaskCreated(task) => (None, Some(std::borrow::Cow::Borrowed(task))),
-        _ => {
-            let Some(current) = load_task(tx, id)? else {
-                return Ok(());
-            };
-            let before = principals_json(&current)?;
-            remove_task_rows(tx, &current)?;
-            let mut state = TaskAggregate {
-                status: TaskStatus::Active,
-                task: Some(current),
-            };
-            state.evolve(event);
-            let after = match (state.status, state.task) {
-                (TaskStatus::Active, Some(task)) => Some(std::borrow::Cow::Owned(task)),
-                _ => None,
-            };
-            (Some(before), after)
-        }
-    };
+    // The task before (as stored) and after the change; a create is always of a new
+    // task (the aggregate refuses a second one).
+    let (before, after): (Option<(String, String)>, Option<std::borrow::Cow<'_, Task>>) =
+        match event {
+            TaskEvent::TaskCreated(task) => (None, Some(std::borrow::Cow::Borrowed(task))),
+            _ => {
+                let Some(json) = load_task_json(tx, id)? else {
+                    return Ok(());
+                };
+                let Ok(current) = serde_json::from_str::<Task>(&json) else {
+                    return Ok(());
+                };
+                remove_task_rows(tx, &current)?;
+                let principals = principals_json(&current)?;
+                let mut state = TaskAggregate {
+                    status: TaskStatus::Active,
+                    task: Some(current),
+                };
+                state.evolve(event);
+                let after = match (state.status, state.task) {
+                    (TaskStatus::Active, Some(task)) => Some(std::borrow::Cow::Owned(task)),
+                    _ => None,
+                };
+                (Some((json, principals)), after)
+            }
+        };
     let after_json = match &after {
-        Some(task) => {
-            insert_task_rows(tx, task, position)?;
-            Some(principals_json(task)?)
-        }
+        Some(task) => Some(insert_task_rows(tx, task, position)?),
         None => None,
     };
+    let (task_before, before_principals) = before.unzip();
+    let after_principals = after.as_deref().map(principals_json).transpose()?;
     tx.prepare_cached(
-        "INSERT INTO task_changes (position, task_id, before, after) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO task_changes (position, task_id, before, after, task_before, task_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![position, id, before, after_json])?;
+    .execute(params![
+        position,
+        id,
+        before_principals,
+        after_principals,
+        task_before,
+        after_json
+    ])?;
     Ok(())
 }
 
@@ -128,7 +137,8 @@ fn due_key(d: &Option<chrono::DateTime<chrono::Utc>>) -> String {
     view_date(d).unwrap_or_else(|| "9999".to_string())
 }
 
-fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Result<()> {
+/// Writes every view row of `task`; returns its document (the JSON stored).
+fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Result<String> {
     let json = serde_json::to_string(task)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     let date = view_date;
@@ -180,7 +190,6 @@ fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Re
     flatten_map("", &task.payload, &mut flat);
     // Payload rows go in as multi-row inserts of up to 16 rows: one statement run
     // instead of one per row.
-    let mut words = String::new();
     let rows: Vec<(&String, &String, &Option<f64>)> = flat
         .iter()
         .filter_map(|(path, text, num)| text.as_ref().map(|t| (path, t, num)))
@@ -193,17 +202,16 @@ fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Re
         let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 4);
         for (path, text, num) in chunk {
             params.extend([&task.id as &dyn rusqlite::ToSql, *path, *text, *num]);
-            words.push_str(text);
-            words.push(' ');
         }
         stmt.execute(params.as_slice())?;
     }
-    tx.prepare_cached("INSERT INTO tasks_fts (rowid, name, description, business_key, process_name, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![rowid, task.name, task.description, task.business_key, task.source_reference.name, words])?;
-    Ok(())
+    let words = crate::query::text::index_text(task, rows.iter().map(|(_, text, _)| text.as_str()));
+    tx.prepare_cached("INSERT INTO tasks_fts (rowid, words) VALUES (?1, ?2)")?
+        .execute(params![rowid, words])?;
+    Ok(json)
 }
 
-fn flatten_map(
+pub(crate) fn flatten_map(
     prefix: &str,
     map: &serde_json::Map<String, serde_json::Value>,
     out: &mut Vec<(String, Option<String>, Option<f64>)>,

@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 10;
+pub const VIEW_SCHEMA_VERSION: i64 = 11;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -68,18 +68,23 @@ CREATE TABLE IF NOT EXISTS task_payload (
     PRIMARY KEY (task_id, path, value_text)
 ) WITHOUT ROWID;
 
--- Full text; its rowid is the task's rowid in `tasks`.
+-- Full text; its rowid is the task's rowid in `tasks`. The words are folded by
+-- `query::text::words` before they get here (and so is every search), so the `ascii`
+-- tokenizer keeps them as they are: the index and the in-memory search agree.
 CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts USING fts5 (
-    name, description, business_key, process_name, payload,
-    tokenize = 'unicode61', detail = 'none', columnsize = 0, prefix = '2 3'
+    words,
+    tokenize = 'ascii', detail = 'none', columnsize = 0, prefix = '2 3'
 );
 
--- Every change of a task, for the live stream: who could see it before and after.
+-- Every change of a task, for the live stream: who could see it before and after
+-- (to route it), and the whole task before and after (to judge it at its position).
 CREATE TABLE IF NOT EXISTS task_changes (
-    position INTEGER PRIMARY KEY,
-    task_id  TEXT NOT NULL,
-    before   TEXT,    -- JSON {users:[...], groups:[...]} or NULL when it did not exist
-    after    TEXT     -- likewise; NULL when it was completed or deleted
+    position    INTEGER PRIMARY KEY,
+    task_id     TEXT NOT NULL,
+    before      TEXT,    -- JSON {users:[...], groups:[...]} or NULL when it did not exist
+    after       TEXT,    -- likewise; NULL when it was completed or deleted
+    task_before TEXT,    -- the task as JSON before the change; NULL when it did not exist
+    task_after  TEXT     -- the task as JSON after it; NULL when completed or deleted
 );
 
 CREATE TABLE IF NOT EXISTS data_entries (

@@ -1,6 +1,8 @@
-//! Core's integration tests, one binary: the filter language under fuzzing, the
-//! projector killed mid-batch, and the query side against real SQLite files.
+//! Core's integration tests, one binary: the filter language under fuzzing, live items
+//! exact per position (property tests), the projector killed mid-batch, and the query
+//! side against real SQLite files.
 
 mod filter_fuzz;
+mod live_items;
 mod projector_crash;
 mod query_side;

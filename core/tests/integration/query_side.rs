@@ -15,16 +15,16 @@ use taskpool_core::testing::fixtures;
 use taskpool_core::view::{self, View};
 use taskpool_core::{BatchMode, Command, CommandContext, CommandGateway, EventStore};
 
-struct Pool {
+pub(crate) struct Pool {
     _dir: tempfile::TempDir,
-    store: EventStore,
-    gateway: CommandGateway,
-    view: View,
-    projector: Projector,
+    pub(crate) store: EventStore,
+    pub(crate) gateway: CommandGateway,
+    pub(crate) view: View,
+    pub(crate) projector: Projector,
 }
 
 impl Pool {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("dir");
         let store = EventStore::open(dir.path().join("events.db")).expect("store");
         let gateway = CommandGateway::new(&store).expect("gateway");
@@ -39,7 +39,7 @@ impl Pool {
         }
     }
     /// Sends commands (all must be accepted) and projects them.
-    fn send(&mut self, commands: Vec<Command>) {
+    pub(crate) fn send(&mut self, commands: Vec<Command>) {
         let out = self
             .gateway
             .handle(commands, BatchMode::Atomic, &CommandContext::default())
@@ -47,7 +47,7 @@ impl Pool {
         assert!(out.all_accepted(), "{out:?}");
         self.project();
     }
-    fn project(&mut self) {
+    pub(crate) fn project(&mut self) {
         let mut reader = self.store.reader().expect("reader");
         self.projector.catch_up(&mut reader).expect("projected");
     }
@@ -64,12 +64,12 @@ impl Pool {
     }
 }
 
-fn task(id: &str, f: impl FnOnce(&mut Task)) -> Command {
+pub(crate) fn task(id: &str, f: impl FnOnce(&mut Task)) -> Command {
     let mut t = fixtures::task(id, "app");
     f(&mut t);
     TaskCommand::CreateTask(t).into()
 }
-fn set(items: &[&str]) -> std::collections::BTreeSet<String> {
+pub(crate) fn set(items: &[&str]) -> std::collections::BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 fn assign(id: &str, who: Option<&str>) -> Command {
@@ -79,7 +79,7 @@ fn assign(id: &str, who: Option<&str>) -> Command {
     })
     .into()
 }
-fn update(u: UpdateTaskAttributes) -> Command {
+pub(crate) fn update(u: UpdateTaskAttributes) -> Command {
     TaskCommand::UpdateTaskAttributes(u).into()
 }
 fn alice() -> Viewer {
@@ -160,7 +160,7 @@ fn deferred_tasks_are_hidden_until_their_follow_up_date() {
     assert_eq!(pool.ids(&deferred).len(), 3);
 }
 
-fn payload(v: serde_json::Value) -> Payload {
+pub(crate) fn payload(v: serde_json::Value) -> Payload {
     v.as_object().cloned().unwrap_or_default()
 }
 
@@ -675,8 +675,8 @@ fn a_filtered_subscription_sees_tasks_enter_and_leave_the_filter() {
     })]);
     assert_eq!(
         kinds(&sub.poll().expect("poll")),
-        vec!["changed t"],
-        "visible by authorization before: clients upsert"
+        vec!["entered t"],
+        "judged by the filter before and after the change: it enters the filter"
     );
     pool.send(vec![update(UpdateTaskAttributes {
         id: "t".into(),
