@@ -5,16 +5,38 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use taskpool_core::command::UpdateTaskAttributes;
+use taskpool_core::field_path;
 use taskpool_core::model::{ProcessDefinition, Task};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(
-    tag = "type",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase",
-    deny_unknown_fields
-)]
-pub enum EngineEvent {
+/// Defines [`EngineEvent`] (`{"type": "taskCreated", ...}` on the wire) and its decoder:
+/// the body is decoded as the externally tagged twin `Wire` under path tracking, so a bad
+/// field deep inside an event is named (`events[0].task.createTime`), which serde's
+/// internally tagged decoding cannot do.
+macro_rules! engine_events {
+    ($( $(#[$vmeta:meta])* $variant:ident { $( $field:ident : $ty:ty ),* $(,)? } ),* $(,)?) => {
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+        pub enum EngineEvent {
+            $( $(#[$vmeta])* $variant { $( $field: $ty ),* }, )*
+        }
+
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase", rename_all_fields = "camelCase", deny_unknown_fields)]
+        enum Wire {
+            $( $variant { $( $field: $ty ),* }, )*
+        }
+
+        impl From<Wire> for EngineEvent {
+            fn from(wire: Wire) -> Self {
+                match wire {
+                    $( Wire::$variant { $( $field ),* } => EngineEvent::$variant { $( $field ),* }, )*
+                }
+            }
+        }
+    };
+}
+
+engine_events! {
     TaskCreated {
         task: Box<Task>,
     },
@@ -78,4 +100,33 @@ pub enum EngineEvent {
     ProcessDefinitionDeployed {
         definition: ProcessDefinition,
     },
+}
+
+impl<'de> Deserialize<'de> for EngineEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let serde_json::Value::Object(mut map) = value else {
+            return Err(D::Error::custom(
+                "an engine event is a JSON object with a `type`",
+            ));
+        };
+        let tag = match map.remove("type") {
+            Some(serde_json::Value::String(tag)) => tag,
+            Some(_) => return Err(D::Error::custom("`type` must be a string")),
+            None => return Err(D::Error::missing_field("type")),
+        };
+        let wire = serde_json::Value::Object(serde_json::Map::from_iter([(
+            tag,
+            serde_json::Value::Object(map),
+        )]));
+        serde_path_to_error::deserialize::<_, Wire>(wire)
+            .map(EngineEvent::from)
+            .map_err(|e| {
+                // The first segment is the tag itself.
+                let path = e.path().to_string();
+                let inner = path.split_once('.').map(|(_, rest)| rest).unwrap_or("");
+                D::Error::custom(field_path::nested(inner, e.inner()))
+            })
+    }
 }

@@ -216,6 +216,7 @@ mod tests {
                 OutcomeStatus::Accepted {
                     events: 1,
                     position: Some(i as i64),
+                    ignored: None,
                 }
             } else {
                 OutcomeStatus::Rejected(Rejection::new(RejectionCode::TaskNotFound, "gone"))

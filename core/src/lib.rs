@@ -16,6 +16,7 @@ pub mod command;
 pub mod command_gateway;
 pub mod event;
 pub mod event_store;
+pub mod field_path;
 pub mod listener;
 pub mod live;
 pub mod model;

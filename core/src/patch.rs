@@ -15,6 +15,14 @@ pub enum Patch<T> {
 }
 
 impl<T> Patch<T> {
+    /// The patch that makes a field `value`: set it, or clear it when there is none.
+    pub fn to(value: Option<T>) -> Self {
+        match value {
+            Some(v) => Patch::Set(v),
+            None => Patch::Clear,
+        }
+    }
+
     pub fn is_unchanged(&self) -> bool {
         matches!(self, Patch::Unchanged)
     }

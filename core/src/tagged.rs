@@ -3,7 +3,7 @@
 //! `{"type": "assignTask", "id": "t-1", "assignee": "alice"}`.
 //!
 //! The body is decoded with `serde_path_to_error`, so a bad value is reported with the
-//! path of the field that holds it (`sourceReference.kind: unknown variant ...`).
+//! path of the field that holds it ([`crate::field_path`]).
 
 /// Decodes one variant body, naming the path of a bad field in the error.
 pub(crate) fn decode_body<T: serde::de::DeserializeOwned>(
@@ -11,12 +11,7 @@ pub(crate) fn decode_body<T: serde::de::DeserializeOwned>(
     body: serde_json::Value,
 ) -> Result<T, String> {
     serde_path_to_error::deserialize(body).map_err(|e| {
-        let path = e.path().to_string();
-        if path == "." {
-            format!("{type_name}: {}", e.inner())
-        } else {
-            format!("{type_name}.{path}: {}", e.inner())
-        }
+        crate::field_path::nested(&e.path().to_string(), format!("{type_name}: {}", e.inner()))
     })
 }
 

@@ -171,24 +171,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let detail = format!("{inner}");
+        let inner = e.inner();
         if inner.is_syntax() || inner.is_eof() {
-            Problem::bad_request("body", format!("malformed JSON: {detail}"))
-        } else {
-            let field = if path == "." {
-                // "missing field `followUpDate`": name the field.
-                detail
-                    .strip_prefix("missing field `")
-                    .and_then(|rest| rest.split('`').next())
-                    .map(String::from)
-                    .unwrap_or_else(|| "body".into())
-            } else {
-                path
-            };
-            Problem::unprocessable(field, detail)
+            return Problem::bad_request("body", format!("malformed JSON: {inner}"));
         }
+        // A tagged value (an engine event, a command) names the path inside it.
+        let (path, detail) =
+            taskpool_core::field_path::join(&e.path().to_string(), &inner.to_string());
+        // "missing field `createTime`" at `events[0].task`: the field is
+        // `events[0].task.createTime`.
+        let missing = detail
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (path.is_empty(), missing) {
+            (true, Some(name)) => name.to_string(),
+            (true, None) => "body".to_string(),
+            (false, Some(name)) => format!("{path}.{name}"),
+            (false, None) => path,
+        };
+        Problem::unprocessable(field, detail)
     })
 }
 

@@ -6,6 +6,7 @@ use crate::event::{
     TaskDeleted, TaskEvent, TaskInteractionRequested,
 };
 use crate::model::Task;
+use crate::patch::Patch;
 
 use super::{require, Aggregate, AggregateKind};
 
@@ -86,6 +87,57 @@ fn effective_update(task: &Task, update: &UpdateTaskAttributes) -> Option<Update
     (!changed.is_empty()).then_some(changed)
 }
 
+/// The events that make `task` the `sent` one (a create resent for a task the pool
+/// has): its attributes, assignee, candidate users and groups. What identifies the task
+/// (its source reference, definition key and creation time) stays.
+fn resent(task: &Task, sent: &Task) -> Vec<TaskEvent> {
+    let id = &task.id;
+    let attributes = UpdateTaskAttributes {
+        id: id.clone(),
+        name: Some(sent.name.clone()),
+        description: Patch::to(sent.description.clone()),
+        priority: Some(sent.priority),
+        due_date: Patch::to(sent.due_date),
+        follow_up_date: Patch::to(sent.follow_up_date),
+        business_key: Patch::to(sent.business_key.clone()),
+        form_key: Patch::to(sent.form_key.clone()),
+        payload: Some(sent.payload.clone()),
+        correlations: Some(sent.correlations.clone()),
+        enriched: Some(sent.enriched),
+    };
+    let mut events: Vec<TaskEvent> = effective_update(task, &attributes)
+        .map(TaskEvent::TaskAttributesUpdated)
+        .into_iter()
+        .collect();
+    if sent.assignee != task.assignee {
+        events.push(TaskEvent::TaskAssigned(TaskAssigned {
+            id: id.clone(),
+            assignee: sent.assignee.clone(),
+        }));
+    }
+    let users = |names| TaskCandidateUsersChanged {
+        id: id.clone(),
+        users: names,
+    };
+    let groups = |names| TaskCandidateGroupsChanged {
+        id: id.clone(),
+        groups: names,
+    };
+    if let Some(added) = only(sent.candidate_users.difference(&task.candidate_users)) {
+        events.push(TaskEvent::TaskCandidateUsersAdded(users(added)));
+    }
+    if let Some(gone) = only(task.candidate_users.difference(&sent.candidate_users)) {
+        events.push(TaskEvent::TaskCandidateUsersDeleted(users(gone)));
+    }
+    if let Some(added) = only(sent.candidate_groups.difference(&task.candidate_groups)) {
+        events.push(TaskEvent::TaskCandidateGroupsAdded(groups(added)));
+    }
+    if let Some(gone) = only(task.candidate_groups.difference(&sent.candidate_groups)) {
+        events.push(TaskEvent::TaskCandidateGroupsDeleted(groups(gone)));
+    }
+    events
+}
+
 impl Aggregate for TaskAggregate {
     type Command = TaskCommand;
     type Event = TaskEvent;
@@ -94,18 +146,20 @@ impl Aggregate for TaskAggregate {
     fn decide(&self, command: &TaskCommand) -> Result<Vec<TaskEvent>, Rejection> {
         require("id", command.task_id())?;
         if let TaskCommand::CreateTask(new_task) = command {
-            if self.status != TaskStatus::Unknown {
-                return Err(Rejection::new(
-                    RejectionCode::TaskAlreadyExists,
-                    format!("task `{}` already exists", new_task.id),
-                ));
-            }
             require("name", &new_task.name)?;
             require(
                 "sourceReference.applicationName",
                 &new_task.source_reference.application_name,
             )?;
-            return Ok(vec![TaskEvent::TaskCreated(new_task.clone())]);
+            if self.status == TaskStatus::Unknown {
+                return Ok(vec![TaskEvent::TaskCreated(new_task.clone())]);
+            }
+            // An engine resends a create (a retry, a restart, a re-sync): the task the
+            // pool has becomes the one sent, as the reference's external command
+            // handler does. For a completed or deleted task, the refusal below is
+            // acknowledged as ignored by the gateway.
+            let task = self.active_task(&new_task.id)?;
+            return Ok(resent(task, new_task));
         }
         let task = self.active_task(command.task_id())?;
         let events = match command {

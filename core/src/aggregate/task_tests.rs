@@ -92,21 +92,73 @@ fn create_emits_task_created() {
 }
 
 #[test]
-fn create_on_existing_id_is_rejected() {
-    T::given(vec![created("t1")])
-        .when(&TaskCommand::CreateTask(fixtures::task("t1", "app")))
-        .then_expect_rejection(RejectionCode::TaskAlreadyExists);
+fn a_create_resent_for_an_existing_task_makes_it_the_task_sent() {
+    let mut first = fixtures::task("t1", "app");
+    first.assignee = Some("alice".into());
+    first.candidate_users = set(&["carol"]);
+    first.candidate_groups = set(&["approvers"]);
+    let mut sent = first.clone();
+    sent.name = "Approve the request again".into();
+    sent.assignee = Some("bob".into());
+    sent.candidate_users = set(&["dave"]);
+    sent.candidate_groups = set(&["approvers", "support"]);
+    T::given(vec![TaskEvent::TaskCreated(first)])
+        .when(&TaskCommand::CreateTask(sent))
+        .then_expect_events(vec![
+            TaskEvent::TaskAttributesUpdated(UpdateTaskAttributes {
+                id: "t1".into(),
+                name: Some("Approve the request again".into()),
+                ..Default::default()
+            }),
+            assigned("t1", "bob"),
+            TaskEvent::TaskCandidateUsersAdded(TaskCandidateUsersChanged {
+                id: "t1".into(),
+                users: set(&["dave"]),
+            }),
+            TaskEvent::TaskCandidateUsersDeleted(TaskCandidateUsersChanged {
+                id: "t1".into(),
+                users: set(&["carol"]),
+            }),
+            TaskEvent::TaskCandidateGroupsAdded(TaskCandidateGroupsChanged {
+                id: "t1".into(),
+                groups: set(&["support"]),
+            }),
+        ]);
 }
 
 #[test]
-fn create_after_completion_is_still_rejected() {
+fn the_same_create_resent_changes_nothing() {
+    T::given(vec![created("t1")])
+        .when(&TaskCommand::CreateTask(fixtures::task("t1", "app")))
+        .then_expect_no_events();
+}
+
+#[test]
+fn a_resent_create_clears_what_the_sent_task_lacks() {
+    let mut first = fixtures::task("t1", "app");
+    first.description = Some("old".into());
+    first.follow_up_date = Some(Utc.with_ymd_and_hms(2099, 1, 1, 0, 0, 0).unwrap());
+    T::given(vec![TaskEvent::TaskCreated(first)])
+        .when(&TaskCommand::CreateTask(fixtures::task("t1", "app")))
+        .then_expect_events(vec![TaskEvent::TaskAttributesUpdated(
+            UpdateTaskAttributes {
+                id: "t1".into(),
+                description: Patch::Clear,
+                follow_up_date: Patch::Clear,
+                ..Default::default()
+            },
+        )]);
+}
+
+#[test]
+fn a_create_for_a_completed_task_is_refused_as_completed_which_the_gateway_ignores() {
     let done = TaskEvent::TaskCompleted(TaskCompleted {
         id: "t1".into(),
         assignee: None,
     });
     T::given(vec![created("t1"), done])
         .when(&TaskCommand::CreateTask(fixtures::task("t1", "app")))
-        .then_expect_rejection(RejectionCode::TaskAlreadyExists);
+        .then_expect_rejection(RejectionCode::TaskCompleted);
 }
 
 #[test]

@@ -37,6 +37,26 @@ pub enum Command {
 }
 
 impl Command {
+    /// Whether this rejection of this command is acknowledged as ignored instead (the
+    /// reference's lenient engine contract): engines resend (retries, restarts,
+    /// re-syncs), so an engine's change to a task the pool already completed or deleted,
+    /// the start of a process instance the pool already has, or any change to one that
+    /// has ended, changes nothing and fails nothing. A user's action is never ignored:
+    /// the user is told.
+    pub fn ignored_when(&self, rejection: &Rejection) -> bool {
+        use RejectionCode as R;
+        match self {
+            Command::Task(c) if !c.is_interaction() => {
+                matches!(rejection.code, R::TaskCompleted | R::TaskDeleted)
+            }
+            Command::ProcessInstance(_) => matches!(
+                rejection.code,
+                R::ProcessInstanceAlreadyExists | R::ProcessInstanceEnded
+            ),
+            _ => false,
+        }
+    }
+
     /// The JSON type name (`createTask`, `claimInteraction`, ...).
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -181,6 +201,8 @@ pub enum RejectionCode {
     /// The command itself is malformed (an empty id, a missing value).
     InvalidCommand,
     TaskNotFound,
+    /// No longer given (a create for a task the pool has updates it); kept so that
+    /// outcomes stored by earlier versions still read.
     TaskAlreadyExists,
     TaskCompleted,
     TaskDeleted,

@@ -67,10 +67,8 @@ fn check_size(input: &[u8], limits: &InputLimits) -> Result<(), CommandParseErro
 }
 
 fn into_invalid(e: serde_path_to_error::Error<serde_json::Error>) -> CommandParseError {
-    CommandParseError::Invalid {
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
-    }
+    let (path, message) = crate::field_path::join(&e.path().to_string(), &e.inner().to_string());
+    CommandParseError::Invalid { path, message }
 }
 
 #[cfg(test)]

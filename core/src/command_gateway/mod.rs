@@ -343,8 +343,16 @@ impl Inner {
                     OutcomeStatus::Accepted {
                         events: count,
                         position: None,
+                        ignored: None,
                     }
                 }
+                // An engine resending what the pool already has done: acknowledged, no
+                // effect, the rest of its transaction goes on.
+                Err(rejection) if command.ignored_when(&rejection) => OutcomeStatus::Accepted {
+                    events: 0,
+                    position: None,
+                    ignored: Some(rejection),
+                },
                 Err(rejection) => {
                     rejected = true;
                     OutcomeStatus::Rejected(rejection)

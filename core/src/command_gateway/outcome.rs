@@ -25,12 +25,16 @@ pub struct CommandOutcome {
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum OutcomeStatus {
     /// Accepted; `events` were appended (0 when the command changed nothing), the last
-    /// at `position`.
+    /// at `position`. `ignored`: the command was acknowledged without effect, and why
+    /// (an engine resending a change for a task it already completed); it does not fail
+    /// its batch.
     #[serde(rename_all = "camelCase")]
     Accepted {
         events: usize,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         position: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ignored: Option<Rejection>,
     },
     /// Rejected: nothing of this command was stored.
     Rejected(Rejection),
@@ -45,6 +49,14 @@ impl CommandOutcome {
     pub fn position(&self) -> Option<i64> {
         match self.status {
             OutcomeStatus::Accepted { position, .. } => position,
+            OutcomeStatus::Rejected(_) => None,
+        }
+    }
+
+    /// Why an accepted command had no effect, when it was acknowledged as ignored.
+    pub fn ignored(&self) -> Option<&Rejection> {
+        match &self.status {
+            OutcomeStatus::Accepted { ignored, .. } => ignored.as_ref(),
             OutcomeStatus::Rejected(_) => None,
         }
     }

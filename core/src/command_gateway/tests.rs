@@ -19,6 +19,14 @@ fn create(id: &str) -> Command {
     TaskCommand::CreateTask(fixtures::task(id, "app")).into()
 }
 
+fn complete(id: &str) -> Command {
+    TaskCommand::CompleteTask(CompleteTask {
+        id: id.into(),
+        assignee: None,
+    })
+    .into()
+}
+
 fn assign(id: &str, who: &str) -> Command {
     TaskCommand::AssignTask(AssignTask {
         id: id.into(),
@@ -70,7 +78,8 @@ fn accepted_batch_appends_events_in_order_with_positions() {
         out.outcomes[2].status,
         OutcomeStatus::Accepted {
             events: 0,
-            position: None
+            position: None,
+            ignored: None
         }
     );
     let events = all_events(&store);
@@ -178,7 +187,15 @@ fn a_rejected_command_in_per_command_mode_leaves_its_aggregate_usable() {
     let gateway = CommandGateway::new(&store).expect("gateway");
     let out = gateway
         .handle(
-            vec![create("t1"), create("t1"), assign("t1", "bob")],
+            vec![
+                create("t1"),
+                TaskCommand::ClaimInteraction(UserInteraction {
+                    id: "t1".into(),
+                    user: " ".into(),
+                })
+                .into(),
+                assign("t1", "bob"),
+            ],
             BatchMode::PerCommand,
             &CommandContext::default(),
         )
@@ -190,7 +207,7 @@ fn a_rejected_command_in_per_command_mode_leaves_its_aggregate_usable() {
     assert_eq!(versions, vec![1, 2]);
     assert_eq!(
         out.outcomes[1].rejection().map(|r| r.code),
-        Some(RejectionCode::TaskAlreadyExists)
+        Some(RejectionCode::InvalidCommand)
     );
 }
 
@@ -215,7 +232,8 @@ fn state_is_replayed_after_reopening() {
         out.status,
         OutcomeStatus::Accepted {
             events: 0,
-            position: None
+            position: None,
+            ignored: None
         },
         "bob is already the assignee"
     );
@@ -223,8 +241,71 @@ fn state_is_replayed_after_reopening() {
         .send(create("t1"), &CommandContext::default())
         .expect("sent");
     assert_eq!(
+        out.status,
+        OutcomeStatus::Accepted {
+            events: 1,
+            position: Some(3),
+            ignored: None
+        },
+        "a resent create makes the task the one sent: it unassigns bob"
+    );
+}
+
+#[test]
+fn an_engine_resending_what_the_pool_has_done_is_acknowledged_as_ignored_in_its_transaction() {
+    let (_d, store) = store();
+    let gateway = CommandGateway::new(&store).expect("gateway");
+    gateway
+        .handle(
+            vec![create("t1"), complete("t1"), create("t2")],
+            BatchMode::Atomic,
+            &CommandContext::default(),
+        )
+        .expect("ok");
+    // One engine transaction: a create for a task the pool has, a complete for one it
+    // completed, and new work. The resends fail nothing.
+    let out = gateway
+        .handle(
+            vec![
+                create("t2"),
+                complete("t1"),
+                assign("t1", "bob"),
+                create("t3"),
+            ],
+            BatchMode::Atomic,
+            &CommandContext::default(),
+        )
+        .expect("handled");
+    assert!(out.all_accepted(), "{out:?}");
+    assert_eq!(out.events_appended(), 1, "only t3 is new");
+    let ignored: Vec<_> = out
+        .outcomes
+        .iter()
+        .map(|o| o.ignored().map(|r| r.code))
+        .collect();
+    assert_eq!(
+        ignored,
+        vec![
+            None,
+            Some(RejectionCode::TaskCompleted),
+            Some(RejectionCode::TaskCompleted),
+            None
+        ]
+    );
+    // A user's action on the completed task is still refused: the user is told.
+    let out = gateway
+        .send(
+            TaskCommand::ClaimInteraction(UserInteraction {
+                id: "t1".into(),
+                user: "alice".into(),
+            })
+            .into(),
+            &CommandContext::default(),
+        )
+        .expect("sent");
+    assert_eq!(
         out.rejection().map(|r| r.code),
-        Some(RejectionCode::TaskAlreadyExists)
+        Some(RejectionCode::TaskCompleted)
     );
 }
 
@@ -337,7 +418,7 @@ fn malformed_json_is_refused_with_the_field_named_and_nothing_stored() {
         ),
         (
             json!([wrong_type]).to_string().into_bytes(),
-            "createTask.priority",
+            "invalid command at [0].priority: createTask: invalid type",
         ),
         (
             json!([missing_id]).to_string().into_bytes(),
@@ -345,7 +426,7 @@ fn malformed_json_is_refused_with_the_field_named_and_nothing_stored() {
         ),
         (
             json!([nested]).to_string().into_bytes(),
-            "createTask.sourceReference.kind",
+            "invalid command at [0].sourceReference.kind: createTask: unknown variant",
         ),
         (
             json!([{"type": "launchRocket"}]).to_string().into_bytes(),

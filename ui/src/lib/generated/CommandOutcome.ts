@@ -4,4 +4,4 @@ import type { Rejection } from "./Rejection";
 /**
  * The outcome of one command.
  */
-export type CommandOutcome = { commandId: string, commandType: string, aggregateId: string, } & ({ "status": "accepted", events: number, position?: number | null, } | { "status": "rejected" } & Rejection);
+export type CommandOutcome = { commandId: string, commandType: string, aggregateId: string, } & ({ "status": "accepted", events: number, position?: number | null, ignored?: Rejection | null, } | { "status": "rejected" } & Rejection);
