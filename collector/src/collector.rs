@@ -3,9 +3,10 @@
 //! process definitions, process instances, variables, data entries, tasks.
 
 use taskpool_core::command::{
-    CandidateGroups, CandidateUsers, ChangeProcessVariables, CompleteTask, DataEntryCommand,
-    DeleteTask, ProcessDefinitionCommand, ProcessInstanceCommand, ProcessInstanceTransition,
-    StartProcessInstance, TaskCommand, UpdateTaskAttributes, VariableChange,
+    Answer, CandidateGroups, CandidateUsers, ChangeProcessVariables, CompleteTask,
+    DataEntryCommand, DeleteTask, InteractionAnswer, ProcessDefinitionCommand,
+    ProcessInstanceCommand, ProcessInstanceTransition, StartProcessInstance, TaskCommand,
+    UpdateTaskAttributes, VariableChange,
 };
 use taskpool_core::model::Payload;
 
@@ -20,6 +21,9 @@ pub struct CollectedCommands {
     pub process_variables: Vec<ProcessInstanceCommand>,
     pub data_entries: Vec<DataEntryCommand>,
     pub tasks: Vec<TaskCommand>,
+    /// Answers to users' requests, after the task commands they answer for (never
+    /// accumulated: each is its own fact).
+    pub answers: Vec<TaskCommand>,
     /// Instance ends go last, after the tasks they delete.
     pub process_instance_ends: Vec<ProcessInstanceCommand>,
 }
@@ -154,6 +158,29 @@ pub fn collect(
                         definition,
                     ))
             }
+            EngineEvent::RequestPerformed {
+                task_id,
+                request_id,
+            } => out
+                .answers
+                .push(TaskCommand::AnswerInteraction(InteractionAnswer {
+                    id: task_id,
+                    request_id,
+                    answer: Answer::Performed,
+                    reason: None,
+                })),
+            EngineEvent::RequestRejected {
+                task_id,
+                request_id,
+                reason,
+            } => out
+                .answers
+                .push(TaskCommand::AnswerInteraction(InteractionAnswer {
+                    id: task_id,
+                    request_id,
+                    answer: Answer::Rejected,
+                    reason: Some(reason),
+                })),
         }
     }
     out

@@ -100,6 +100,17 @@ engine_events! {
     ProcessDefinitionDeployed {
         definition: ProcessDefinition,
     },
+    /// The engine did what a user requested (sent with the engine events it caused).
+    RequestPerformed {
+        task_id: String,
+        request_id: uuid::Uuid,
+    },
+    /// The engine refused what a user requested, and why (for the user).
+    RequestRejected {
+        task_id: String,
+        request_id: uuid::Uuid,
+        reason: String,
+    },
 }
 
 impl<'de> Deserialize<'de> for EngineEvent {

@@ -173,6 +173,10 @@ impl Collector {
                 tracing::debug!(target: "sender.task", code = "SENDER-004", "Process task sending is disabled by property. Would have sent {c:?}.");
             }
         }
+        // Answers go with the task commands: a user waits for them.
+        if p.task.enabled {
+            out.extend(collected.answers.into_iter().map(Command::from));
+        }
         if p.process_instance.enabled {
             out.extend(ends.into_iter().map(Command::from));
         }

@@ -122,7 +122,7 @@ impl Listener for ExampleApplication {
             let Some(request) = event.interaction().filter(|r| r.application_name == app) else {
                 continue;
             };
-            act(&mut tx, &app, event, request)?;
+            act(&mut tx, &app, event, request, stored.metadata.causation_id)?;
             acted += 1;
         }
         tx.conn().execute(
@@ -599,30 +599,46 @@ fn set_follow_up(
     Ok(())
 }
 
+/// Acts on one user's request and answers it in the same engine transaction: performed
+/// (with the engine events it caused) or rejected with the engine's reason.
 fn act(
     tx: &mut EngineTransaction<'_>,
     app: &str,
     event: &TaskEvent,
     r: &TaskInteractionRequested,
+    request_id: Uuid,
 ) -> Result<(), CollectorError> {
-    match event {
-        TaskEvent::TaskClaimRequested(_) => {
-            let current: Option<Option<String>> = tx
-                .conn()
-                .query_row(
-                    "SELECT assignee FROM engine_tasks WHERE id = ?1 AND active = 1",
-                    [&r.id],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            if current == Some(None) {
-                assign_in(tx, &r.id, Some(&r.user))?;
-            }
+    // The task as the engine has it: `None` when it is no longer open.
+    let assignee: Option<Option<String>> = tx
+        .conn()
+        .query_row(
+            "SELECT assignee FROM engine_tasks WHERE id = ?1 AND active = 1",
+            [&r.id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let refusal = match (event, assignee) {
+        (_, None) => Some("the task is no longer open".to_string()),
+        (TaskEvent::TaskClaimRequested(_), Some(None)) => {
+            assign_in(tx, &r.id, Some(&r.user))?;
+            None
         }
-        TaskEvent::TaskUnclaimRequested(_) => {
+        (TaskEvent::TaskClaimRequested(_), Some(Some(a))) if a == r.user => None,
+        (TaskEvent::TaskClaimRequested(_), Some(Some(a))) => {
+            Some(format!("the task is already claimed by {a}"))
+        }
+        (TaskEvent::TaskUnclaimRequested(_), Some(None)) => None,
+        (TaskEvent::TaskUnclaimRequested(_), Some(Some(a))) if a == r.user => {
             assign_in(tx, &r.id, None)?;
+            None
         }
-        TaskEvent::TaskCompleteRequested(_) => {
+        (TaskEvent::TaskCompleteRequested(_), Some(Some(a)))
+        | (TaskEvent::TaskUnclaimRequested(_), Some(Some(a)))
+            if a != r.user =>
+        {
+            Some(format!("the task is claimed by {a}, not by {}", r.user))
+        }
+        (TaskEvent::TaskCompleteRequested(_), Some(_)) => {
             complete_in(
                 tx,
                 app,
@@ -630,12 +646,29 @@ fn act(
                 &r.user,
                 &r.payload.clone().unwrap_or_default(),
             )?;
+            None
         }
-        TaskEvent::TaskDeferRequested(_) => set_follow_up(tx, &r.id, r.follow_up_date)?,
-        TaskEvent::TaskUndeferRequested(_) => set_follow_up(tx, &r.id, None)?,
-        _ => {}
-    }
-    Ok(())
+        (TaskEvent::TaskDeferRequested(_), Some(_)) => {
+            set_follow_up(tx, &r.id, r.follow_up_date)?;
+            None
+        }
+        (TaskEvent::TaskUndeferRequested(_), Some(_)) => {
+            set_follow_up(tx, &r.id, None)?;
+            None
+        }
+        _ => return Ok(()),
+    };
+    tx.record(match refusal {
+        None => EngineEvent::RequestPerformed {
+            task_id: r.id.clone(),
+            request_id,
+        },
+        Some(reason) => EngineEvent::RequestRejected {
+            task_id: r.id.clone(),
+            request_id,
+            reason,
+        },
+    })
 }
 
 fn complete_in(

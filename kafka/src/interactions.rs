@@ -4,7 +4,8 @@
 //! every partition, acts only on messages keyed with its own name, and hands them to its
 //! command gateway with the request's id as idempotency key, so a redelivery is harmless
 //! ([`InteractionConsumer`]). Its engine then acts on the resulting `*Requested` event
-//! like on any other. No engine is addressed directly.
+//! like on any other, and answers it; a request its gateway refuses is answered as
+//! rejected. Answers travel back on the events topic. No engine is addressed directly.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -15,7 +16,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rusqlite::Connection;
 use taskpool_collector::outcome_log::OutcomeLog;
-use taskpool_core::command::TaskCommand;
+use taskpool_core::command::{Answer, InteractionAnswer, TaskCommand};
 use taskpool_core::{BatchMode, CommandContext, CommandGateway};
 use uuid::Uuid;
 
@@ -160,16 +161,40 @@ impl InteractionConsumer {
                     continue;
                 }
             };
+            // The request keeps the id the tasklist node gave it: the engine's answer
+            // echoes it, and comes back to that node through the events topic.
+            let task_id = message.command.task_id().to_string();
             let ctx = CommandContext {
                 user: Some(message.user.clone()),
                 idempotency_key: Some(format!("interaction/{}", message.command_id)),
+                command_id: Some(message.command_id),
                 ..Default::default()
             };
             let outcome =
                 self.gateway
                     .handle(vec![message.command.into()], BatchMode::Atomic, &ctx)?;
+            let mut outcomes = outcome.outcomes;
+            // Refused here (claimed by someone else meanwhile, completed…): the refusal
+            // is an answer too, so the user learns it on the node they asked.
+            if let Some(rejection) = outcomes.first().and_then(|o| o.rejection()).cloned() {
+                let answer = TaskCommand::AnswerInteraction(InteractionAnswer {
+                    id: task_id,
+                    request_id: message.command_id,
+                    answer: Answer::Rejected,
+                    reason: Some(rejection.message),
+                });
+                let ctx = CommandContext {
+                    user: Some(message.user.clone()),
+                    idempotency_key: Some(format!("interaction-refusal/{}", message.command_id)),
+                    ..Default::default()
+                };
+                let answered = self
+                    .gateway
+                    .handle(vec![answer.into()], BatchMode::Atomic, &ctx)?;
+                outcomes.extend(answered.outcomes);
+            }
             if let Some(log) = &self.outcome_log {
-                if let Err(e) = log.record("tasklist", &outcome.outcomes) {
+                if let Err(e) = log.record("tasklist", &outcomes) {
                     tracing::warn!(target: "taskpool::kafka", error = %e, "could not record an outcome");
                 }
             }

@@ -3,32 +3,33 @@
 //! handed as they are to the desktop window.
 
 use serde::{Deserialize, Serialize};
-use taskpool_core::{BatchOutcome, CommandOutcome};
+use taskpool_core::model::Task;
+use taskpool_core::query::ActionRequest;
 
 use crate::problem::Problem;
 
-/// The answer to an accepted action.
+/// The answer to a user's action: the request, and (once performed) the task as the
+/// view shows it after the effect (none when it left the caller's view, completed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ActionResponse {
-    pub outcome: CommandOutcome,
-    /// The event store position of the action's last event.
-    pub position: Option<i64>,
-    /// With `?wait=true`: whether the view showed the effect before the timeout.
+    pub request: ActionRequest,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
-    pub visible: Option<bool>,
+    pub task: Option<Task>,
 }
 
-/// The answer of a tasklist node: the action is on its way to the owning application.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct RoutedResponse {
-    pub command_id: uuid::Uuid,
-    pub routed_to: String,
+impl ActionResponse {
+    /// The answer for a request in its final state (or still requested, without
+    /// waiting): a refusal or an expiry is a problem.
+    pub fn of(request: ActionRequest, task: Option<Task>) -> Result<Self, Problem> {
+        match Problem::of_request(&request) {
+            Some(problem) => Err(problem),
+            None => Ok(Self { request, task }),
+        }
+    }
 }
 
 /// My visible (not deferred) tasks per application.
@@ -52,19 +53,4 @@ impl ApplicationCount {
             })
             .collect()
     }
-}
-
-/// The outcome of a user's action handled here: the accepted outcome, or the rejection
-/// as a 409 problem carrying the outcome (its message code and message).
-pub fn accepted_outcome(outcome: BatchOutcome) -> Result<CommandOutcome, Problem> {
-    let Some(first) = outcome.outcomes.into_iter().next() else {
-        return Err(Problem::internal("the gateway returned no outcome"));
-    };
-    if let Some(rejection) = first.rejection() {
-        let mut problem = Problem::new(409, "command-rejected", rejection.message.clone())
-            .code(rejection.code.as_str());
-        problem.outcome = serde_json::to_value(&first).ok();
-        return Err(problem);
-    }
-    Ok(first)
 }

@@ -33,9 +33,11 @@ use taskpool_core::model::{DataEntry, Payload, ProcessDefinition, Task};
 use taskpool_core::position_signal::PositionSignal;
 use taskpool_core::projector::{Follow, Projector, ProjectorError};
 use taskpool_core::query::{self, QueryError, TaskPage, TaskQuery, Viewer};
+use taskpool_core::query::{ActionRequest, RequestState};
 use taskpool_core::view::View;
 use taskpool_core::{
-    BatchMode, BatchOutcome, Command, CommandContext, CommandGateway, DomainEvent, EventStore,
+    BatchMode, BatchOutcome, Command, CommandContext, CommandGateway, CommandOutcome, DomainEvent,
+    EventStore,
 };
 
 /// Why the node could not answer.
@@ -58,6 +60,13 @@ pub enum NodeError {
     /// The task does not exist or the caller may not see it (never told apart).
     #[error("no such task")]
     TaskNotFound,
+    /// The pool refused the user's action before asking the application (the task is
+    /// someone else's, already completed…): the outcome says why.
+    #[error("refused: {0:?}")]
+    Refused(Box<CommandOutcome>),
+    /// No request with this id that the caller made.
+    #[error("no such request")]
+    RequestNotFound,
     #[error("the node is shutting down")]
     ShuttingDown,
     #[error("the action could not be sent to its application: {0}")]
@@ -161,12 +170,18 @@ pub struct Idempotency {
     pub fingerprint: Option<String>,
 }
 
-/// An interaction request on its way to the owning process application.
+/// An interaction request on its way to the owning process application. As a
+/// message it is the event with its `requestId`, which the application echoes in its
+/// answer (`requestPerformed` / `requestRejected`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InteractionDelivery {
+    /// The event store position (the stream's resume point).
+    #[serde(skip)]
     pub position: i64,
+    pub request_id: uuid::Uuid,
     /// The event (`TaskClaimRequested`, `TaskCompleteRequested`, ...).
+    #[serde(flatten)]
     pub event: TaskEvent,
 }
 
@@ -186,7 +201,13 @@ pub struct NodeOptions {
     /// Where user actions go when the tasks' aggregates live elsewhere (a tasklist
     /// node): None handles them with the local gateway.
     pub router: Option<Arc<dyn InteractionRoute>>,
+    /// How long a user's request waits for the owning application's answer before it
+    /// counts as expired.
+    pub request_expiry: Duration,
 }
+
+/// The default [`NodeOptions::request_expiry`].
+pub const REQUEST_EXPIRY: Duration = Duration::from_secs(30);
 
 /// Sends a user's interaction to the process application that owns the task (over
 /// Kafka, say) instead of handling it here.
@@ -200,18 +221,6 @@ pub trait InteractionRoute: Send + Sync {
     ) -> Result<uuid::Uuid, String>;
 }
 
-/// What became of a user's action.
-#[derive(Debug, Clone)]
-pub enum ActOutcome {
-    /// Handled by the local gateway.
-    Handled(BatchOutcome),
-    /// Sent on to the owning application, which will handle it.
-    Routed {
-        command_id: uuid::Uuid,
-        application: String,
-    },
-}
-
 impl NodeOptions {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
@@ -220,6 +229,7 @@ impl NodeOptions {
             sender: SenderProperties::default(),
             follow_store: true,
             router: None,
+            request_expiry: REQUEST_EXPIRY,
         }
     }
 }
@@ -236,6 +246,7 @@ pub struct TaskpoolNode {
     collectors: Mutex<HashMap<String, Arc<Collector>>>,
     sender: SenderProperties,
     router: Option<Arc<dyn InteractionRoute>>,
+    request_expiry: Duration,
     stop: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     ready_position: i64,
@@ -287,6 +298,7 @@ impl TaskpoolNode {
             collectors: Mutex::default(),
             sender: options.sender,
             router: options.router,
+            request_expiry: options.request_expiry,
             stop,
             threads: Mutex::new(threads),
             ready_position,
@@ -452,28 +464,40 @@ impl TaskpoolNode {
 
     // ---- commands ----
 
-    /// A user acts on a task they can see. Rejections are outcomes, not errors.
+    /// A user acts on a task they can see: the action becomes a request to the owning
+    /// application (see [`TaskpoolNode::request_now`] for where it stands). Refused
+    /// here already (someone else's task, completed…): [`NodeError::Refused`]. An
+    /// action that asks for nothing (claiming one's own task) is performed at once.
     pub fn act(
         &self,
         viewer: &Viewer,
         task_id: &str,
         action: TaskAction,
-    ) -> Result<ActOutcome, NodeError> {
+    ) -> Result<ActionRequest, NodeError> {
         let Viewer::User { user, .. } = viewer else {
             return Err(NodeError::TaskNotFound);
         };
         // A task the caller cannot see answers "not found", whatever the action.
         let task = self.task(viewer, task_id)?;
+        let application = task.source_reference.application_name;
+        let name = action.name();
         let command = action.command(task_id, user);
+        let requested = |request_id, state| ActionRequest {
+            request_id,
+            task_id: task_id.to_string(),
+            action: Some(name.to_string()),
+            user: Some(user.clone()),
+            application_name: application.clone(),
+            requested_at: Some(Utc::now()),
+            state,
+            reason: None,
+            answered_position: None,
+        };
         if let Some(router) = &self.router {
-            let application = task.source_reference.application_name;
             let command_id = router
                 .route(&application, user, command)
                 .map_err(NodeError::Routing)?;
-            return Ok(ActOutcome::Routed {
-                command_id,
-                application,
-            });
+            return Ok(requested(command_id, RequestState::Requested));
         }
         let ctx = CommandContext {
             user: Some(user.clone()),
@@ -483,7 +507,99 @@ impl TaskpoolNode {
             .gateway
             .handle(vec![command.into()], BatchMode::Atomic, &ctx)?;
         self.record("tasklist", &outcome);
-        Ok(ActOutcome::Handled(outcome))
+        let Some(first) = outcome.outcomes.into_iter().next() else {
+            return Err(NodeError::Io(std::io::Error::other(
+                "the gateway returned no outcome",
+            )));
+        };
+        if first.rejection().is_some() {
+            return Err(NodeError::Refused(Box::new(first)));
+        }
+        let state = match first.position() {
+            Some(_) => RequestState::Requested,
+            None => RequestState::Performed,
+        };
+        Ok(requested(first.command_id, state))
+    }
+
+    /// How long requests wait for an answer.
+    pub fn request_expiry(&self) -> Duration {
+        self.request_expiry
+    }
+
+    /// Where a request made by [`TaskpoolNode::act`] stands now: its answer as the view
+    /// has it (performed: the view shows the effect; rejected, with the reason), or
+    /// expired when the application has not answered in time. A routed request the
+    /// view has not heard of yet is still requested.
+    pub fn request_now(
+        &self,
+        viewer: &Viewer,
+        requested: &ActionRequest,
+    ) -> Result<ActionRequest, NodeError> {
+        if requested.state.is_final() {
+            return Ok(requested.clone());
+        }
+        let found = self.with_view(|c| Ok(query::request(c, viewer, requested.request_id)?))?;
+        let current = match found {
+            // Over Kafka only the answer may have come back (a refusal by the owning
+            // application's gateway): what the node asked fills in the rest.
+            Some(r) => ActionRequest {
+                action: r.action.clone().or_else(|| requested.action.clone()),
+                user: r.user.clone().or_else(|| requested.user.clone()),
+                application_name: if r.application_name.is_empty() {
+                    requested.application_name.clone()
+                } else {
+                    r.application_name.clone()
+                },
+                requested_at: requested.requested_at.or(r.requested_at),
+                ..r
+            },
+            None => requested.clone(),
+        };
+        Ok(current.at(Utc::now(), self.request_expiry))
+    }
+
+    /// Waits (blocking) until a request is performed, rejected or expired.
+    pub fn wait_for_answer(
+        &self,
+        viewer: &Viewer,
+        requested: &ActionRequest,
+    ) -> Result<ActionRequest, NodeError> {
+        let mut waiter = self.view_signal.waiter();
+        loop {
+            let seen = self.view_signal.head();
+            let now = self.request_now(viewer, requested)?;
+            if now.state.is_final() || self.stopping() {
+                return Ok(now);
+            }
+            // Until the view moves, or the request would expire.
+            let due = now
+                .requested_at
+                .map(|t| t + chrono::Duration::from_std(self.request_expiry).unwrap_or_default())
+                .and_then(|d| (d - Utc::now()).to_std().ok())
+                .unwrap_or_default();
+            waiter.wait_beyond(seen, Some(due + Duration::from_millis(10)));
+        }
+    }
+
+    /// A request the caller made, as it stands now.
+    pub fn request(&self, viewer: &Viewer, id: uuid::Uuid) -> Result<ActionRequest, NodeError> {
+        let found = self.with_view(|c| Ok(query::request(c, viewer, id)?))?;
+        found
+            .map(|r| r.at(Utc::now(), self.request_expiry))
+            .ok_or(NodeError::RequestNotFound)
+    }
+
+    /// The caller's latest requests, newest first.
+    pub fn requests(&self, viewer: &Viewer, limit: usize) -> Result<Vec<ActionRequest>, NodeError> {
+        let now = Utc::now();
+        let expiry = self.request_expiry;
+        self.with_view(|c| {
+            Ok(query::requests(c, viewer, limit)?
+                .into_iter()
+                .map(|r| r.at(now, expiry))
+                .collect())
+        })
     }
 
     /// A process application sends a unit of work (its own aggregates only).
@@ -501,6 +617,7 @@ impl TaskpoolNode {
             idempotency_key: idempotency.map(|i| format!("{application}/{}", i.key)),
             request_fingerprint: idempotency.and_then(|i| i.fingerprint.clone()),
             restrict_to_application: true,
+            command_id: None,
         };
         let outcome = self.gateway.handle(commands, mode, &ctx)?;
         self.record(application, &outcome);
@@ -631,6 +748,7 @@ impl TaskpoolNode {
                 {
                     Some(InteractionDelivery {
                         position: stored.position,
+                        request_id: stored.metadata.causation_id,
                         event,
                     })
                 }

@@ -4,7 +4,7 @@
 //! `application/problem+json` response).
 
 use serde::{Deserialize, Serialize};
-use taskpool_core::query::QueryError;
+use taskpool_core::query::{ActionRequest, QueryError, RequestState};
 
 use taskpool_core::command_gateway::GatewayError;
 
@@ -35,6 +35,10 @@ pub struct Problem {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     #[cfg_attr(feature = "typescript", ts(optional, type = "unknown"))]
     pub outcome: Option<serde_json::Value>,
+    /// The request, for a user's action the application refused or did not answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub request: Option<Box<ActionRequest>>,
 }
 
 /// Where problem kinds are named.
@@ -51,6 +55,7 @@ impl Problem {
             field: None,
             code: None,
             outcome: None,
+            request: None,
         }
     }
 
@@ -92,6 +97,25 @@ impl Problem {
     /// The service cannot answer now (stopping, unreachable, …).
     pub fn unavailable(kind: &str, detail: impl Into<String>) -> Self {
         Problem::new(503, kind, detail)
+    }
+}
+
+impl Problem {
+    /// The problem for a request the application refused (409, with its reason) or did
+    /// not answer in time (504, naming the application); `None` for any other state.
+    pub fn of_request(request: &ActionRequest) -> Option<Problem> {
+        let reason = request.reason.clone().unwrap_or_default();
+        let mut problem = match request.state {
+            RequestState::Rejected => {
+                Problem::new(409, "request-rejected", reason).code("REQUEST_REJECTED")
+            }
+            RequestState::Expired => {
+                Problem::new(504, "request-expired", reason).code("REQUEST_EXPIRED")
+            }
+            RequestState::Requested | RequestState::Performed => return None,
+        };
+        problem.request = Some(Box::new(request.clone()));
+        Some(problem)
     }
 }
 
@@ -146,6 +170,16 @@ impl From<NodeError> for Problem {
         match e {
             NodeError::Query(q) => q.into(),
             NodeError::TaskNotFound => Problem::not_found("no such task"),
+            NodeError::RequestNotFound => Problem::not_found("no such request"),
+            NodeError::Refused(outcome) => {
+                let (code, message) = outcome
+                    .rejection()
+                    .map(|r| (r.code.as_str(), r.message.clone()))
+                    .unwrap_or(("REFUSED", "refused".to_string()));
+                let mut problem = Problem::new(409, "command-rejected", message).code(code);
+                problem.outcome = serde_json::to_value(&*outcome).ok();
+                problem
+            }
             NodeError::Gateway(GatewayError::IdempotencyKeyReused { .. }) => Problem::unprocessable(
                 "Idempotency-Key",
                 "this Idempotency-Key was used before for a different request: a new request needs a new key",

@@ -24,8 +24,9 @@ pub struct ServerConfig {
     pub example_rate: f64,
     /// The largest request body in bytes.
     pub max_body_bytes: usize,
-    /// How long `?wait=true` waits for the view, in milliseconds.
-    pub wait_timeout_ms: u64,
+    /// How long a user's request waits for the owning application's answer, in
+    /// seconds: then it expires (`?wait=true` answers 504 naming the application).
+    pub request_expiry_secs: u64,
     /// Seconds between keep-alive comments on event streams.
     pub keep_alive_secs: u64,
     /// The built web UI to serve at `/` (none: `/` says where to find it).
@@ -93,7 +94,7 @@ impl Default for ServerConfig {
             example: false,
             example_rate: 0.2,
             max_body_bytes: 10 * 1024 * 1024,
-            wait_timeout_ms: 5_000,
+            request_expiry_secs: 30,
             keep_alive_secs: 15,
             ui_dir: None,
             role: Role::Single,

@@ -61,6 +61,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
     crate::metrics::handle();
     #[cfg_attr(not(feature = "kafka"), allow(unused_mut))]
     let mut options = NodeOptions::new(config.data_dir.clone());
+    options.request_expiry = Duration::from_secs(config.request_expiry_secs);
     #[cfg(feature = "kafka")]
     crate::distribution::prepare(&config, &mut options).await?;
     #[cfg(not(feature = "kafka"))]
@@ -96,7 +97,6 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
         auth,
         shutdown: shutdown.clone(),
         outcomes,
-        wait_timeout: Duration::from_millis(config.wait_timeout_ms),
         keep_alive: Duration::from_secs(config.keep_alive_secs.max(1)),
         dev_login,
         view_position,

@@ -1,6 +1,6 @@
 //! The task aggregate.
 
-use crate::command::{Rejection, RejectionCode, TaskCommand, UpdateTaskAttributes};
+use crate::command::{Answer, Rejection, RejectionCode, TaskCommand, UpdateTaskAttributes};
 use crate::event::{
     TaskAssigned, TaskCandidateGroupsChanged, TaskCandidateUsersChanged, TaskCompleted,
     TaskDeleted, TaskEvent, TaskInteractionRequested,
@@ -161,8 +161,23 @@ impl Aggregate for TaskAggregate {
             let task = self.active_task(&new_task.id)?;
             return Ok(resent(task, new_task));
         }
+        if let TaskCommand::AnswerInteraction(answer) = command {
+            // An answer comes with (or after) the engine events it caused: the task may
+            // be completed by then.
+            if self.status == TaskStatus::Unknown {
+                return Err(Rejection::new(
+                    RejectionCode::TaskNotFound,
+                    format!("task `{}` does not exist", answer.id),
+                ));
+            }
+            if answer.answer == Answer::Rejected {
+                require("reason", answer.reason.as_deref().unwrap_or(""))?;
+            }
+            return Ok(vec![TaskEvent::TaskInteractionAnswered(answer.clone())]);
+        }
         let task = self.active_task(command.task_id())?;
         let events = match command {
+            TaskCommand::AnswerInteraction(_) => Vec::new(),
             TaskCommand::CreateTask(_) => Vec::new(),
             TaskCommand::AssignTask(c) => {
                 if c.assignee == task.assignee {
@@ -339,7 +354,8 @@ impl Aggregate for TaskAggregate {
             | TaskEvent::TaskUnclaimRequested(_)
             | TaskEvent::TaskCompleteRequested(_)
             | TaskEvent::TaskDeferRequested(_)
-            | TaskEvent::TaskUndeferRequested(_) => {}
+            | TaskEvent::TaskUndeferRequested(_)
+            | TaskEvent::TaskInteractionAnswered(_) => {}
         }
     }
 }

@@ -19,8 +19,9 @@ pub use process::{
     ProcessInstanceTransition, StartProcessInstance, VariableChange,
 };
 pub use task::{
-    AssignTask, CandidateGroups, CandidateUsers, CompleteInteraction, CompleteTask,
-    DeferInteraction, DeleteTask, TaskCommand, UpdateTaskAttributes, UserInteraction,
+    Answer, AssignTask, CandidateGroups, CandidateUsers, CompleteInteraction, CompleteTask,
+    DeferInteraction, DeleteTask, InteractionAnswer, TaskCommand, UpdateTaskAttributes,
+    UserInteraction,
 };
 
 use crate::aggregate::AggregateKind;

@@ -148,6 +148,29 @@ pub struct UserInteraction {
     pub user: String,
 }
 
+/// What the owning process application answers to a user's request: its engine
+/// performed it (sent with the engine events it caused), or refused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Answer {
+    Performed,
+    Rejected,
+}
+
+/// The answer to one request (the request id is the id of the user's command, the
+/// causation id of its `Task*Requested` event).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InteractionAnswer {
+    /// The task.
+    pub id: String,
+    pub request_id: uuid::Uuid,
+    pub answer: Answer,
+    /// Why it was rejected (the engine's reason, for the user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// An end user asks to complete the task with these result values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -184,6 +207,8 @@ tagged_enum! {
         CompleteInteraction(CompleteInteraction) = "completeInteraction",
         DeferInteraction(DeferInteraction) = "deferInteraction",
         UndeferInteraction(UserInteraction) = "undeferInteraction",
+        /// The owning application answers a user's request.
+        AnswerInteraction(InteractionAnswer) = "answerInteraction",
     }
 }
 
@@ -203,6 +228,7 @@ impl TaskCommand {
             | TaskCommand::UndeferInteraction(c) => &c.id,
             TaskCommand::CompleteInteraction(c) => &c.id,
             TaskCommand::DeferInteraction(c) => &c.id,
+            TaskCommand::AnswerInteraction(c) => &c.id,
         }
     }
 

@@ -69,6 +69,10 @@ pub struct CommandContext {
     /// created by the command): a process application may not touch another's tasks or
     /// data entries. Others are rejected with `foreignApplication`.
     pub restrict_to_application: bool,
+    /// The id of the unit's first command when it was made elsewhere: a user's action
+    /// routed from a tasklist node keeps its request id, so the answer finds its way
+    /// back. New ids otherwise.
+    pub command_id: Option<Uuid>,
 }
 
 /// Infrastructure faults of the gateway. Business rejections are outcomes, not errors.
@@ -200,7 +204,14 @@ impl CommandGateway {
         context: &CommandContext,
     ) -> Result<BatchOutcome, GatewayError> {
         let correlation_id = Uuid::new_v4();
-        let command_ids: Vec<Uuid> = commands.iter().map(|_| Uuid::new_v4()).collect();
+        let command_ids: Vec<Uuid> = commands
+            .iter()
+            .enumerate()
+            .map(|(i, _)| match (i, context.command_id) {
+                (0, Some(id)) => id,
+                _ => Uuid::new_v4(),
+            })
+            .collect();
         let time = context.time.unwrap_or_else(Utc::now);
         let mut inner = self.inner.lock().map_err(|_| GatewayError::Poisoned)?;
         let mut attempt = 0;

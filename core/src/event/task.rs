@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::command::UpdateTaskAttributes;
+use crate::command::{InteractionAnswer, UpdateTaskAttributes};
 use crate::model::{Payload, Task};
 use crate::tagged::tagged_enum;
 
@@ -81,10 +81,25 @@ tagged_enum! {
         TaskCompleteRequested(TaskInteractionRequested) = "TaskCompleteRequested",
         TaskDeferRequested(TaskInteractionRequested) = "TaskDeferRequested",
         TaskUndeferRequested(TaskInteractionRequested) = "TaskUndeferRequested",
+        /// The owning application performed or refused a request; does not change the
+        /// task (the engine events it caused do).
+        TaskInteractionAnswered(InteractionAnswer) = "TaskInteractionAnswered",
     }
 }
 
 impl TaskEvent {
+    /// The request's action (`claim`, …) when this event is a user's request.
+    pub fn requested_action(&self) -> Option<&'static str> {
+        Some(match self {
+            TaskEvent::TaskClaimRequested(_) => "claim",
+            TaskEvent::TaskUnclaimRequested(_) => "unclaim",
+            TaskEvent::TaskCompleteRequested(_) => "complete",
+            TaskEvent::TaskDeferRequested(_) => "defer",
+            TaskEvent::TaskUndeferRequested(_) => "undefer",
+            _ => return None,
+        })
+    }
+
     /// True for interaction requests addressed to the owning process application.
     pub fn is_interaction(&self) -> bool {
         self.interaction().is_some()
@@ -99,6 +114,54 @@ impl TaskEvent {
             | TaskEvent::TaskDeferRequested(r)
             | TaskEvent::TaskUndeferRequested(r) => Some(r),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Answer;
+
+    /// What is stored must read back: a body that serializes but does not decode
+    /// stops every reader of the store at that event.
+    #[test]
+    fn every_kind_of_task_event_reads_back_as_stored() {
+        let request = TaskInteractionRequested {
+            id: "t1".into(),
+            user: "alice".into(),
+            application_name: "app".into(),
+            payload: Some(Default::default()),
+            follow_up_date: Some(chrono::Utc::now()),
+        };
+        let answer = |answer, reason: Option<&str>| InteractionAnswer {
+            id: "t1".into(),
+            request_id: uuid::Uuid::new_v4(),
+            answer,
+            reason: reason.map(String::from),
+        };
+        let events = [
+            TaskEvent::TaskCreated(crate::testing::fixtures::task("t1", "app")),
+            TaskEvent::TaskAssigned(TaskAssigned {
+                id: "t1".into(),
+                assignee: Some("alice".into()),
+            }),
+            TaskEvent::TaskCompleted(TaskCompleted {
+                id: "t1".into(),
+                assignee: None,
+            }),
+            TaskEvent::TaskClaimRequested(request.clone()),
+            TaskEvent::TaskCompleteRequested(request.clone()),
+            TaskEvent::TaskDeferRequested(request),
+            TaskEvent::TaskInteractionAnswered(answer(Answer::Performed, None)),
+            TaskEvent::TaskInteractionAnswered(answer(Answer::Rejected, Some("claimed by bob"))),
+        ];
+        for event in events {
+            let body = event.body_json().expect("serialized");
+            let back = TaskEvent::from_body_str(event.type_name(), &body)
+                .expect("a known type")
+                .expect("reads back");
+            assert_eq!(back, event, "{body}");
         }
     }
 }

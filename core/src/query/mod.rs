@@ -7,6 +7,7 @@ pub mod filter;
 mod inbox;
 mod memory;
 mod processes;
+mod requests;
 mod sort;
 pub mod sql;
 mod tasks;
@@ -26,6 +27,7 @@ pub use user_directory::{StaticUserDirectory, UserDirectory};
 pub use data_entries::*;
 pub use memory::*;
 pub use processes::*;
+pub use requests::*;
 pub use tasks::*;
 
 use crate::model::{DataEntry, ProcessDefinition, Task};

@@ -4,6 +4,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::aggregate::{Aggregate, TaskAggregate, TaskStatus};
+use crate::command::Answer;
 use crate::event::{
     DataEntryEvent, DomainEvent, ProcessDefinitionEvent, ProcessInstanceEvent, StoredEvent,
     TaskEvent,
@@ -13,7 +14,10 @@ pub use crate::query::visibility::Principals;
 
 pub(crate) fn apply(tx: &Connection, stored: &StoredEvent) -> rusqlite::Result<()> {
     match &stored.event {
-        DomainEvent::Task(e) => apply_task(tx, stored.position, e),
+        DomainEvent::Task(e) => {
+            apply_request(tx, stored, e)?;
+            apply_task(tx, stored.position, e)
+        }
         DomainEvent::DataEntry(e) => apply_data_entry(tx, e),
         DomainEvent::ProcessDefinition(e) => apply_process_definition(tx, e),
         DomainEvent::ProcessInstance(e) => apply_process_instance(tx, e),
@@ -38,6 +42,51 @@ fn task_id(e: &TaskEvent) -> Option<&str> {
         TaskEvent::TaskDeleted(e) => &e.id,
         _ => return None,
     })
+}
+
+/// A user's request (its id: the causation id of the request event) and the owning
+/// application's answer, in the order they come (over Kafka a refusal by the owning
+/// application's gateway may come without a request event).
+fn apply_request(tx: &Connection, stored: &StoredEvent, event: &TaskEvent) -> rusqlite::Result<()> {
+    if let (Some(request), Some(action)) = (event.interaction(), event.requested_action()) {
+        tx.prepare_cached(
+            "INSERT INTO requests (request_id, task_id, action, user_name, application_name, requested_at, requested_position, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'requested')
+             ON CONFLICT (request_id) DO UPDATE SET action = excluded.action, user_name = excluded.user_name,
+                 requested_at = excluded.requested_at, requested_position = excluded.requested_position",
+        )?
+        .execute(params![
+            stored.metadata.causation_id.to_string(),
+            request.id,
+            action,
+            request.user,
+            request.application_name,
+            stored.metadata.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            stored.position,
+        ])?;
+    }
+    if let TaskEvent::TaskInteractionAnswered(answer) = event {
+        let (state, reason) = match answer.answer {
+            Answer::Performed => ("performed", None),
+            Answer::Rejected => ("rejected", answer.reason.as_deref()),
+        };
+        tx.prepare_cached(
+            "INSERT INTO requests (request_id, task_id, user_name, application_name, state, reason, answered_position)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (request_id) DO UPDATE SET state = excluded.state, reason = excluded.reason,
+                 answered_position = excluded.answered_position",
+        )?
+        .execute(params![
+            answer.request_id.to_string(),
+            answer.id,
+            stored.metadata.user,
+            stored.metadata.application.clone().unwrap_or_default(),
+            state,
+            reason,
+            stored.position,
+        ])?;
+    }
+    Ok(())
 }
 
 fn apply_task(tx: &Connection, position: i64, event: &TaskEvent) -> rusqlite::Result<()> {

@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 11;
+pub const VIEW_SCHEMA_VERSION: i64 = 12;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -86,6 +86,22 @@ CREATE TABLE IF NOT EXISTS task_changes (
     task_before TEXT,    -- the task as JSON before the change; NULL when it did not exist
     task_after  TEXT     -- the task as JSON after it; NULL when completed or deleted
 );
+
+-- Users' requests to the owning applications (claim, complete, ...) and their answers:
+-- the request id is the id of the user's command.
+CREATE TABLE IF NOT EXISTS requests (
+    request_id         TEXT PRIMARY KEY,
+    task_id            TEXT NOT NULL,
+    action             TEXT,             -- claim, unclaim, complete, defer, undefer
+    user_name          TEXT,
+    application_name   TEXT NOT NULL,
+    requested_at       TEXT,             -- RFC 3339; NULL when only the answer is known
+    requested_position INTEGER,
+    state              TEXT NOT NULL,    -- requested | performed | rejected
+    reason             TEXT,
+    answered_position  INTEGER
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS requests_user ON requests (user_name, requested_position);
 
 CREATE TABLE IF NOT EXISTS data_entries (
     entry_type       TEXT NOT NULL,
@@ -190,6 +206,7 @@ pub const TABLES: &[&str] = &[
     "task_payload",
     "tasks_fts",
     "task_changes",
+    "requests",
     "data_entries",
     "data_entry_authorizations",
     "data_entry_protocol_users",

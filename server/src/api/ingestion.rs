@@ -182,7 +182,9 @@ pub struct InteractionParams {
 }
 
 /// The interaction requests addressed to an application (SSE, `event: interaction`,
-/// `id:` the position; resume with `Last-Event-ID`). From the start of the store when
+/// `id:` the position; resume with `Last-Event-ID`): each the request event with its
+/// `requestId`, which the application's answer echoes (`requestPerformed` with the
+/// engine events it caused, or `requestRejected` with the engine's reason). From the start of the store when
 /// no position is given, so a new application misses nothing.
 #[utoipa::path(get, path = "/api/v1/applications/{name}/interactions", tag = "ingestion",
     params(("name" = String, Path), InteractionParams, ("Last-Event-ID" = Option<i64>, Header, nullable = false, minimum = 0, description = "resume after this position")),
@@ -224,7 +226,7 @@ pub async fn interactions(
             let read_to = match result {
                 Ok((items, last)) => {
                     for d in items {
-                        yield Ok(sse_event("interaction", d.position, &d.event));
+                        yield Ok(sse_event("interaction", d.position, &d));
                     }
                     last
                 }

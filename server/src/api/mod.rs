@@ -7,6 +7,7 @@ mod business;
 mod ingestion;
 mod ops;
 mod outcomes;
+mod requests;
 pub mod streams;
 pub mod tasks;
 
@@ -14,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use taskpool_collector::outcome_log::OutcomeRecord;
@@ -37,7 +38,6 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Live command outcomes, bridged from the outcome log.
     pub outcomes: broadcast::Sender<OutcomeRecord>,
-    pub wait_timeout: Duration,
     pub keep_alive: Duration,
     /// The development login (`POST /api/v1/dev/token`) is open.
     pub dev_login: bool,
@@ -133,6 +133,7 @@ impl FromRequestParts<AppState> for Application {
         tasks::list_tasks, tasks::get_task, tasks::task_data_entries, tasks::counts_by_application,
         tasks::attribute_names, tasks::attribute_values,
         tasks::claim, tasks::unclaim, tasks::complete, tasks::defer, tasks::undefer,
+        requests::list_requests, requests::get_request,
         business::data_entries, business::data_entry, business::process_definitions, business::me,
         outcomes::list_outcomes, outcomes::stream_outcomes,
         streams::stream_tasks,
@@ -183,6 +184,8 @@ pub fn routes(state: AppState, max_body: usize) -> Router {
         .route("/tasks/{id}/complete", post(tasks::complete))
         .route("/tasks/{id}/defer", post(tasks::defer))
         .route("/tasks/{id}/undefer", post(tasks::undefer))
+        .route("/requests", get(requests::list_requests))
+        .route("/requests/{id}", get(requests::get_request))
         .route("/data-entries", get(business::data_entries))
         .route(
             "/data-entries/{entry_type}/{entry_id}",
@@ -209,13 +212,4 @@ pub fn routes(state: AppState, max_body: usize) -> Router {
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
         .with_state(state)
-}
-
-/// `?wait=true`: how an action's answer reports whether the view caught up.
-pub(crate) fn status_of(accepted: bool) -> StatusCode {
-    if accepted {
-        StatusCode::OK
-    } else {
-        StatusCode::CONFLICT
-    }
 }

@@ -7,14 +7,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use taskpool_core::model::{DataEntry, Task};
 use taskpool_core::query::{TaskPage, Viewer};
-use taskpool_core::BatchOutcome;
-use taskpool_node::answers::{accepted_outcome, ActionResponse, ApplicationCount, RoutedResponse};
-use taskpool_node::node::{ActOutcome, TaskAction};
+use taskpool_node::answers::{ActionResponse, ApplicationCount};
+use taskpool_node::node::TaskAction;
 use taskpool_node::params::{
     ActionParams, CompleteBody, DeferBody, SuggestionParams, TaskListParams,
 };
 
-use super::{status_of, AppState, User};
+use super::{AppState, User};
 use crate::problem::{ApiJson, ApiQuery, NoQuery, Problem};
 
 /// The tasks I can see.
@@ -104,6 +103,11 @@ pub async fn attribute_values(
     ))
 }
 
+/// A user's action: a request to the owning application. Without `wait`: 202 with the
+/// request (read it later at `/requests/{id}`, or on the inbox). With `wait`: the
+/// application's answer: 200 with the task as the view shows it after the effect, 409
+/// with the engine's reason, 504 when it did not answer in time. The wait sleeps on
+/// the view's position, never on a blocking thread.
 async fn act(
     state: AppState,
     viewer: Viewer,
@@ -111,49 +115,50 @@ async fn act(
     action: TaskAction,
     wait: bool,
 ) -> Result<Response, Problem> {
-    let outcome: BatchOutcome = match state.blocking(move |n| n.act(&viewer, &id, action)).await? {
-        ActOutcome::Handled(outcome) => outcome,
-        ActOutcome::Routed {
-            command_id,
-            application,
-        } => {
-            // A tasklist node: the owning application handles it and its events come
-            // back through the view.
-            return Ok((
-                StatusCode::ACCEPTED,
-                Json(RoutedResponse {
-                    command_id,
-                    routed_to: application,
-                }),
-            )
-                .into_response());
+    let who = viewer.clone();
+    let task_id = id.clone();
+    let requested = state
+        .blocking(move |n| n.act(&who, &task_id, action))
+        .await?;
+    let location = format!("/api/v1/requests/{}", requested.request_id);
+    if !wait && !requested.state.is_final() {
+        let body = ActionResponse::of(requested, None)?;
+        return Ok((
+            StatusCode::ACCEPTED,
+            [(axum::http::header::LOCATION, location)],
+            Json(body),
+        )
+            .into_response());
+    }
+    let mut answered = requested.clone();
+    while !answered.state.is_final() {
+        let mut view = state.view_position.clone();
+        let seen = *view.borrow_and_update();
+        let (who, asked) = (viewer.clone(), requested.clone());
+        answered = state.blocking(move |n| n.request_now(&who, &asked)).await?;
+        if answered.state.is_final() {
+            break;
         }
-    };
-    let position = outcome.position;
-    let first = match accepted_outcome(outcome) {
-        Ok(first) => first,
-        Err(problem) => return Ok(Problem(problem).into_response()),
-    };
-    let visible = match (wait, position) {
-        (true, Some(p)) => {
-            let mut view = state.view_position.clone();
-            let reached = async move { view.wait_for(|v| *v >= p).await.is_ok() };
-            Some(
-                tokio::time::timeout(state.wait_timeout, reached)
-                    .await
-                    .unwrap_or(false),
-            )
-        }
-        (true, None) => Some(true),
-        _ => None,
-    };
+        // Until the view moves (an answer may have come), or the request would expire.
+        let left = answered
+            .requested_at
+            .map(|t| {
+                t + chrono::Duration::from_std(state.node.request_expiry()).unwrap_or_default()
+            })
+            .and_then(|due| (due - chrono::Utc::now()).to_std().ok())
+            .unwrap_or_default();
+        let moved = async move { view.wait_for(|v| *v > seen).await.is_ok() };
+        let _ = tokio::time::timeout(left + std::time::Duration::from_millis(10), moved).await;
+    }
+    let (who, task_id) = (viewer.clone(), id.clone());
+    let task = state
+        .blocking(move |n| Ok(n.task(&who, &task_id).ok()))
+        .await?;
+    let body = ActionResponse::of(answered, task)?;
     Ok((
-        status_of(true),
-        Json(ActionResponse {
-            outcome: first,
-            position,
-            visible,
-        }),
+        StatusCode::OK,
+        [(axum::http::header::LOCATION, location)],
+        Json(body),
     )
         .into_response())
 }
@@ -162,8 +167,8 @@ macro_rules! action_doc {
     ($name:ident, $action:expr, $path:literal, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "actions", params(("id" = String, Path), ActionParams),
-            responses((status = 200, body = ActionResponse), (status = 202, description = "a tasklist node sent it to the owning application", body = RoutedResponse), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-                (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, description = "rejected by the task's rules", body = Problem, content_type = "application/problem+json")))]
+            responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+                (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, description = "refused by the pool (the task's rules) or, with `wait`, by the application (its reason)", body = Problem, content_type = "application/problem+json")))]
         pub async fn $name(
             State(state): State<AppState>,
             User(viewer): User,
@@ -197,7 +202,7 @@ action_doc!(
 /// Completes a task with result values.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/complete", tag = "actions", params(("id" = String, Path), ActionParams),
     request_body = CompleteBody,
-    responses((status = 200, body = ActionResponse), (status = 202, description = "a tasklist node sent it to the owning application", body = RoutedResponse), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn complete(
     State(state): State<AppState>,
@@ -215,7 +220,7 @@ pub async fn complete(
 /// Defers a task until a follow-up date.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/defer", tag = "actions", params(("id" = String, Path), ActionParams),
     request_body = DeferBody,
-    responses((status = 200, body = ActionResponse), (status = 202, description = "a tasklist node sent it to the owning application", body = RoutedResponse), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn defer(
     State(state): State<AppState>,

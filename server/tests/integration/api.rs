@@ -179,19 +179,31 @@ async fn tasklist_queries_and_actions() {
     let (_, me) = body(s.get(&alice, "/api/v1/me").await).await;
     assert_eq!(me, json!({"user": "alice", "groups": ["support"]}));
 
-    // Actions: claim (waiting for the view), a rejected claim, unclaim, defer, undefer,
-    // complete; each answers with the outcome and its position.
-    // The owning application's engine performs them (interaction stream → engine events).
+    // Actions: each a request to the owning application, whose engine performs them
+    // (interaction stream → engine events with the request id). With `wait` the answer
+    // comes once the engine answered: the task as the view shows it after the effect.
     let mut engine = RemoteEngine::connect(&s, "shop").await;
-    let (st, claimed) = body(
-        s.post(&alice, "/api/v1/tasks/t1/claim?wait=true", None)
-            .await,
-    )
-    .await;
-    assert_eq!(st, 200, "{claimed}");
-    assert_eq!(claimed["visible"], true);
-    assert!(claimed["position"].as_i64().is_some());
-    assert_eq!(engine.answer_next(&s).await.0, "TaskClaimRequested");
+    let ((st, claimed), (kind, _)) = tokio::join!(
+        async {
+            body(
+                s.post(&alice, "/api/v1/tasks/t1/claim?wait=true", None)
+                    .await,
+            )
+            .await
+        },
+        engine.answer_next(&s)
+    );
+    assert_eq!(
+        (st, kind.as_str()),
+        (200, "TaskClaimRequested"),
+        "{claimed}"
+    );
+    assert_eq!(claimed["request"]["state"], "performed", "{claimed}");
+    assert_eq!(claimed["request"]["action"], "claim", "{claimed}");
+    assert_eq!(
+        claimed["task"]["assignee"], "alice",
+        "the task after the effect"
+    );
     let (_, t1) = body(s.get(&alice, "/api/v1/tasks/t1").await).await;
     assert_eq!(t1["assignee"], "alice");
     let carol = s.user("carol", &["support"]);
@@ -199,29 +211,85 @@ async fn tasklist_queries_and_actions() {
     assert_eq!(
         (st, rejected["code"].as_str()),
         (409, Some("TASK_ASSIGNED_TO_OTHER_USER")),
-        "{rejected}"
+        "the pool refuses it before asking the application: {rejected}"
+    );
+    let ((st, unclaimed), _) = tokio::join!(
+        async {
+            body(
+                s.post(&alice, "/api/v1/tasks/t1/unclaim?wait=true", None)
+                    .await,
+            )
+            .await
+        },
+        engine.answer_next(&s)
+    );
+    assert_eq!(st, 200, "{unclaimed}");
+    assert_eq!(unclaimed["task"]["assignee"], Value::Null, "{unclaimed}");
+    // The engine refuses a request: 409 with its reason.
+    let ((st, refused), kind) = tokio::join!(
+        async {
+            body(
+                s.post(&alice, "/api/v1/tasks/t1/claim?wait=true", None)
+                    .await,
+            )
+            .await
+        },
+        engine.reject_next(&s, "the task is locked by the four-eyes rule")
     );
     assert_eq!(
-        body(
-            s.post(&alice, "/api/v1/tasks/t1/unclaim?wait=true", None)
-                .await
-        )
-        .await
-        .0,
-        200
+        (st, kind.as_str()),
+        (409, "TaskClaimRequested"),
+        "{refused}"
     );
-    assert_eq!(engine.answer_next(&s).await.0, "TaskUnclaimRequested");
-    let (st, deferred) = body(
-        s.post(
+    assert_eq!(refused["code"], "REQUEST_REJECTED", "{refused}");
+    assert_eq!(
+        refused["detail"],
+        "the task is locked by the four-eyes rule"
+    );
+    assert_eq!(refused["request"]["state"], "rejected", "{refused}");
+    // Without `wait`: 202 and where to read the answer.
+    let resp = s
+        .post(
             &alice,
-            "/api/v1/tasks/t1/defer?wait=true",
+            "/api/v1/tasks/t1/defer",
             Some(json!({"followUpDate": "2099-01-01T00:00:00Z"})),
         )
-        .await,
-    )
-    .await;
-    assert_eq!(st, 200, "{deferred}");
+        .await;
+    assert_eq!(resp.status(), 202);
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .expect("location")
+        .to_string();
+    let (_, deferred) = body(resp).await;
+    assert_eq!(deferred["request"]["state"], "requested", "{deferred}");
+    let request_id = deferred["request"]["requestId"].as_str().expect("id");
+    assert_eq!(location, format!("/api/v1/requests/{request_id}"));
     assert_eq!(engine.answer_next(&s).await.0, "TaskDeferRequested");
+    let (st, request) = body(s.get(&alice, &location).await).await;
+    assert_eq!(
+        (st, &request["state"]),
+        (200, &json!("performed")),
+        "{request}"
+    );
+    assert_eq!(
+        body(s.get(&carol, &location).await).await.0,
+        404,
+        "another user's request does not exist for carol"
+    );
+    let (_, mine) = body(s.get(&alice, "/api/v1/requests").await).await;
+    let states: Vec<&str> = mine
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|r| r["state"].as_str())
+        .collect();
+    assert_eq!(
+        states,
+        ["performed", "rejected", "performed", "performed"],
+        "newest first: {mine}"
+    );
     let (_, page) = body(s.get(&alice, "/api/v1/tasks").await).await;
     assert_eq!(
         ids(&page),
@@ -230,27 +298,40 @@ async fn tasklist_queries_and_actions() {
     );
     let (_, page) = body(s.get(&alice, "/api/v1/tasks?deferred=only").await).await;
     assert_eq!(ids(&page), vec!["t1"]);
-    assert_eq!(
-        body(
-            s.post(&alice, "/api/v1/tasks/t1/undefer?wait=true", None)
-                .await
-        )
-        .await
-        .0,
-        200
+    let ((st, _), _) = tokio::join!(
+        async {
+            body(
+                s.post(&alice, "/api/v1/tasks/t1/undefer?wait=true", None)
+                    .await,
+            )
+            .await
+        },
+        engine.answer_next(&s)
     );
-    assert_eq!(engine.answer_next(&s).await.0, "TaskUndeferRequested");
-    let (st, done) = body(
-        s.post(
-            &alice,
-            "/api/v1/tasks/t2/complete?wait=true",
-            Some(json!({"payload": {"approved": true}})),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(st, 200, "{done}");
-    assert_eq!(engine.answer_next(&s).await.0, "TaskCompleteRequested");
+    assert_eq!(st, 200);
+    let ((st, done), (kind, _)) = tokio::join!(
+        async {
+            body(
+                s.post(
+                    &alice,
+                    "/api/v1/tasks/t2/complete?wait=true",
+                    Some(json!({"payload": {"approved": true}})),
+                )
+                .await,
+            )
+            .await
+        },
+        engine.answer_next(&s)
+    );
+    assert_eq!(
+        (st, kind.as_str()),
+        (200, "TaskCompleteRequested"),
+        "{done}"
+    );
+    assert!(
+        done.get("task").is_none(),
+        "a completed task has left: {done}"
+    );
     let (_, page) = body(s.get(&alice, "/api/v1/tasks").await).await;
     assert_eq!(ids(&page), vec!["t1"], "a completed task leaves the inbox");
     assert_eq!(

@@ -259,14 +259,29 @@ impl RemoteEngine {
         }
     }
 
-    /// Answers the next interaction request; returns its type and the answer's position.
-    pub async fn answer_next(&mut self, server: &TestServer) -> (String, i64) {
+    /// The next interaction request.
+    async fn next_request(&mut self) -> SseEvent {
         let e = self
             .reader
             .next(Duration::from_secs(20))
             .await
             .expect("an interaction request");
         assert_eq!(e.event, "interaction", "{e:?}");
+        e
+    }
+
+    /// Refuses the next interaction request with `reason`, as an engine would; returns
+    /// its type.
+    pub async fn reject_next(&mut self, server: &TestServer, reason: &str) -> String {
+        let e = self.next_request().await;
+        let rejected = json!({"type": "requestRejected", "taskId": e.data["id"], "requestId": e.data["requestId"], "reason": reason});
+        server.engine(&self.app, json!([rejected]), None).await;
+        e.data["type"].as_str().expect("type").to_string()
+    }
+
+    /// Answers the next interaction request; returns its type and the answer's position.
+    pub async fn answer_next(&mut self, server: &TestServer) -> (String, i64) {
+        let e = self.next_request().await;
         let kind = e.data["type"].as_str().expect("type").to_string();
         let id = e.data["id"].clone();
         let user = e.data["user"].clone();
@@ -284,7 +299,12 @@ impl RemoteEngine {
             }
             other => panic!("unexpected interaction {other}"),
         };
-        let out = server.engine(&self.app, json!([event]), None).await;
+        // The answer travels with the engine events it caused.
+        let performed =
+            json!({"type": "requestPerformed", "taskId": id, "requestId": e.data["requestId"]});
+        let out = server
+            .engine(&self.app, json!([event, performed]), None)
+            .await;
         let position = out["position"].as_i64().expect("position");
         server.wait_for_view(position).await;
         (kind, position)

@@ -102,12 +102,42 @@ async fn engine_to_both_tasklists_and_a_claim_back_to_the_engine() {
         .as_str()
         .expect("an example triage task")
         .to_string();
+    // With `wait`, node 1 answers once alpha's engine performed it (its answer came
+    // back on the bus): the task as node 1 shows it after the effect.
     let resp = t1
-        .post(&bob, &format!("/api/v1/tasks/{engine_task}/claim"), None)
+        .post(
+            &bob,
+            &format!("/api/v1/tasks/{engine_task}/claim?wait=true"),
+            None,
+        )
         .await;
-    assert_eq!(resp.status(), 202);
-    let routed: Value = resp.json().await.expect("json");
-    assert_eq!(routed["routedTo"], "alpha");
+    assert_eq!(resp.status(), 200);
+    let answered: Value = resp.json().await.expect("json");
+    assert_eq!(
+        answered["request"]["applicationName"], "alpha",
+        "{answered}"
+    );
+    assert_eq!(answered["request"]["state"], "performed", "{answered}");
+    assert_eq!(answered["task"]["assignee"], "bob", "{answered}");
+    // Dave claims it too, on node 2, which does not refuse it itself (it routes):
+    // alpha refuses, and the refusal comes back to node 2 with its reason.
+    let dave = t2.user("dave", &["support"]);
+    let resp = t2
+        .post(
+            &dave,
+            &format!("/api/v1/tasks/{engine_task}/claim?wait=true"),
+            None,
+        )
+        .await;
+    let refused: Value = resp.json().await.expect("json");
+    assert_eq!(refused["status"], 409, "{refused}");
+    assert_eq!(refused["code"], "REQUEST_REJECTED", "{refused}");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("bob")),
+        "the reason names who holds it: {refused}"
+    );
     for t in [&t1, &t2] {
         eventually("the new assignee on both nodes", async || {
             task_on(t, &bob, &engine_task)

@@ -39,10 +39,14 @@ async fn the_example_application_shows_live_tasks_and_its_engine_acts_on_a_claim
     let tasks = snapshot.data["tasks"].as_array().expect("tasks").clone();
     assert!(!tasks.is_empty(), "bob has claimable example tasks");
     let id = tasks[0]["id"].as_str().expect("id").to_string();
+    // Answered once the example engine performed it: the task, assigned to bob.
     let resp = s
-        .post(&bob, &format!("/api/v1/tasks/{id}/claim"), None)
+        .post(&bob, &format!("/api/v1/tasks/{id}/claim?wait=true"), None)
         .await;
     assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().await.expect("json");
+    assert_eq!(answer["request"]["state"], "performed", "{answer}");
+    assert_eq!(answer["task"]["assignee"], "bob", "{answer}");
     // The example engine performs the claim: the task leaves bob's claimable list.
     loop {
         let e = stream

@@ -5,14 +5,13 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::StreamExt;
 use taskpool_collector::outcome_log::OutcomeQuery;
 use taskpool_core::query::{StaticUserDirectory, UserDirectory, Viewer};
-use taskpool_node::answers::{accepted_outcome, ActionResponse, ApplicationCount};
+use taskpool_node::answers::{ActionResponse, ApplicationCount};
 use taskpool_node::live::{live_events, LiveEvent};
-use taskpool_node::node::{ActOutcome, NodeOptions};
+use taskpool_node::node::NodeOptions;
 use taskpool_node::params::TaskStreamParams;
 use taskpool_node::TaskpoolNode;
 use tokio_util::sync::CancellationToken;
@@ -24,9 +23,6 @@ use super::{
 
 /// The example application's name inside the desktop app.
 pub const APPLICATION: &str = "example";
-
-/// How long an action waits for the view to show its effect.
-const WAIT: Duration = Duration::from_secs(5);
 
 pub struct EmbeddedBackend {
     node: Arc<TaskpoolNode>,
@@ -118,22 +114,11 @@ impl EmbeddedBackend {
             }
             Request::Act { id, action } => Answer::Action(
                 self.blocking(move |n| {
-                    let outcome = match n.act(&viewer, &id, action)? {
-                        ActOutcome::Handled(outcome) => outcome,
-                        ActOutcome::Routed { application, .. } => {
-                            return Err(Problem::internal(format!(
-                                "the embedded node routed an action to {application}"
-                            )))
-                        }
-                    };
-                    let position = outcome.position;
-                    let first = accepted_outcome(outcome)?;
-                    let visible = position.map(|p| n.wait_for_view(p, WAIT)).unwrap_or(true);
-                    Ok(ActionResponse {
-                        outcome: first,
-                        position,
-                        visible: Some(visible),
-                    })
+                    // The window waits for the application's answer, as `?wait=true`.
+                    let requested = n.act(&viewer, &id, action)?;
+                    let answered = n.wait_for_answer(&viewer, &requested)?;
+                    let task = n.task(&viewer, &id).ok();
+                    ActionResponse::of(answered, task).map(Box::new)
                 })
                 .await?,
             ),

@@ -108,7 +108,7 @@ pub enum Answer {
     /// Attribute names or values.
     Names(Vec<String>),
     Outcomes(Vec<OutcomeRecord>),
-    Action(ActionResponse),
+    Action(Box<ActionResponse>),
 }
 
 /// One message on a live stream to the window.

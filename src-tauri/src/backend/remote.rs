@@ -139,7 +139,7 @@ impl RemoteBackend {
                     }
                     TaskAction::Claim | TaskAction::Unclaim | TaskAction::Undefer => None,
                 };
-                Answer::Action(self.send(token, method, &url, body).await?)
+                Answer::Action(Box::new(self.send(token, method, &url, body).await?))
             }
         })
     }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use taskpool_core::live::LiveItem;
+use taskpool_core::query::RequestState;
 use taskpool_core::query::TaskPage;
 use taskpool_desktop::backend::embedded::EmbeddedBackend;
 use taskpool_desktop::backend::remote::RemoteBackend;
@@ -114,8 +115,12 @@ async fn scenario(backend: &dyn Backend) {
         )
         .await
         .expect("claim");
+    // The answer comes once the engine performed it: the task as the view shows it
+    // after the effect, assigned to alice.
     assert!(
-        matches!(&claimed, Answer::Action(a) if a.visible == Some(true)),
+        matches!(&claimed, Answer::Action(a)
+            if a.request.state == RequestState::Performed
+                && a.task.as_ref().and_then(|t| t.assignee.as_deref()) == Some("alice")),
         "{claimed:?}"
     );
     // The engine (the example application) performs the claim; then it leaves the
