@@ -1,8 +1,9 @@
 //! The example process application: a small engine with two real processes, running
 //! on the collector exactly as an engine adapter would.
 //!
-//! - "approve-request": approve (group `approvers`) → done when approved, else amend
-//!   (assigned to the requester) → approve again. Each request is also a data entry
+//! - "approve-request": approve (group `approvers`; never by the requester: the engine
+//!   refuses their claim or completion, the four-eyes rule) → done when approved, else
+//!   amend (assigned to the requester) → approve again. Each request is also a data entry
 //!   (`request`), correlated to its tasks, sent in the same unit of work.
 //! - "handle-incident": triage (group `support`) → resolve (assigned to the user the
 //!   triage named, or the triager) → done.
@@ -599,6 +600,28 @@ fn set_follow_up(
     Ok(())
 }
 
+/// Who requested what an approval task decides (`None` for other tasks): they may not
+/// decide it themselves.
+fn requested_by(
+    tx: &EngineTransaction<'_>,
+    task_id: &str,
+) -> Result<Option<String>, CollectorError> {
+    let row: Option<(String, String)> = tx
+        .conn()
+        .query_row(
+            "SELECT t.task_key, i.variables FROM engine_tasks t JOIN engine_instances i ON i.id = t.instance_id WHERE t.id = ?1",
+            [task_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(row.and_then(|(key, variables)| {
+        (key == "approve")
+            .then(|| serde_json::from_str::<Value>(&variables).ok())
+            .flatten()
+            .and_then(|v| v["requester"].as_str().map(String::from))
+    }))
+}
+
 /// Acts on one user's request and answers it in the same engine transaction: performed
 /// (with the engine events it caused) or rejected with the engine's reason.
 fn act(
@@ -619,6 +642,14 @@ fn act(
         .optional()?;
     let refusal = match (event, assignee) {
         (_, None) => Some("the task is no longer open".to_string()),
+        (TaskEvent::TaskClaimRequested(_) | TaskEvent::TaskCompleteRequested(_), Some(_))
+            if requested_by(tx, &r.id)?.as_deref() == Some(r.user.as_str()) =>
+        {
+            Some(format!(
+                "{} requested this: another approver must decide (four-eyes rule)",
+                r.user
+            ))
+        }
         (TaskEvent::TaskClaimRequested(_), Some(None)) => {
             assign_in(tx, &r.id, Some(&r.user))?;
             None

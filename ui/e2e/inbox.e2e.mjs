@@ -75,6 +75,41 @@ try {
   await alice.locator(`[data-testid=task-row][data-task-id="${shared}"]`).waitFor({ state: 'detached', timeout: 10000 });
   step('alice saw it leave her claimable list, live');
 
+  // Both claim another shared task at the same moment: one gets it, the other is told
+  // it was refused and who holds it (the engine's reason, or the pool's when the first
+  // claim had already been performed).
+  const bobNow = await ids(bob);
+  const contested = (await ids(alice)).find((id) => bobNow.includes(id));
+  if (!contested) throw new Error('no second claimable task shared by bob and alice');
+  await bob.locator(`[data-testid=task-row][data-task-id="${contested}"]`).click();
+  await alice.locator(`[data-testid=task-row][data-task-id="${contested}"]`).click();
+  await Promise.all([bob.getByTestId('action-claim').click(), alice.getByTestId('action-claim').click()]);
+  const answered = (page) => page.getByTestId('message').filter({ hasText: new RegExp(`claim of ${contested}(: done| refused)`) }).textContent({ timeout: 15000 });
+  const [toBob, toAlice] = await Promise.all([answered(bob), answered(alice)]);
+  const winner = toBob.includes(': done') ? 'bob' : 'alice';
+  const refused = winner === 'bob' ? toAlice : toBob;
+  if (!(toBob.includes(': done') !== toAlice.includes(': done'))) throw new Error(`exactly one claim must win: ${toBob} / ${toAlice}`);
+  if (!refused.includes('refused') || !refused.includes(winner)) throw new Error(`the refusal must say who holds it: ${refused}`);
+  step(`a contested claim: ${winner} got it; the other was told "${refused}"`);
+
+  // The engine refuses what the pool allows: alice may approve requests (approvers),
+  // but not her own (the example engine's four-eyes rule). She is told its reason.
+  await alice.getByTestId('view-all').click();
+  await alice.getByTestId('filter').fill('task.taskDefinitionKey = approve and requester = alice');
+  await alice.getByTestId('apply').click();
+  await alice.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('[data-testid=task-row]')];
+    return rows.length === 1 && rows[0].textContent.includes('Standing desks');
+  }, null, { timeout: 10000 });
+  const own = (await ids(alice))[0];
+  await alice.locator(`[data-testid=task-row][data-task-id="${own}"]`).click();
+  await alice.getByTestId('action-claim').click();
+  await alice.getByTestId('message').filter({ hasText: `claim of ${own} refused by example: alice requested this: another approver must decide (four-eyes rule)` }).waitFor({ timeout: 15000 });
+  await alice.screenshot({ path: join(shots, 'refused.png') });
+  step('the engine refused alice approving her own request, and she was told why');
+  await alice.getByTestId('filter').fill('');
+  await alice.getByTestId('apply').click();
+
   // bob completes it from his tasks: it leaves, and the outcome panel shows success.
   await bob.getByTestId('view-mine').click();
   await bob.locator(`[data-testid=task-row][data-task-id="${shared}"]`).click();

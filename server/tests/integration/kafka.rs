@@ -14,6 +14,18 @@ use taskpool_kafka::test_broker::TestBroker;
 use taskpool_server::config::Role;
 
 async fn node(dir: &std::path::Path, role: Role, broker: &TestBroker, app: &str) -> TestServer {
+    node_at_rate(dir, role, broker, app, 0.0).await
+}
+
+/// A node whose example engine (process-application role) starts `rate` instances a
+/// second.
+async fn node_at_rate(
+    dir: &std::path::Path,
+    role: Role,
+    broker: &TestBroker,
+    app: &str,
+    rate: f64,
+) -> TestServer {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
@@ -25,7 +37,7 @@ async fn node(dir: &std::path::Path, role: Role, broker: &TestBroker, app: &str)
     TestServer::start_with(dir, move |c| {
         c.role = role;
         c.application = app;
-        c.example_rate = 0.0;
+        c.example_rate = rate;
         c.kafka.brokers = brokers;
         // One identity provider for all nodes: a token is valid on each.
         c.auth.hs256_secret = Some("the test cluster's shared secret".into());
@@ -246,4 +258,88 @@ async fn a_ten_second_broker_outage_mid_stream_loses_nothing_and_doubles_nothing
     t1.stop().await;
     t2.stop().await;
     a.stop().await;
+}
+
+/// Two users on two tasklist nodes claim the same task at the same moment, ten rounds:
+/// both requests travel to alpha; exactly one is performed (200 on its node, the task
+/// assigned) and the other is refused with a reason naming the holder (409 on the
+/// other node), the answer having come back over the bus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_claims_through_two_tasklist_nodes_end_in_one_200_and_one_409() {
+    let broker = TestBroker::start();
+    let dirs: Vec<_> = (0..3)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let a = node_at_rate(
+        dirs[0].path(),
+        Role::ProcessApplication,
+        &broker,
+        "alpha",
+        5.0,
+    )
+    .await;
+    let t1 = node(dirs[1].path(), Role::Tasklist, &broker, "alpha").await;
+    let t2 = node(dirs[2].path(), Role::Tasklist, &broker, "alpha").await;
+    let bob = t1.user("bob", &["support"]);
+    let alice = t2.user("alice", &["support"]);
+    let claimable = async |t: &TestServer, token: &str| -> Vec<String> {
+        let page: Value = t
+            .get(token, "/api/v1/tasks?claimable=true&limit=1000&filter=task.taskDefinitionKey%20%3D%20triage")
+            .await
+            .json()
+            .await
+            .expect("json");
+        page["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .filter_map(|t| t["id"].as_str().map(String::from))
+            .collect()
+    };
+    let claim = async |t: &TestServer, token: &str, id: &str| -> (u16, Value) {
+        let resp = t
+            .post(token, &format!("/api/v1/tasks/{id}/claim?wait=true"), None)
+            .await;
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(Value::Null),
+        )
+    };
+    let mut taken: Vec<String> = Vec::new();
+    for round in 0..10 {
+        // A triage task both nodes show as claimable.
+        let mut id = None;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while id.is_none() {
+            let on_t2 = claimable(&t2, &alice).await;
+            id = claimable(&t1, &bob)
+                .await
+                .into_iter()
+                .find(|i| on_t2.contains(i) && !taken.contains(i));
+            assert!(Instant::now() < deadline, "round {round}: no shared task");
+            if id.is_none() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        let id = id.expect("a task");
+        taken.push(id.clone());
+        let (b, al) = tokio::join!(claim(&t1, &bob, &id), claim(&t2, &alice, &id));
+        let mut statuses = [b.0, al.0];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 409], "round {round}: {b:?} / {al:?}");
+        let ((_, won), (_, lost), winner) = if b.0 == 200 {
+            (b, al, "bob")
+        } else {
+            (al, b, "alice")
+        };
+        assert_eq!(won["task"]["assignee"], winner, "round {round}: {won}");
+        assert_eq!(lost["code"], "REQUEST_REJECTED", "round {round}: {lost}");
+        assert!(
+            lost["detail"].as_str().is_some_and(|d| d.contains(winner)),
+            "round {round}: the refusal names the holder: {lost}"
+        );
+    }
+    for s in [t1, t2, a] {
+        s.stop().await;
+    }
 }

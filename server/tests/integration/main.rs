@@ -12,4 +12,5 @@ mod ingestion;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod modes;
+mod requests;
 mod streams;

@@ -234,10 +234,56 @@ async fn screenshot(c: &Client, name: &str) -> Res {
     Ok(())
 }
 
-/// Claims the first claimable task, then completes it; checks it leaves the list and
-/// the outcome panel shows both commands accepted. Returns the task id.
+/// Types a filter and applies it (an empty one clears it).
+async fn filter(c: &Client, text: &str) -> Res {
+    let input = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-testid=filter]"))
+        .await?;
+    input.clear().await?;
+    if !text.is_empty() {
+        input.send_keys(text).await?;
+    }
+    click(c, "[data-testid=apply]").await
+}
+
+/// alice claims the approval of her own request: the pool lets her (she is an
+/// approver), the example engine refuses (four-eyes rule), and the window shows its
+/// reason.
+async fn refused_claim(c: &Client) -> Res {
+    click(c, "[data-testid=view-all]").await?;
+    filter(c, "task.taskDefinitionKey = approve and requester = alice").await?;
+    wait_text(c, "[data-testid=task-row]", "Standing desks").await?;
+    wait_count(
+        c,
+        "[data-testid=task-row]",
+        |n| n == 1,
+        "alice's own request",
+    )
+    .await?;
+    let id = first_attr(c, "[data-testid=task-row]", "data-task-id").await?;
+    click(
+        c,
+        &format!("[data-testid=task-row][data-task-id='{id}'] td"),
+    )
+    .await?;
+    click(c, "[data-testid=action-claim]").await?;
+    wait_text(
+        c,
+        "[data-testid=message]",
+        &format!("claim of {id} refused by example: alice requested this: another approver must decide (four-eyes rule)"),
+    )
+    .await?;
+    filter(c, "").await
+}
+
+/// Claims the first claimable triage task, then completes it; checks it leaves the list
+/// and the outcome panel shows both commands accepted. Returns the task id.
 async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
     click(c, "[data-testid=view-claimable]").await?;
+    filter(c, "task.taskDefinitionKey = triage").await?;
+    wait_text(c, "[data-testid=task-row]", "Triage").await?;
     wait_count(c, "[data-testid=task-row]", |n| n > 0, "claimable tasks").await?;
     // The list re-renders when the view's snapshot arrives: read until it holds still.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -289,6 +335,7 @@ async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
     if let Some(prefix) = shots {
         screenshot(c, &format!("{prefix}-outcomes.png")).await?;
     }
+    filter(c, "").await?;
     Ok(id)
 }
 
@@ -315,6 +362,8 @@ async fn embedded() -> Res {
     eprintln!("e2e: alice signed in and sees her tasks, live");
     wait_text(c, "[data-testid=mode-badge]", "embedded").await?;
     let id = claim_and_complete(c, Some("desktop")).await?;
+    refused_claim(c).await?;
+    eprintln!("e2e: the engine's refusal reached the window with its reason");
     // Switch user: bob signs in and sees his own tasks.
     click(c, "[data-testid=switch-user]").await?;
     click(c, "[data-testid=login-bob]").await?;
@@ -361,6 +410,7 @@ async fn remote() -> Res {
     wait_text(c, "[data-testid=mode-badge]", &url).await?;
     wait_text(c, "[data-testid=connection]", "live").await?;
     let id = claim_and_complete(c, None).await?;
+    refused_claim(c).await?;
     // The server itself holds the result.
     let node = server.node.clone();
     let gone = tokio::task::spawn_blocking(move || {

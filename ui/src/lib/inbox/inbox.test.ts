@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addClause, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, effectVisible, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from '.';
+import { addClause, answerMessage, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from '.';
 import type { SortKey } from '.';
 import type { Task } from '../types';
 
@@ -73,14 +73,15 @@ describe('pending actions', () => {
     expect(settlePending(p, 't2').map((x) => x.taskId)).toEqual(['t1']);
   });
 
-  it('knows when the view shows the effect', () => {
-    const claimed = task('t', undefined, { assignee: 'bob' });
-    expect(effectVisible({ taskId: 't', action: 'claim', since: 0 }, task('t'), 'bob')).toBe(false);
-    expect(effectVisible({ taskId: 't', action: 'claim', since: 0 }, claimed, 'bob')).toBe(true);
-    expect(effectVisible({ taskId: 't', action: 'complete', since: 0 }, claimed, 'bob')).toBe(false);
-    expect(effectVisible({ taskId: 't', action: 'complete', since: 0 }, undefined, 'bob')).toBe(true);
-    expect(effectVisible({ taskId: 't', action: 'unclaim', since: 0 }, task('t'), 'bob')).toBe(true);
-    expect(effectVisible({ taskId: 't', action: 'defer', since: 0 }, task('t', undefined, { followUpDate: '2099-01-01T00:00:00Z' }), 'bob')).toBe(true);
+  it('tells what the application answered', () => {
+    expect(answerMessage('claim', 't', {})).toBe('claim of t: done');
+    const request = { requestId: 'r', taskId: 't', applicationName: 'shop', state: 'rejected' as const };
+    expect(answerMessage('claim', 't', { problem: { type: 'x', title: 'Conflict', status: 409, detail: 'the task is already claimed by bob', code: 'REQUEST_REJECTED', request } }))
+      .toBe('claim of t refused by shop: the task is already claimed by bob');
+    expect(answerMessage('complete', 't', { problem: { type: 'x', title: 'Gateway Timeout', status: 504, detail: 'no answer from application `shop` within 30 s', code: 'REQUEST_EXPIRED' } }))
+      .toBe('complete of t: no answer (no answer from application `shop` within 30 s)');
+    expect(answerMessage('claim', 't', { problem: { type: 'x', title: 'Conflict', status: 409, detail: 'task `t` is assigned to `bob`, not `alice`', code: 'TASK_ASSIGNED_TO_OTHER_USER' } }))
+      .toBe('claim of t refused: task `t` is assigned to `bob`, not `alice` (TASK_ASSIGNED_TO_OTHER_USER)');
   });
 });
 

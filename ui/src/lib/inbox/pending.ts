@@ -1,7 +1,7 @@
-// A user's actions: the node's action a button sends, and the pending ones until
-// the view shows their effect.
+// A user's actions: the node's action a button sends, the pending ones until the
+// owning application answered, and what the user is told then.
 
-import type { Action, Task, TaskAction } from '../types';
+import type { Action, Problem, TaskAction } from '../types';
 
 export interface Pending {
   taskId: string;
@@ -19,22 +19,20 @@ export function settlePending(pending: Pending[], taskId: string): Pending[] {
 }
 
 /**
- * Whether the view shows the effect of a pending action on this task: a claim once
- * the task is assigned to the user, an unclaim once it is not, a completion once the
- * task has left, a deferral once it has a follow-up date.
+ * What the user is told once the owning application answered an action: done, refused
+ * (by the pool, or by the application's engine, with its reason), or no answer in time
+ * (naming the silent application).
  */
-export function effectVisible(p: Pending, task: Task | undefined, user: string): boolean {
-  switch (p.action) {
-    case 'claim':
-      return task?.assignee === user;
-    case 'unclaim':
-      return task !== undefined && task.assignee !== user;
-    case 'complete':
-      return task === undefined;
-    case 'defer':
-      return task === undefined || task.followUpDate !== undefined;
-    case 'undefer':
-      return task !== undefined && task.followUpDate === undefined;
+export function answerMessage(action: Action, taskId: string, answer: { problem?: Problem }): string {
+  const p = answer.problem;
+  if (!p) return `${action} of ${taskId}: done`;
+  switch (p.code) {
+    case 'REQUEST_REJECTED':
+      return `${action} of ${taskId} refused by ${p.request?.applicationName ?? 'its application'}: ${p.detail}`;
+    case 'REQUEST_EXPIRED':
+      return `${action} of ${taskId}: no answer (${p.detail})`;
+    default:
+      return `${action} of ${taskId} refused: ${p.detail}${p.code ? ` (${p.code})` : ''}`;
   }
 }
 

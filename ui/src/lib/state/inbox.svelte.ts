@@ -5,7 +5,7 @@
 
 import { tick } from 'svelte';
 import * as api from '../api';
-import { addClause, appendPage, applyLive, buildQuery, clause, clearMarks, effectVisible, empty, fromSnapshot, refreshDelay, settlePending, sortParam, sortRows, startPending, toggleSort } from '../inbox';
+import { addClause, answerMessage, appendPage, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, refreshDelay, settlePending, sortParam, sortRows, startPending, toggleSort } from '../inbox';
 import type { Inbox, Pending, SortField, SortKey } from '../inbox';
 import type { AppInfo } from '../generated/AppInfo';
 import type { ApplicationCount } from '../generated/ApplicationCount';
@@ -161,7 +161,6 @@ export class InboxPage {
       },
       live: (item) => {
         this.inbox = applyLive(this.inbox, item);
-        void this.#checkPending();
         if (this.#markTimer) clearTimeout(this.#markTimer);
         this.#markTimer = setTimeout(() => (this.inbox = clearMarks(this.inbox)), 2500);
         this.#refreshCountsSoon(s);
@@ -174,21 +173,10 @@ export class InboxPage {
     }, this.view === 'all' && !this.filter && !this.text);
   }
 
-  async #checkPending() {
-    const s = this.session;
-    if (!s) return;
-    for (const p of this.pending) {
-      // A task that left this list (a claimed task leaving "claimable") is looked up.
-      const listed = this.inbox.rows.find((r) => r.task.id === p.taskId)?.task;
-      const t = listed ?? (await api.task(s, p.taskId).catch(() => undefined));
-      if (this.pending.some((q) => q.taskId === p.taskId && q.since === p.since) && effectVisible(p, t, s.user)) {
-        this.pending = settlePending(this.pending, p.taskId);
-        this.message = `${p.action} of ${p.taskId}: done`;
-      }
-    }
-  }
-
-  /** Sends an action on the selected task; pending until the view shows its effect. */
+  /**
+   * Sends an action on the selected task; pending until the owning application
+   * answered: done, refused with its reason, or no answer in time.
+   */
   async act(action: Action, request: TaskAction) {
     const s = this.session;
     const selected = this.selected;
@@ -198,11 +186,13 @@ export class InboxPage {
     this.message = `${action} of ${id}: pending`;
     try {
       await api.act(s, id, request);
-      await this.#checkPending();
+      this.message = answerMessage(action, id, {});
     } catch (e) {
+      // A problem document, or a failure that never reached a node (network, IPC).
+      const problem = e instanceof api.ApiError ? e.problem : { type: 'about:blank', title: 'Error', status: 0, detail: String(e) };
+      this.message = answerMessage(action, id, { problem });
+    } finally {
       this.pending = settlePending(this.pending, id);
-      const err = e as api.ApiError;
-      this.message = `${action} of ${id} rejected: ${err.problem?.code ?? err.status} ${err.message}`;
     }
   }
 

@@ -1,0 +1,171 @@
+//! A user's action ends in the engine's answer: with the example application as the
+//! engine, two users racing for one task get exactly one 200 and one 409 naming who
+//! holds it; a claim answered 200 is visible to the very next read; an application that
+//! never answers makes the action expire with 504 naming it.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::{task_json, TestServer};
+
+async fn claimable(s: &TestServer, token: &str, filter: &str) -> Vec<String> {
+    let path = format!(
+        "/api/v1/tasks?claimable=true&limit=1000&filter={}",
+        urlencode(filter)
+    );
+    let page: Value = s.get(token, &path).await.json().await.expect("json");
+    page["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["id"].as_str().map(String::from))
+        .collect()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Waits until `token` has at least `n` claimable tasks matching `filter`.
+async fn at_least(s: &TestServer, token: &str, filter: &str, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ids = claimable(s, token, filter).await;
+        if ids.len() >= n {
+            return ids;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} claimable tasks",
+            ids.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn claim(s: &TestServer, token: &str, id: &str) -> (u16, Value) {
+    let resp = s
+        .post(token, &format!("/api/v1/tasks/{id}/claim?wait=true"), None)
+        .await;
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_claims_end_in_one_200_and_one_409_naming_the_holder_ten_rounds_in_a_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start_with(dir.path(), |c| {
+        c.example = true;
+        c.example_rate = 20.0;
+    })
+    .await;
+    let alice = s.user("alice", &["approvers", "support"]);
+    let bob = s.user("bob", &["support"]);
+    let triage = "task.taskDefinitionKey = triage";
+    let mut engine_refusals = 0;
+    let mut taken = Vec::new();
+    for round in 0..10 {
+        let ids = at_least(&s, &bob, triage, 1).await;
+        let id = ids
+            .into_iter()
+            .find(|id| !taken.contains(id))
+            .expect("a fresh task");
+        taken.push(id.clone());
+        let (a, b) = tokio::join!(claim(&s, &alice, &id), claim(&s, &bob, &id));
+        let mut statuses = [a.0, b.0];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 409], "round {round}: {a:?} / {b:?}");
+        let ((_, won), (_, lost), winner) = if a.0 == 200 {
+            (a, b, "alice")
+        } else {
+            (b, a, "bob")
+        };
+        assert_eq!(won["task"]["assignee"], winner, "round {round}: {won}");
+        assert_eq!(won["request"]["state"], "performed", "round {round}: {won}");
+        let reason = lost["detail"].as_str().unwrap_or("");
+        assert!(
+            reason.contains(winner),
+            "round {round}: the refusal names who holds it: {lost}"
+        );
+        match lost["code"].as_str() {
+            // The engine refused: both requests reached it.
+            Some("REQUEST_REJECTED") => engine_refusals += 1,
+            // The pool refused: the winner's effect was in before the second request.
+            Some("TASK_ASSIGNED_TO_OTHER_USER") => {}
+            other => panic!("round {round}: unexpected refusal {other:?}: {lost}"),
+        }
+    }
+    eprintln!("racing claims: {engine_refusals} of 10 refused by the engine, the rest by the pool");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_answered_200_is_visible_to_the_next_read_100_of_100() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start_with(dir.path(), |c| {
+        c.example = true;
+        c.example_rate = 50.0;
+    })
+    .await;
+    let alice = s.user("alice", &["approvers", "support"]);
+    // Not her own requests: the engine refuses those (four-eyes rule).
+    let filter = "requester != alice";
+    let ids = at_least(&s, &alice, filter, 100).await;
+    let mut seen = 0;
+    for id in ids.iter().take(100) {
+        let (status, answer) = claim(&s, &alice, id).await;
+        assert_eq!(status, 200, "{answer}");
+        let task: Value = s
+            .get(&alice, &format!("/api/v1/tasks/{id}"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        if task["assignee"] == "alice" {
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 100, "claims whose effect the next GET showed");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_that_never_answers_makes_the_action_expire_with_504_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start_with(dir.path(), |c| c.request_expiry_secs = 1).await;
+    let out = s
+        .engine(
+            "shop",
+            json!([{"type": "taskCreated", "task": task_json("shop", "t1", &["support"], &[], None)}]),
+            None,
+        )
+        .await;
+    s.wait_for_view(out["position"].as_i64().expect("position"))
+        .await;
+    let alice = s.user("alice", &["support"]);
+    let started = Instant::now();
+    let (status, problem) = claim(&s, &alice, "t1").await;
+    assert_eq!(status, 504, "{problem}");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(problem["code"], "REQUEST_EXPIRED", "{problem}");
+    assert_eq!(
+        problem["detail"], "no answer from application `shop` within 1 s",
+        "{problem}"
+    );
+    let id = problem["request"]["requestId"].as_str().expect("id");
+    let request: Value = s
+        .get(&alice, &format!("/api/v1/requests/{id}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(request["state"], "expired", "{request}");
+    assert_eq!(request["applicationName"], "shop", "{request}");
+    s.stop().await;
+}
