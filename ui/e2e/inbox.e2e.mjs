@@ -105,8 +105,10 @@ try {
   await alice.locator(`[data-testid=task-row][data-task-id="${own}"]`).click();
   await alice.getByTestId('action-claim').click();
   await alice.getByTestId('message').filter({ hasText: `claim of ${own} refused by example: alice requested this: another approver must decide (four-eyes rule)` }).waitFor({ timeout: 15000 });
+  const row = alice.locator(`[data-testid=request-row][data-task-id="${own}"][data-state=rejected]`);
+  if (!(await row.textContent({ timeout: 10000 })).includes('four-eyes rule')) throw new Error('the requests panel lacks the reason');
   await alice.screenshot({ path: join(shots, 'refused.png') });
-  step('the engine refused alice approving her own request, and she was told why');
+  step('the engine refused alice approving her own request; she was told why, and her requests panel shows it'); 
   await alice.getByTestId('filter').fill('');
   await alice.getByTestId('apply').click();
 

@@ -112,6 +112,10 @@ impl EmbeddedBackend {
                 };
                 Answer::Outcomes(self.blocking(move |n| Ok(n.outcomes(&q)?)).await?)
             }
+            Request::Requests => Answer::Requests(
+                self.blocking(move |n| Ok(n.requests(&viewer, 100)?))
+                    .await?,
+            ),
             Request::Act { id, action } => Answer::Action(
                 self.blocking(move |n| {
                     // The window waits for the application's answer, as `?wait=true`.

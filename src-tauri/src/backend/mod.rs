@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use taskpool_collector::outcome_log::OutcomeRecord;
 use taskpool_core::live::{LiveItem, Snapshot};
 use taskpool_core::model::{DataEntry, ProcessDefinition, Task};
+use taskpool_core::query::ActionRequest;
 use taskpool_core::query::TaskPage;
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
 use taskpool_node::node::TaskAction;
@@ -88,7 +89,10 @@ pub enum Request {
         name: String,
     },
     Outcomes,
-    /// Acts on a task and answers once the view shows the effect (read-your-writes).
+    /// My latest requests and where each stands.
+    Requests,
+    /// Acts on a task and answers once the owning application answered: the task as the
+    /// view shows it after the effect, or the refusal (with its reason) or expiry.
     Act {
         id: String,
         action: TaskAction,
@@ -108,6 +112,7 @@ pub enum Answer {
     /// Attribute names or values.
     Names(Vec<String>),
     Outcomes(Vec<OutcomeRecord>),
+    Requests(Vec<ActionRequest>),
     Action(Box<ActionResponse>),
 }
 

@@ -124,6 +124,7 @@ impl RemoteBackend {
                 Answer::Names(self.get(token, &url).await?)
             }
             Request::Outcomes => Answer::Outcomes(self.get(token, &url).await?),
+            Request::Requests => Answer::Requests(self.get(token, &url).await?),
             Request::Act { action, .. } => {
                 // The server's own bodies for the actions that carry one.
                 let complete;
@@ -242,6 +243,7 @@ fn route(request: &Request) -> (reqwest::Method, &'static str) {
         Request::Attributes => (Method::GET, "/api/v1/tasks/attributes"),
         Request::AttributeValues { .. } => (Method::GET, "/api/v1/tasks/attributes/{name}/values"),
         Request::Outcomes => (Method::GET, "/api/v1/outcomes"),
+        Request::Requests => (Method::GET, "/api/v1/requests"),
         Request::Act { action, .. } => (
             Method::POST,
             match action {
@@ -270,6 +272,7 @@ fn path(request: &Request) -> Result<String, Problem> {
         Request::Tasks { params } => format!("{filled}?{}", query_string(params)?),
         Request::DataEntries { involved } => format!("{filled}?limit=200&involved={involved}"),
         Request::Outcomes => format!("{filled}?limit=200"),
+        Request::Requests => format!("{filled}?limit=100"),
         Request::Act { .. } => format!("{filled}?wait=true"),
         _ => filled,
     })
@@ -501,6 +504,7 @@ mod tests {
             Request::Attributes,
             Request::AttributeValues { name: "x y".into() },
             Request::Outcomes,
+            Request::Requests,
         ];
         for action in [
             TaskAction::Claim,

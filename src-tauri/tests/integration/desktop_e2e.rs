@@ -275,6 +275,13 @@ async fn refused_claim(c: &Client) -> Res {
         &format!("claim of {id} refused by example: alice requested this: another approver must decide (four-eyes rule)"),
     )
     .await?;
+    // The requests panel keeps it, with the reason.
+    wait_text(
+        c,
+        &format!("[data-testid=request-row][data-task-id='{id}'][data-state=rejected]"),
+        "four-eyes rule",
+    )
+    .await?;
     filter(c, "").await
 }
 

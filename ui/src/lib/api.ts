@@ -1,7 +1,7 @@
 // The inbox's calls, over whichever transport this page runs on: IPC inside the
 // desktop app, HTTP + SSE in a browser.
 
-import type { DataEntry, OutcomeRecord, ProcessDefinition, Task } from './types';
+import type { ActionRequest, DataEntry, OutcomeRecord, ProcessDefinition, Task } from './types';
 import type { ActionResponse } from './generated/ActionResponse';
 import type { ApplicationCount } from './generated/ApplicationCount';
 import type { TaskAction } from './generated/TaskAction';
@@ -40,11 +40,17 @@ export const attributeValues = (s: Session, name: string): Promise<string[]> => 
 
 export const outcomes = (s: Session): Promise<OutcomeRecord[]> => transport.request(s, { kind: 'outcomes' });
 
+/** My latest requests to the owning applications, newest first, and where each stands. */
+export const requests = (s: Session): Promise<ActionRequest[]> => transport.request(s, { kind: 'requests' });
+
 /** A further page of the list (the live stream's snapshot is the first). */
 export const tasksPage = (s: Session, params: TaskListParams, offset: number, limit: number): Promise<TaskPage> =>
   transport.request(s, { kind: 'tasks', params: { ...params, offset, limit } });
 
-/** Acts on a task; resolves with the answer once the view shows the request. */
+/**
+ * Acts on a task; resolves once the owning application performed it (with the task as
+ * the view shows it after the effect); rejects with the refusal or the expiry problem.
+ */
 export const act = (s: Session, id: string, action: TaskAction): Promise<ActionResponse> => transport.request(s, { kind: 'act', id, action });
 
 /** The live task stream: the snapshot, then changes (snapshot of up to 1000 rows). */

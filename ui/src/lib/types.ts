@@ -7,6 +7,8 @@ export type { SourceReference } from './generated/SourceReference';
 export type { Snapshot } from './generated/Snapshot';
 export type { LiveItem } from './generated/LiveItem';
 export type { OutcomeRecord } from './generated/OutcomeRecord';
+export type { ActionRequest } from './generated/ActionRequest';
+export type { RequestState } from './generated/RequestState';
 export type { DataEntry } from './generated/DataEntry';
 export type { ProtocolEntry } from './generated/ProtocolEntry';
 export type { ProcessDefinition } from './generated/ProcessDefinition';

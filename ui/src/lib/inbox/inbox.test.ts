@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addClause, answerMessage, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from '.';
+import { addClause, answerMessage, upsertRequest, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from '.';
 import type { SortKey } from '.';
 import type { Task } from '../types';
 
@@ -174,5 +174,15 @@ describe('deferred tasks falling due', () => {
     expect(refreshDelay('2026-11-24T10:00:30Z', now)).toBe(30_500);
     expect(refreshDelay('2026-11-24T09:00:00Z', now)).toBe(500);
     expect(refreshDelay('2027-01-01T00:00:00Z', now)).toBe(6 * 3600 * 1000);
+  });
+});
+
+describe('requests', () => {
+  const r = (id: string, at: string, state: 'requested' | 'performed' = 'requested') => ({ requestId: id, taskId: 't', applicationName: 'app', requestedAt: at, state });
+  it('keeps one entry per request, the latest state, newest first', () => {
+    let list = upsertRequest([], r('a', '2026-12-03T08:00:00Z'));
+    list = upsertRequest(list, r('b', '2026-12-03T08:01:00Z'));
+    list = upsertRequest(list, r('a', '2026-12-03T08:00:00Z', 'performed'));
+    expect(list.map((x) => [x.requestId, x.state])).toEqual([['b', 'requested'], ['a', 'performed']]);
   });
 });

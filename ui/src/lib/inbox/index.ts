@@ -5,4 +5,5 @@ export * from './outcomes';
 export * from './paging';
 export * from './pending';
 export * from './query';
+export * from './requests';
 export * from './sort';

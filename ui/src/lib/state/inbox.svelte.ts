@@ -5,12 +5,12 @@
 
 import { tick } from 'svelte';
 import * as api from '../api';
-import { addClause, answerMessage, appendPage, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, refreshDelay, settlePending, sortParam, sortRows, startPending, toggleSort } from '../inbox';
+import { addClause, answerMessage, upsertRequest, appendPage, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, refreshDelay, settlePending, sortParam, sortRows, startPending, toggleSort } from '../inbox';
 import type { Inbox, Pending, SortField, SortKey } from '../inbox';
 import type { AppInfo } from '../generated/AppInfo';
 import type { ApplicationCount } from '../generated/ApplicationCount';
 import type { SettingsInput } from '../generated/SettingsInput';
-import type { Action, DataEntry, OutcomeRecord, ProcessDefinition, QuickView, TaskAction, TaskListParams } from '../types';
+import type { ActionRequest, Action, DataEntry, OutcomeRecord, ProcessDefinition, QuickView, TaskAction, TaskListParams } from '../types';
 
 export type Page = 'inbox' | 'data' | 'processes';
 
@@ -33,6 +33,8 @@ export class InboxPage {
   pending = $state<Pending[]>([]);
   message = $state('');
   outcomes = $state<OutcomeRecord[]>([]);
+  /** My latest requests to the owning applications, newest first. */
+  requests = $state<ActionRequest[]>([]);
   counts = $state<ApplicationCount[]>([]);
   attributeNames = $state<string[]>([]);
   sortKeys = $state<SortKey[]>([{ field: 'due', desc: false }]);
@@ -81,6 +83,7 @@ export class InboxPage {
     this.connect();
     try {
       this.outcomes = await api.outcomes(s);
+      this.requests = await api.requests(s);
       this.#outcomeStream = api.streamOutcomes(s, (o) => (this.outcomes = [o, ...this.outcomes.filter((x) => x.id !== o.id)].slice(0, 500)));
       this.attributeNames = await api.attributes(s);
       this.counts = await api.counts(s);
@@ -94,6 +97,7 @@ export class InboxPage {
     this.session = null;
     this.inbox = empty;
     this.outcomes = [];
+    this.requests = [];
     this.selectedId = null;
     this.#painted = false;
     this.view = 'all';
@@ -135,6 +139,8 @@ export class InboxPage {
     this.#countsTimer = setTimeout(() => {
       this.#countsTimer = null;
       api.counts(s).then((c) => (this.counts = c)).catch(() => {});
+      // Requests answered elsewhere (another window, another node) show up too.
+      api.requests(s).then((r) => (this.requests = r)).catch(() => {});
     }, COUNTS_AFTER_MS);
   }
 
@@ -185,11 +191,13 @@ export class InboxPage {
     this.pending = startPending(this.pending, id, action, Date.now());
     this.message = `${action} of ${id}: pending`;
     try {
-      await api.act(s, id, request);
+      const answer = await api.act(s, id, request);
+      this.requests = upsertRequest(this.requests, answer.request);
       this.message = answerMessage(action, id, {});
     } catch (e) {
       // A problem document, or a failure that never reached a node (network, IPC).
       const problem = e instanceof api.ApiError ? e.problem : { type: 'about:blank', title: 'Error', status: 0, detail: String(e) };
+      if (problem.request) this.requests = upsertRequest(this.requests, problem.request);
       this.message = answerMessage(action, id, { problem });
     } finally {
       this.pending = settlePending(this.pending, id);

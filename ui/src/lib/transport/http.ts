@@ -50,6 +50,8 @@ export async function send(api: ReturnType<typeof apiClient>, s: Session, r: Req
       return answer(await api.GET('/api/v1/tasks/attributes/{name}/values', { params: { path: { name: r.name } }, headers }));
     case 'outcomes':
       return answer(await api.GET('/api/v1/outcomes', { params: { query: { limit: 200 } }, headers }));
+    case 'requests':
+      return answer(await api.GET('/api/v1/requests', { params: { query: { limit: 100 } }, headers }));
     case 'act': {
       const params = { path: { id: r.id }, query: { wait: true } };
       const a = r.action;
