@@ -57,6 +57,28 @@ pub struct TaskListParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
     pub deferred: Option<Deferred>,
+    /// Read after your own write: first wait until the view has applied this event
+    /// position (an outcome's or an answer's), at most [`READ_WAIT`]; 503 when it has
+    /// not by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 0))]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub position: Option<i64>,
+}
+
+/// How long a read waits for the position it asks for.
+pub const READ_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A read of one thing, after your own write.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReadParams {
+    /// Wait until the view has applied this event position first (as for `GET /tasks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 0))]
+    pub position: Option<i64>,
 }
 
 impl TaskListParams {
@@ -159,6 +181,7 @@ impl TaskStreamParams {
             assigned_to_me: self.assigned_to_me,
             claimable: self.claimable,
             deferred: self.deferred,
+            position: None,
         }
     }
 }

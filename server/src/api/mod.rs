@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use taskpool_collector::outcome_log::OutcomeRecord;
@@ -28,6 +28,7 @@ use utoipa::OpenApi;
 use crate::auth::{Authenticator, Caller};
 use crate::problem::Problem;
 use taskpool_node::node::{NodeError, TaskpoolNode};
+use taskpool_node::params::READ_WAIT;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -64,6 +65,34 @@ impl AppState {
             .await
             .map_err(|e| Problem::internal(format!("worker failed: {e}")))?
             .map_err(Problem::from)
+    }
+
+    /// Read-your-writes: waits (on the view's position, no thread held) until the view
+    /// has applied `position`, at most [`READ_WAIT`]; 503 when it has not by then.
+    pub async fn reached(&self, position: Option<i64>) -> Result<(), Problem> {
+        let Some(p) = position else {
+            return Ok(());
+        };
+        if p < 0 {
+            return Err(Problem::bad_request(
+                "position",
+                "a position is not negative",
+            ));
+        }
+        let mut view = self.view_position.clone();
+        let reached = async move { view.wait_for(|v| *v >= p).await.is_ok() };
+        match tokio::time::timeout(READ_WAIT, reached).await {
+            Ok(true) => Ok(()),
+            _ => Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "view-behind",
+                format!(
+                    "the view has not reached position {p} within {} s; try again",
+                    READ_WAIT.as_secs()
+                ),
+            )
+            .field("position")),
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use taskpool_core::query::{TaskPage, Viewer};
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
 use taskpool_node::node::TaskAction;
 use taskpool_node::params::{
-    ActionParams, CompleteBody, DeferBody, SuggestionParams, TaskListParams,
+    ActionParams, CompleteBody, DeferBody, ReadParams, SuggestionParams, TaskListParams,
 };
 
 use super::{AppState, User};
@@ -18,25 +18,27 @@ use crate::problem::{ApiJson, ApiQuery, NoQuery, Problem};
 
 /// The tasks I can see.
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(TaskListParams),
-    responses((status = 200, body = TaskPage), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TaskPage), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 503, description = "the view did not reach `position` in time", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_tasks(
     State(state): State<AppState>,
     User(viewer): User,
     ApiQuery(params): ApiQuery<TaskListParams>,
 ) -> Result<Json<TaskPage>, Problem> {
     let q = params.query(viewer)?;
+    state.reached(params.position).await?;
     Ok(Json(state.blocking(move |n| n.tasks(&q)).await?))
 }
 
 /// One task (404 also when I may not see it).
-#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path)),
-    responses((status = 200, body = Task), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path), ReadParams),
+    responses((status = 200, body = Task), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 503, description = "the view did not reach `position` in time", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_task(
     State(state): State<AppState>,
     User(viewer): User,
-    _: NoQuery,
+    ApiQuery(read): ApiQuery<ReadParams>,
     Path(id): Path<String>,
 ) -> Result<Json<Task>, Problem> {
+    state.reached(read.position).await?;
     Ok(Json(state.blocking(move |n| n.task(&viewer, &id)).await?))
 }
 

@@ -321,3 +321,44 @@ async fn an_engine_resending_what_the_pool_has_applies_the_rest_of_its_transacti
     );
     s.stop().await;
 }
+
+/// Read-your-writes on queries: a read that names the position of its own write sees
+/// it, even right after a transaction of a thousand tasks the projector is still
+/// applying; one that names a position the view will not reach is told so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_after_a_position_sees_that_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start(dir.path()).await;
+    let alice = s.user("alice", &["support"]);
+    for round in 1..=5 {
+        let events: Vec<Value> = (0..1000)
+            .map(|i| json!({"type": "taskCreated", "task": task_json("shop", &format!("ryw-{round}-{i}"), &["support"], &[], None)}))
+            .collect();
+        let out = s.engine("shop", json!(events), None).await;
+        let position = out["position"].as_i64().expect("position");
+        let page: Value = s
+            .get(&alice, &format!("/api/v1/tasks?position={position}&limit=1"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(page["total"], round * 1000, "round {round}: all of it, at once");
+        let last = format!("ryw-{round}-999");
+        let task: Value = s
+            .get(&alice, &format!("/api/v1/tasks/{last}?position={position}"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(task["id"], last.as_str(), "round {round}: {task}");
+    }
+    let resp = s.get(&alice, "/api/v1/tasks?position=-1").await;
+    assert_eq!(resp.status(), 400);
+    let resp = s
+        .get(&alice, &format!("/api/v1/tasks?position={}", i64::MAX))
+        .await;
+    assert_eq!(resp.status(), 503);
+    let problem: Value = resp.json().await.expect("problem");
+    assert_eq!(problem["field"], "position", "{problem}");
+    s.stop().await;
+}

@@ -13,6 +13,7 @@ use taskpool_node::answers::{ActionResponse, ApplicationCount};
 use taskpool_node::live::{live_events, LiveEvent};
 use taskpool_node::node::NodeOptions;
 use taskpool_node::params::TaskStreamParams;
+use taskpool_node::params::READ_WAIT;
 use taskpool_node::TaskpoolNode;
 use tokio_util::sync::CancellationToken;
 
@@ -74,7 +75,22 @@ impl EmbeddedBackend {
         Ok(match request {
             Request::Tasks { params } => {
                 let q = params.query(viewer)?;
-                Answer::Tasks(self.blocking(move |n| Ok(n.tasks(&q)?)).await?)
+                let position = params.position;
+                Answer::Tasks(
+                    self.blocking(move |n| {
+                        // Read after one's own write, as the server does.
+                        if let Some(p) = position {
+                            if !n.wait_for_view(p, READ_WAIT) {
+                                return Err(Problem::unavailable(
+                                    "view-behind",
+                                    format!("the view has not reached position {p} in time"),
+                                ));
+                            }
+                        }
+                        Ok(n.tasks(&q)?)
+                    })
+                    .await?,
+                )
             }
             Request::Task { id } => Answer::Task(Box::new(
                 self.blocking(move |n| Ok(n.task(&viewer, &id)?)).await?,

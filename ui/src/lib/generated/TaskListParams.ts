@@ -41,4 +41,10 @@ claimable?: boolean,
 /**
  * Deferred tasks: `exclude` (default), `include` or `only`.
  */
-deferred?: Deferred, };
+deferred?: Deferred, 
+/**
+ * Read after your own write: first wait until the view has applied this event
+ * position (an outcome's or an answer's), at most [`READ_WAIT`]; 503 when it has
+ * not by then.
+ */
+position?: number, };
