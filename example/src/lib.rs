@@ -146,6 +146,16 @@ impl ExampleApplication {
     ) -> Result<Self, CollectorError> {
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.execute_batch(SCHEMA)?;
+        // Databases from before tasks were kept whole (for re-syncing) get the column;
+        // their tasks have none, and a re-sync then waits for a fresh start.
+        let has_task: bool = conn.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('engine_tasks') WHERE name = 'task'",
+            [],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !has_task {
+            conn.execute_batch("ALTER TABLE engine_tasks ADD COLUMN task TEXT")?;
+        }
         Ok(Self {
             name: name.into(),
             conn,
@@ -380,6 +390,43 @@ impl ExampleApplication {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every open task as the engine has it, enriched as its engine transactions are
+    /// (for a re-sync); `None` when some open task was created before the engine kept
+    /// tasks whole (a re-sync without it would delete it from the pool).
+    pub fn open_tasks(&self) -> Result<Option<Vec<Task>>, CollectorError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT task FROM engine_tasks WHERE active = 1 ORDER BY rowid")?;
+        let rows: Vec<Option<String>> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut created = Vec::with_capacity(rows.len());
+        for json in rows {
+            let Some(task) = json.and_then(|j| serde_json::from_str::<Task>(&j).ok()) else {
+                return Ok(None);
+            };
+            created.push(EngineEvent::TaskCreated {
+                task: Box::new(task),
+            });
+        }
+        let conn = &self.conn;
+        let mut variables = |instance: &str| EngineVariables.variables(conn, instance);
+        let commands = self
+            .collector
+            .commands_for(&created, Vec::new(), &mut variables);
+        Ok(Some(
+            commands
+                .into_iter()
+                .filter_map(|c| match c {
+                    taskpool_core::Command::Task(
+                        taskpool_core::command::TaskCommand::CreateTask(t),
+                    ) => Some(t),
+                    _ => None,
+                })
+                .collect(),
+        ))
+    }
+
     /// One step of the load generator: start a random process.
     pub fn start_random(&mut self, rng: &mut impl Rng) -> Result<(), CollectorError> {
         let (user, _) = directory::USERS[rng.gen_range(0..directory::USERS.len())];
@@ -541,6 +588,18 @@ fn create_task(
         enriched: false,
         source_reference: source,
     };
+    // The engine keeps the task whole (what a re-sync sends), as it stands.
+    let mut whole = task.clone();
+    whole.assignee = assignee.map(String::from);
+    whole.candidate_groups = groups.iter().map(|g| g.to_string()).collect();
+    tx.conn().execute(
+        "UPDATE engine_tasks SET task = ?2 WHERE id = ?1",
+        params![
+            id,
+            serde_json::to_string(&whole)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?
+        ],
+    )?;
     // As an engine reports it: created, then assignment and candidates separately;
     // the projecting accumulator folds them into the create.
     tx.record(EngineEvent::TaskCreated {
@@ -567,7 +626,7 @@ fn assign_in(
     assignee: Option<&str>,
 ) -> Result<bool, CollectorError> {
     let n = tx.conn().execute(
-        "UPDATE engine_tasks SET assignee = ?2 WHERE id = ?1 AND active = 1",
+        "UPDATE engine_tasks SET assignee = ?2, task = json_set(task, '$.assignee', ?2) WHERE id = ?1 AND active = 1",
         params![task_id, assignee],
     )?;
     if n == 1 {
@@ -585,8 +644,12 @@ fn set_follow_up(
     until: Option<chrono::DateTime<Utc>>,
 ) -> Result<(), CollectorError> {
     let n = tx.conn().execute(
-        "UPDATE engine_tasks SET follow_up = ?2 WHERE id = ?1 AND active = 1",
-        params![task_id, until.map(|u| u.to_rfc3339())],
+        "UPDATE engine_tasks SET follow_up = ?2, task = json_set(task, '$.followUpDate', ?3) WHERE id = ?1 AND active = 1",
+        params![
+            task_id,
+            until.map(|u| u.to_rfc3339()),
+            until.map(|u| u.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
+        ],
     )?;
     if n == 1 {
         tx.record(EngineEvent::TaskAttributesUpdated {

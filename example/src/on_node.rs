@@ -16,6 +16,7 @@ use taskpool_collector::Collector;
 use taskpool_core::query::StaticUserDirectory;
 
 use taskpool_node::node::TaskpoolNode;
+use taskpool_node::resync::ResyncPage;
 
 /// The example users and their groups (alice, bob, carol).
 pub fn users() -> StaticUserDirectory {
@@ -50,6 +51,8 @@ pub fn start(
     if app.instance_count()? == 0 {
         app.create_starting_set()?;
         tracing::info!("example application: created the starting set for alice, bob and carol");
+    } else {
+        resync(&node, application, &app);
     }
     let mut reader = node.event_reader()?;
     let stop = node.stop_flag();
@@ -78,6 +81,51 @@ pub fn start(
                 seen = waiter.wait_beyond(seen, until_start);
             }
         })?)
+}
+
+/// Re-syncs the application's open tasks with the pool, as a restarted engine does:
+/// whatever drifted while it was away (a task the pool lacks, one it should no longer
+/// have, another assignee) is set right.
+fn resync(node: &TaskpoolNode, application: &str, app: &ExampleApplication) {
+    let tasks = match app.open_tasks() {
+        Ok(Some(tasks)) => tasks,
+        Ok(None) => {
+            tracing::info!("example application: tasks from before whole-task keeping; no re-sync");
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "example application: could not read its open tasks; no re-sync");
+            return;
+        }
+    };
+    let id = format!("{application}-start-{}", uuid::Uuid::new_v4());
+    let pages: Vec<_> = tasks.chunks(500).map(<[_]>::to_vec).collect();
+    let count = pages.len().max(1);
+    for (i, tasks) in pages
+        .into_iter()
+        .chain(std::iter::once(Vec::new()))
+        .take(count)
+        .enumerate()
+    {
+        let page = ResyncPage {
+            page: i as u32,
+            last: i + 1 == count,
+            tasks,
+        };
+        match node.resync(application, &id, page) {
+            Ok(outcome) if outcome.complete => tracing::info!(
+                resync = %id,
+                changed = outcome.events,
+                deleted = outcome.deleted.len(),
+                "example application: re-synced its open tasks with the pool"
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, resync = %id, "example application: re-sync failed");
+                return;
+            }
+        }
+    }
 }
 
 fn period(rate: f64) -> Duration {

@@ -18,6 +18,7 @@ pub mod live;
 pub mod node;
 pub mod params;
 pub mod problem;
+pub mod resync;
 
 pub use node::{NodeError, NodeOptions, TaskpoolNode};
 pub use problem::Problem;

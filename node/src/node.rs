@@ -23,8 +23,11 @@ use taskpool_collector::properties::SenderProperties;
 use taskpool_collector::sender::GatewaySender;
 use taskpool_collector::Collector;
 use taskpool_core::command::{
-    CompleteInteraction, DataEntryCommand, DeferInteraction, TaskCommand, UserInteraction,
+    CompleteInteraction, DataEntryCommand, DeferInteraction, DeleteTask, TaskCommand,
+    UserInteraction,
 };
+
+use crate::resync::{ResyncError, ResyncLog, ResyncOutcome, ResyncPage, MAX_PAGE_TASKS};
 use taskpool_core::command_gateway::GatewayError;
 use taskpool_core::event::TaskEvent;
 use taskpool_core::event_store::{EventReader, StoreError};
@@ -67,6 +70,14 @@ pub enum NodeError {
     /// No request with this id that the caller made.
     #[error("no such request")]
     RequestNotFound,
+    /// The view did not catch up in time.
+    #[error("the view is behind")]
+    ViewBehind,
+    /// Input the node refuses, naming the field.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error(transparent)]
+    Resync(#[from] ResyncError),
     #[error("the node is shutting down")]
     ShuttingDown,
     #[error("the action could not be sent to its application: {0}")]
@@ -242,6 +253,7 @@ pub struct TaskpoolNode {
     view_signal: PositionSignal,
     feed: ChangeFeed,
     outcomes: Arc<OutcomeLog>,
+    resyncs: ResyncLog,
     pool: Mutex<Vec<Connection>>,
     collectors: Mutex<HashMap<String, Arc<Collector>>>,
     sender: SenderProperties,
@@ -268,6 +280,7 @@ impl TaskpoolNode {
             &dir.join("outcomes.db"),
             options.outcome_retention,
         )?);
+        let resyncs = ResyncLog::open(&dir.join("resyncs.db"))?;
         let view = View::open(dir.join("view.db"))?;
         let projector = Projector::new(&view)?;
         let view_signal = projector.signal();
@@ -294,6 +307,7 @@ impl TaskpoolNode {
             view_signal,
             feed,
             outcomes,
+            resyncs,
             pool: Mutex::new(Vec::new()),
             collectors: Mutex::default(),
             sender: options.sender,
@@ -622,6 +636,130 @@ impl TaskpoolNode {
         let outcome = self.gateway.handle(commands, mode, &ctx)?;
         self.record(application, &outcome);
         Ok(outcome)
+    }
+
+    /// A process application re-syncs its open tasks: one page of them (see
+    /// [`crate::resync`]). Once every page has arrived, the application's tasks the
+    /// engine no longer has are deleted.
+    pub fn resync(
+        &self,
+        application: &str,
+        resync_id: &str,
+        page: ResyncPage,
+    ) -> Result<ResyncOutcome, NodeError> {
+        let invalid = |field: String, message: &str| NodeError::Invalid {
+            field,
+            message: message.to_string(),
+        };
+        if resync_id.trim().is_empty() || resync_id.len() > 200 {
+            return Err(invalid("resyncId".into(), "1 to 200 characters"));
+        }
+        if page.tasks.len() > MAX_PAGE_TASKS {
+            return Err(invalid("tasks".into(), "at most 1,000 tasks a page"));
+        }
+        if let Some(i) = page
+            .tasks
+            .iter()
+            .position(|t| t.source_reference.application_name != application)
+        {
+            return Err(invalid(
+                format!("tasks[{i}].sourceReference.applicationName"),
+                "a re-sync carries the sending application's own tasks",
+            ));
+        }
+        self.resyncs
+            .begin(application, resync_id, self.head_position())?;
+        // Through the application's collector, as its engine transactions go (the same
+        // enrichment): a task the pool has as sent causes no event.
+        let created: Vec<EngineEvent> = page
+            .tasks
+            .iter()
+            .map(|t| EngineEvent::TaskCreated {
+                task: Box::new(t.clone()),
+            })
+            .collect();
+        let commands = self
+            .collector(application)?
+            .commands_for(&created, Vec::new(), &mut |_| Payload::new());
+        let keyed = |what: String| Idempotency {
+            key: format!("resync/{resync_id}/{what}"),
+            fingerprint: None,
+        };
+        let outcome = self.handle_commands(
+            application,
+            commands,
+            BatchMode::PerCommand,
+            Some(&keyed(format!("page/{}", page.page))),
+        )?;
+        let refused = outcome
+            .outcomes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| {
+                o.rejection()
+                    .map(|r| format!("tasks[{i}]: {} {}", r.code.as_str(), r.message))
+            })
+            .collect();
+        self.resyncs.record_page(application, resync_id, &page)?;
+        let mut position = outcome.position;
+        let mut deleted = Vec::new();
+        let state = self
+            .resyncs
+            .state(application, resync_id)?
+            .ok_or_else(|| invalid("resyncId".into(), "unknown re-sync"))?;
+        let all_pages = state.page_count == Some(state.pages);
+        if all_pages && !state.complete {
+            // Judge what is missing on a view that has everything sent so far.
+            let head = self.head_position();
+            if !self.wait_for_view(head, crate::params::READ_WAIT) {
+                return Err(NodeError::ViewBehind);
+            }
+            let named = self.resyncs.named(application, resync_id)?;
+            let candidates = self.with_view(|c| {
+                Ok(query::application_task_ids(
+                    c,
+                    application,
+                    state.started_position,
+                )?)
+            })?;
+            let missing: Vec<String> = candidates
+                .into_iter()
+                .filter(|id| !named.contains(id))
+                .collect();
+            if !missing.is_empty() {
+                let deletions = missing
+                    .iter()
+                    .map(|id| {
+                        TaskCommand::DeleteTask(DeleteTask {
+                            id: id.clone(),
+                            delete_reason: Some(format!(
+                                "re-sync {resync_id}: the engine no longer has it"
+                            )),
+                        })
+                        .into()
+                    })
+                    .collect();
+                let out = self.handle_commands(
+                    application,
+                    deletions,
+                    BatchMode::PerCommand,
+                    Some(&keyed("deletions".into())),
+                )?;
+                position = out.position.or(position);
+                deleted = missing;
+            }
+            self.resyncs.complete(application, resync_id)?;
+        }
+        Ok(ResyncOutcome {
+            resync_id: resync_id.to_string(),
+            page: page.page,
+            events: outcome.events_appended(),
+            refused,
+            pages_received: state.pages,
+            complete: all_pages,
+            deleted,
+            position,
+        })
     }
 
     /// A process application reports one engine transaction: it runs through the

@@ -171,6 +171,11 @@ impl From<NodeError> for Problem {
             NodeError::Query(q) => q.into(),
             NodeError::TaskNotFound => Problem::not_found("no such task"),
             NodeError::RequestNotFound => Problem::not_found("no such request"),
+            NodeError::Invalid { field, message } => Problem::unprocessable(field, message),
+            NodeError::ViewBehind => Problem::unavailable(
+                "view-behind",
+                "the view has not caught up in time; send the request again",
+            ),
             NodeError::Refused(outcome) => {
                 let (code, message) = outcome
                     .rejection()

@@ -350,3 +350,19 @@ pub fn payload_attribute_values(
     let rows = stmt.query_map(params_from_iter(params.iter()), |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// The open tasks of `application` whose last change is at or before `position` (what
+/// a re-sync that began then may find missing from the engine).
+pub fn application_task_ids(
+    conn: &Connection,
+    application: &str,
+    position: i64,
+) -> Result<Vec<String>, QueryError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM tasks WHERE application_name = ?1 AND position <= ?2 ORDER BY id",
+    )?;
+    let ids = stmt
+        .query_map(rusqlite::params![application, position], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(ids)
+}

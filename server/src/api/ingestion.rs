@@ -22,6 +22,7 @@ use super::streams::{last_event_id, sse_event};
 use super::{AppState, Application};
 use crate::problem::{ApiJson, NoQuery, Problem};
 use taskpool_node::node::{EngineTransactionRequest, Idempotency, TaskpoolNode};
+use taskpool_node::resync::{ResyncOutcome, ResyncPage};
 
 /// A tasklist node holds no aggregates: process applications send to their own node.
 fn no_ingestion_here(state: &AppState) -> Result<(), Problem> {
@@ -166,6 +167,33 @@ pub async fn commands(
         })
         .await?;
     Ok(answer(outcome))
+}
+
+/// One page of a re-sync of the calling application's open tasks: the pool creates
+/// what it lacks and updates what differs; once every page (0 to the one marked `last`)
+/// has arrived, it deletes the application's tasks the engine no longer has (those last
+/// changed before the re-sync began). Pages may come in any order and be resent: each
+/// is applied once, and so are the deletions.
+#[utoipa::path(post, path = "/api/v1/resyncs/{resyncId}/pages", tag = "ingestion",
+    params(("resyncId" = String, Path, description = "one id for all pages of one re-sync (1 to 200 characters)")),
+    request_body = ResyncPage,
+    responses((status = 200, description = "the page was applied (or had been); where the re-sync stands", body = ResyncOutcome),
+        (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "a tasklist node takes no ingestion", body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "the view did not catch up to judge what is missing: send the page again", body = Problem, content_type = "application/problem+json")))]
+pub async fn resync_page(
+    State(state): State<AppState>,
+    Application(app): Application,
+    _: NoQuery,
+    Path(resync_id): Path<String>,
+    ApiJson(page): ApiJson<ResyncPage>,
+) -> Result<Json<ResyncOutcome>, Problem> {
+    no_ingestion_here(&state)?;
+    Ok(Json(
+        state
+            .blocking(move |n| n.resync(&app, &resync_id, page))
+            .await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -166,7 +166,7 @@ impl FromRequestParts<AppState> for Application {
         business::data_entries, business::data_entry, business::process_definitions, business::me,
         outcomes::list_outcomes, outcomes::stream_outcomes,
         streams::stream_tasks,
-        ingestion::engine_events, ingestion::commands, ingestion::interactions,
+        ingestion::engine_events, ingestion::resync_page, ingestion::commands, ingestion::interactions,
         ops::health, ops::ready, ops::dev_token,
     ),
     components(schemas(Problem, taskpool_core::query::Deferred, streams::StreamEnd, taskpool_core::live::Snapshot, taskpool_core::live::LiveItem, taskpool_collector::outcome_log::OutcomeRecord)),
@@ -226,6 +226,7 @@ pub fn routes(state: AppState, max_body: usize) -> Router {
         .route("/stream/outcomes", get(outcomes::stream_outcomes))
         .route("/stream/tasks", get(streams::stream_tasks))
         .route("/engine-events", post(ingestion::engine_events))
+        .route("/resyncs/{resync_id}/pages", post(ingestion::resync_page))
         .route("/commands", post(ingestion::commands))
         .route(
             "/applications/{name}/interactions",

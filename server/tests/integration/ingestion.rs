@@ -337,12 +337,19 @@ async fn a_query_after_a_position_sees_that_write() {
         let out = s.engine("shop", json!(events), None).await;
         let position = out["position"].as_i64().expect("position");
         let page: Value = s
-            .get(&alice, &format!("/api/v1/tasks?position={position}&limit=1"))
+            .get(
+                &alice,
+                &format!("/api/v1/tasks?position={position}&limit=1"),
+            )
             .await
             .json()
             .await
             .expect("json");
-        assert_eq!(page["total"], round * 1000, "round {round}: all of it, at once");
+        assert_eq!(
+            page["total"],
+            round * 1000,
+            "round {round}: all of it, at once"
+        );
         let last = format!("ryw-{round}-999");
         let task: Value = s
             .get(&alice, &format!("/api/v1/tasks/{last}?position={position}"))

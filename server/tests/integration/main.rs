@@ -13,4 +13,5 @@ mod ingestion;
 mod kafka;
 mod modes;
 mod requests;
+mod resync;
 mod streams;
