@@ -58,6 +58,15 @@ impl<A: Aggregate> AggregateResult<A> {
         }
     }
 
+    /// Accepted; the events, for further checks.
+    #[track_caller]
+    pub fn then_accepted(self) -> Vec<A::Event> {
+        match self.result {
+            Ok(events) => events,
+            Err(r) => panic!("expected events, got rejection {r}"),
+        }
+    }
+
     /// Accepted, changing nothing.
     #[track_caller]
     pub fn then_expect_no_events(self) {

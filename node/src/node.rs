@@ -28,7 +28,7 @@ use taskpool_core::command::{
 };
 
 use crate::resync::{ResyncError, ResyncLog, ResyncOutcome, ResyncPage, MAX_PAGE_TASKS};
-use taskpool_core::command_gateway::GatewayError;
+use taskpool_core::command_gateway::{DeletionStrategy, GatewayConfig, GatewayError};
 use taskpool_core::event::TaskEvent;
 use taskpool_core::event_store::{EventReader, StoreError};
 use taskpool_core::live::{ChangeFeed, Snapshot, Subscription};
@@ -215,6 +215,8 @@ pub struct NodeOptions {
     /// How long a user's request waits for the owning application's answer before it
     /// counts as expired.
     pub request_expiry: Duration,
+    /// What an update of a deleted data entry does.
+    pub data_entry_deletion: DeletionStrategy,
 }
 
 /// The default [`NodeOptions::request_expiry`].
@@ -241,6 +243,7 @@ impl NodeOptions {
             follow_store: true,
             router: None,
             request_expiry: REQUEST_EXPIRY,
+            data_entry_deletion: DeletionStrategy::default(),
         }
     }
 }
@@ -274,7 +277,13 @@ impl TaskpoolNode {
         std::fs::create_dir_all(&options.data_dir)?;
         let dir = &options.data_dir;
         let store = EventStore::open(dir.join("events.db"))?;
-        let gateway = Arc::new(CommandGateway::new(&store)?);
+        let gateway = Arc::new(CommandGateway::with_config(
+            &store,
+            GatewayConfig {
+                data_entry_deletion: options.data_entry_deletion,
+                ..Default::default()
+            },
+        )?);
         let ready_position = store.reader()?.head_position()?;
         let outcomes = Arc::new(OutcomeLog::open(
             &dir.join("outcomes.db"),

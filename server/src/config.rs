@@ -27,6 +27,9 @@ pub struct ServerConfig {
     /// How long a user's request waits for the owning application's answer, in
     /// seconds: then it expires (`?wait=true` answers 504 naming the application).
     pub request_expiry_secs: u64,
+    /// What an update of a deleted data entry does: `lax` (it comes back) or `strict`
+    /// (refused).
+    pub data_entry_deletion: taskpool_core::command_gateway::DeletionStrategy,
     /// Seconds between keep-alive comments on event streams.
     pub keep_alive_secs: u64,
     /// The built web UI to serve at `/` (none: `/` says where to find it).
@@ -95,6 +98,7 @@ impl Default for ServerConfig {
             example_rate: 0.2,
             max_body_bytes: 10 * 1024 * 1024,
             request_expiry_secs: 30,
+            data_entry_deletion: Default::default(),
             keep_alive_secs: 15,
             ui_dir: None,
             role: Role::Single,

@@ -62,6 +62,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
     #[cfg_attr(not(feature = "kafka"), allow(unused_mut))]
     let mut options = NodeOptions::new(config.data_dir.clone());
     options.request_expiry = Duration::from_secs(config.request_expiry_secs);
+    options.data_entry_deletion = config.data_entry_deletion;
     #[cfg(feature = "kafka")]
     crate::distribution::prepare(&config, &mut options).await?;
     #[cfg(not(feature = "kafka"))]

@@ -50,13 +50,9 @@ impl Aggregate for DataEntryAggregate {
         require("entryId", command.entry_id())?;
         let identity = DataEntry::identity(command.entry_type(), command.entry_id());
         match command {
+            // An update of a deleted entry brings it back (the lax deletion strategy, the
+            // default; the gateway refuses it under the strict one).
             DataEntryCommand::CreateOrUpdateDataEntry(c) => {
-                if self.deleted {
-                    return Err(Rejection::new(
-                        RejectionCode::DataEntryDeleted,
-                        format!("data entry `{identity}` is deleted"),
-                    ));
-                }
                 let mut next = DataEntry {
                     entry_type: c.entry_type.clone(),
                     entry_id: c.entry_id.clone(),
@@ -88,8 +84,10 @@ impl Aggregate for DataEntryAggregate {
                             protocol: Vec::new(),
                             ..current.clone()
                         } == next;
-                        // A change with nothing new and nothing to log changes nothing.
-                        if unchanged_fields && c.modification.log_message.is_none() {
+                        // A change with nothing new and nothing to log changes nothing
+                        // (bringing a deleted entry back is something new).
+                        if unchanged_fields && c.modification.log_message.is_none() && !self.deleted
+                        {
                             return Ok(Vec::new());
                         }
                         next.protocol = vec![protocol_entry(&c.modification, &c.state)];
@@ -138,6 +136,7 @@ impl Aggregate for DataEntryAggregate {
                     protocol,
                     ..e.data_entry.clone()
                 });
+                self.deleted = false;
             }
             DataEntryEvent::DataEntryDeleted(e) => {
                 if let Some(entry) = self.entry.as_mut() {

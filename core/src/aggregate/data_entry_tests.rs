@@ -147,9 +147,28 @@ fn delete_and_anonymize_need_an_existing_entry() {
     T::given(after_delete.clone())
         .when(&anonymize)
         .then_expect_rejection(RejectionCode::DataEntryDeleted);
-    T::given(after_delete)
+    // The lax strategy (the default): an update brings a deleted entry back. (The
+    // strict one is the gateway's: it refuses before asking the aggregate.)
+    let again = T::given(after_delete.clone())
         .when(&upsert("again", Some("x"), vec![]))
-        .then_expect_rejection(RejectionCode::DataEntryDeleted);
+        .then_accepted();
+    assert!(
+        matches!(again.as_slice(), [DataEntryEvent::DataEntryUpdated(e)] if e.data_entry.name == "again"),
+        "{again:?}"
+    );
+    // Even an update that changes nothing else.
+    let same = T::given(after_delete.clone())
+        .when(&upsert("Request 1", None, vec![]))
+        .then_accepted();
+    assert!(matches!(
+        same.as_slice(),
+        [DataEntryEvent::DataEntryUpdated(_)]
+    ));
+    let mut state = DataEntryAggregate::default();
+    for e in after_delete.iter().chain(again.iter()) {
+        state.evolve(e);
+    }
+    assert!(!state.deleted, "un-deleted");
 }
 
 #[test]

@@ -55,6 +55,11 @@ impl AggregateState {
         }
     }
 
+    /// Whether this is a data entry that was deleted.
+    pub(crate) fn is_deleted_data_entry(&self) -> bool {
+        matches!(self, AggregateState::DataEntry(s) if s.deleted)
+    }
+
     /// The process application that owns the aggregate, once it exists.
     pub(crate) fn owner(&self) -> Option<&str> {
         match self {

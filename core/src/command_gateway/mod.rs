@@ -111,14 +111,29 @@ const MAX_CONFLICT_RETRIES: u32 = 16;
 pub struct GatewayConfig {
     /// How many aggregate states to keep in memory between units of work.
     pub cache_capacity: usize,
+    /// What an update of a deleted data entry does.
+    pub data_entry_deletion: DeletionStrategy,
 }
 
 impl Default for GatewayConfig {
     fn default() -> Self {
         Self {
             cache_capacity: 100_000,
+            data_entry_deletion: DeletionStrategy::default(),
         }
     }
+}
+
+/// What an update of a deleted data entry does (the reference's deletion strategies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeletionStrategy {
+    /// The update brings the entry back (an application that deleted too early, or
+    /// reuses an id, is not refused).
+    #[default]
+    Lax,
+    /// The update is refused (`DATA_ENTRY_DELETED`): deleted is final.
+    Strict,
 }
 
 type AggregateKey = (AggregateKind, String);
@@ -324,7 +339,26 @@ impl Inner {
                 continue;
             };
             let start = new_events.len();
-            let decision = loaded.state.decide(command).and_then(|events| {
+            let refused_as_deleted = config.data_entry_deletion == DeletionStrategy::Strict
+                && loaded.state.is_deleted_data_entry()
+                && matches!(
+                    command,
+                    Command::DataEntry(crate::command::DataEntryCommand::CreateOrUpdateDataEntry(
+                        _
+                    ))
+                );
+            let decision = if refused_as_deleted {
+                Err(crate::command::Rejection::new(
+                    crate::command::RejectionCode::DataEntryDeleted,
+                    format!(
+                        "data entry `{}` is deleted, and deleted is final here",
+                        command.aggregate_id()
+                    ),
+                ))
+            } else {
+                loaded.state.decide(command)
+            };
+            let decision = decision.and_then(|events| {
                 if context.restrict_to_application {
                     check_owner(&loaded.state, &events, context.application.as_deref())?;
                 }

@@ -582,3 +582,71 @@ fn a_known_idempotency_key_with_another_request_is_refused() {
         .expect("by key");
     assert_eq!(unfingerprinted, first);
 }
+
+fn entry_update(name: &str) -> Command {
+    DataEntryCommand::CreateOrUpdateDataEntry(CreateOrUpdateDataEntry {
+        entry_type: "request".into(),
+        entry_id: "r-1".into(),
+        name: name.into(),
+        description: None,
+        type_name: "Request".into(),
+        application_name: "app".into(),
+        form_key: None,
+        state: crate::model::DataEntryState::new(crate::model::ProcessingType::InProgress, "open"),
+        payload: Default::default(),
+        correlations: Default::default(),
+        modification: crate::model::Modification {
+            time: chrono::Utc::now(),
+            username: None,
+            log_message: None,
+            log_notes: None,
+        },
+        authorization_changes: vec![],
+    })
+    .into()
+}
+
+fn entry_delete() -> Command {
+    DataEntryCommand::DeleteDataEntry(DeleteDataEntry {
+        entry_type: "request".into(),
+        entry_id: "r-1".into(),
+        modification: crate::model::Modification {
+            time: chrono::Utc::now(),
+            username: None,
+            log_message: None,
+            log_notes: None,
+        },
+        state: None,
+    })
+    .into()
+}
+
+#[test]
+fn an_update_of_a_deleted_data_entry_brings_it_back_unless_deletion_is_strict() {
+    for (strategy, back) in [
+        (DeletionStrategy::Lax, true),
+        (DeletionStrategy::Strict, false),
+    ] {
+        let (_d, store) = store();
+        let gateway = CommandGateway::with_config(
+            &store,
+            GatewayConfig {
+                data_entry_deletion: strategy,
+                ..Default::default()
+            },
+        )
+        .expect("gateway");
+        let ctx = CommandContext::default();
+        for c in [entry_update("first"), entry_delete()] {
+            assert!(gateway.send(c, &ctx).expect("sent").is_accepted());
+        }
+        let out = gateway.send(entry_update("again"), &ctx).expect("sent");
+        assert_eq!(out.is_accepted(), back, "{strategy:?}: {out:?}");
+        if !back {
+            assert_eq!(
+                out.rejection().map(|r| r.code),
+                Some(RejectionCode::DataEntryDeleted)
+            );
+        }
+    }
+}
