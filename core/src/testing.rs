@@ -113,6 +113,7 @@ pub mod fixtures {
             form_key: None,
             priority: 50,
             assignee: None,
+            owner: None,
             candidate_users: Default::default(),
             candidate_groups: Default::default(),
             create_time: Utc

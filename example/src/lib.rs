@@ -573,6 +573,7 @@ fn create_task(
         form_key: Some(format!("{}-{key}", source.definition_key)),
         priority,
         assignee: None,
+        owner: None,
         candidate_users: Default::default(),
         candidate_groups: Default::default(),
         create_time: now,

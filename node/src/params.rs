@@ -53,6 +53,11 @@ pub struct TaskListParams {
     #[serde(default, alias = "unassigned", skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
     pub claimable: Option<bool>,
+    /// Only tasks I am personally involved in: assignee, owner or candidate user (not
+    /// only through a group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub involvements_only: Option<bool>,
     /// Deferred tasks: `exclude` (default), `include` or `only`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
@@ -112,6 +117,7 @@ impl TaskListParams {
         };
         q.assigned_to_me = self.assigned_to_me.unwrap_or(false);
         q.claimable_only = self.claimable.unwrap_or(false);
+        q.involvements_only = self.involvements_only.unwrap_or(false);
         q.deferred = self.deferred.unwrap_or_default();
         Ok(q)
     }
@@ -148,6 +154,10 @@ pub struct TaskStreamParams {
     #[serde(default, alias = "unassigned", skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
     pub claimable: Option<bool>,
+    /// Only tasks I am personally involved in (as for `GET /tasks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub involvements_only: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
     pub deferred: Option<Deferred>,
@@ -180,6 +190,7 @@ impl TaskStreamParams {
             cursor: None,
             assigned_to_me: self.assigned_to_me,
             claimable: self.claimable,
+            involvements_only: self.involvements_only,
             deferred: self.deferred,
             position: None,
         }

@@ -77,6 +77,7 @@ fn effective_update(task: &Task, update: &UpdateTaskAttributes) -> Option<Update
             .effective_against(&task.follow_up_date),
         business_key: update.business_key.effective_against(&task.business_key),
         form_key: update.form_key.effective_against(&task.form_key),
+        owner: update.owner.effective_against(&task.owner),
         payload: update.payload.clone().filter(|p| *p != task.payload),
         correlations: update
             .correlations
@@ -101,6 +102,7 @@ fn resent(task: &Task, sent: &Task) -> Vec<TaskEvent> {
         follow_up_date: Patch::to(sent.follow_up_date),
         business_key: Patch::to(sent.business_key.clone()),
         form_key: Patch::to(sent.form_key.clone()),
+        owner: Patch::to(sent.owner.clone()),
         payload: Some(sent.payload.clone()),
         correlations: Some(sent.correlations.clone()),
         enriched: Some(sent.enriched),

@@ -38,6 +38,9 @@ pub struct UpdateTaskAttributes {
     pub business_key: Patch<String>,
     #[serde(default, skip_serializing_if = "Patch::is_unchanged")]
     pub form_key: Patch<String>,
+    /// The task's owner (delegation).
+    #[serde(default, skip_serializing_if = "Patch::is_unchanged")]
+    pub owner: Patch<String>,
     /// Replaces the whole payload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Payload>,
@@ -58,6 +61,7 @@ impl UpdateTaskAttributes {
             && self.follow_up_date.is_unchanged()
             && self.business_key.is_unchanged()
             && self.form_key.is_unchanged()
+            && self.owner.is_unchanged()
             && self.payload.is_none()
             && self.correlations.is_none()
             && self.enriched.is_none()
@@ -74,6 +78,7 @@ impl UpdateTaskAttributes {
             follow_up_date: self.follow_up_date.then(later.follow_up_date),
             business_key: self.business_key.then(later.business_key),
             form_key: self.form_key.then(later.form_key),
+            owner: self.owner.then(later.owner),
             payload: later.payload.or(self.payload),
             correlations: later.correlations.or(self.correlations),
             enriched: later.enriched.or(self.enriched),
@@ -93,6 +98,7 @@ impl UpdateTaskAttributes {
         task.follow_up_date = self.follow_up_date.apply_to(&task.follow_up_date);
         task.business_key = self.business_key.apply_to(&task.business_key);
         task.form_key = self.form_key.apply_to(&task.form_key);
+        task.owner = self.owner.apply_to(&task.owner);
         if let Some(p) = &self.payload {
             task.payload = p.clone();
         }

@@ -23,6 +23,10 @@ pub struct Task {
     pub priority: i32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
+    /// Who owns the task (delegated it to the assignee, in Camunda's sense): sees it,
+    /// as an assignee does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub candidate_users: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]

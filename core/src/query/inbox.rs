@@ -20,6 +20,7 @@ pub(super) fn inbox_by_due(
         && q.text.as_deref().and_then(text::Search::parse).is_none()
         && !q.assigned_to_me
         && !q.claimable_only
+        && !q.involvements_only
         && q.sort
             == [SortKey {
                 field: SortField::Due,

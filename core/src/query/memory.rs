@@ -88,6 +88,7 @@ pub struct MemoryQuery {
     viewer: Viewer,
     assigned_to_me: bool,
     claimable_only: bool,
+    involvements_only: bool,
     deferred: Deferred,
     clauses: Vec<Compiled>,
     search: Option<Search>,
@@ -218,6 +219,7 @@ fn task_value(task: &Task, field: &str) -> Option<Operand> {
         "formKey" => optional(&task.form_key),
         "priority" => Some(Operand::Number(f64::from(task.priority))),
         "assignee" => optional(&task.assignee),
+        "owner" => optional(&task.owner),
         "businessKey" => optional(&task.business_key),
         "taskDefinitionKey" => text(&task.task_definition_key),
         "applicationName" => text(&task.source_reference.application_name),
@@ -237,6 +239,7 @@ impl MemoryQuery {
             viewer: q.viewer.clone(),
             assigned_to_me: q.assigned_to_me,
             claimable_only: q.claimable_only,
+            involvements_only: q.involvements_only,
             deferred: q.deferred,
             clauses: q
                 .filter
@@ -273,8 +276,13 @@ impl MemoryQuery {
             (Viewer::User { user, .. }, true) => task.assignee.as_deref() == Some(user.as_str()),
             _ => true,
         };
+        let involved = match (&self.viewer, self.involvements_only) {
+            (Viewer::User { user, .. }, true) => principals.users.contains(user),
+            _ => true,
+        };
         if !visible
             || !mine
+            || !involved
             || (self.claimable_only && task.assignee.is_some())
             || !self.deferred.admits(task.follow_up_date, now)
         {

@@ -128,6 +128,9 @@ pub struct TaskQuery {
     pub text: Option<String>,
     pub assigned_to_me: bool,
     pub claimable_only: bool,
+    /// Only tasks the viewer is personally involved in: assignee, owner or candidate
+    /// user (not only through a group).
+    pub involvements_only: bool,
     pub deferred: Deferred,
     pub sort: Vec<SortKey>,
     pub paging: Paging,
@@ -143,6 +146,7 @@ impl TaskQuery {
             text: None,
             assigned_to_me: false,
             claimable_only: false,
+            involvements_only: false,
             deferred: Deferred::Exclude,
             sort: vec![SortKey {
                 field: SortField::Due,

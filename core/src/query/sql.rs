@@ -49,6 +49,7 @@ pub(super) const TASK_FIELDS: &[(&str, &str, Kind)] = &[
     ("formKey", "tasks.form_key", Kind::Text),
     ("priority", "tasks.priority", Kind::Number),
     ("assignee", "tasks.assignee", Kind::Text),
+    ("owner", "tasks.owner", Kind::Text),
     ("businessKey", "tasks.business_key", Kind::Text),
     ("taskDefinitionKey", "tasks.task_definition_key", Kind::Text),
     ("applicationName", "tasks.application_name", Kind::Text),

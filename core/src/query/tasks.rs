@@ -12,6 +12,12 @@ pub fn task_conditions(q: &TaskQuery) -> Result<Sql, QueryError> {
     if let (true, Viewer::User { user, .. }) = (q.assigned_to_me, &q.viewer) {
         sql.and("tasks.assignee = ?", [Value::Text(user.clone())]);
     }
+    if let (true, Viewer::User { user, .. }) = (q.involvements_only, &q.viewer) {
+        sql.and(
+            "tasks.rowid IN (SELECT task_rowid FROM task_authorizations WHERE kind = 'user' AND principal = ?)",
+            [Value::Text(user.clone())],
+        );
+    }
     if q.claimable_only {
         sql.and("tasks.assignee IS NULL", []);
     }

@@ -1,5 +1,5 @@
-//! Who may see a task, in one place: a user sees a task when they are its assignee or
-//! one of its candidate users, or belong to one of its candidate groups
+//! Who may see a task, in one place: a user sees a task when they are its assignee, its
+//! owner or one of its candidate users, or belong to one of its candidate groups
 //! ([`Principals`]); `Viewer::Admin` sees every task. The projection writes a task's
 //! principals as authorization rows ([`Principals::of`]); queries probe those rows in
 //! SQL ([`visibility`]); live items of queries without filter or text are judged in
@@ -28,9 +28,7 @@ pub struct Principals {
 impl Principals {
     pub fn of(task: &Task) -> Self {
         let mut users = task.candidate_users.clone();
-        if let Some(a) = &task.assignee {
-            users.insert(a.clone());
-        }
+        users.extend(task.assignee.iter().chain(&task.owner).cloned());
         Self {
             users,
             groups: task.candidate_groups.clone(),

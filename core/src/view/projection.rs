@@ -194,8 +194,8 @@ fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Re
     tx.prepare_cached(
         "INSERT INTO tasks (id, application_name, process_name, definition_key, instance_id,
             task_definition_key, name, description, form_key, priority, assignee, create_time,
-            due_date, follow_up_date, business_key, position)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            due_date, follow_up_date, business_key, position, owner)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         task.id,
@@ -214,6 +214,7 @@ fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Re
         date(&task.follow_up_date),
         task.business_key,
         position,
+        task.owner,
     ])?;
     let rowid = tx.last_insert_rowid();
     tx.prepare_cached("INSERT INTO task_documents (task_rowid, task) VALUES (?1, ?2)")?

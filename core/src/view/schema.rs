@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 12;
+pub const VIEW_SCHEMA_VERSION: i64 = 13;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     form_key            TEXT,
     priority            INTEGER NOT NULL,
     assignee            TEXT,
+    owner               TEXT,
     create_time         TEXT NOT NULL,
     due_date            TEXT,
     follow_up_date      TEXT,

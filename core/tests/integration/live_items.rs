@@ -102,6 +102,7 @@ fn some_task(id: &'static str) -> impl Strategy<Value = Task> {
             prop::option::of(prop::sample::select(USERS)),
             prop::sample::subsequence(USERS, 0..2),
             prop::sample::subsequence(GROUPS, 0..2),
+            prop::option::weighted(0.3, prop::sample::select(USERS)),
         ),
         (
             0i32..100,
@@ -114,7 +115,7 @@ fn some_task(id: &'static str) -> impl Strategy<Value = Task> {
     )
         .prop_map(
             move |(
-                (name, description, business_key, assignee, users, groups),
+                (name, description, business_key, assignee, users, groups, owner),
                 (priority, due, follow_up, payload, correlated, form_key),
             )| {
                 let mut t = taskpool_core::testing::fixtures::task(id, "app");
@@ -123,6 +124,7 @@ fn some_task(id: &'static str) -> impl Strategy<Value = Task> {
                 t.business_key = business_key;
                 t.form_key = form_key;
                 t.assignee = assignee.map(String::from);
+                t.owner = owner.map(String::from);
                 t.candidate_users = users.into_iter().map(String::from).collect();
                 t.candidate_groups = groups.into_iter().map(String::from).collect();
                 t.priority = priority;
@@ -189,6 +191,7 @@ fn some_filter() -> impl Strategy<Value = String> {
         "task.formKey",
         "task.priority",
         "task.assignee",
+        "task.owner",
         "task.createTime",
         "task.dueDate",
         "task.followUp",
@@ -294,7 +297,7 @@ proptest! {
         ]),
         viewer in viewer(),
         deferred in deferred(),
-        (assigned_to_me, claimable_only) in (prop::bool::weighted(0.2), prop::bool::weighted(0.2)),
+        (assigned_to_me, claimable_only, involvements_only) in (prop::bool::weighted(0.2), prop::bool::weighted(0.2), prop::bool::weighted(0.2)),
     ) {
         let mut pool = Pool::new();
         for (i, (name, state, deleted)) in entries.into_iter().enumerate() {
@@ -312,6 +315,7 @@ proptest! {
             q.deferred = deferred;
             q.assigned_to_me = assigned_to_me;
             q.claimable_only = claimable_only;
+            q.involvements_only = involvements_only;
             q.now = now;
             let sql = query::tasks(&conn, &q);
             let memory = MemoryQuery::compile(&q);
@@ -407,6 +411,13 @@ fn command() -> impl Strategy<Value = Command> {
                 ..Default::default()
             }
         )),
+        (id.clone(), prop::option::of(prop::sample::select(USERS))).prop_map(|(id, owner)| update(
+            UpdateTaskAttributes {
+                id: id.into(),
+                owner: Patch::to(owner.map(String::from)),
+                ..Default::default()
+            }
+        )),
         (id.clone(), any::<bool>()).prop_map(|(id, defer)| update(UpdateTaskAttributes {
             id: id.into(),
             follow_up_date: if defer {
@@ -452,19 +463,22 @@ fn subscriber_query() -> impl Strategy<Value = TaskQuery> {
         ])),
         prop::option::of(prop::sample::select(vec!["invoice", "mull", "Zeb"])),
         deferred(),
-        (any::<bool>(), any::<bool>()),
+        (any::<bool>(), any::<bool>(), any::<bool>()),
     )
-        .prop_map(|(viewer, filter, text, deferred, (mine, claimable))| {
-            let mut q = all_of(TaskQuery::for_viewer(viewer));
-            q.filter = filter
-                .map(|f| Filter::parse(f).expect("filter"))
-                .unwrap_or_default();
-            q.text = text.map(String::from);
-            q.deferred = deferred;
-            q.assigned_to_me = mine;
-            q.claimable_only = claimable;
-            q
-        })
+        .prop_map(
+            |(viewer, filter, text, deferred, (mine, claimable, involved))| {
+                let mut q = all_of(TaskQuery::for_viewer(viewer));
+                q.filter = filter
+                    .map(|f| Filter::parse(f).expect("filter"))
+                    .unwrap_or_default();
+                q.text = text.map(String::from);
+                q.deferred = deferred;
+                q.assigned_to_me = mine;
+                q.claimable_only = claimable;
+                q.involvements_only = involved;
+                q
+            },
+        )
 }
 
 /// A task nobody in these tests can see: its changes are noise to every subscriber but

@@ -5,7 +5,12 @@ import type { SourceReference } from "./SourceReference";
 /**
  * A user task of a process application, as the task pool knows it.
  */
-export type Task = { id: string, sourceReference: SourceReference, taskDefinitionKey: string, name: string, description?: string | null, formKey?: string | null, priority: number, assignee?: string | null, candidateUsers?: Array<string>, candidateGroups?: Array<string>, createTime: string, dueDate?: string | null, followUpDate?: string | null, businessKey?: string | null, payload: Record<string, unknown>, correlations?: Array<Correlation>, 
+export type Task = { id: string, sourceReference: SourceReference, taskDefinitionKey: string, name: string, description?: string | null, formKey?: string | null, priority: number, assignee?: string | null, 
+/**
+ * Who owns the task (delegated it to the assignee, in Camunda's sense): sees it,
+ * as an assignee does.
+ */
+owner?: string | null, candidateUsers?: Array<string>, candidateGroups?: Array<string>, createTime: string, dueDate?: string | null, followUpDate?: string | null, businessKey?: string | null, payload: Record<string, unknown>, correlations?: Array<Correlation>, 
 /**
  * Set by the collector's enricher when process variables were added to the payload.
  */

@@ -39,6 +39,11 @@ assignedToMe?: boolean,
  */
 claimable?: boolean, 
 /**
+ * Only tasks I am personally involved in: assignee, owner or candidate user (not
+ * only through a group).
+ */
+involvementsOnly?: boolean, 
+/**
  * Deferred tasks: `exclude` (default), `include` or `only`.
  */
 deferred?: Deferred, 

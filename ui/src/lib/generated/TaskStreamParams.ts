@@ -24,7 +24,11 @@ limit?: number, assignedToMe?: boolean,
 /**
  * Only tasks I could claim (`unassigned`: the earlier name).
  */
-claimable?: boolean, deferred?: Deferred, 
+claimable?: boolean, 
+/**
+ * Only tasks I am personally involved in (as for `GET /tasks`).
+ */
+involvementsOnly?: boolean, deferred?: Deferred, 
 /**
  * Resume after this position (like `Last-Event-ID`).
  */
