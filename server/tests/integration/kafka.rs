@@ -339,6 +339,26 @@ async fn racing_claims_through_two_tasklist_nodes_end_in_one_200_and_one_409() {
             "round {round}: the refusal names the holder: {lost}"
         );
     }
+    // Each tasklist node keeps its users' requests with their answers.
+    for (t, token) in [(&t1, &bob), (&t2, &alice)] {
+        let mine: Value = t
+            .get(token, "/api/v1/requests?limit=100")
+            .await
+            .json()
+            .await
+            .expect("json");
+        let states: Vec<&str> = mine
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|r| r["state"].as_str())
+            .collect();
+        assert_eq!(states.len(), 10, "{mine}");
+        assert!(
+            states.iter().all(|s| *s == "performed" || *s == "rejected"),
+            "{mine}"
+        );
+    }
     for s in [t1, t2, a] {
         s.stop().await;
     }
