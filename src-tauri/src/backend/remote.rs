@@ -531,7 +531,7 @@ mod tests {
         ))
         .expect("the API document");
         let requests = every_request();
-        assert_eq!(requests.len(), 14, "a request of each kind");
+        assert_eq!(requests.len(), 15, "a request of each kind");
         for request in &requests {
             let (method, template) = route(request);
             let operation = &document["paths"][template][method.as_str().to_ascii_lowercase()];
@@ -552,6 +552,10 @@ mod tests {
         );
         assert_eq!(
             path(&requests[9]).expect("path"),
+            "/api/v1/requests?limit=100"
+        );
+        assert_eq!(
+            path(&requests[10]).expect("path"),
             "/api/v1/tasks/a%2Fb/claim?wait=true"
         );
     }
