@@ -109,9 +109,12 @@ fn example_application_claim_then_complete_round_trip() {
             "TaskCreated",
             "TaskClaimRequested",
             "TaskAssigned",
+            "TaskInteractionAnswered",
             "TaskCompleteRequested",
-            "TaskCompleted"
-        ]
+            "TaskCompleted",
+            "TaskInteractionAnswered"
+        ],
+        "each request answered in the engine transaction that performed it"
     );
     // The process moved on: a resolve task for carol exists in the engine and the pool.
     let active = app.active_tasks().expect("tasks");

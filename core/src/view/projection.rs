@@ -45,7 +45,7 @@ fn task_id(e: &TaskEvent) -> Option<&str> {
 }
 
 /// A user's request (its id: the causation id of the request event) and the owning
-/// application's answer, in the order they come (over Kafka a refusal by the owning
+/// application's answer, in the order they come (in a distributed pool a refusal by the owning
 /// application's gateway may come without a request event).
 fn apply_request(tx: &Connection, stored: &StoredEvent, event: &TaskEvent) -> rusqlite::Result<()> {
     if let (Some(request), Some(action)) = (event.interaction(), event.requested_action()) {
