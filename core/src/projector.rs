@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::event::StoredEvent;
-use crate::event_store::{EventReader, EventStore, StoreError};
+use crate::event_store::{EventReader, EventStore, StoreError, UnreadableEvent};
 use crate::listener::{self, Listener};
 use crate::position_signal::PositionSignal;
 use crate::view::{self, full_text, projection, View};
@@ -76,6 +76,30 @@ fn apply_after(
         projection::apply(tx, e)?;
         *position = e.position;
         applied += 1;
+    }
+    Ok(applied)
+}
+
+/// Like [`apply_after`] for a lenient read: an event this build cannot read is parked
+/// with its error (in the same transaction, so the checkpoint moves past it once) and
+/// the ones after it are applied. Decoding is deterministic: a rebuild parks the same.
+fn apply_read_after(
+    tx: &Connection,
+    read: &[Result<StoredEvent, UnreadableEvent>],
+    position: &mut i64,
+) -> Result<usize, ProjectorError> {
+    let mut applied = 0;
+    for item in read {
+        match item {
+            Ok(e) => applied += apply_after(tx, std::slice::from_ref(e), position)?,
+            Err(u) if u.position > *position => {
+                tracing::error!(target: "taskpool::projector", position = u.position, error = %u.error, "an event that cannot be read was parked; the view goes on without it");
+                view::park_event(tx, u.position, &u.error)?;
+                *position = u.position;
+                applied += 1;
+            }
+            Err(_) => {}
+        }
     }
     Ok(applied)
 }
@@ -344,14 +368,18 @@ impl Projector {
         let after = self.position()?;
         let batch_size = self.batch_size;
         std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<StoredEvent>, StoreError>>(2);
+            type Read = Vec<Result<StoredEvent, UnreadableEvent>>;
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Read, StoreError>>(2);
             scope.spawn(move || {
                 let mut after = after;
                 loop {
-                    let batch = reader.read_after(after, batch_size);
+                    let batch = reader.read_after_lenient(after, batch_size);
                     let last = match &batch {
                         Ok(events) if events.is_empty() => None,
-                        Ok(events) => events.last().map(|e| e.position),
+                        Ok(events) => events.last().map(|e| match e {
+                            Ok(e) => e.position,
+                            Err(u) => u.position,
+                        }),
                         Err(_) => None,
                     };
                     let stop = last.is_none();
@@ -379,7 +407,7 @@ impl Projector {
                     .conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let mut position = view::checkpoint(&tx, &self.id)?;
-                let mut in_group = apply_after(&tx, &events, &mut position)?;
+                let mut in_group = apply_read_after(&tx, &events, &mut position)?;
                 progress(position);
                 while in_group < self.commit_group.events
                     && group_started.elapsed() < self.commit_group.interval
@@ -396,7 +424,7 @@ impl Projector {
                         reading = false;
                         break;
                     }
-                    in_group += apply_after(&tx, &events, &mut position)?;
+                    in_group += apply_read_after(&tx, &events, &mut position)?;
                     progress(position);
                 }
                 commit_applied(

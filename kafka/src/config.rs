@@ -65,6 +65,18 @@ impl Default for KafkaConfig {
 }
 
 impl KafkaConfig {
+    /// The largest event body a publisher can send: the producer's `message.max.bytes`
+    /// (librdkafka's default 1,000,000) less room for the message's envelope (its
+    /// metadata and identity). An event over it is refused when it is made.
+    pub fn max_event_bytes(&self) -> usize {
+        let message = self
+            .properties
+            .get("message.max.bytes")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(1_000_000);
+        message.saturating_sub(16 * 1024)
+    }
+
     /// A client configuration with the brokers and the pass-through properties.
     #[cfg(feature = "client")]
     pub fn client(&self) -> ClientConfig {

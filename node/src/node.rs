@@ -217,6 +217,9 @@ pub struct NodeOptions {
     pub request_expiry: Duration,
     /// What an update of a deleted data entry does.
     pub data_entry_deletion: DeletionStrategy,
+    /// The largest event body this node can pass on (set where a publisher sends
+    /// events to a broker with a message size).
+    pub max_event_bytes: Option<usize>,
 }
 
 /// The default [`NodeOptions::request_expiry`].
@@ -244,6 +247,7 @@ impl NodeOptions {
             router: None,
             request_expiry: REQUEST_EXPIRY,
             data_entry_deletion: DeletionStrategy::default(),
+            max_event_bytes: None,
         }
     }
 }
@@ -281,6 +285,7 @@ impl TaskpoolNode {
             &store,
             GatewayConfig {
                 data_entry_deletion: options.data_entry_deletion,
+                max_event_bytes: options.max_event_bytes,
                 ..Default::default()
             },
         )?);
@@ -528,7 +533,15 @@ impl TaskpoolNode {
         };
         let outcome = self
             .gateway
-            .handle(vec![command.into()], BatchMode::Atomic, &ctx)?;
+            .handle(vec![command.into()], BatchMode::Atomic, &ctx)
+            .map_err(|e| match e {
+                // The action's own fields (its completion values).
+                GatewayError::LimitExceeded { source, .. } => NodeError::Invalid {
+                    field: source.field,
+                    message: source.message,
+                },
+                other => other.into(),
+            })?;
         self.record("tasklist", &outcome);
         let Some(first) = outcome.outcomes.into_iter().next() else {
             return Err(NodeError::Io(std::io::Error::other(
@@ -543,6 +556,11 @@ impl TaskpoolNode {
             None => RequestState::Performed,
         };
         Ok(requested(first.command_id, state))
+    }
+
+    /// Stored events the view could not read and went on without: (position, why).
+    pub fn parked_events(&self) -> Result<Vec<(i64, String)>, NodeError> {
+        self.with_view(|c| Ok(taskpool_core::view::parked_events(c)?))
     }
 
     /// How long requests wait for an answer.
@@ -809,6 +827,18 @@ impl TaskpoolNode {
         let mut lookup = |instance: &str| variables.get(instance).cloned().unwrap_or_default();
         let commands = collector.commands_for(&request.events, request.data_entries, &mut lookup);
         self.handle_commands(application, commands, BatchMode::Atomic, idempotency)
+            .map_err(|e| match e {
+                // The commands are the collector's: name the task or entry instead.
+                NodeError::Gateway(GatewayError::LimitExceeded {
+                    aggregate_id,
+                    source,
+                    ..
+                }) => NodeError::Invalid {
+                    field: "events".into(),
+                    message: format!("`{aggregate_id}`: {source}"),
+                },
+                other => other,
+            })
     }
 
     fn collector(&self, application: &str) -> Result<Arc<Collector>, NodeError> {

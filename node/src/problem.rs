@@ -185,6 +185,16 @@ impl From<NodeError> for Problem {
                 problem.outcome = serde_json::to_value(&*outcome).ok();
                 problem
             }
+            NodeError::Gateway(GatewayError::LimitExceeded { index, source, .. }) => {
+                Problem::unprocessable(
+                    format!("commands[{index}].{}", source.field),
+                    source.message,
+                )
+                .code("LIMIT_EXCEEDED")
+            }
+            NodeError::Gateway(e @ GatewayError::EventTooLarge { .. }) => {
+                Problem::new(413, "event-too-large", e.to_string()).code("EVENT_TOO_LARGE")
+            }
             NodeError::Gateway(GatewayError::IdempotencyKeyReused { .. }) => Problem::unprocessable(
                 "Idempotency-Key",
                 "this Idempotency-Key was used before for a different request: a new request needs a new key",

@@ -19,6 +19,10 @@ pub async fn prepare(config: &ServerConfig, options: &mut NodeOptions) -> anyhow
     }
     let kafka = config.kafka.clone();
     tokio::task::spawn_blocking(move || taskpool_kafka::topics::ensure_topics(&kafka)).await??;
+    if config.role == Role::ProcessApplication {
+        // What the publisher cannot send is refused at the door, not stalled on later.
+        options.max_event_bytes = Some(config.kafka.max_event_bytes());
+    }
     if config.role == Role::Tasklist {
         options.follow_store = false;
         options.router = Some(Arc::new(KafkaRoute(InteractionRouter::new(&config.kafka)?)));

@@ -65,5 +65,7 @@ pub fn render(node: &TaskpoolNode) -> String {
     metrics::gauge!("taskpool_view_position").set(view as f64);
     metrics::gauge!("taskpool_projector_lag_events").set((head - view).max(0) as f64);
     metrics::gauge!("taskpool_live_subscribers").set(node.live_subscribers() as f64);
+    metrics::gauge!("taskpool_parked_events")
+        .set(node.parked_events().map(|p| p.len()).unwrap_or(0) as f64);
     handle().render()
 }

@@ -4,6 +4,11 @@
 //!                                          progress bar.
 //! `taskpool-view follow --data-dir DIR`   projects new events as they are committed
 //!                                          (until killed), printing the position.
+//! `taskpool-view parked --data-dir DIR`   lists the events the view could not read and
+//!                                          went on without (position and why).
+//! `taskpool-view discard-parked --data-dir DIR`  clears that list (the events stay
+//!                                          unapplied; `rebuild` with a build that reads
+//!                                          them applies them).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,7 +23,9 @@ use taskpool_core::EventStore;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn usage() -> ! {
-    eprintln!("usage: taskpool-view (rebuild | follow) --data-dir DIR [--batch N]");
+    eprintln!(
+        "usage: taskpool-view (rebuild | follow | parked | discard-parked) --data-dir DIR [--batch N]"
+    );
     std::process::exit(2);
 }
 
@@ -75,6 +82,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     std::thread::sleep(Duration::from_millis(20));
                 }
             }
+        }
+        "parked" => {
+            for (position, error) in taskpool_core::view::parked_events(&view.connect()?)? {
+                println!("{position}\t{error}");
+            }
+        }
+        "discard-parked" => {
+            let n = taskpool_core::view::discard_parked_events(&view.connect()?)?;
+            println!("discarded {n} parked events (they stay unapplied)");
         }
         _ => usage(),
     }

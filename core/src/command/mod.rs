@@ -4,6 +4,7 @@
 //! accepted, or rejected with a [`Rejection`].
 
 mod data_entry;
+pub mod limits;
 mod parse;
 mod process;
 mod task;

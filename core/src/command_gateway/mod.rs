@@ -84,6 +84,23 @@ pub enum GatewayError {
     ConflictRetriesExhausted(u32),
     #[error("the command gateway's lock was poisoned by a panic in another thread")]
     Poisoned,
+    /// A command carries more than a limit allows: nothing of its unit is stored.
+    #[error("command {index} ({aggregate_id}): {source}")]
+    LimitExceeded {
+        /// The command's index in its unit of work.
+        index: usize,
+        aggregate_id: String,
+        #[source]
+        source: crate::command::limits::LimitExceeded,
+    },
+    /// An event of the unit would be larger than the node can pass on (a broker's
+    /// message size): nothing of the unit is stored.
+    #[error("an event of `{aggregate_id}` would be {size} bytes, more than the limit of {limit}")]
+    EventTooLarge {
+        aggregate_id: String,
+        size: usize,
+        limit: usize,
+    },
     /// The idempotency key was used before for a different request.
     #[error("the idempotency key {key} was used for a different request")]
     IdempotencyKeyReused { key: String },
@@ -113,6 +130,11 @@ pub struct GatewayConfig {
     pub cache_capacity: usize,
     /// What an update of a deleted data entry does.
     pub data_entry_deletion: DeletionStrategy,
+    /// What a command may carry.
+    pub limits: crate::command::limits::ContentLimits,
+    /// The largest event body the node can pass on (a node that publishes to a broker:
+    /// its message size less the envelope); `None`: no such limit.
+    pub max_event_bytes: Option<usize>,
 }
 
 impl Default for GatewayConfig {
@@ -120,6 +142,8 @@ impl Default for GatewayConfig {
         Self {
             cache_capacity: 100_000,
             data_entry_deletion: DeletionStrategy::default(),
+            limits: Default::default(),
+            max_event_bytes: None,
         }
     }
 }
@@ -218,6 +242,17 @@ impl CommandGateway {
         mode: BatchMode,
         context: &CommandContext,
     ) -> Result<BatchOutcome, GatewayError> {
+        // Whoever sent it: nothing over a limit gets near a decision or the store.
+        for (index, command) in commands.iter().enumerate() {
+            self.config
+                .limits
+                .check(command)
+                .map_err(|source| GatewayError::LimitExceeded {
+                    index,
+                    aggregate_id: command.aggregate_id(),
+                    source,
+                })?;
+        }
         let correlation_id = Uuid::new_v4();
         let command_ids: Vec<Uuid> = commands
             .iter()
@@ -425,6 +460,20 @@ impl Inner {
             ));
         }
 
+        // Refused at the door rather than stalling a publisher later.
+        if let Some(limit) = config.max_event_bytes {
+            for e in &new_events {
+                let size = e.event.body_json().map_err(StoreError::from)?.len();
+                if size > limit {
+                    tx.rollback()?;
+                    return Err(GatewayError::EventTooLarge {
+                        aggregate_id: e.aggregate_id.clone(),
+                        size,
+                        limit,
+                    });
+                }
+            }
+        }
         // In per-command mode a rejected command appended nothing and left its
         // aggregate's working state untouched, so the events are exactly the accepted ones.
         let positions = event_store::append(&tx, &new_events)?;

@@ -187,6 +187,13 @@ pub fn head_position(conn: &Connection) -> Result<i64, StoreError> {
     )
 }
 
+/// A stored event this build cannot read: where it is and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableEvent {
+    pub position: i64,
+    pub error: String,
+}
+
 /// Reads committed events in position order.
 pub struct EventReader {
     conn: Connection,
@@ -205,6 +212,38 @@ impl EventReader {
         let mut events = Vec::new();
         while let Some(row) = rows.next()? {
             events.push(stored_event(row)?);
+        }
+        Ok(events)
+    }
+
+    /// Like [`EventReader::read_after`], but an event that cannot be decoded (or whose
+    /// identity is corrupt) comes as an [`UnreadableEvent`] instead of failing the read:
+    /// for a reader that must never stop on one (the projector parks it).
+    pub fn read_after_lenient(
+        &mut self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Result<StoredEvent, UnreadableEvent>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT position, event_id, aggregate_kind, aggregate_id, aggregate_version,
+                    event_type, event_version, payload, metadata
+             FROM events WHERE position > ?1 ORDER BY position LIMIT ?2",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows = stmt.query(params![after, limit])?;
+        let mut events = Vec::new();
+        while let Some(row) = rows.next()? {
+            events.push(match stored_event(row) {
+                Ok(e) => Ok(e),
+                Err(
+                    e
+                    @ (StoreError::Decode { position, .. } | StoreError::Corrupt { position, .. }),
+                ) => Err(UnreadableEvent {
+                    position,
+                    error: e.to_string(),
+                }),
+                Err(other) => return Err(other),
+            });
         }
         Ok(events)
     }

@@ -18,7 +18,7 @@ use super::filter::{Clause, Field, Op};
 use super::sql::{self, Kind};
 use super::text::Search;
 use super::*;
-use crate::view::projection::flatten_map;
+use crate::view::projection::payload_rows;
 use crate::view::Principals;
 
 /// The fields of a correlated data entry that `data.*` clauses compare.
@@ -326,28 +326,18 @@ impl MemoryQuery {
                     }) != clause.negated
                 }
                 Target::Payload { path } => {
-                    let rows = payload.get_or_insert_with(|| {
-                        let mut flat = Vec::new();
-                        flatten_map("", &task.payload, &mut flat);
-                        flat
-                    });
-                    rows.iter()
-                        .filter(|(p, _, _)| p == path)
-                        .any(|(_, text, num)| {
-                            let value = if clause.numeric {
-                                match num {
-                                    Some(n) => Operand::Number(*n),
-                                    None => return false,
-                                }
-                            } else {
-                                match text {
-                                    Some(t) => Operand::Text(t.clone()),
-                                    None => return false,
-                                }
-                            };
-                            clause.test.holds(&value)
-                        })
-                        != clause.negated
+                    let rows = payload.get_or_insert_with(|| payload_rows(&task.payload));
+                    rows.iter().filter(|r| r.path == *path).any(|r| {
+                        let value = if clause.numeric {
+                            match r.number {
+                                Some(n) => Operand::Number(n),
+                                None => return false,
+                            }
+                        } else {
+                            Operand::Text(r.text.clone())
+                        };
+                        clause.test.holds(&value)
+                    }) != clause.negated
                 }
             };
             if !holds {

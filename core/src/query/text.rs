@@ -13,7 +13,7 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::model::Task;
-use crate::view::projection::flatten_map;
+use crate::view::projection::payload_rows;
 
 /// How many words of a search count (the rest are ignored).
 pub const MAX_SEARCH_WORDS: usize = 16;
@@ -83,9 +83,8 @@ fn words_of<'a>(task: &'a Task, payload_texts: impl Iterator<Item = &'a str>) ->
 
 /// Every word of the task, for judging a search in memory.
 pub fn task_words(task: &Task) -> Vec<String> {
-    let mut flat = Vec::new();
-    flatten_map("", &task.payload, &mut flat);
-    words_of(task, flat.iter().filter_map(|(_, text, _)| text.as_deref()))
+    let rows = payload_rows(&task.payload);
+    words_of(task, rows.iter().map(|r| r.text.as_str()))
 }
 
 /// The task's words as the index stores them (separated by spaces), given its payload's

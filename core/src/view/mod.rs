@@ -16,7 +16,7 @@ pub use wal_checkpointer::WalCheckpointer;
 pub fn wal_checkpointer_safety_net() -> i64 {
     wal_checkpointer::SAFETY_NET_PAGES
 }
-pub use projection::{flatten, Principals};
+pub use projection::{payload_rows, PayloadRow, Principals, MAX_INDEX_PATH, MAX_INDEX_ROWS};
 pub use schema::VIEW_SCHEMA_VERSION;
 
 /// Opens connections to one view file.
@@ -81,6 +81,26 @@ pub fn checkpoint(conn: &Connection, id: &str) -> rusqlite::Result<i64> {
         )
         .optional()?
         .unwrap_or(0))
+}
+
+/// Parks a stored event the view could not read (see `parked_events`).
+pub(crate) fn park_event(conn: &Connection, position: i64, error: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO parked_events (position, error) VALUES (?1, ?2)")?
+        .execute(rusqlite::params![position, error])?;
+    Ok(())
+}
+
+/// The events parked so far: (position, why), oldest first.
+pub fn parked_events(conn: &Connection) -> rusqlite::Result<Vec<(i64, String)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT position, error FROM parked_events ORDER BY position")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Discards parked events (an operator has looked at them): they stay unapplied.
+pub fn discard_parked_events(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM parked_events", [])
 }
 
 pub(crate) fn drop_all(conn: &Connection) -> rusqlite::Result<()> {

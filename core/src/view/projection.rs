@@ -236,61 +236,109 @@ fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Re
     for c in &task.correlations {
         corr.execute(params![task.id, c.entry_type, c.entry_id])?;
     }
-    let mut flat = Vec::new();
-    flatten_map("", &task.payload, &mut flat);
+    let rows = payload_rows(&task.payload);
     // Payload rows go in as multi-row inserts of up to 16 rows: one statement run
     // instead of one per row.
-    let rows: Vec<(&String, &String, &Option<f64>)> = flat
-        .iter()
-        .filter_map(|(path, text, num)| text.as_ref().map(|t| (path, t, num)))
-        .collect();
     for chunk in rows.chunks(16) {
         let values = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
         let mut stmt = tx.prepare_cached(&format!(
             "INSERT OR IGNORE INTO task_payload (task_id, path, value_text, value_num) VALUES {values}"
         ))?;
         let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 4);
-        for (path, text, num) in chunk {
-            params.extend([&task.id as &dyn rusqlite::ToSql, *path, *text, *num]);
+        for row in chunk {
+            params.extend([
+                &task.id as &dyn rusqlite::ToSql,
+                &row.path,
+                &row.text,
+                &row.number,
+            ]);
         }
         stmt.execute(params.as_slice())?;
     }
-    let words = crate::query::text::index_text(task, rows.iter().map(|(_, text, _)| text.as_str()));
+    let words = crate::query::text::index_text(task, rows.iter().map(|r| r.text.as_str()));
     tx.prepare_cached("INSERT INTO tasks_fts (rowid, words) VALUES (?1, ?2)")?
         .execute(params![rowid, words])?;
     Ok(json)
 }
 
-pub(crate) fn flatten_map(
-    prefix: &str,
-    map: &serde_json::Map<String, serde_json::Value>,
-    out: &mut Vec<(String, Option<String>, Option<f64>)>,
-) {
-    for (k, v) in map {
-        let path = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        flatten(&path, v, out);
-    }
+/// The most payload index rows of one task: a payload with more values indexes the
+/// first ones (in document order) only; the rest cannot be filtered on or searched.
+pub const MAX_INDEX_ROWS: usize = 10_000;
+/// The longest path indexed: values below a longer path are not indexed.
+pub const MAX_INDEX_PATH: usize = 512;
+
+/// One row of the payload index: a path (objects nest with dots, array elements share
+/// their array's path) and a value, as text and, for numbers, as a number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PayloadRow {
+    pub path: String,
+    pub text: String,
+    pub number: Option<f64>,
 }
 
-/// Flattens JSON into (path, text, number) rows: objects nest with dots, array elements
-/// share their array's path, numbers keep both forms, nulls are skipped.
-pub fn flatten(
-    prefix: &str,
-    value: &serde_json::Value,
-    out: &mut Vec<(String, Option<String>, Option<f64>)>,
-) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => flatten_map(prefix, map, out),
-        Value::Array(items) => items.iter().for_each(|v| flatten(prefix, v, out)),
-        Value::Null => {}
-        Value::Bool(b) => out.push((prefix.to_string(), Some(b.to_string()), None)),
-        Value::Number(n) => out.push((prefix.to_string(), Some(n.to_string()), n.as_f64())),
-        Value::String(s) => out.push((prefix.to_string(), Some(s.clone()), None)),
+/// The payload index rows of a payload: one per (path, value), nulls skipped, bounded
+/// by [`MAX_INDEX_ROWS`] and [`MAX_INDEX_PATH`] whatever the payload (an event stored
+/// before the ingestion limits must not take a node's memory either). The projection,
+/// in-memory filters and full-text search all index through here, so they agree.
+pub fn payload_rows(payload: &serde_json::Map<String, serde_json::Value>) -> Vec<PayloadRow> {
+    let mut index = PayloadIndex::default();
+    index.map("", payload);
+    index.rows
+}
+
+#[derive(Default)]
+struct PayloadIndex {
+    rows: Vec<PayloadRow>,
+    seen: std::collections::HashSet<(String, String)>,
+}
+
+impl PayloadIndex {
+    fn full(&self) -> bool {
+        self.rows.len() >= MAX_INDEX_ROWS
+    }
+
+    fn map(&mut self, prefix: &str, map: &serde_json::Map<String, serde_json::Value>) {
+        for (k, v) in map {
+            if self.full() {
+                return;
+            }
+            if prefix.len() + 1 + k.len() > MAX_INDEX_PATH {
+                continue;
+            }
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            self.value(&path, v);
+        }
+    }
+
+    fn value(&mut self, path: &str, value: &serde_json::Value) {
+        use serde_json::Value;
+        let (text, number) = match value {
+            Value::Object(map) => return self.map(path, map),
+            Value::Array(items) => {
+                for item in items {
+                    if self.full() {
+                        return;
+                    }
+                    self.value(path, item);
+                }
+                return;
+            }
+            Value::Null => return,
+            Value::Bool(b) => (b.to_string(), None),
+            Value::Number(n) => (n.to_string(), n.as_f64()),
+            Value::String(s) => (s.clone(), None),
+        };
+        if !self.full() && self.seen.insert((path.to_string(), text.clone())) {
+            self.rows.push(PayloadRow {
+                path: path.to_string(),
+                text,
+                number,
+            });
+        }
     }
 }
 
@@ -468,4 +516,40 @@ fn apply_process_instance(tx: &Connection, event: &ProcessInstanceEvent) -> rusq
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod payload_index_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn rows(v: serde_json::Value) -> Vec<PayloadRow> {
+        payload_rows(v.as_object().expect("object"))
+    }
+
+    #[test]
+    fn the_payload_index_is_bounded_whatever_was_stored() {
+        // The amplification (a 200,000-character key over 5,000 items): its path is too
+        // long to index, so nothing of it is copied.
+        let key = "k".repeat(200_000);
+        assert!(rows(json!({ key: (0..5_000).collect::<Vec<u32>>() })).is_empty());
+        // Many values: the first MAX_INDEX_ROWS are indexed.
+        assert_eq!(
+            rows(json!({"n": (0..50_000).collect::<Vec<u32>>()})).len(),
+            MAX_INDEX_ROWS
+        );
+        // One row per (path, value); arrays share their path; nulls skipped.
+        assert_eq!(
+            rows(json!({"a": [1, 1, 2, null], "b": {"c": "x"}}))
+                .into_iter()
+                .map(|r| (r.path, r.text))
+                .collect::<Vec<_>>(),
+            [
+                ("a".to_string(), "1".to_string()),
+                ("a".into(), "2".into()),
+                ("b.c".into(), "x".into())
+            ]
+        );
+    }
 }

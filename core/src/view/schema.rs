@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 13;
+pub const VIEW_SCHEMA_VERSION: i64 = 14;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -103,6 +103,13 @@ CREATE TABLE IF NOT EXISTS requests (
     answered_position  INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS requests_user ON requests (user_name, requested_position);
+
+-- Stored events this build could not read, parked so the view goes on without them
+-- (reported on /health and /metrics; a rebuild by a build that reads them applies them).
+CREATE TABLE IF NOT EXISTS parked_events (
+    position INTEGER PRIMARY KEY,
+    error    TEXT NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS data_entries (
     entry_type       TEXT NOT NULL,
@@ -208,6 +215,7 @@ pub const TABLES: &[&str] = &[
     "tasks_fts",
     "task_changes",
     "requests",
+    "parked_events",
     "data_entries",
     "data_entry_authorizations",
     "data_entry_protocol_users",

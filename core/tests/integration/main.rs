@@ -4,5 +4,6 @@
 
 mod filter_fuzz;
 mod live_items;
+mod parking;
 mod projector_crash;
 mod query_side;

@@ -79,6 +79,15 @@ impl AppState {
                 "a position is not negative",
             ));
         }
+        // A node whose view follows its own store: a position past the store's newest
+        // event will not come by waiting.
+        let newest = self.node.head_position();
+        if self.ingestion && p > newest {
+            return Err(Problem::bad_request(
+                "position",
+                format!("no event has position {p} yet (the newest is {newest})"),
+            ));
+        }
         let mut view = self.view_position.clone();
         let reached = async move { view.wait_for(|v| *v >= p).await.is_ok() };
         match tokio::time::timeout(READ_WAIT, reached).await {

@@ -14,10 +14,15 @@ use crate::problem::{ApiJson, NoQuery, Problem};
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
+    /// `ok`, or `degraded` while events are parked (the view went on without them).
     pub status: String,
     pub event_store_position: i64,
     pub view_position: i64,
     pub live_subscribers: usize,
+    /// Stored events the view could not read: parked, and listed on the log with why
+    /// (`taskpool-view parked` lists them; a rebuild by a build that reads them applies
+    /// them).
+    pub parked_events: usize,
     /// A process-application node: the Kafka publisher's checkpoint, lag and errors.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -25,8 +30,10 @@ pub struct Health {
 }
 
 fn health_of(state: &AppState) -> Health {
+    let parked_events = state.node.parked_events().map(|p| p.len()).unwrap_or(0);
     Health {
-        status: "ok".into(),
+        status: if parked_events > 0 { "degraded" } else { "ok" }.into(),
+        parked_events,
         event_store_position: state.node.head_position(),
         view_position: state.node.view_position(),
         live_subscribers: state.node.live_subscribers(),

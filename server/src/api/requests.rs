@@ -41,7 +41,7 @@ pub async fn list_requests(
 }
 
 /// One of my requests, as it stands now.
-#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "actions", params(("id" = String, Path, description = "the request id (the action's `request.requestId`)")),
+#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "actions", params(("id" = uuid::Uuid, Path, description = "the request id (the action's `request.requestId`)")),
     responses((status = 200, body = ActionRequest), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_request(
     State(state): State<AppState>,

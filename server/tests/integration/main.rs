@@ -15,3 +15,4 @@ mod modes;
 mod requests;
 mod resync;
 mod streams;
+mod trust;

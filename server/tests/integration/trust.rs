@@ -1,0 +1,213 @@
+//! Trust under attack: what used to take a node down no longer does. The payload that
+//! asked a node for a gigabyte is refused at the door (the real binary's peak memory
+//! stays small), every way in names the limit and the field, and a stored event the
+//! view cannot read is parked while the node stays ready and goes on.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::common::{spawn_server, task_json, TestServer};
+
+/// The peak resident memory of a process (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb / 1024)
+        .expect("VmHWM")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_amplification_payload_is_refused_and_the_node_stays_small() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, base) = spawn_server(dir.path(), &[]);
+    let token = std::process::Command::new(env!("CARGO_BIN_EXE_taskpool-server"))
+        .args(["token", "--application", "shop", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("token");
+    let token = String::from_utf8(token.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
+    let client = reqwest::Client::new();
+    // A 200,000-character key over 5,000 array items: 0.2 MB that once asked the payload
+    // index for a gigabyte (the path copied per item).
+    let mut task = task_json("shop", "boom", &["support"], &[], None);
+    let key = "k".repeat(200_000);
+    task["payload"] = json!({ key: (0..5_000).collect::<Vec<u32>>() });
+    let body = json!({"events": [{"type": "taskCreated", "task": task}]});
+    let size = serde_json::to_vec(&body).expect("json").len();
+    assert!(size < 300_000, "{size} bytes");
+    let resp = client
+        .post(format!("{base}/api/v1/engine-events"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 422);
+    let problem: Value = resp.json().await.expect("problem");
+    assert_eq!(problem["field"], "events", "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("key length of 200000")),
+        "{problem}"
+    );
+    // Values up to the limits are indexed within bounds: the most values a payload may
+    // hold, under long (allowed) keys, in a few tasks.
+    for i in 0..5 {
+        let mut task = task_json("shop", &format!("wide-{i}"), &["support"], &[], None);
+        let long = "p".repeat(250);
+        let values: serde_json::Map<String, Value> = (0..100)
+            .map(|j| (format!("{long}{j}"), json!((0..99).collect::<Vec<u32>>())))
+            .collect();
+        task["payload"] = Value::Object(values);
+        let resp = client
+            .post(format!("{base}/api/v1/engine-events"))
+            .bearer_auth(&token)
+            .json(&json!({"events": [{"type": "taskCreated", "task": task}]}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let peak = peak_rss_mib(child.id());
+    eprintln!("peak RSS of the server: {peak} MiB");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(peak < 300, "peak RSS {peak} MiB");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_way_in_names_the_limit_and_the_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start(dir.path()).await;
+    let head = s.server.node.head_position();
+    let shop = s.app("shop");
+    let many_users: Vec<String> = (0..1_001).map(|i| format!("u{i}")).collect();
+    let users: Vec<&str> = many_users.iter().map(String::as_str).collect();
+    let cases = [
+        (
+            "/api/v1/engine-events",
+            json!({"events": [{"type": "taskCreated", "task": task_json("shop", "t1", &[], &users, None)}]}),
+            "events",
+            "candidateUsers",
+        ),
+        (
+            "/api/v1/commands",
+            json!({"commands": [{"type": "assignTask", "id": "x".repeat(300), "assignee": "bob"}]}),
+            "commands[0].id",
+            "length of 300",
+        ),
+        (
+            "/api/v1/commands",
+            json!({"commands": [{"type": "updateTaskAttributes", "id": "t1", "payload": {"deep": (0..40).fold(json!(1), |v, _| json!({"d": v}))}}]}),
+            "commands[0].payload.deep.d",
+            "depth",
+        ),
+    ];
+    for (path, body, field, detail) in cases {
+        let resp = s.post(&shop, path, Some(body)).await;
+        assert_eq!(resp.status(), 422, "{path}");
+        let problem: Value = resp.json().await.expect("problem");
+        assert!(
+            problem["field"]
+                .as_str()
+                .is_some_and(|f| f.starts_with(field)),
+            "{path}: {problem}"
+        );
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(detail)),
+            "{path}: {problem}"
+        );
+    }
+    // A user's completion values.
+    s.create_task("shop", "t2", &["support"], &[], Some("alice"))
+        .await;
+    let head_before = s.server.node.head_position();
+    let alice = s.user("alice", &["support"]);
+    let resp = s
+        .post(
+            &alice,
+            "/api/v1/tasks/t2/complete",
+            Some(json!({"payload": {"list": vec![0; 10_001]}})),
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let problem: Value = resp.json().await.expect("problem");
+    assert_eq!(problem["field"], "payload.list", "{problem}");
+    assert_eq!(s.server.node.head_position(), head_before, "nothing stored");
+    assert!(head < head_before);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poisoned_event_is_parked_and_the_node_stays_ready_and_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start(dir.path()).await;
+    for id in ["a", "b"] {
+        s.create_task("shop", id, &["support"], &[], None).await;
+    }
+    s.stop().await;
+    // `a`'s event as a newer build (or a bug) might have written it, and a view rebuilt
+    // from scratch (as after an upgrade).
+    let raw = rusqlite::Connection::open(dir.path().join("events.db")).expect("events");
+    raw.execute(
+        "UPDATE events SET payload = '{\"unexpected\": true}' WHERE aggregate_id = 'a'",
+        [],
+    )
+    .expect("poison");
+    drop(raw);
+    std::fs::remove_file(dir.path().join("view.db")).expect("view");
+    let s = TestServer::start(dir.path()).await;
+    let head = s.server.node.head_position();
+    s.wait_for_view(head).await;
+    let ready = s.client.get(s.url("/ready")).send().await.expect("ready");
+    assert_eq!(ready.status(), 200);
+    let health: Value = s
+        .client
+        .get(s.url("/health"))
+        .send()
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["parkedEvents"], 1, "{health}");
+    let metrics = s
+        .client
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("taskpool_parked_events 1"), "{metrics}");
+    // It goes on: a new task shows.
+    let position = s.create_task("shop", "c", &["support"], &[], None).await;
+    s.wait_for_view(position).await;
+    let page: Value = s
+        .get(&s.user("carol", &["support"]), "/api/v1/tasks")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let ids: Vec<&str> = page["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 2, "b and c: {ids:?}");
+    s.stop().await;
+}
