@@ -650,3 +650,34 @@ fn an_update_of_a_deleted_data_entry_brings_it_back_unless_deletion_is_strict() 
         }
     }
 }
+
+#[test]
+fn an_event_larger_than_the_node_can_pass_on_is_refused_and_nothing_is_stored() {
+    let (_d, store) = store();
+    let gateway = CommandGateway::with_config(
+        &store,
+        GatewayConfig {
+            max_event_bytes: Some(2_000),
+            ..Default::default()
+        },
+    )
+    .expect("gateway");
+    let mut big = fixtures::task("big", "app");
+    big.payload.insert("text".into(), json!("x".repeat(3_000)));
+    let err = gateway
+        .handle(
+            vec![create("small"), TaskCommand::CreateTask(big).into()],
+            BatchMode::Atomic,
+            &CommandContext::default(),
+        )
+        .expect_err("refused");
+    assert!(
+        matches!(&err, GatewayError::EventTooLarge { aggregate_id, limit: 2_000, .. } if aggregate_id == "big"),
+        "{err}"
+    );
+    assert!(all_events(&store).is_empty(), "nothing of the unit stored");
+    assert!(gateway
+        .send(create("small"), &CommandContext::default())
+        .expect("sent")
+        .is_accepted());
+}
