@@ -76,6 +76,8 @@ pub enum AuthSetupError {
     PublicKey { path: String, message: String },
     #[error("users file {path}: {message}")]
     Users { path: String, message: String },
+    #[error("the configured HS256 secret has {0} bytes: at least 32 are needed (anyone could guess a shorter one)")]
+    WeakSecret(usize),
     #[error("signing: {0}")]
     Signing(#[from] jsonwebtoken::errors::Error),
 }
@@ -86,6 +88,9 @@ pub fn load_or_create_secret(
     configured: Option<&str>,
 ) -> Result<Vec<u8>, AuthSetupError> {
     if let Some(s) = configured {
+        if s.len() < MIN_SECRET_BYTES {
+            return Err(AuthSetupError::WeakSecret(s.len()));
+        }
         return Ok(s.as_bytes().to_vec());
     }
     let path = data_dir.join("jwt-secret");
@@ -103,13 +108,18 @@ pub fn load_or_create_secret(
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    // Write to a temporary file and rename: two processes starting at once agree.
+    // Written to a temporary file created 0600 (never readable by others, not even
+    // briefly) and renamed: two processes starting at once agree.
     let tmp = data_dir.join(format!("jwt-secret.{}", std::process::id()));
-    std::fs::write(&tmp, &secret).map_err(err)?;
-    #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp).map_err(err)?;
+        file.write_all(secret.as_bytes()).map_err(err)?;
+        file.sync_all().map_err(err)?;
     }
     if path.exists() {
         let _ = std::fs::remove_file(&tmp);
@@ -120,6 +130,9 @@ pub fn load_or_create_secret(
     tracing::info!(path = %path.display(), "generated a token secret for this data directory");
     Ok(secret.into_bytes())
 }
+
+/// The shortest HS256 secret accepted.
+pub const MIN_SECRET_BYTES: usize = 32;
 
 fn now_secs() -> u64 {
     u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default()
@@ -179,6 +192,8 @@ pub struct Authenticator {
     hs256: DecodingKey,
     rs256: Option<DecodingKey>,
     issuer: Option<String>,
+    audience: Option<String>,
+    hs256_user_tokens: bool,
     dev_user: Option<String>,
     users: Arc<StaticUserDirectory>,
 }
@@ -217,6 +232,8 @@ impl Authenticator {
             secret: Arc::new(secret),
             rs256,
             issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            hs256_user_tokens: config.hs256_user_tokens,
             dev_user: config.dev_user.clone(),
             users: Arc::new(users),
         })
@@ -275,9 +292,22 @@ impl Authenticator {
             }
         };
         let mut validation = Validation::new(alg);
+        // A token not valid yet is not valid; `exp` is required (60 s of leeway for
+        // clocks apart), `iss` and `aud` when configured.
+        validation.validate_nbf = true;
+        let mut required = vec!["exp"];
         if let Some(iss) = &self.issuer {
             validation.set_issuer(&[iss]);
+            required.push("iss");
         }
+        match &self.audience {
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
+            None => validation.validate_aud = false,
+        }
+        validation.set_required_spec_claims(&required);
         let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map_err(|e| AuthError::Invalid(e.to_string()))?
             .claims;
@@ -287,6 +317,11 @@ impl Authenticator {
         Ok(match claims.app {
             Some(name) if !name.trim().is_empty() => Caller::Application { name },
             Some(_) => return Err(AuthError::Invalid("the `app` claim is empty".into())),
+            None if alg == Algorithm::HS256 && !self.hs256_user_tokens => {
+                return Err(AuthError::Invalid(
+                    "user tokens must come from the identity provider (RS256)".into(),
+                ))
+            }
             None => Caller::User {
                 user: claims.sub,
                 groups: claims.groups,
@@ -373,5 +408,143 @@ mod tests {
                 groups: vec![]
             }
         );
+    }
+
+    /// Signs arbitrary claims with any HMAC algorithm (what an attacker could send).
+    fn forge(secret: &[u8], alg: Algorithm, claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(alg),
+            &claims,
+            &EncodingKey::from_secret(secret),
+        )
+        .expect("sign")
+    }
+
+    #[test]
+    fn the_token_matrix() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret = "a shared secret of at least thirty-two bytes";
+        let with = |adjust: &dyn Fn(&mut AuthConfig)| {
+            let mut config = AuthConfig {
+                hs256_secret: Some(secret.into()),
+                ..Default::default()
+            };
+            adjust(&mut config);
+            Authenticator::new(dir.path(), &config).expect("authenticator")
+        };
+        let a = with(&|_| {});
+        let now = now_secs();
+        let hs = |claims: serde_json::Value| forge(secret.as_bytes(), Algorithm::HS256, claims);
+        // Good.
+        assert!(a
+            .verify(&hs(serde_json::json!({"sub": "alice", "exp": now + 60})))
+            .is_ok());
+        // alg none: an unsigned token.
+        let body = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!(r#"{{"sub":"alice","exp":{}}}"#, now + 60));
+        let head = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"alg":"none","typ":"JWT"}"#);
+        assert!(a.verify(&format!("{head}.{body}.")).is_err(), "alg none");
+        // Another HMAC: not accepted.
+        let hs384 = forge(
+            secret.as_bytes(),
+            Algorithm::HS384,
+            serde_json::json!({"sub": "alice", "exp": now + 60}),
+        );
+        assert!(a.verify(&hs384).is_err(), "HS384");
+        // Not valid yet, expired beyond the leeway, no exp.
+        assert!(
+            a.verify(&hs(
+                serde_json::json!({"sub": "alice", "exp": now + 90_000, "nbf": now + 86_400})
+            ))
+            .is_err(),
+            "nbf a day ahead"
+        );
+        assert!(
+            a.verify(&hs(serde_json::json!({"sub": "alice", "exp": now - 120})))
+                .is_err(),
+            "expired"
+        );
+        assert!(
+            a.verify(&hs(serde_json::json!({"sub": "alice"}))).is_err(),
+            "no exp"
+        );
+        // An identity provider's `aud`: not judged without an audience setting...
+        assert!(
+            a.verify(&hs(
+                serde_json::json!({"sub": "alice", "exp": now + 60, "aud": "taskpool"})
+            ))
+            .is_ok(),
+            "aud, none configured"
+        );
+        // ... and required to match with one.
+        let aud = with(&|c| c.audience = Some("taskpool".into()));
+        assert!(aud
+            .verify(&hs(
+                serde_json::json!({"sub": "alice", "exp": now + 60, "aud": "taskpool"})
+            ))
+            .is_ok());
+        assert!(
+            aud.verify(&hs(
+                serde_json::json!({"sub": "alice", "exp": now + 60, "aud": "other"})
+            ))
+            .is_err(),
+            "wrong aud"
+        );
+        assert!(
+            aud.verify(&hs(serde_json::json!({"sub": "alice", "exp": now + 60})))
+                .is_err(),
+            "missing aud"
+        );
+        // An issuer setting requires `iss`.
+        let iss = with(&|c| c.issuer = Some("https://idp".into()));
+        assert!(
+            iss.verify(&hs(serde_json::json!({"sub": "alice", "exp": now + 60})))
+                .is_err(),
+            "missing iss"
+        );
+        assert!(iss
+            .verify(&hs(
+                serde_json::json!({"sub": "alice", "exp": now + 60, "iss": "https://idp"})
+            ))
+            .is_ok());
+        // HS256 off for users: applications still use it.
+        let idp = with(&|c| c.hs256_user_tokens = false);
+        assert!(
+            idp.verify(&hs(serde_json::json!({"sub": "alice", "exp": now + 60})))
+                .is_err(),
+            "HS256 user token"
+        );
+        assert!(idp
+            .verify(&hs(
+                serde_json::json!({"sub": "app:shop", "app": "shop", "exp": now + 60})
+            ))
+            .is_ok());
+        // An empty or short configured secret is refused at start.
+        for weak in ["", "short", &"x".repeat(31)] {
+            let config = AuthConfig {
+                hs256_secret: Some(weak.to_string()),
+                ..Default::default()
+            };
+            assert!(
+                matches!(
+                    Authenticator::new(dir.path(), &config),
+                    Err(AuthSetupError::WeakSecret(_))
+                ),
+                "{weak:?}"
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_generated_secret_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, _a) = auth(None);
+        let mode = std::fs::metadata(dir.path().join("jwt-secret"))
+            .expect("secret")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -72,7 +72,7 @@ impl std::str::FromStr for Role {
 }
 
 /// How callers prove who they are.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct AuthConfig {
     /// The HS256 shared secret. None: the data directory's own (generated on first
@@ -85,8 +85,29 @@ pub struct AuthConfig {
     /// Development mode: a static users file (`[users.alice] groups = ["g"]`) giving
     /// the groups of `dev_user` and of users logging in through `/api/v1/dev/token`.
     pub users_file: Option<PathBuf>,
-    /// Expected `iss` claim, if any.
+    /// Expected `iss` claim, if any: then every token must carry it.
     pub issuer: Option<String>,
+    /// Expected `aud` claim, if any: then every token must carry it. Without it a
+    /// token's `aud` is not judged (identity providers set one).
+    pub audience: Option<String>,
+    /// Whether user tokens may be HS256 (the shared secret). With an identity provider
+    /// (RS256) configured, set it to false: only the provider signs users in, the shared
+    /// secret then only serves process applications.
+    pub hs256_user_tokens: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            hs256_secret: None,
+            rs256_public_key_file: None,
+            dev_user: None,
+            users_file: None,
+            issuer: None,
+            audience: None,
+            hs256_user_tokens: true,
+        }
+    }
 }
 
 impl Default for ServerConfig {

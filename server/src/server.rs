@@ -88,7 +88,17 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
     if config.example && config.auth.users_file.is_none() {
         auth = auth.with_users(taskpool_example::on_node::users());
     }
-    let dev_login = config.example || config.auth.users_file.is_some();
+    // The development login signs anyone in: only beside the example application.
+    let dev_login = config.example;
+    if let Some(user) = &config.auth.dev_user {
+        // Every request without a token acts as this user: never beyond this machine.
+        anyhow::ensure!(
+            config.listen.ip().is_loopback(),
+            "dev-user answers every request without a token as `{user}`: it is only allowed on a loopback address, not {}",
+            config.listen
+        );
+        tracing::warn!(user = %user, "DEVELOPMENT MODE: every request without a token acts as this user (loopback only)");
+    }
     let shutdown = CancellationToken::new();
     let outcomes = bridge_outcomes(&node);
     let view_position = watch_position(&node, "view-position", |n| n.view_signal());

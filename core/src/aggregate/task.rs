@@ -57,6 +57,17 @@ fn interaction(task: &Task, user: &str) -> TaskInteractionRequested {
     }
 }
 
+/// A claimed task is the assignee's to act on.
+fn only_the_assignee(task: &Task, id: &str, user: &str) -> Result<(), Rejection> {
+    match &task.assignee {
+        Some(a) if a != user => Err(Rejection::new(
+            RejectionCode::TaskAssignedToOtherUser,
+            format!("task `{id}` is assigned to `{a}`, not `{user}`"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The names that actually change the task, or `None` when there are none (a
 /// candidate change that changes nothing emits no event).
 fn only<'a>(names: impl Iterator<Item = &'a String>) -> Option<std::collections::BTreeSet<String>> {
@@ -300,6 +311,8 @@ impl Aggregate for TaskAggregate {
             }
             TaskCommand::DeferInteraction(c) => {
                 require("user", &c.user)?;
+                // A candidate may not hide a task someone has claimed from them.
+                only_the_assignee(task, &c.id, &c.user)?;
                 if task.follow_up_date == Some(c.follow_up_date) {
                     Vec::new()
                 } else {
@@ -311,6 +324,7 @@ impl Aggregate for TaskAggregate {
             }
             TaskCommand::UndeferInteraction(c) => {
                 require("user", &c.user)?;
+                only_the_assignee(task, &c.id, &c.user)?;
                 if task.follow_up_date.is_none() {
                     Vec::new()
                 } else {

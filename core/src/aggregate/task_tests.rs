@@ -576,4 +576,32 @@ fn defer_and_undefer_rules() {
     T::given(vec![created("t1")])
         .when(&undefer)
         .then_expect_no_events();
+    // Claimed by bob: alice, a candidate, may not defer it out of his sight, nor undefer.
+    T::given(vec![created("t1"), assigned("t1", "bob")])
+        .when(&defer)
+        .then_expect_rejection(RejectionCode::TaskAssignedToOtherUser);
+    T::given(vec![
+        created("t1"),
+        assigned("t1", "bob"),
+        deferred_again(until),
+    ])
+    .when(&undefer)
+    .then_expect_rejection(RejectionCode::TaskAssignedToOtherUser);
+    // Her own: she may.
+    T::given(vec![created("t1"), assigned("t1", "alice")])
+        .when(&defer)
+        .then_expect_events(vec![TaskEvent::TaskDeferRequested(
+            TaskInteractionRequested {
+                follow_up_date: Some(until),
+                ..request("alice")
+            },
+        )]);
+}
+
+fn deferred_again(until: chrono::DateTime<Utc>) -> TaskEvent {
+    TaskEvent::TaskAttributesUpdated(UpdateTaskAttributes {
+        id: "t1".into(),
+        follow_up_date: Patch::Set(until),
+        ..Default::default()
+    })
 }

@@ -137,7 +137,7 @@ pub async fn dev_token(
 ) -> Result<Json<DevToken>, Problem> {
     if !state.dev_login {
         return Err(Problem::not_found(
-            "the development login is off (start with --example or a users file)",
+            "the development login is off (it comes with --example)",
         ));
     }
     let users = state.auth.users();

@@ -40,7 +40,7 @@ async fn node_at_rate(
         c.example_rate = rate;
         c.kafka.brokers = brokers;
         // One identity provider for all nodes: a token is valid on each.
-        c.auth.hs256_secret = Some("the test cluster's shared secret".into());
+        c.auth.hs256_secret = Some("the test cluster's shared secret, 32 bytes or more".into());
     })
     .await
 }
