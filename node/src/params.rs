@@ -71,6 +71,9 @@ pub struct TaskListParams {
     pub position: Option<i64>,
 }
 
+/// The largest offset a list accepts (cursor paging goes further).
+pub const MAX_OFFSET: usize = 1_000_000;
+
 /// How long a read waits for the position it asks for.
 pub const READ_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -96,6 +99,12 @@ impl TaskListParams {
         q.text = self.q.clone().filter(|t| !t.trim().is_empty());
         if let Some(s) = &self.sort {
             q.sort = parse_sort(s)?;
+        }
+        if self.offset.is_some_and(|o| o > MAX_OFFSET) {
+            return Err(Problem::bad_request(
+                "offset",
+                format!("the offset must be at most {MAX_OFFSET} (page with `cursor` beyond)"),
+            ));
         }
         let limit = self.limit.unwrap_or(50);
         if limit == 0 || limit > MAX_PAGE {

@@ -158,8 +158,9 @@ impl From<QueryError> for Problem {
             QueryError::BadCursor => Problem::bad_request("cursor", e.to_string()),
             QueryError::BadLimit { .. } => Problem::bad_request("limit", e.to_string()),
             QueryError::Sqlite(_) => {
-                tracing::error!(error = %e, "view query failed");
-                Problem::internal("the view could not answer")
+                let id = uuid::Uuid::new_v4();
+                tracing::error!(error = %e, error_id = %id, "view query failed");
+                Problem::internal(format!("the view could not answer (error {id})"))
             }
         }
     }
@@ -207,8 +208,10 @@ impl From<NodeError> for Problem {
                 Problem::unavailable("shutting-down", "the task pool is shutting down")
             }
             other => {
-                tracing::error!(error = %other, "request failed");
-                Problem::internal("the task pool could not answer")
+                // The client gets an id to quote, never the internal text (it is logged).
+                let id = uuid::Uuid::new_v4();
+                tracing::error!(error = %other, error_id = %id, "request failed");
+                Problem::internal(format!("the task pool could not answer (error {id})"))
             }
         }
     }

@@ -30,6 +30,12 @@ pub struct ServerConfig {
     /// What an update of a deleted data entry does: `lax` (it comes back) or `strict`
     /// (refused).
     pub data_entry_deletion: taskpool_core::command_gateway::DeletionStrategy,
+    /// Host names the server answers to (default: the listen address and the loopback
+    /// names; on every interface, any name unless this is set).
+    pub allowed_hosts: Vec<String>,
+    /// Origins (`https://inbox.example.com`) whose pages may send state-changing
+    /// requests, besides the server's own.
+    pub allowed_origins: Vec<String>,
     /// Seconds between keep-alive comments on event streams.
     pub keep_alive_secs: u64,
     /// The built web UI to serve at `/` (none: `/` says where to find it).
@@ -121,6 +127,8 @@ impl Default for ServerConfig {
             request_expiry_secs: 30,
             data_entry_deletion: Default::default(),
             keep_alive_secs: 15,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
             ui_dir: None,
             role: Role::Single,
             application: "example".into(),

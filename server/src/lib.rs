@@ -18,6 +18,7 @@ pub mod config;
 #[cfg(feature = "kafka")]
 pub mod distribution;
 pub mod metrics;
+pub mod origin;
 pub mod problem;
 pub mod server;
 

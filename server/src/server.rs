@@ -149,9 +149,15 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         }),
     };
     let max_body = config.max_body_bytes;
+    let policy = crate::origin::OriginPolicy::new(
+        config.listen,
+        &config.allowed_hosts,
+        &config.allowed_origins,
+    );
     api::routes(state, config.max_body_bytes)
         .merge(ui)
         .layer(axum::middleware::from_fn(move |req, next| refuse_oversized(max_body, req, next)))
+        .layer(axum::middleware::from_fn(move |req, next| crate::origin::guard(policy.clone(), req, next)))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(CatchPanicLayer::custom(|_| {
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed unexpectedly").into_response()

@@ -117,9 +117,11 @@ impl FromRequestParts<AppState> for Caller {
                     .map_err(|_| Problem::from(crate::auth::AuthError::NotBearer))
             })
             .transpose()?;
-        if header.is_none() {
-            // Browsers cannot set headers on an EventSource: streams also take the token
-            // as `access_token`.
+        let stream = parts.uri.path().starts_with("/api/v1/stream/")
+            || parts.uri.path().ends_with("/interactions");
+        if header.is_none() && stream {
+            // Browsers cannot set headers on an EventSource: streams (and only they) also
+            // take the token as `access_token`.
             if let Some(token) = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
                 .find(|(k, _)| k == "access_token")
                 .map(|(_, v)| v.into_owned())

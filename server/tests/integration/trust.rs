@@ -211,3 +211,95 @@ async fn a_poisoned_event_is_parked_and_the_node_stays_ready_and_goes_on() {
     assert_eq!(ids.len(), 2, "b and c: {ids:?}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_names_and_cross_site_pages_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start(dir.path()).await;
+    s.create_task("shop", "t1", &["support"], &[], None).await;
+    let alice = s.user("alice", &["support"]);
+    // DNS rebinding: a hostile name pointing at 127.0.0.1.
+    let resp = s
+        .client
+        .get(s.url("/api/v1/tasks"))
+        .bearer_auth(&alice)
+        .header("host", "rebind.attacker.test")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 421);
+    let head = s.server.node.head_position();
+    // A cross-site page posting a claim (no body needed).
+    let resp = s
+        .client
+        .post(s.url("/api/v1/tasks/t1/claim"))
+        .bearer_auth(&alice)
+        .header("origin", "http://attacker.test")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 403);
+    let problem: Value = resp.json().await.expect("problem");
+    assert_eq!(problem["field"], "Origin", "{problem}");
+    assert_eq!(s.server.node.head_position(), head, "nothing stored");
+    // The server's own page may.
+    let own = s.base.clone();
+    let resp = s
+        .client
+        .post(s.url("/api/v1/tasks/t1/claim"))
+        .bearer_auth(&alice)
+        .header("origin", own)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 202);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_methods_and_huge_offsets_cost_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start(dir.path()).await;
+    let alice = s.user("alice", &["support"]);
+    for i in 0..60 {
+        let method = reqwest::Method::from_bytes(format!("JUNK{i}").as_bytes()).expect("method");
+        let _ = s
+            .client
+            .request(method, s.url("/api/v1/tasks"))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .expect("send");
+    }
+    let metrics = s
+        .client
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let methods: std::collections::BTreeSet<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("taskpool_http_requests_total"))
+        .filter_map(|l| l.split("method=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(methods.len() <= 3, "{methods:?}");
+    assert!(methods.contains("other"), "{methods:?}");
+    let resp = s
+        .get(&alice, &format!("/api/v1/tasks?offset={}", 1u64 << 63))
+        .await;
+    assert_eq!(resp.status(), 400);
+    let problem: Value = resp.json().await.expect("problem");
+    assert_eq!(problem["field"], "offset", "{problem}");
+    // The token in the query string only on streams.
+    let resp = s
+        .client
+        .get(s.url(&format!("/api/v1/me?access_token={alice}")))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 401);
+    s.stop().await;
+}
