@@ -293,7 +293,7 @@ impl Subscription {
             match task {
                 None => Ok(false),
                 Some(task) => memory.matches(task, now, |t| match conn {
-                    Some(conn) => query::correlated_entries(conn, t),
+                    Some(conn) => query::correlated_entries(conn, memory.viewer(), t),
                     None => Ok(Vec::new()),
                 }),
             }

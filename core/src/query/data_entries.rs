@@ -74,20 +74,27 @@ pub fn data_entry(
 }
 
 /// The data entries correlated with `task` (by its own correlations) that are not
-/// deleted, with the fields `data.*` clauses compare: what a live subscription judges
-/// a `data.*` clause on.
+/// deleted and that `viewer` may read, with the fields `data.*` clauses compare: what a
+/// live subscription judges a `data.*` clause on.
 pub fn correlated_entries(
     conn: &Connection,
+    viewer: &Viewer,
     task: &Task,
 ) -> Result<Vec<CorrelatedEntry>, QueryError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT entry_type, entry_id, name, type_name, application_name, state, processing_type
-         FROM data_entries WHERE entry_type = ?1 AND entry_id = ?2 AND deleted = 0",
-    )?;
+    let (readable, readable_params) = entry_visibility(viewer);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT d.entry_type, d.entry_id, d.name, d.type_name, d.application_name, d.state, d.processing_type
+         FROM data_entries d WHERE d.entry_type = ? AND d.entry_id = ? AND d.deleted = 0 AND {readable}"
+    ))?;
     let mut found = Vec::new();
     for c in &task.correlations {
+        let mut params = vec![
+            Value::Text(c.entry_type.clone()),
+            Value::Text(c.entry_id.clone()),
+        ];
+        params.extend(readable_params.iter().cloned());
         let entry = stmt
-            .query_row([&c.entry_type, &c.entry_id], |r| {
+            .query_row(params_from_iter(params.iter()), |r| {
                 Ok(CorrelatedEntry {
                     entry_type: r.get(0)?,
                     entry_id: r.get(1)?,

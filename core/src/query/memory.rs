@@ -251,6 +251,11 @@ impl MemoryQuery {
         })
     }
 
+    /// Who the query is for.
+    pub fn viewer(&self) -> &Viewer {
+        &self.viewer
+    }
+
     /// Whether some clause compares correlated data entries (then [`Self::matches`]
     /// asks for them).
     pub fn needs_data_entries(&self) -> bool {

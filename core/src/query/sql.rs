@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::types::Value;
 
 use super::filter::{Clause, Field, Filter, Op};
-use super::QueryError;
+use super::{QueryError, Viewer};
 
 /// A WHERE fragment and its parameters.
 #[derive(Debug, Default)]
@@ -152,9 +152,10 @@ pub(super) fn number(raw: &str) -> Option<f64> {
 }
 
 /// Adds every clause of `filter` to `sql`.
-pub fn compile_filter(filter: &Filter, sql: &mut Sql) -> Result<(), QueryError> {
+/// `data.*` clauses see only the data entries `viewer` may read.
+pub fn compile_filter(filter: &Filter, viewer: &Viewer, sql: &mut Sql) -> Result<(), QueryError> {
     for clause in &filter.clauses {
-        compile_clause(clause, sql)?;
+        compile_clause(clause, viewer, sql)?;
     }
     Ok(())
 }
@@ -239,7 +240,7 @@ fn membership(column: &'static str) -> impl Fn(&str, bool) -> String {
     move |sub, negated| format!("{column} {}IN ({sub})", if negated { "NOT " } else { "" })
 }
 
-fn compile_clause(clause: &Clause, sql: &mut Sql) -> Result<(), QueryError> {
+fn compile_clause(clause: &Clause, viewer: &Viewer, sql: &mut Sql) -> Result<(), QueryError> {
     let field = field_of(clause);
     let name = field.to_string();
     let (text, params) = match field {
@@ -272,9 +273,12 @@ fn compile_clause(clause: &Clause, sql: &mut Sql) -> Result<(), QueryError> {
             negatable(
                 clause,
                 |c| {
-                    let (cond, params) = condition(column, Kind::Text, &name, c)?;
+                    let (cond, mut params) = condition(column, Kind::Text, &name, c)?;
+                    // Only entries the viewer may read: a filter must not reveal others.
+                    let (readable, readable_params) = super::data_entries::entry_visibility(viewer);
+                    params.extend(readable_params);
                     Ok((
-                    format!("SELECT c.task_id FROM task_correlations c JOIN data_entries d ON d.entry_type = c.entry_type AND d.entry_id = c.entry_id WHERE d.deleted = 0 AND {cond}"),
+                    format!("SELECT c.task_id FROM task_correlations c JOIN data_entries d ON d.entry_type = c.entry_type AND d.entry_id = c.entry_id WHERE d.deleted = 0 AND {cond} AND {readable}"),
                     params,
                 ))
                 },

@@ -30,7 +30,7 @@ pub fn task_conditions(q: &TaskQuery) -> Result<Sql, QueryError> {
         Deferred::Only => sql.and("tasks.follow_up_date > ?", [now]),
         Deferred::Include => {}
     }
-    sql::compile_filter(&q.filter, &mut sql)?;
+    sql::compile_filter(&q.filter, &q.viewer, &mut sql)?;
     if let Some(search) = q.text.as_deref().and_then(text::Search::parse) {
         sql.and(
             "tasks.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)",

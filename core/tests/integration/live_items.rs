@@ -325,7 +325,7 @@ proptest! {
                     let mut by_memory = Vec::new();
                     for id in IDS {
                         let Some(task) = query::task_by_id(&conn, &Viewer::Admin, id).expect("task") else { continue };
-                        let hit: Result<bool, QueryError> = memory.matches(&task, now, |t| query::correlated_entries(&conn, t));
+                        let hit: Result<bool, QueryError> = memory.matches(&task, now, |t| query::correlated_entries(&conn, &q.viewer, t));
                         if hit.expect("judged") {
                             by_memory.push(id.to_string());
                         }
@@ -619,4 +619,42 @@ proptest! {
             }
         }
     }
+}
+
+/// A `data.*` clause sees only the data entries the viewer may read: bob may see the
+/// task, but not its request (only alice may), so filtering on it reveals nothing.
+#[test]
+fn data_filters_respect_data_entry_authorization() {
+    let mut pool = Pool::new();
+    pool.send(entry("e0", "Secret raise".into(), "open", false));
+    pool.send(vec![task("t0", |t| {
+        t.candidate_users = set(&["alice", "bob"]);
+        t.correlations = [Correlation {
+            entry_type: "request".into(),
+            entry_id: "e0".into(),
+        }]
+        .into();
+    })]);
+    let matching = |viewer: Viewer| {
+        let mut q = all_of(TaskQuery::for_viewer(viewer));
+        q.filter = Filter::parse("data.name = \"Secret raise\"").expect("filter");
+        let conn = pool.view.connect().expect("conn");
+        let by_sql = query::tasks(&conn, &q).expect("query").total;
+        let task = query::task_by_id(&conn, &Viewer::Admin, "t0")
+            .expect("task")
+            .expect("t0");
+        let by_memory = MemoryQuery::compile(&q)
+            .expect("compile")
+            .matches(&task, Utc::now(), |t| {
+                query::correlated_entries(&conn, &q.viewer, t)
+            })
+            .expect("judged");
+        (by_sql, by_memory)
+    };
+    assert_eq!(matching(Viewer::user("alice", &[])), (1, true));
+    assert_eq!(
+        matching(Viewer::user("bob", &[])),
+        (0, false),
+        "bob may not read e0"
+    );
 }
