@@ -62,7 +62,7 @@ impl OriginPolicy {
         let same = origin
             .split_once("://")
             .is_some_and(|(_, authority)| authority == host.to_ascii_lowercase());
-        same || self.origins.iter().any(|o| *o == origin)
+        same || self.origins.contains(&origin)
     }
 }
 
