@@ -39,6 +39,11 @@ pub struct Problem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
     pub request: Option<Box<ActionRequest>>,
+    /// When to try again, in seconds (an adapter sends it as `Retry-After`).
+    #[serde(skip)]
+    #[cfg_attr(feature = "typescript", ts(skip))]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub retry_after: Option<u64>,
 }
 
 /// Where problem kinds are named.
@@ -56,6 +61,7 @@ impl Problem {
             code: None,
             outcome: None,
             request: None,
+            retry_after: None,
         }
     }
 

@@ -36,6 +36,10 @@ pub struct ServerConfig {
     /// Origins (`https://inbox.example.com`) whose pages may send state-changing
     /// requests, besides the server's own.
     pub allowed_origins: Vec<String>,
+    /// Live streams one user may hold open at once (tasks and outcomes together).
+    pub max_streams_per_user: usize,
+    /// Live streams the node holds open at once.
+    pub max_streams: usize,
     /// Seconds between keep-alive comments on event streams.
     pub keep_alive_secs: u64,
     /// The built web UI to serve at `/` (none: `/` says where to find it).
@@ -127,6 +131,8 @@ impl Default for ServerConfig {
             request_expiry_secs: 30,
             data_entry_deletion: Default::default(),
             keep_alive_secs: 15,
+            max_streams_per_user: 16,
+            max_streams: 10_000,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             ui_dir: None,

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod origin;
 pub mod problem;
 pub mod server;
+pub mod stream_limits;
 
 pub use config::ServerConfig;
 pub use server::{serve, RunningServer};

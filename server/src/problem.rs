@@ -25,6 +25,12 @@ impl Problem {
         Self(taskpool_node::Problem::new(status.as_u16(), kind, detail))
     }
 
+    /// Says when to try again (`Retry-After`).
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.0.retry_after = Some(secs);
+        self
+    }
+
     pub fn field(self, field: impl Into<String>) -> Self {
         Self(self.0.field(field))
     }
@@ -91,6 +97,11 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(secs) = self.0.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -109,6 +109,10 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
         shutdown: shutdown.clone(),
         outcomes,
         keep_alive: Duration::from_secs(config.keep_alive_secs.max(1)),
+        stream_limits: crate::stream_limits::StreamLimits::new(
+            config.max_streams_per_user,
+            config.max_streams,
+        ),
         dev_login,
         view_position,
         store_position,
@@ -247,18 +251,54 @@ fn bridge_outcomes(
     node: &Arc<TaskpoolNode>,
 ) -> broadcast::Sender<taskpool_collector::outcome_log::OutcomeRecord> {
     let (tx, _) = broadcast::channel(4096);
-    let rx = node.outcome_log().subscribe(4096);
+    let log = node.outcome_log().clone();
     let sender = tx.clone();
     let stop = node.stop_flag();
     let spawned = std::thread::Builder::new()
         .name("outcome-bridge".into())
         .spawn(move || {
-            // Sleeps until an outcome arrives; the node's stop ends the feed.
-            while let Ok(record) = rx.recv() {
-                if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    break;
+            use std::sync::atomic::Ordering;
+            // The newest outcome forwarded: from the newest one logged now.
+            let newest = taskpool_collector::outcome_log::OutcomeQuery {
+                limit: 1,
+                ..Default::default()
+            };
+            let mut last: Option<i64> = log
+                .list(&newest)
+                .ok()
+                .and_then(|r| r.first().map(|r| r.id))
+                .or(Some(0));
+            loop {
+                // Subscribed before catching up: nothing falls between the two.
+                let rx = log.subscribe(4096);
+                // A burst larger than the feed's buffer drops this subscriber: what it
+                // missed is read from the log, and the streams go on.
+                if let Some(after) = last {
+                    let q = taskpool_collector::outcome_log::OutcomeQuery {
+                        after_id: Some(after),
+                        limit: 100_000,
+                        ..Default::default()
+                    };
+                    for record in log.list(&q).unwrap_or_default() {
+                        last = Some(record.id);
+                        let _ = sender.send(record);
+                    }
                 }
-                let _ = sender.send(record);
+                // Sleeps until an outcome arrives; the node's stop ends the feed.
+                while let Ok(record) = rx.recv() {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    if last.is_some_and(|l| record.id <= l) {
+                        continue;
+                    }
+                    last = Some(record.id);
+                    let _ = sender.send(record);
+                }
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                tracing::debug!("the outcome bridge fell behind a burst; catching up from the log");
             }
         });
     if let Err(e) = spawned {

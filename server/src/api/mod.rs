@@ -40,6 +40,8 @@ pub struct AppState {
     /// Live command outcomes, bridged from the outcome log.
     pub outcomes: broadcast::Sender<OutcomeRecord>,
     pub keep_alive: Duration,
+    /// Live streams per user and in total.
+    pub stream_limits: crate::stream_limits::StreamLimits,
     /// The development login (`POST /api/v1/dev/token`) is open.
     pub dev_login: bool,
     /// The view's position, for async waits (read-your-writes) without a thread each.

@@ -87,17 +87,20 @@ pub struct OutcomeStreamParams {
         (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn stream_outcomes(
     State(state): State<AppState>,
-    User(_): User,
+    User(viewer): User,
     headers: HeaderMap,
     ApiQuery(p): ApiQuery<OutcomeStreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
     let resume = last_event_id(&headers)?;
+    let permit = super::streams::stream_permit(&state, &viewer)?;
     let only_rejected = p.only_rejected.unwrap_or(false);
     // Subscribe before reading the backlog: nothing falls between the two.
     let mut rx = state.outcomes.subscribe();
     let shutdown = state.shutdown.clone();
     let keep_alive = state.keep_alive;
     let stream = async_stream::stream! {
+        // Held while the stream is open.
+        let _permit = permit;
         let mut last = resume.unwrap_or(i64::MAX);
         let mut catch_up = resume.is_some();
         loop {

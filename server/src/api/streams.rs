@@ -7,7 +7,7 @@
 use std::convert::Infallible;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -85,11 +85,14 @@ pub async fn stream_tasks(
     }
     // The header (set by a reconnecting EventSource) wins over the parameter.
     let from = last_event_id(&headers)?.or(p.from);
+    let permit = stream_permit(&state, &viewer)?;
     let query = p.list_params().query(viewer)?;
     let (subscription, snapshot) = state.blocking(move |n| n.subscribe(query, from)).await?;
     let keep_alive = state.keep_alive;
     let changes = live_events(subscription, state.shutdown.clone());
     let stream = async_stream::stream! {
+        // Held while the stream is open.
+        let _permit = permit;
         if let Some(s) = snapshot {
             yield Ok(sse_event("snapshot", s.position, &s));
         }
@@ -111,6 +114,28 @@ pub async fn stream_tasks(
         }
     };
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keep_alive)))
+}
+
+/// A place for one more live stream of this viewer, or 429 with `Retry-After`.
+pub(super) fn stream_permit(
+    state: &AppState,
+    viewer: &taskpool_core::query::Viewer,
+) -> Result<crate::stream_limits::StreamPermit, Problem> {
+    let who = match viewer {
+        taskpool_core::query::Viewer::User { user, .. } => user.as_str(),
+        taskpool_core::query::Viewer::Admin => "",
+    };
+    state.stream_limits.acquire(who).map_err(|refusal| {
+        let detail = match refusal {
+            crate::stream_limits::StreamRefusal::PerUser(n) => {
+                format!("you have {n} live streams open, the most one user may: close one first")
+            }
+            crate::stream_limits::StreamRefusal::Total(n) => {
+                format!("the node holds {n} live streams, the most it may: try again soon")
+            }
+        };
+        Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-streams", detail).retry_after(5)
+    })
 }
 
 fn live_event(item: &LiveItem) -> Event {

@@ -303,3 +303,81 @@ async fn junk_methods_and_huge_offsets_cost_nothing() {
     assert_eq!(resp.status(), 401);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_outcomes_does_not_silence_the_outcome_stream() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start(dir.path()).await;
+    s.create_task("shop", "t1", &["support"], &[], None).await;
+    let alice = s.user("alice", &["support"]);
+    let mut outcomes =
+        crate::common::SseReader::open(&s, &alice, "/api/v1/stream/outcomes", None).await;
+    // 10,000 outcomes at once (more than any feed buffer), then one more command.
+    let burst: Vec<Value> = (0..10_000)
+        .map(|i| json!({"type": "assignTask", "id": "t1", "assignee": format!("u{}", i % 2)}))
+        .collect();
+    let resp = s
+        .post(
+            &s.app("shop"),
+            "/api/v1/commands",
+            Some(json!({"mode": "perCommand", "commands": burst})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    s.create_task("shop", "after-burst", &["support"], &[], None)
+        .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut seen = 0;
+    loop {
+        let e = outcomes
+            .next(Duration::from_secs(30))
+            .await
+            .expect("the outcome stream goes on");
+        seen += 1;
+        if e.data["aggregateId"] == "after-burst" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after {seen} outcomes"
+        );
+    }
+    assert!(
+        seen > 10_000,
+        "every outcome of the burst, then the next: {seen}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_user_cannot_hold_every_stream() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start_with(dir.path(), |c| {
+        c.max_streams_per_user = 3;
+        c.max_streams = 5;
+    })
+    .await;
+    let alice = s.user("alice", &["support"]);
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(crate::common::SseReader::open(&s, &alice, "/api/v1/stream/tasks", None).await);
+    }
+    let refused = s.get(&alice, "/api/v1/stream/tasks").await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().get("retry-after").is_some());
+    // Others still get theirs, up to the node's limit.
+    let bob = s.user("bob", &["support"]);
+    let _b1 = crate::common::SseReader::open(&s, &bob, "/api/v1/stream/tasks", None).await;
+    let _b2 = crate::common::SseReader::open(&s, &bob, "/api/v1/stream/outcomes", None).await;
+    assert_eq!(
+        s.get(&bob, "/api/v1/stream/tasks").await.status(),
+        429,
+        "the node's limit"
+    );
+    // A closed stream gives its place back.
+    drop(open.pop());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let again = s.get(&alice, "/api/v1/stream/tasks").await;
+    assert_eq!(again.status(), 200);
+    s.stop().await;
+}
