@@ -161,6 +161,8 @@ pub struct Projector {
     signal: PositionSignal,
     /// WAL checkpoints in the background, not inside this projector's commits.
     wal_checkpointer: view::WalCheckpointer,
+    /// How many event positions of changes the change table keeps (`None`: all).
+    change_retention: Option<i64>,
 }
 
 impl Projector {
@@ -184,6 +186,7 @@ impl Projector {
             commit_group: CommitGroup::default(),
             signal: PositionSignal::new(position),
             wal_checkpointer,
+            change_retention: None,
         })
     }
 
@@ -322,10 +325,46 @@ impl Projector {
     }
 
     /// Upkeep while idle: one small step of full-text merging (see
-    /// [`crate::view::full_text`]). Returns whether there was work; call it again, between
-    /// looks for new events, until there is none.
+    /// [`crate::view::full_text`]), else one of pruning the change table beyond its
+    /// retention. Returns whether there was work; call it again, between looks for new
+    /// events, until there is none.
     pub fn maintain(&mut self) -> Result<bool, ProjectorError> {
-        self.merge_step(full_text::IDLE_MERGE_PAGES)
+        if self.merge_step(full_text::IDLE_MERGE_PAGES)? {
+            return Ok(true);
+        }
+        self.prune_step()
+    }
+
+    /// Keeps the changes of the last `positions` event positions (live streams resuming
+    /// from before that get a fresh snapshot, told so); `None` keeps them all.
+    pub fn with_change_retention(mut self, positions: Option<i64>) -> Self {
+        self.change_retention = positions;
+        self
+    }
+
+    fn prune_step(&mut self) -> Result<bool, ProjectorError> {
+        let Some(keep) = self.change_retention else {
+            return Ok(false);
+        };
+        let keep_from = self.position()? - keep.max(1) + 1;
+        if keep_from <= 1 {
+            return Ok(false);
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let due: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM task_changes WHERE position < ?1)",
+            [keep_from],
+            |r| r.get(0),
+        )?;
+        if !due {
+            return Ok(false);
+        }
+        let left = view::prune_changes(&tx, keep_from, 5_000)?;
+        tx.commit()?;
+        self.wal_checkpointer.written();
+        Ok(left)
     }
 
     fn merge_step(&mut self, pages: i64) -> Result<bool, ProjectorError> {

@@ -220,7 +220,13 @@ pub struct NodeOptions {
     /// The largest event body this node can pass on (set where a publisher sends
     /// events to a broker with a message size).
     pub max_event_bytes: Option<usize>,
+    /// How many event positions of changes the live change log keeps (a stream resuming
+    /// from before gets a fresh snapshot, marked `reset`); `None`: all.
+    pub change_retention: Option<i64>,
 }
+
+/// The default [`NodeOptions::change_retention`].
+pub const CHANGE_RETENTION: i64 = 100_000;
 
 /// The default [`NodeOptions::request_expiry`].
 pub const REQUEST_EXPIRY: Duration = Duration::from_secs(30);
@@ -248,6 +254,7 @@ impl NodeOptions {
             request_expiry: REQUEST_EXPIRY,
             data_entry_deletion: DeletionStrategy::default(),
             max_event_bytes: None,
+            change_retention: Some(CHANGE_RETENTION),
         }
     }
 }
@@ -302,7 +309,8 @@ impl TaskpoolNode {
         let mut threads = Vec::new();
         if options.follow_store {
             threads.push(spawn_projector(
-                projector,
+                projector.with_change_retention(options.change_retention),
+                options.change_retention,
                 view.clone(),
                 view_signal.clone(),
                 store.clone(),
@@ -969,6 +977,7 @@ impl Drop for TaskpoolNode {
 /// (with a pause) instead of leaving the view behind for good.
 fn spawn_projector(
     projector: Projector,
+    change_retention: Option<i64>,
     view: View,
     signal: PositionSignal,
     store: EventStore,
@@ -983,7 +992,9 @@ fn spawn_projector(
                 let p = match projector.take() {
                     Some(p) => p,
                     None => match Projector::new(&view) {
-                        Ok(p) => p.with_signal(signal.clone()),
+                        Ok(p) => p
+                            .with_signal(signal.clone())
+                            .with_change_retention(change_retention),
                         Err(e) => {
                             tracing::error!(error = %e, "projector could not start; retrying");
                             std::thread::sleep(Duration::from_secs(1));

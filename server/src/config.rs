@@ -36,6 +36,9 @@ pub struct ServerConfig {
     /// Origins (`https://inbox.example.com`) whose pages may send state-changing
     /// requests, besides the server's own.
     pub allowed_origins: Vec<String>,
+    /// How many event positions of changes the live change log keeps: a stream resuming
+    /// from before gets a fresh snapshot marked `reset`.
+    pub change_retention: i64,
     /// Live streams one user may hold open at once (tasks and outcomes together).
     pub max_streams_per_user: usize,
     /// Live streams the node holds open at once.
@@ -131,6 +134,7 @@ impl Default for ServerConfig {
             request_expiry_secs: 30,
             data_entry_deletion: Default::default(),
             keep_alive_secs: 15,
+            change_retention: taskpool_node::node::CHANGE_RETENTION,
             max_streams_per_user: 16,
             max_streams: 10_000,
             allowed_hosts: Vec::new(),

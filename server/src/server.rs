@@ -63,6 +63,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let mut options = NodeOptions::new(config.data_dir.clone());
     options.request_expiry = Duration::from_secs(config.request_expiry_secs);
     options.data_entry_deletion = config.data_entry_deletion;
+    options.change_retention = Some(config.change_retention);
     #[cfg(feature = "kafka")]
     crate::distribution::prepare(&config, &mut options).await?;
     #[cfg(not(feature = "kafka"))]

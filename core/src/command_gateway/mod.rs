@@ -132,6 +132,9 @@ pub struct GatewayConfig {
     pub data_entry_deletion: DeletionStrategy,
     /// What a command may carry.
     pub limits: crate::command::limits::ContentLimits,
+    /// How long an idempotency key is remembered: a unit resent within it is applied
+    /// once; after it, a resend is a new unit.
+    pub idempotency_window: std::time::Duration,
     /// The largest event body the node can pass on (a node that publishes to a broker:
     /// its message size less the envelope); `None`: no such limit.
     pub max_event_bytes: Option<usize>,
@@ -144,6 +147,7 @@ impl Default for GatewayConfig {
             data_entry_deletion: DeletionStrategy::default(),
             limits: Default::default(),
             max_event_bytes: None,
+            idempotency_window: IDEMPOTENCY_WINDOW,
         }
     }
 }
@@ -158,6 +162,18 @@ pub enum DeletionStrategy {
     Lax,
     /// The update is refused (`DATA_ENTRY_DELETED`): deleted is final.
     Strict,
+}
+
+/// The default idempotency window: seven days.
+pub const IDEMPOTENCY_WINDOW: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// About one keyed unit in 256 also prunes expired keys (the key's hash decides, so no
+/// clock and no counter are needed).
+fn rand_tick(key: &str) -> bool {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish() % 256 == 0
 }
 
 type AggregateKey = (AggregateKind, String);
@@ -496,6 +512,17 @@ impl Inner {
                 "INSERT INTO handled_units (idempotency_key, outcome, handled_at, fingerprint) VALUES (?1, ?2, ?3, ?4)",
                 rusqlite::params![key, serde_json::to_string(&batch).map_err(StoreError::from)?, time.to_rfc3339(), context.request_fingerprint],
             )?;
+            // Keys are remembered for the idempotency window; older ones are let go
+            // now and then (a resend after the window is a new request).
+            if rand_tick(key) {
+                let horizon = time
+                    - chrono::Duration::from_std(config.idempotency_window)
+                        .unwrap_or(chrono::Duration::days(7));
+                tx.execute(
+                    "DELETE FROM handled_units WHERE handled_at < ?1",
+                    [horizon.to_rfc3339()],
+                )?;
+            }
         }
         tx.commit()?;
         *known_head = last.unwrap_or(head);

@@ -681,3 +681,42 @@ fn an_event_larger_than_the_node_can_pass_on_is_refused_and_nothing_is_stored() 
         .expect("sent")
         .is_accepted());
 }
+
+#[test]
+fn idempotency_keys_are_let_go_after_the_window() {
+    let (_d, store) = store();
+    let gateway = CommandGateway::with_config(
+        &store,
+        GatewayConfig {
+            idempotency_window: std::time::Duration::from_secs(3600),
+            ..Default::default()
+        },
+    )
+    .expect("gateway");
+    let at = |hours: i64, key: &str| CommandContext {
+        idempotency_key: Some(key.to_string()),
+        time: Some(chrono::Utc::now() + chrono::Duration::hours(hours)),
+        ..Default::default()
+    };
+    let first = gateway
+        .handle(vec![create("t1")], BatchMode::Atomic, &at(0, "tx-1"))
+        .expect("handled");
+    // Within the window: the stored outcome.
+    let again = gateway
+        .handle(vec![create("t1")], BatchMode::Atomic, &at(0, "tx-1"))
+        .expect("handled");
+    assert_eq!(first, again);
+    // Two hours later a unit whose key prunes (one in 256 does) lets tx-1 go.
+    let pruning = (0..100_000)
+        .map(|i| format!("k{i}"))
+        .find(|k| rand_tick(k))
+        .expect("a pruning key");
+    gateway
+        .handle(vec![create("t2")], BatchMode::Atomic, &at(2, &pruning))
+        .expect("handled");
+    let later = gateway
+        .handle(vec![assign("t1", "bob")], BatchMode::Atomic, &at(2, "tx-1"))
+        .expect("handled");
+    assert_ne!(later, first, "a new unit after the window");
+    assert!(later.all_accepted());
+}

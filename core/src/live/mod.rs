@@ -76,6 +76,11 @@ pub struct Snapshot {
     /// since no event happens.
     #[serde(default)]
     pub next_follow_up: Option<chrono::DateTime<chrono::Utc>>,
+    /// The stream was asked to resume from a position older than the change log keeps:
+    /// this fresh snapshot replaces whatever the client shows (changes in between are
+    /// not replayed one by one).
+    #[serde(default)]
+    pub reset: bool,
 }
 
 /// Called by the feed whenever it handed a subscription something to read (or marked it

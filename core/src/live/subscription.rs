@@ -73,6 +73,13 @@ impl Subscription {
         let link = feed.map(|f| f.register(&query.viewer));
         let (Paging::Offset { limit, .. } | Paging::Cursor { limit, .. }) = &mut query.paging;
         *limit = (*limit).clamp(1, MAX_PAGE);
+        // A resume from before what the change log keeps cannot be exact: a fresh
+        // snapshot instead, marked as such.
+        let too_old = match from {
+            Some(p) => p + 1 < view::pruned_below(&view.connect_small()?)?,
+            None => false,
+        };
+        let from = from.filter(|_| !too_old);
         let (conn, position, snapshot) = match from {
             Some(p) => (None, p, None),
             None => {
@@ -93,6 +100,7 @@ impl Subscription {
                         tasks: page.tasks,
                         total: page.total,
                         next_follow_up,
+                        reset: too_old,
                     }),
                 )
             }

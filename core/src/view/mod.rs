@@ -83,6 +83,45 @@ pub fn checkpoint(conn: &Connection, id: &str) -> rusqlite::Result<i64> {
         .unwrap_or(0))
 }
 
+/// Prunes the change table (and answered requests) below `keep_from`, remembering how
+/// far; at most `max_rows` rows a call (an upkeep step). Returns whether rows were left.
+pub fn prune_changes(conn: &Connection, keep_from: i64, max_rows: usize) -> rusqlite::Result<bool> {
+    let limit = i64::try_from(max_rows).unwrap_or(i64::MAX);
+    let deleted = conn.execute(
+        "DELETE FROM task_changes WHERE position IN (SELECT position FROM task_changes WHERE position < ?1 ORDER BY position LIMIT ?2)",
+        rusqlite::params![keep_from, limit],
+    )?;
+    conn.execute(
+        "DELETE FROM requests WHERE state != 'requested' AND answered_position < ?1",
+        [keep_from],
+    )?;
+    let left: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM task_changes WHERE position < ?1)",
+        [keep_from],
+        |r| r.get(0),
+    )?;
+    if deleted > 0 && !left {
+        conn.execute(
+            "INSERT INTO change_log_retention (id, pruned_below) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET pruned_below = MAX(pruned_below, excluded.pruned_below)",
+            [keep_from],
+        )?;
+    }
+    Ok(left)
+}
+
+/// Changes below this position may have been pruned (0: none were).
+pub fn pruned_below(conn: &Connection) -> rusqlite::Result<i64> {
+    Ok(conn
+        .query_row(
+            "SELECT pruned_below FROM change_log_retention WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
 /// Parks a stored event the view could not read (see `parked_events`).
 pub(crate) fn park_event(conn: &Connection, position: i64, error: &str) -> rusqlite::Result<()> {
     conn.prepare_cached("INSERT OR REPLACE INTO parked_events (position, error) VALUES (?1, ?2)")?

@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 14;
+pub const VIEW_SCHEMA_VERSION: i64 = 15;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -103,6 +103,13 @@ CREATE TABLE IF NOT EXISTS requests (
     answered_position  INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS requests_user ON requests (user_name, requested_position);
+
+-- How far the change table has been pruned (retention): a live stream resuming from
+-- before it gets a fresh snapshot, told so, never a silent gap.
+CREATE TABLE IF NOT EXISTS change_log_retention (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    pruned_below INTEGER NOT NULL   -- changes at positions below this are gone
+);
 
 -- Stored events this build could not read, parked so the view goes on without them
 -- (reported on /health and /metrics; a rebuild by a build that reads them applies them).
@@ -216,6 +223,7 @@ pub const TABLES: &[&str] = &[
     "task_changes",
     "requests",
     "parked_events",
+    "change_log_retention",
     "data_entries",
     "data_entry_authorizations",
     "data_entry_protocol_users",

@@ -73,3 +73,63 @@ fn an_unreadable_event_is_parked_and_the_view_goes_on() {
     assert_eq!(view::discard_parked_events(&conn).expect("discard"), 1);
     assert!(view::parked_events(&conn).expect("parked").is_empty());
 }
+
+/// The change log keeps the last changes only (retention); a stream resuming from before
+/// them is told so with a fresh snapshot, never left with a silent gap.
+#[test]
+fn a_resume_older_than_the_change_log_gets_a_fresh_snapshot_marked_reset() {
+    use taskpool_core::live::Subscription;
+    use taskpool_core::query::{TaskQuery, Viewer};
+    let dir = tempfile::tempdir().expect("dir");
+    let store = EventStore::open(dir.path().join("events.db")).expect("store");
+    let gateway = CommandGateway::new(&store).expect("gateway");
+    let view = View::open(dir.path().join("view.db")).expect("view");
+    let mut projector = Projector::new(&view)
+        .expect("projector")
+        .with_change_retention(Some(10));
+    let mut reader = store.reader().expect("reader");
+    let alice = || TaskQuery::for_viewer(Viewer::user("alice", &[]));
+    let mine = |id: &str| -> Command {
+        let mut t = fixtures::task(id, "app");
+        t.assignee = Some("alice".into());
+        TaskCommand::CreateTask(t).into()
+    };
+    gateway
+        .handle(
+            vec![mine("t0")],
+            BatchMode::Atomic,
+            &CommandContext::default(),
+        )
+        .expect("handled");
+    projector.catch_up(&mut reader).expect("caught up");
+    let early = projector.position().expect("position");
+    for i in 1..30 {
+        gateway
+            .handle(
+                vec![mine(&format!("t{i}"))],
+                BatchMode::Atomic,
+                &CommandContext::default(),
+            )
+            .expect("handled");
+    }
+    projector.catch_up(&mut reader).expect("caught up");
+    while projector.maintain().expect("upkeep") {}
+    let conn = view.connect().expect("conn");
+    let kept: i64 = conn
+        .query_row("SELECT COUNT(*) FROM task_changes", [], |r| r.get(0))
+        .expect("count");
+    assert!(kept <= 10, "{kept} changes kept");
+    // From before what is kept: a fresh snapshot, marked.
+    let signal = projector.signal();
+    let (_, snapshot) =
+        Subscription::open(&view, signal.clone(), alice(), Some(early)).expect("resume");
+    let snapshot = snapshot.expect("a fresh snapshot");
+    assert!(snapshot.reset);
+    assert_eq!(snapshot.total, 30);
+    // From within it: exact, no snapshot.
+    let recent = projector.position().expect("position") - 3;
+    let (mut sub, snapshot) =
+        Subscription::open(&view, signal, alice(), Some(recent)).expect("resume");
+    assert!(snapshot.is_none());
+    assert_eq!(sub.poll().expect("items").len(), 3);
+}

@@ -10,4 +10,10 @@ export type Snapshot = { position: number, tasks: Array<Task>, total: number,
  * client subscribes again then for a fresh snapshot. No change item is sent for it,
  * since no event happens.
  */
-nextFollowUp: string | null, };
+nextFollowUp: string | null, 
+/**
+ * The stream was asked to resume from a position older than the change log keeps:
+ * this fresh snapshot replaces whatever the client shows (changes in between are
+ * not replayed one by one).
+ */
+reset: boolean, };

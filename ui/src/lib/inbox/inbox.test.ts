@@ -19,7 +19,7 @@ function task(id: string, due?: string, extra: Partial<Task> = {}): Task {
 }
 
 describe('merging the snapshot and live changes', () => {
-  const base = fromSnapshot({ position: 10, tasks: [task('b', '2026-02-02'), task('a', '2026-01-01')], total: 2, nextFollowUp: null });
+  const base = fromSnapshot({ position: 10, tasks: [task('b', '2026-02-02'), task('a', '2026-01-01')], total: 2, nextFollowUp: null, reset: false });
 
   it('orders the snapshot by due date', () => {
     expect(base.rows.map((r) => r.task.id)).toEqual(['a', 'b']);
@@ -144,7 +144,7 @@ describe('sorting and paging', () => {
   });
 
   it('a further page adds only rows not yet there and takes the new total', () => {
-    const s = fromSnapshot({ position: 3, tasks: [t('a', 1), t('b', 1)], total: 4, nextFollowUp: null });
+    const s = fromSnapshot({ position: 3, tasks: [t('a', 1), t('b', 1)], total: 4, nextFollowUp: null, reset: false });
     const next = appendPage(s, [t('b', 1), t('c', 1)], 5);
     expect(next.rows.map((r) => r.task.id).sort()).toEqual(['a', 'b', 'c']);
     expect(next.total).toBe(5);
@@ -163,7 +163,7 @@ describe('the outcome chart', () => {
 
 describe('deferred tasks falling due', () => {
   it('a fresh snapshot of the same list marks what was not there before', () => {
-    const before = fromSnapshot({ position: 5, tasks: [task('a', '2026-01-01')], total: 1, nextFollowUp: '2026-11-24T10:00:00Z' });
+    const before = fromSnapshot({ position: 5, tasks: [task('a', '2026-01-01')], total: 1, nextFollowUp: '2026-11-24T10:00:00Z', reset: false });
     const after = fromSnapshot({ position: 5, tasks: [task('a', '2026-01-01'), task('d', '2026-01-02')], total: 2, nextFollowUp: null }, before);
     expect(after.rows.map((r) => [r.task.id, r.mark])).toEqual([['a', null], ['d', 'new']]);
   });
