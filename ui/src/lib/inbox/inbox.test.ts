@@ -164,7 +164,7 @@ describe('the outcome chart', () => {
 describe('deferred tasks falling due', () => {
   it('a fresh snapshot of the same list marks what was not there before', () => {
     const before = fromSnapshot({ position: 5, tasks: [task('a', '2026-01-01')], total: 1, nextFollowUp: '2026-11-24T10:00:00Z', reset: false });
-    const after = fromSnapshot({ position: 5, tasks: [task('a', '2026-01-01'), task('d', '2026-01-02')], total: 2, nextFollowUp: null }, before);
+    const after = fromSnapshot({ position: 5, tasks: [task('a', '2026-01-01'), task('d', '2026-01-02')], total: 2, nextFollowUp: null, reset: false }, before);
     expect(after.rows.map((r) => [r.task.id, r.mark])).toEqual([['a', null], ['d', 'new']]);
   });
 
