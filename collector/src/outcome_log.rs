@@ -27,6 +27,10 @@ pub struct OutcomeRecord {
     /// SENDER-002 for success, the rejection code otherwise.
     pub code: String,
     pub message: String,
+    /// The user whose action it was (users' actions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub user: Option<String>,
 }
 
 /// Which outcomes to list.
@@ -73,6 +77,15 @@ impl OutcomeLog {
             );
             CREATE INDEX IF NOT EXISTS command_outcomes_rejected ON command_outcomes (accepted, id);",
         )?;
+        // Logs from before outcomes named the acting user get the column.
+        let has_user: bool = conn.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('command_outcomes') WHERE name = 'user_name'",
+            [],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !has_user {
+            conn.execute_batch("ALTER TABLE command_outcomes ADD COLUMN user_name TEXT")?;
+        }
         Ok(Self {
             conn: Mutex::new(conn),
             retention: retention.max(1),
@@ -84,6 +97,16 @@ impl OutcomeLog {
     pub fn record(
         &self,
         application: &str,
+        outcomes: &[CommandOutcome],
+    ) -> Result<(), OutcomeLogError> {
+        self.record_for(application, None, outcomes)
+    }
+
+    /// Records the outcomes of a user's action (`user`: who acted).
+    pub fn record_for(
+        &self,
+        application: &str,
+        user: Option<&str>,
         outcomes: &[CommandOutcome],
     ) -> Result<(), OutcomeLogError> {
         let time = Utc::now();
@@ -103,9 +126,9 @@ impl OutcomeLog {
                     }
                 };
                 tx.execute(
-                    "INSERT INTO command_outcomes (time, command_type, aggregate_id, application, accepted, code, message)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![time.to_rfc3339(), o.command_type, o.aggregate_id, application, accepted, code, message],
+                    "INSERT INTO command_outcomes (time, command_type, aggregate_id, application, accepted, code, message, user_name)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![time.to_rfc3339(), o.command_type, o.aggregate_id, application, accepted, code, message, user],
                 )?;
                 records.push(OutcomeRecord {
                     id: tx.last_insert_rowid(),
@@ -116,6 +139,7 @@ impl OutcomeLog {
                     accepted,
                     code,
                     message,
+                    user: user.map(String::from),
                 });
             }
             let retention = i64::try_from(self.retention).unwrap_or(i64::MAX);
@@ -148,7 +172,7 @@ impl OutcomeLog {
             "DESC"
         };
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT id, time, command_type, aggregate_id, application, accepted, code, message
+            "SELECT id, time, command_type, aggregate_id, application, accepted, code, message, user_name
              FROM command_outcomes
              WHERE (?1 = 0 OR accepted = 0) AND (?2 IS NULL OR aggregate_id = ?2)
                AND (?4 IS NULL OR application = ?4) AND (?5 IS NULL OR id > ?5)
@@ -176,6 +200,7 @@ impl OutcomeLog {
                     accepted: r.get(5)?,
                     code: r.get(6)?,
                     message: r.get(7)?,
+                    user: r.get(8)?,
                 })
             },
         )?;

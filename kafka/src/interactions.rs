@@ -194,7 +194,7 @@ impl InteractionConsumer {
                 outcomes.extend(answered.outcomes);
             }
             if let Some(log) = &self.outcome_log {
-                if let Err(e) = log.record("tasklist", &outcomes) {
+                if let Err(e) = log.record_for("tasklist", Some(&message.user), &outcomes) {
                     tracing::warn!(target: "taskpool::kafka", error = %e, "could not record an outcome");
                 }
             }

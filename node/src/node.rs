@@ -494,8 +494,48 @@ impl TaskpoolNode {
         self.with_view(|c| Ok(query::startable_process_definitions(c, viewer)?))
     }
 
+    /// Every outcome (operators, the admin).
     pub fn outcomes(&self, q: &OutcomeQuery) -> Result<Vec<OutcomeRecord>, NodeError> {
         Ok(self.outcomes.list(q)?)
+    }
+
+    /// The outcomes `viewer` may read: those of their own actions and those concerning
+    /// tasks they may see now (an outcome names a task and, when refused, who holds it:
+    /// no more than the task itself tells). `?taskId=` of a task they cannot see finds
+    /// nothing.
+    pub fn outcomes_for(
+        &self,
+        viewer: &Viewer,
+        q: &OutcomeQuery,
+    ) -> Result<Vec<OutcomeRecord>, NodeError> {
+        let records = self.outcomes.list(q)?;
+        self.readable_outcomes(viewer, records)
+    }
+
+    /// Keeps the outcomes `viewer` may read (see [`TaskpoolNode::outcomes_for`]).
+    pub fn readable_outcomes(
+        &self,
+        viewer: &Viewer,
+        records: Vec<OutcomeRecord>,
+    ) -> Result<Vec<OutcomeRecord>, NodeError> {
+        let Viewer::User { user, .. } = viewer else {
+            return Ok(records);
+        };
+        // An outcome comes before the view shows its effect: judge it on a view that
+        // has caught up with the store (a new task would otherwise look invisible).
+        self.wait_for_view(self.head_position(), Duration::from_secs(2));
+        let ids: Vec<String> = records
+            .iter()
+            .filter(|r| r.user.as_deref() != Some(user.as_str()))
+            .map(|r| r.aggregate_id.clone())
+            .collect();
+        let visible = self.with_view(|c| Ok(query::visible_ids(c, viewer, &ids)?))?;
+        Ok(records
+            .into_iter()
+            .filter(|r| {
+                r.user.as_deref() == Some(user.as_str()) || visible.contains(&r.aggregate_id)
+            })
+            .collect())
     }
 
     // ---- commands ----
@@ -550,7 +590,7 @@ impl TaskpoolNode {
                 },
                 other => other.into(),
             })?;
-        self.record("tasklist", &outcome);
+        self.record_for("tasklist", Some(user), &outcome);
         let Some(first) = outcome.outcomes.into_iter().next() else {
             return Err(NodeError::Io(std::io::Error::other(
                 "the gateway returned no outcome",
@@ -876,6 +916,10 @@ impl TaskpoolNode {
     }
 
     fn record(&self, application: &str, outcome: &BatchOutcome) {
+        self.record_for(application, None, outcome)
+    }
+
+    fn record_for(&self, application: &str, user: Option<&str>, outcome: &BatchOutcome) {
         for o in &outcome.outcomes {
             let (result, code) = match o.rejection() {
                 None => ("accepted", "SENDER-002".to_string()),
@@ -884,7 +928,10 @@ impl TaskpoolNode {
             metrics::counter!("taskpool_commands_total", "result" => result, "code" => code)
                 .increment(1);
         }
-        if let Err(e) = self.outcomes.record(application, &outcome.outcomes) {
+        if let Err(e) = self
+            .outcomes
+            .record_for(application, user, &outcome.outcomes)
+        {
             tracing::warn!(error = %e, "could not record command outcomes");
         }
     }

@@ -107,6 +107,9 @@ pub struct AuthConfig {
     /// (RS256) configured, set it to false: only the provider signs users in, the shared
     /// secret then only serves process applications.
     pub hs256_user_tokens: bool,
+    /// Groups whose members read every command outcome (operators); others read those
+    /// of their own actions and of the tasks they may see.
+    pub operator_groups: Vec<String>,
 }
 
 impl Default for AuthConfig {
@@ -119,6 +122,7 @@ impl Default for AuthConfig {
             issuer: None,
             audience: None,
             hs256_user_tokens: true,
+            operator_groups: Vec::new(),
         }
     }
 }

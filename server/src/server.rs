@@ -110,6 +110,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
         shutdown: shutdown.clone(),
         outcomes,
         keep_alive: Duration::from_secs(config.keep_alive_secs.max(1)),
+        operator_groups: std::sync::Arc::new(config.auth.operator_groups.clone()),
         stream_limits: crate::stream_limits::StreamLimits::new(
             config.max_streams_per_user,
             config.max_streams,

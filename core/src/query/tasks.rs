@@ -372,3 +372,31 @@ pub fn application_task_ids(
         .collect::<rusqlite::Result<Vec<String>>>()?;
     Ok(ids)
 }
+
+/// Which of `ids` name tasks the viewer may see now.
+pub fn visible_ids(
+    conn: &Connection,
+    viewer: &Viewer,
+    ids: &[String],
+) -> Result<std::collections::HashSet<String>, QueryError> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let mut sql = Sql::default();
+        visibility(viewer, &mut sql);
+        sql.and(
+            &format!("tasks.id IN ({})", vec!["?"; chunk.len()].join(", ")),
+            chunk.iter().map(|id| Value::Text(id.clone())),
+        );
+        let mut stmt = conn.prepare(&format!(
+            "SELECT tasks.id FROM tasks {}",
+            sql.where_clause()
+        ))?;
+        let rows = stmt.query_map(params_from_iter(sql.params.iter()), |r| {
+            r.get::<_, String>(0)
+        })?;
+        for id in rows {
+            found.insert(id?);
+        }
+    }
+    Ok(found)
+}

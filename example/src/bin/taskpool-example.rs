@@ -175,11 +175,11 @@ fn main() -> anyhow::Result<()> {
                     }
                 };
                 let ctx = CommandContext {
-                    user: Some(user),
+                    user: Some(user.clone()),
                     ..Default::default()
                 };
                 let outcome = gateway.send(command.into(), &ctx)?;
-                log.record("tasklist", std::slice::from_ref(&outcome))?;
+                log.record_for("tasklist", Some(&user), std::slice::from_ref(&outcome))?;
             }
         }
         app.process_interactions(&mut reader)?;

@@ -40,6 +40,8 @@ pub struct AppState {
     /// Live command outcomes, bridged from the outcome log.
     pub outcomes: broadcast::Sender<OutcomeRecord>,
     pub keep_alive: Duration,
+    /// Groups whose members read every outcome (operators).
+    pub operator_groups: std::sync::Arc<Vec<String>>,
     /// Live streams per user and in total.
     pub stream_limits: crate::stream_limits::StreamLimits,
     /// The development login (`POST /api/v1/dev/token`) is open.
@@ -119,8 +121,11 @@ impl FromRequestParts<AppState> for Caller {
                     .map_err(|_| Problem::from(crate::auth::AuthError::NotBearer))
             })
             .transpose()?;
-        let stream = parts.uri.path().starts_with("/api/v1/stream/")
-            || parts.uri.path().ends_with("/interactions");
+        // (Under the API's nesting the path may come without its `/api/v1` prefix.)
+        let path = parts.uri.path();
+        let stream = path.starts_with("/stream/")
+            || path.starts_with("/api/v1/stream/")
+            || path.ends_with("/interactions");
         if header.is_none() && stream {
             // Browsers cannot set headers on an EventSource: streams (and only they) also
             // take the token as `access_token`.

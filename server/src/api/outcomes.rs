@@ -1,6 +1,6 @@
-//! The command-outcome log: list and live stream (the monitoring panel). Every
-//! authenticated user may read it: it holds command types, ids, codes and messages, no
-//! payloads (see ARCHITECTURE.md).
+//! The command-outcome log: list and live stream (the monitoring panel). A user reads the
+//! outcomes of their own actions and of the tasks they may see now; an operator (a
+//! member of `operator-groups`) reads them all.
 
 use std::convert::Infallible;
 
@@ -11,6 +11,7 @@ use axum::Json;
 use futures_util::Stream;
 use serde::Deserialize;
 use taskpool_collector::outcome_log::{OutcomeQuery, OutcomeRecord};
+use taskpool_core::query::Viewer;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 
@@ -59,11 +60,24 @@ impl OutcomeParams {
     responses((status = 200, body = Vec<OutcomeRecord>), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_outcomes(
     State(state): State<AppState>,
-    User(_): User,
+    User(viewer): User,
     ApiQuery(p): ApiQuery<OutcomeParams>,
 ) -> Result<Json<Vec<OutcomeRecord>>, Problem> {
     let q = p.query()?;
-    Ok(Json(state.blocking(move |n| n.outcomes(&q)).await?))
+    let reader = outcome_reader(&state, viewer);
+    Ok(Json(
+        state.blocking(move |n| n.outcomes_for(&reader, &q)).await?,
+    ))
+}
+
+/// Whose eyes the outcomes are read with: an operator's are everyone's.
+fn outcome_reader(state: &AppState, viewer: Viewer) -> Viewer {
+    match &viewer {
+        Viewer::User { groups, .. } if groups.iter().any(|g| state.operator_groups.contains(g)) => {
+            Viewer::Admin
+        }
+        _ => viewer,
+    }
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -93,6 +107,7 @@ pub async fn stream_outcomes(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
     let resume = last_event_id(&headers)?;
     let permit = super::streams::stream_permit(&state, &viewer)?;
+    let reader = outcome_reader(&state, viewer);
     let only_rejected = p.only_rejected.unwrap_or(false);
     // Subscribe before reading the backlog: nothing falls between the two.
     let mut rx = state.outcomes.subscribe();
@@ -106,13 +121,19 @@ pub async fn stream_outcomes(
         loop {
             if catch_up {
                 let q = OutcomeQuery { only_rejected, after_id: Some(last), limit: 1000, ..Default::default() };
-                match state.blocking(move |n| n.outcomes(&q)).await {
-                    Ok(records) => {
-                        let full = records.len() == 1000;
+                let r = reader.clone();
+                match state.blocking(move |n| {
+                    // Read (and resume) by the whole log; send only what the reader may read.
+                    let all = n.outcomes(&q)?;
+                    let full = all.len() == 1000;
+                    let next = all.last().map(|o| o.id);
+                    Ok((n.readable_outcomes(&r, all)?, full, next))
+                }).await {
+                    Ok((records, full, next)) => {
                         for r in records {
-                            last = r.id;
                             yield Ok(sse_event("outcome", r.id, &r));
                         }
+                        if let Some(n) = next { last = n; }
                         catch_up = full;
                         continue;
                     }
@@ -129,7 +150,11 @@ pub async fn stream_outcomes(
                         if last != i64::MAX && r.id <= last { continue; }
                         last = r.id;
                         if only_rejected && r.accepted { continue; }
-                        yield Ok(sse_event("outcome", r.id, &r));
+                        let who = reader.clone();
+                        let readable = state.blocking(move |n| n.readable_outcomes(&who, vec![r])).await.unwrap_or_default();
+                        for r in readable {
+                            yield Ok(sse_event("outcome", r.id, &r));
+                        }
                     }
                     Err(RecvError::Lagged(_)) => {
                         // Read what we missed from the log.

@@ -130,8 +130,10 @@ async fn every_way_in_names_the_limit_and_the_field() {
         );
     }
     // A user's completion values.
-    s.create_task("shop", "t2", &["support"], &[], Some("alice"))
+    let position = s
+        .create_task("shop", "t2", &["support"], &[], Some("alice"))
         .await;
+    s.wait_for_view(position).await;
     let head_before = s.server.node.head_position();
     let alice = s.user("alice", &["support"]);
     let resp = s
@@ -379,5 +381,65 @@ async fn one_user_cannot_hold_every_stream() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let again = s.get(&alice, "/api/v1/stream/tasks").await;
     assert_eq!(again.status(), 200);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_are_read_as_the_tasks_they_concern() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s =
+        TestServer::start_with(dir.path(), |c| c.auth.operator_groups = vec!["ops".into()]).await;
+    s.create_task("shop", "hr-secret", &["hr"], &[], None).await;
+    s.create_task("shop", "open-to-all", &["support", "hr"], &[], None)
+        .await;
+    let hanna = s.user("hanna", &["hr"]);
+    for id in ["hr-secret", "open-to-all"] {
+        let resp = s
+            .post(&hanna, &format!("/api/v1/tasks/{id}/claim"), None)
+            .await;
+        assert_eq!(resp.status(), 202);
+    }
+    let ids = |v: &Value| -> Vec<String> {
+        let mut ids: Vec<String> = v
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|o| o["aggregateId"].as_str().map(String::from))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let list = |token: String, query: &'static str| {
+        let s = &s;
+        async move {
+            s.get(&token, &format!("/api/v1/outcomes{query}"))
+                .await
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    // Bob (support) sees the outcome about the task he may see, not the HR one.
+    let bob = s.user("bob", &["support"]);
+    assert_eq!(
+        ids(&list(bob.clone(), "?application=tasklist").await),
+        ["open-to-all"]
+    );
+    // Probing a task he cannot see finds nothing.
+    assert_eq!(
+        ids(&list(bob, "?taskId=hr-secret").await),
+        Vec::<String>::new()
+    );
+    // Hanna reads her own actions; an operator reads everything.
+    assert_eq!(
+        ids(&list(hanna, "?application=tasklist").await),
+        ["hr-secret", "open-to-all"]
+    );
+    let operator = s.user("olga", &["ops"]);
+    assert_eq!(
+        ids(&list(operator, "?application=tasklist").await),
+        ["hr-secret", "open-to-all"]
+    );
     s.stop().await;
 }

@@ -126,7 +126,10 @@ impl EmbeddedBackend {
                     limit: 200,
                     ..Default::default()
                 };
-                Answer::Outcomes(self.blocking(move |n| Ok(n.outcomes(&q)?)).await?)
+                Answer::Outcomes(
+                    self.blocking(move |n| Ok(n.outcomes_for(&viewer, &q)?))
+                        .await?,
+                )
             }
             Request::Requests => Answer::Requests(
                 self.blocking(move |n| Ok(n.requests(&viewer, 100)?))

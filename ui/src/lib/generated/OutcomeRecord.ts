@@ -7,4 +7,8 @@ export type OutcomeRecord = { id: number, time: string, commandType: string, agg
 /**
  * SENDER-002 for success, the rejection code otherwise.
  */
-code: string, message: string, };
+code: string, message: string, 
+/**
+ * The user whose action it was (users' actions only).
+ */
+user?: string, };
