@@ -22,6 +22,8 @@ pub struct AppInfo {
     pub mode: Mode,
     pub server_url: String,
     pub has_token: bool,
+    /// An `http://` server that is not this machine is allowed (explicitly).
+    pub allow_insecure_http: bool,
     pub data_dir: String,
     pub known_users: Vec<KnownUser>,
     pub session: Option<Session>,
@@ -38,6 +40,7 @@ async fn info(state: &DesktopState) -> AppInfo {
         mode: settings.mode,
         server_url: settings.server_url,
         has_token: !settings.token.is_empty(),
+        allow_insecure_http: settings.allow_insecure_http,
         data_dir: state.launch.data_dir.display().to_string(),
         known_users: backend.map(|b| b.known_users()).unwrap_or_default(),
         session: lock(&state.session).clone(),
@@ -60,6 +63,10 @@ pub struct SettingsInput {
     pub server_url: String,
     /// None keeps the stored token; "" clears it.
     pub token: Option<String>,
+    /// Allows an `http://` server that is not this machine (the token crosses the
+    /// network in clear).
+    #[serde(default)]
+    pub allow_insecure_http: bool,
 }
 
 /// Saves the settings and switches to the backend they name (signing out).
@@ -74,6 +81,7 @@ pub async fn save_settings(
     if let Some(t) = input.token {
         next.token = t.trim().to_string();
     }
+    next.allow_insecure_http = input.allow_insecure_http;
     let launch = state.launch.clone();
     let candidate = next.clone();
     // Stop the old backend first: the embedded node owns its data directory.

@@ -23,9 +23,11 @@ struct Args {
     /// Connect to a taskpool server (`http://host:port`; overrides the stored setting).
     #[arg(long, value_name = "URL")]
     remote: Option<String>,
-    /// A bearer token for the remote server (else its development login is used).
-    #[arg(long, env = "TASKPOOL_TOKEN", hide_env_values = true)]
-    token: Option<String>,
+    /// A file holding the bearer token for the remote server (else its development
+    /// login is used); or the TASKPOOL_TOKEN environment variable. Not on the command
+    /// line: other users of the machine can read that.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
     /// Where the app keeps its settings and the embedded task pool.
     #[arg(long, env = "TASKPOOL_DESKTOP_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -72,8 +74,13 @@ fn main() -> anyhow::Result<()> {
     } else if args.embedded {
         stored.mode = Mode::Embedded;
     }
-    if let Some(t) = args.token {
-        stored.token = t;
+    if let Some(file) = args.token_file {
+        stored.token = std::fs::read_to_string(&file)
+            .map_err(|e| anyhow::anyhow!("token file {}: {e}", file.display()))?
+            .trim()
+            .to_string();
+    } else if let Ok(t) = std::env::var("TASKPOOL_TOKEN") {
+        stored.token = t.trim().to_string();
     }
     let launch = Launch {
         data_dir,

@@ -96,8 +96,12 @@ pub fn open_backend(launch: &Launch, settings: &Settings) -> Result<Arc<dyn Back
                     Problem::internal(format!("the embedded task pool could not start: {e:#}"))
                 })
         }
-        Mode::Remote => RemoteBackend::new(&settings.server_url, Some(settings.token.clone()))
-            .map(|b| Arc::new(b) as Arc<dyn Backend>),
+        Mode::Remote => RemoteBackend::with_http(
+            &settings.server_url,
+            Some(settings.token.clone()),
+            settings.allow_insecure_http,
+        )
+        .map(|b| Arc::new(b) as Arc<dyn Backend>),
     }
 }
 

@@ -41,15 +41,50 @@ struct Claims {
     groups: Vec<String>,
 }
 
+/// Whether an `http://` URL names this machine.
+fn loopback(url: &str) -> bool {
+    let authority = url
+        .split_once("://")
+        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""))
+        .unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(authority),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl RemoteBackend {
     /// A backend for the server at `url` (`http://host:port`), signing in with `token`
     /// when given, else with the server's development login.
     pub fn new(url: &str, token: Option<String>) -> Result<Self, Problem> {
+        Self::with_http(url, token, false)
+    }
+
+    /// Like [`RemoteBackend::new`]; `allow_insecure_http` lets an `http://` server that
+    /// is not this machine be used (the token then crosses the network in clear).
+    pub fn with_http(
+        url: &str,
+        token: Option<String>,
+        allow_insecure_http: bool,
+    ) -> Result<Self, Problem> {
         let base = url.trim().trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Problem::bad_request(
                 "serverUrl",
                 "the server URL must start with http:// or https://",
+            ));
+        }
+        if base.starts_with("http://") && !allow_insecure_http && !loopback(&base) {
+            return Err(Problem::bad_request(
+                "serverUrl",
+                "an http:// server that is not this machine would see the token cross the network in clear: use https://, or allow it explicitly in the settings",
             ));
         }
         let http = reqwest::Client::builder()
@@ -564,5 +599,11 @@ mod tests {
     fn urls_must_be_http() {
         assert!(RemoteBackend::new("ftp://x", None).is_err());
         assert!(RemoteBackend::new("http://127.0.0.1:8080/", None).is_ok());
+        assert!(RemoteBackend::new("http://localhost:8080", None).is_ok());
+        assert!(RemoteBackend::new("http://[::1]:8080", None).is_ok());
+        assert!(RemoteBackend::new("https://tasks.example.com", None).is_ok());
+        assert!(RemoteBackend::new("http://tasks.example.com", None).is_err());
+        assert!(RemoteBackend::new("http://127.0.0.1.evil.example", None).is_err());
+        assert!(RemoteBackend::with_http("http://tasks.example.com", None, true).is_ok());
     }
 }

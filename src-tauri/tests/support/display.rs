@@ -14,9 +14,49 @@ pub struct Display {
 impl Drop for Display {
     fn drop(&mut self) {
         if let Some(mut x) = self.xvfb.take() {
+            // SIGTERM: Xvfb removes its lock file and socket (SIGKILL would leave them,
+            // and the numbers would run out over many runs).
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(x.id().to_string())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = x.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
             let _ = x.kill();
             let _ = x.wait();
         }
+    }
+}
+
+/// Removes the lock file and socket of display `n` when the server that made them is
+/// gone (killed without cleaning up); returns whether `n` is free now.
+fn free_or_stale(n: u32) -> bool {
+    let socket = format!("/tmp/.X11-unix/X{n}");
+    let lock = format!("/tmp/.X{n}-lock");
+    let locked = Path::new(&lock).exists();
+    if !locked && !Path::new(&socket).exists() {
+        return true;
+    }
+    let owner = std::fs::read_to_string(&lock)
+        .ok()
+        .and_then(|pid| pid.trim().parse::<u32>().ok());
+    match owner {
+        Some(pid) if !Path::new(&format!("/proc/{pid}")).exists() => {
+            let _ = std::fs::remove_file(&lock);
+            let _ = std::fs::remove_file(&socket);
+            true
+        }
+        // A socket without a lock: its server is gone.
+        None if !locked => {
+            let _ = std::fs::remove_file(&socket);
+            true
+        }
+        _ => false,
     }
 }
 
@@ -31,7 +71,7 @@ pub fn display(first: u32) -> Result<Display, String> {
     }
     for n in first..first + 50 {
         let socket = format!("/tmp/.X11-unix/X{n}");
-        if Path::new(&socket).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+        if !free_or_stale(n) {
             continue;
         }
         let child = Command::new("Xvfb")

@@ -6,7 +6,11 @@ import type { Session } from "./Session";
 /**
  * What the window needs to draw its first screen.
  */
-export type AppInfo = { mode: Mode, serverUrl: string, hasToken: boolean, dataDir: string, knownUsers: Array<KnownUser>, session: Session | null, 
+export type AppInfo = { mode: Mode, serverUrl: string, hasToken: boolean, 
+/**
+ * An `http://` server that is not this machine is allowed (explicitly).
+ */
+allowInsecureHttp: boolean, dataDir: string, knownUsers: Array<KnownUser>, session: Session | null, 
 /**
  * Sign this user in at once (the `--user` flag).
  */

@@ -8,4 +8,9 @@ export type SettingsInput = { mode: Mode, serverUrl: string,
 /**
  * None keeps the stored token; "" clears it.
  */
-token: string | null, };
+token: string | null, 
+/**
+ * Allows an `http://` server that is not this machine (the token crosses the
+ * network in clear).
+ */
+allowInsecureHttp: boolean, };
