@@ -16,6 +16,17 @@ pub fn open_wal(path: &Path, synchronous: &str) -> rusqlite::Result<Connection> 
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    // The user's data: readable by its owner only. SQLite gives the WAL and shared
+    // memory files the database file's permissions, so this comes before WAL mode.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+            }
+        }
+    }
     conn.busy_timeout(Duration::from_secs(30))?;
     // Switching a new file to WAL while another process does the same can fail at once
     // with "database is locked" (the busy handler does not cover it): retry.

@@ -286,6 +286,12 @@ impl TaskpoolNode {
     /// and starts the change feed.
     pub fn start(options: NodeOptions) -> Result<Arc<Self>, NodeError> {
         std::fs::create_dir_all(&options.data_dir)?;
+        // The task pool's data is its owner's only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&options.data_dir, std::fs::Permissions::from_mode(0o700))?;
+        }
         let dir = &options.data_dir;
         let store = EventStore::open(dir.join("events.db"))?;
         let gateway = Arc::new(CommandGateway::with_config(
