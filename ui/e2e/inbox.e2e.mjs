@@ -47,13 +47,19 @@ try {
   await bob.getByTestId('task-row').first().waitFor({ timeout: 10000 });
   await bob.screenshot({ path: join(shots, 'inbox.png') });
 
-  // Filter: only triage tasks.
-  await bob.getByTestId('filter').fill('task.taskDefinitionKey = triage');
-  await bob.getByTestId('apply').click();
-  await bob.waitForFunction(() => {
+  // Filter: only triage tasks. alice (approvers and support) sees approvals too, so a
+  // filter that did nothing would show them.
+  await alice.getByTestId('task-row').first().waitFor({ timeout: 10000 });
+  const before = await alice.getByTestId('task-row').allTextContents();
+  if (!before.some((t) => !t.includes('Triage'))) throw new Error(`alice should see more than triage tasks: ${before}`);
+  await alice.getByTestId('filter').fill('task.taskDefinitionKey = triage');
+  await alice.getByTestId('apply').click();
+  await alice.waitForFunction(() => {
     const rows = [...document.querySelectorAll('[data-testid=task-row]')];
     return rows.length > 0 && rows.every((r) => r.textContent.includes('Triage'));
   }, null, { timeout: 10000 });
+  await alice.getByTestId('filter').fill('');
+  await alice.getByTestId('apply').click();
   step('the filter shows only triage tasks');
 
   // Both on their claimable tasks; one task of group support is in both lists.

@@ -14,6 +14,8 @@ use taskpool_collector::engine_transaction::NoVariables;
 use taskpool_collector::properties::{SenderProperties, SenderType};
 use taskpool_collector::sender::{GatewaySender, JobQueue, JobWorker};
 use taskpool_collector::{Collector, EngineEvent};
+use taskpool_core::command::{CreateOrUpdateDataEntry, DataEntryCommand};
+use taskpool_core::model::{DataEntryState, Modification, ProcessingType};
 use taskpool_core::testing::fixtures;
 use taskpool_core::{Command, CommandGateway, EventStore};
 
@@ -43,6 +45,29 @@ fn main() -> anyhow::Result<()> {
                 task_id: task.clone(),
                 assignee: Some("bob".into()),
             })?;
+            // A command whose repeat would show: an update with a log message adds a
+            // protocol entry every time it is applied (a resent create would not).
+            tx.send_data_entry(DataEntryCommand::CreateOrUpdateDataEntry(
+                CreateOrUpdateDataEntry {
+                    entry_type: "order".into(),
+                    entry_id: task.clone(),
+                    name: "Order".into(),
+                    description: None,
+                    type_name: "Order".into(),
+                    application_name: "crash-app".into(),
+                    form_key: None,
+                    state: DataEntryState::new(ProcessingType::InProgress, "placed"),
+                    payload: Default::default(),
+                    correlations: Default::default(),
+                    modification: Modification {
+                        time: chrono::Utc::now(),
+                        username: Some("bob".into()),
+                        log_message: Some("placed".into()),
+                        log_notes: None,
+                    },
+                    authorization_changes: vec![],
+                },
+            ))?;
             tx.commit()?;
             println!("job committed");
         }
