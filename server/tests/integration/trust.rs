@@ -453,14 +453,20 @@ async fn the_data_directory_is_its_owners_only() {
     let s = TestServer::start(&data).await;
     s.create_task("shop", "t1", &["support"], &[], None).await;
     s.stop().await;
-    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
     assert_eq!(mode(&data), 0o700);
     let mut files = 0;
     for entry in std::fs::read_dir(&data).expect("dir") {
         let path = entry.expect("entry").path();
         if path.is_file() {
             files += 1;
-            assert_eq!(mode(&path) & 0o077, 0, "{} is readable by others", path.display());
+            assert_eq!(
+                mode(&path) & 0o077,
+                0,
+                "{} is readable by others",
+                path.display()
+            );
         }
     }
     assert!(files >= 4, "events, view, outcomes, secret…");

@@ -68,7 +68,11 @@ fn killed_after_send_before_the_job_is_finished_the_resend_is_absorbed() {
     let dir = tempfile::tempdir().expect("dir");
     run_until_then_kill(dir.path(), &["enqueue", "t2"], "job committed");
     run_until_then_kill(dir.path(), &["send-then-wait"], "sent");
-    assert_eq!(events(dir.path()).len(), 2, "sent once: the task and its order");
+    assert_eq!(
+        events(dir.path()).len(),
+        2,
+        "sent once: the task and its order"
+    );
     run(dir.path(), &["work"]); // resends the unfinished job with the same key
     let e = events(dir.path());
     assert_eq!(
