@@ -3,6 +3,9 @@
 //! tasks (default 1,000,000), then how many concurrent SSE subscribers the server holds
 //! while keeping change-to-subscriber latency p99 under 100 ms, and the server's peak RSS.
 //!
+//! Then one user's 1,000 filtered streams held open while tasks change, and the other
+//! users' `GET /tasks` latency meanwhile (a reader's cost stays bounded).
+//!
 //! Environment: TASKS (view size), SUBSCRIBERS (comma-separated steps, default
 //! 1000,5000,10000), SECONDS (per load phase, default 10), CONCURRENCY (default 32),
 //! BENCH_DATA (where the generated data directory is kept between runs; default under
@@ -55,6 +58,9 @@ fn start(dir: &Path) -> Result<Server, Box<dyn std::error::Error>> {
         .args(["--listen", "127.0.0.1:0", "--print-address", "--data-dir"])
         .arg(dir)
         .env("RUST_LOG", "warn")
+        // The benchmark holds more streams than a node allows by default.
+        .env("TASKPOOL_MAX_STREAMS_PER_USER", "2000")
+        .env("TASKPOOL_MAX_STREAMS", "100000")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()?;
@@ -158,6 +164,86 @@ async fn query_load(
         s.len(),
         errors.load(Ordering::Relaxed)
     );
+}
+
+/// One user holds 1,000 filtered streams (judged in memory per change) while tasks of
+/// their group change; meanwhile the others' `GET /tasks` is measured.
+async fn one_users_filtered_streams(base: &str, secret: &[u8], seconds: u64, concurrency: usize) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    let heavy = 0;
+    let token = user_token(secret, &user(heavy), &groups_of(heavy), 3600).expect("token");
+    let connected = Arc::new(AtomicUsize::new(0));
+    let mut streams = Vec::new();
+    for _ in 0..1000 {
+        let (client, token, connected) = (client.clone(), token.clone(), connected.clone());
+        let url = format!("{base}/api/v1/stream/tasks?limit=20&filter=amount%20%3E%2050000%20and%20task.priority%20%3E%3D%2010");
+        streams.push(tokio::spawn(async move {
+            let Ok(resp) = client.get(&url).bearer_auth(token).send().await else {
+                return;
+            };
+            if resp.status() != 200 {
+                return;
+            }
+            connected.fetch_add(1, Ordering::Relaxed);
+            let mut body = resp.bytes_stream();
+            while let Some(Ok(_)) = body.next().await {}
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while connected.load(Ordering::Relaxed) < 1000 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "one user's filtered streams open: {}",
+        connected.load(Ordering::Relaxed)
+    );
+    // Changes for that user's group, 20 a second, while the others query.
+    let app = application_token(secret, "bench", 3600).expect("token");
+    let stop = Arc::new(AtomicBool::new(false));
+    let changes = {
+        let (client, base, stop) = (client.clone(), base.to_string(), stop.clone());
+        let g = groups_of(heavy)
+            .first()
+            .cloned()
+            .unwrap_or_else(|| group(0));
+        tokio::spawn(async move {
+            let mut k = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let id = format!("heavy-{k}");
+                let body = serde_json::json!({"events": [{"type": "taskCreated", "task": {
+                    "id": id, "sourceReference": {"kind": "process", "instanceId": id, "executionId": id, "definitionId": "d:1",
+                        "definitionKey": "d", "name": "D", "applicationName": "bench"},
+                    "taskDefinitionKey": "k", "name": "heavy", "candidateGroups": [g], "priority": 60,
+                    "payload": {"amount": 60000 + k},
+                    "createTime": "2026-01-01T00:00:00Z"}}]});
+                let _ = client
+                    .post(format!("{base}/api/v1/engine-events"))
+                    .bearer_auth(&app)
+                    .json(&body)
+                    .send()
+                    .await;
+                k += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    query_load(
+        base,
+        secret,
+        concurrency,
+        seconds,
+        "/api/v1/tasks?limit=50",
+        "GET /tasks meanwhile (the others' inbox)",
+    )
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    let _ = changes.await;
+    for s in streams {
+        s.abort();
+    }
 }
 
 /// Opens `n` SSE subscribers (distinct users), then sends changes to their groups and
@@ -324,6 +410,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "server heap and stacks after the query load: {:.0} MiB",
             memory_mib(server.child.id(), "RssAnon:")
         );
+        one_users_filtered_streams(&server.base, &secret, seconds, concurrency).await;
         for n in &steps {
             println!("SSE subscribers: {n}");
             match live_load(&server.base, &secret, *n, seconds).await {

@@ -217,6 +217,12 @@ impl ServerConfig {
             }
             "TASKPOOL_DEV_USER" => self.auth.dev_user = Some(value),
             "TASKPOOL_USERS_FILE" => self.auth.users_file = Some(value.into()),
+            "TASKPOOL_MAX_STREAMS" => {
+                self.max_streams = value.parse().map_err(|e| bad(format!("{e}")))?;
+            }
+            "TASKPOOL_MAX_STREAMS_PER_USER" => {
+                self.max_streams_per_user = value.parse().map_err(|e| bad(format!("{e}")))?;
+            }
             "TASKPOOL_MAX_BODY_BYTES" => {
                 self.max_body_bytes = value.parse().map_err(|e| bad(format!("{e}")))?;
             }
