@@ -39,6 +39,9 @@ pub struct ServerConfig {
     /// How many event positions of changes the live change log keeps: a stream resuming
     /// from before gets a fresh snapshot marked `reset`.
     pub change_retention: i64,
+    /// Seconds a live stream lives before it ends (the client reconnects and resumes,
+    /// showing its token again: a stream outlives no token by more than this).
+    pub max_stream_secs: u64,
     /// Live streams one user may hold open at once (tasks and outcomes together).
     pub max_streams_per_user: usize,
     /// Live streams the node holds open at once.
@@ -139,6 +142,7 @@ impl Default for ServerConfig {
             data_entry_deletion: Default::default(),
             keep_alive_secs: 15,
             change_retention: taskpool_node::node::CHANGE_RETENTION,
+            max_stream_secs: 3600,
             max_streams_per_user: 16,
             max_streams: 10_000,
             allowed_hosts: Vec::new(),

@@ -111,6 +111,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
         outcomes,
         keep_alive: Duration::from_secs(config.keep_alive_secs.max(1)),
         operator_groups: std::sync::Arc::new(config.auth.operator_groups.clone()),
+        max_stream_age: Duration::from_secs(config.max_stream_secs.max(1)),
         stream_limits: crate::stream_limits::StreamLimits::new(
             config.max_streams_per_user,
             config.max_streams,

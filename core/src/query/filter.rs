@@ -97,6 +97,8 @@ pub struct FilterError {
 
 /// The longest filter accepted.
 pub const MAX_FILTER_LEN: usize = 4096;
+/// The longest value of a `~` (contains) clause.
+pub const MAX_CONTAINS_LEN: usize = 256;
 /// The most clauses (and `in` values) accepted.
 pub const MAX_CLAUSES: usize = 64;
 
@@ -326,9 +328,18 @@ impl Parser {
         };
         let _ = at;
         match self.peek().cloned() {
-            Some((_, Token::Op(op))) => {
+            Some((value_at, Token::Op(op))) => {
                 self.pos += 1;
                 let value = self.value()?;
+                // A `~` is a scan with a pattern: keep the pattern short.
+                if op == Op::Contains && value.chars().count() > MAX_CONTAINS_LEN {
+                    return Err(FilterError {
+                        at: value_at,
+                        message: format!(
+                            "a `~` value may hold at most {MAX_CONTAINS_LEN} characters"
+                        ),
+                    });
+                }
                 Ok(Clause::Compare { field, op, value })
             }
             Some((_, t)) if is_keyword(&t, "in") => {
@@ -444,5 +455,19 @@ mod tests {
         }
         let long = "a = 1 and ".repeat(500);
         assert!(Filter::parse(&long).is_err());
+    }
+}
+
+#[cfg(test)]
+mod contains_bound_tests {
+    use super::*;
+
+    #[test]
+    fn a_contains_value_is_bounded() {
+        assert!(Filter::parse(&format!("name ~ \"{}\"", "a".repeat(256))).is_ok());
+        let err = Filter::parse(&format!("name ~ \"{}\"", "a".repeat(257))).expect_err("refused");
+        assert!(err.message.contains("at most 256"), "{err}");
+        // Other operators are bounded by the filter's length only.
+        assert!(Filter::parse(&format!("name = \"{}\"", "a".repeat(1000))).is_ok());
     }
 }

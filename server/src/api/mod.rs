@@ -42,6 +42,9 @@ pub struct AppState {
     pub keep_alive: Duration,
     /// Groups whose members read every outcome (operators).
     pub operator_groups: std::sync::Arc<Vec<String>>,
+    /// How long a live stream lives before it ends and the client reconnects (showing
+    /// its token again).
+    pub max_stream_age: Duration,
     /// Live streams per user and in total.
     pub stream_limits: crate::stream_limits::StreamLimits,
     /// The development login (`POST /api/v1/dev/token`) is open.

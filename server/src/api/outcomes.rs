@@ -111,7 +111,7 @@ pub async fn stream_outcomes(
     let only_rejected = p.only_rejected.unwrap_or(false);
     // Subscribe before reading the backlog: nothing falls between the two.
     let mut rx = state.outcomes.subscribe();
-    let shutdown = state.shutdown.clone();
+    let shutdown = super::streams::stream_lifetime(&state);
     let keep_alive = state.keep_alive;
     let stream = async_stream::stream! {
         // Held while the stream is open.

@@ -89,7 +89,7 @@ pub async fn stream_tasks(
     let query = p.list_params().query(viewer)?;
     let (subscription, snapshot) = state.blocking(move |n| n.subscribe(query, from)).await?;
     let keep_alive = state.keep_alive;
-    let changes = live_events(subscription, state.shutdown.clone());
+    let changes = live_events(subscription, stream_lifetime(&state));
     let stream = async_stream::stream! {
         // Held while the stream is open.
         let _permit = permit;
@@ -114,6 +114,20 @@ pub async fn stream_tasks(
         }
     };
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keep_alive)))
+}
+
+/// Ends with the server, or when the stream has lived its time (the client reconnects
+/// with `Last-Event-ID`, which resumes exactly, and shows its token again).
+pub(super) fn stream_lifetime(state: &AppState) -> tokio_util::sync::CancellationToken {
+    let ends = state.shutdown.child_token();
+    let (timer, lifetime) = (ends.clone(), state.max_stream_age);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::time::sleep(lifetime) => timer.cancel(),
+            _ = timer.cancelled() => {}
+        }
+    });
+    ends
 }
 
 /// A place for one more live stream of this viewer, or 429 with `Retry-After`.

@@ -471,3 +471,18 @@ async fn the_data_directory_is_its_owners_only() {
     }
     assert!(files >= 4, "events, view, outcomes, secret…");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_outlives_no_token_by_more_than_its_age() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start_with(dir.path(), |c| c.max_stream_secs = 1).await;
+    let alice = s.user("alice", &["support"]);
+    let mut stream = crate::common::SseReader::open(&s, &alice, "/api/v1/stream/tasks", None).await;
+    let first = stream.next(Duration::from_secs(5)).await.expect("snapshot");
+    assert_eq!(first.event, "snapshot");
+    let started = std::time::Instant::now();
+    let end = stream.next(Duration::from_secs(5)).await.expect("an end");
+    assert_eq!(end.event, "end", "{end:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    s.stop().await;
+}

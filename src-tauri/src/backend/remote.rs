@@ -235,7 +235,7 @@ impl RemoteBackend {
                             connected = false;
                             Some(StreamMessage::State {
                                 connected: false,
-                                detail: Some("the server is stopping".into()),
+                                detail: Some("the server ended the stream; reconnecting".into()),
                             })
                         }
                         _ => on_event(&e),
