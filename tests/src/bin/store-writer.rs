@@ -24,12 +24,22 @@ fn main() -> anyhow::Result<()> {
     let ctx = CommandContext::default();
     let create =
         |id: &str| -> Command { TaskCommand::CreateTask(fixtures::task(id, "app")).into() };
-    // Setup may race with another writer: per-command, an existing task is fine.
-    gateway.handle(
-        vec![create("hot"), create("c1"), create("c2")],
-        BatchMode::PerCommand,
-        &ctx,
-    )?;
+    // Setup creates what is missing (a create resent for an existing task would reset
+    // it to the one sent): it may race with another writer, so per command.
+    let reader = store.reader()?;
+    let missing: Vec<Command> = ["hot", "c1", "c2"]
+        .into_iter()
+        .filter(|id| {
+            reader
+                .aggregate_version(taskpool_core::aggregate::AggregateKind::Task, id)
+                .map(|v| v == 0)
+                .unwrap_or(true)
+        })
+        .map(create)
+        .collect();
+    if !missing.is_empty() {
+        gateway.handle(missing, BatchMode::PerCommand, &ctx)?;
+    }
     let mut out = std::io::stdout().lock();
     for b in 0..batches {
         let commands: Vec<Command> = match mode.as_str() {
