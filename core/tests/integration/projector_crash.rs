@@ -86,12 +86,40 @@ fn projector_killed_twenty_times_ends_equal_to_a_rebuild() {
         })
     };
     let mut rng = rand::thread_rng();
+    let checkpoint = || {
+        view::checkpoint(
+            &View::open(dir.path().join("view.db"))
+                .expect("view")
+                .connect()
+                .expect("conn"),
+            "tasklist",
+        )
+        .expect("checkpoint")
+    };
+    // Kills that landed with work pending (the projector behind the store's head), and
+    // runs that moved the checkpoint: the kills must hit a projector at work.
+    let (mut behind, mut progressed) = (0, 0);
+    let mut last = checkpoint();
     for _ in 0..20 {
         let mut child = follow(dir.path());
         std::thread::sleep(Duration::from_millis(rng.gen_range(30..200)));
+        let head = store
+            .reader()
+            .expect("reader")
+            .head_position()
+            .expect("head");
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");
+        let now = checkpoint();
+        behind += usize::from(now < head);
+        progressed += usize::from(now > last);
+        last = now;
     }
+    assert!(behind >= 10, "only {behind} of 20 kills found work pending");
+    assert!(
+        progressed >= 10,
+        "only {progressed} of 20 runs moved the checkpoint"
+    );
     stop.store(true, Ordering::Relaxed);
     let batches = writer.join().expect("writer");
     assert!(batches > 20, "the writer kept writing ({batches} batches)");
