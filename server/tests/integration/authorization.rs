@@ -33,10 +33,12 @@ async fn only_the_allowed_combinations_succeed() {
             "t-support",
             task_json("shop", "t-support", &["support"], &[], None),
         ),
-        (
-            "t-nobody",
-            task_json("shop", "t-nobody", &["finance"], &[], None),
-        ),
+        ("t-nobody", {
+            // Values and a key nobody else's task has: a leak would show.
+            let mut t = task_json("shop", "t-nobody", &["finance"], &[], None);
+            t["payload"] = json!({"customer": "SECRET-CO", "salary": 99000});
+            t
+        }),
     ];
     let events: Vec<_> = tasks
         .iter()
@@ -119,6 +121,25 @@ async fn only_the_allowed_combinations_succeed() {
         }
     }
     assert_eq!(checked, 5 * 4 * 7);
+    // Filter suggestions come from visible tasks only: the hidden task's key and values
+    // are not offered.
+    for who in [Who::Alice, Who::Bob, Who::Carol] {
+        let names: Vec<String> = s
+            .get(&token(who), "/api/v1/tasks/attributes")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert!(names.contains(&"customer".to_string()), "{who:?}: {names:?}");
+        assert!(!names.contains(&"salary".to_string()), "{who:?}: {names:?}");
+        let values: Vec<String> = s
+            .get(&token(who), "/api/v1/tasks/attributes/customer/values")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(values, ["ACME"], "{who:?}");
+    }
 
     // Ingestion: the owner may change its tasks, a stranger may not (nothing applied).
     let head = s.server.node.head_position();
