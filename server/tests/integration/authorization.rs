@@ -130,7 +130,10 @@ async fn only_the_allowed_combinations_succeed() {
             .json()
             .await
             .expect("json");
-        assert!(names.contains(&"customer".to_string()), "{who:?}: {names:?}");
+        assert!(
+            names.contains(&"customer".to_string()),
+            "{who:?}: {names:?}"
+        );
         assert!(!names.contains(&"salary".to_string()), "{who:?}: {names:?}");
         let values: Vec<String> = s
             .get(&token(who), "/api/v1/tasks/attributes/customer/values")
