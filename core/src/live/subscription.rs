@@ -76,7 +76,7 @@ impl Subscription {
         // A resume from before what the change log keeps cannot be exact: a fresh
         // snapshot instead, marked as such.
         let too_old = match from {
-            Some(p) => p + 1 < view::pruned_below(&view.connect_small()?)?,
+            Some(p) => p.saturating_add(1) < view::pruned_below(&view.connect_small()?)?,
             None => false,
         };
         let from = from.filter(|_| !too_old);
