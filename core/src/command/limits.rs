@@ -1,7 +1,8 @@
 //! Limits on what a command may carry, checked by the gateway before it decides anything,
-//! whoever sends it (HTTP, engine transactions, a user's completion values, Kafka): ids
-//! and names, candidate lists, and payloads (depth, key and string length, array length,
-//! and how many values the payload index would hold). A refused command stores nothing.
+//! whoever sends it (HTTP, engine transactions, a user's completion values, messages from
+//! other nodes): ids and names, candidate lists, and payloads (depth, key and string
+//! length, array length, and how many values the payload index would hold). A refused
+//! command stores nothing.
 
 use serde_json::{Map, Value};
 

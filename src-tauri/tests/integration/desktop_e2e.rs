@@ -182,6 +182,27 @@ async fn wait_text(c: &Client, css: &str, text: &str) -> Res {
     }
 }
 
+/// Waits until `css` matches at least one element and every one contains `text` (a
+/// filtered list has replaced the unfiltered one).
+async fn wait_all_text(c: &Client, css: &str, text: &str) -> Res {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let all = c.find_all(Locator::Css(css)).await.unwrap_or_default();
+        let texts: Vec<String> = futures::future::join_all(
+            all.into_iter()
+                .map(|e| async move { e.text().await.unwrap_or_default() }),
+        )
+        .await;
+        if !texts.is_empty() && texts.iter().all(|t| t.contains(text)) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("not every `{css}` shows `{text}` (now: {texts:?})").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// An attribute of the first element matching `css` (retried while the page re-renders).
 async fn first_attr(c: &Client, css: &str, name: &str) -> Res<String> {
     let deadline = Instant::now() + WAIT;
@@ -254,7 +275,7 @@ async fn filter(c: &Client, text: &str) -> Res {
 async fn refused_claim(c: &Client) -> Res {
     click(c, "[data-testid=view-all]").await?;
     filter(c, "task.taskDefinitionKey = approve and requester = alice").await?;
-    wait_text(c, "[data-testid=task-row]", "Standing desks").await?;
+    wait_all_text(c, "[data-testid=task-row]", "Standing desks").await?;
     wait_count(
         c,
         "[data-testid=task-row]",
@@ -290,7 +311,7 @@ async fn refused_claim(c: &Client) -> Res {
 async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
     click(c, "[data-testid=view-claimable]").await?;
     filter(c, "task.taskDefinitionKey = triage").await?;
-    wait_text(c, "[data-testid=task-row]", "Triage").await?;
+    wait_all_text(c, "[data-testid=task-row]", "Triage").await?;
     wait_count(c, "[data-testid=task-row]", |n| n > 0, "claimable tasks").await?;
     // The list re-renders when the view's snapshot arrives: read until it holds still.
     tokio::time::sleep(Duration::from_millis(300)).await;
