@@ -27,7 +27,7 @@ use taskpool_core::command::{
     UserInteraction,
 };
 
-use crate::resync::{ResyncError, ResyncLog, ResyncOutcome, ResyncPage, MAX_PAGE_TASKS};
+use crate::resync::{ResyncError, ResyncLog, ResyncOutcome, ResyncPage, MAX_PAGES, MAX_PAGE_TASKS};
 use taskpool_core::command_gateway::{DeletionStrategy, GatewayConfig, GatewayError};
 use taskpool_core::event::TaskEvent;
 use taskpool_core::event_store::{EventReader, StoreError};
@@ -561,6 +561,15 @@ impl TaskpoolNode {
         };
         // A task the caller cannot see answers "not found", whatever the action.
         let task = self.task(viewer, task_id)?;
+        // Result values become process variables: each needs a name.
+        if let TaskAction::Complete { payload } = &action {
+            if payload.keys().any(|k| k.trim().is_empty()) {
+                return Err(NodeError::Invalid {
+                    field: "payload".into(),
+                    message: "every result value needs a name (an empty key was sent)".into(),
+                });
+            }
+        }
         let application = task.source_reference.application_name;
         let name = action.name();
         let command = action.command(task_id, user);
@@ -734,6 +743,9 @@ impl TaskpoolNode {
         };
         if resync_id.trim().is_empty() || resync_id.len() > 200 {
             return Err(invalid("resyncId".into(), "1 to 200 characters"));
+        }
+        if page.page > MAX_PAGES {
+            return Err(invalid("page".into(), "at most 100,000 pages"));
         }
         if page.tasks.len() > MAX_PAGE_TASKS {
             return Err(invalid("tasks".into(), "at most 1,000 tasks a page"));

@@ -17,6 +17,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use taskpool_core::model::Task;
 
+/// The most pages of one re-sync.
+pub const MAX_PAGES: u32 = 100_000;
+
 /// The most tasks one page may carry.
 pub const MAX_PAGE_TASKS: usize = 1000;
 
@@ -25,7 +28,9 @@ pub const MAX_PAGE_TASKS: usize = 1000;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResyncPage {
-    /// 0, 1, 2, … (a page may be resent; the order of arrival does not matter).
+    /// 0, 1, 2, … up to 100,000 (a page may be resent; the order of arrival does not
+    /// matter).
+    #[cfg_attr(feature = "openapi", schema(maximum = 100000))]
     pub page: u32,
     /// The last page: with it, the re-sync is complete once every page before it has
     /// arrived.

@@ -486,3 +486,25 @@ async fn a_stream_outlives_no_token_by_more_than_its_age() {
     assert!(started.elapsed() < Duration::from_secs(3));
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn result_values_without_a_name_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start(dir.path()).await;
+    let position = s.create_task("shop", "t1", &["support"], &[], None).await;
+    s.wait_for_view(position).await;
+    let alice = s.user("alice", &["support"]);
+    let head = s.server.node.head_position();
+    let resp = s
+        .post(
+            &alice,
+            "/api/v1/tasks/t1/complete",
+            Some(json!({"payload": {"": 1}})),
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let problem: Value = resp.json().await.expect("problem");
+    assert_eq!(problem["field"], "payload", "{problem}");
+    assert_eq!(s.server.node.head_position(), head, "nothing stored");
+    s.stop().await;
+}
