@@ -61,11 +61,15 @@ async fn tasklist_queries_and_actions() {
             "id": "order:1", "key": "order", "version": 1, "applicationName": "shop", "name": "Order",
             "candidateStarterGroups": ["support"], "startableFromTasklist": true}}
     ]);
+    // alice may read o2, but only zoe worked on it: not among alice's involvements.
+    let mut o2 = data_entry("shop", "o2", &["alice"]);
+    o2["modification"]["username"] = json!("zoe");
+    let entries = json!([data_entry("shop", "o1", &["alice"]), o2]);
     let resp = s
         .client
         .post(s.url("/api/v1/engine-events"))
         .bearer_auth(s.app("shop"))
-        .json(&json!({"events": events, "dataEntries": [data_entry("shop", "o1", &["alice"])]}))
+        .json(&json!({"events": events, "dataEntries": entries}))
         .send()
         .await
         .expect("send");
@@ -156,11 +160,17 @@ async fn tasklist_queries_and_actions() {
 
     // Business data, process definitions, me.
     let (_, entries) = body(s.get(&alice, "/api/v1/data-entries").await).await;
-    assert_eq!(entries.as_array().map(Vec::len), Some(1));
+    assert_eq!(entries.as_array().map(Vec::len), Some(2));
     let (_, entries) = body(s.get(&bob, "/api/v1/data-entries").await).await;
     assert_eq!(entries, json!([]));
     let (_, involved) = body(s.get(&alice, "/api/v1/data-entries?involved=true").await).await;
-    assert_eq!(involved.as_array().map(Vec::len), Some(1));
+    let involved: Vec<&str> = involved
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|e| e["entryId"].as_str())
+        .collect();
+    assert_eq!(involved, ["o1"], "only the entry alice worked on");
     let (st, entry) = body(s.get(&alice, "/api/v1/data-entries/order/o1").await).await;
     assert_eq!(
         (st, entry["protocol"][0]["logMessage"].as_str()),
