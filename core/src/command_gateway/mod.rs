@@ -169,7 +169,7 @@ pub const IDEMPOTENCY_WINDOW: std::time::Duration = std::time::Duration::from_se
 
 /// About one keyed unit in 256 also prunes expired keys (the key's hash decides, so no
 /// clock and no counter are needed).
-fn rand_tick(key: &str) -> bool {
+fn prunes_expired_keys(key: &str) -> bool {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut h);
@@ -514,7 +514,7 @@ impl Inner {
             )?;
             // Keys are remembered for the idempotency window; older ones are let go
             // now and then (a resend after the window is a new request).
-            if rand_tick(key) {
+            if prunes_expired_keys(key) {
                 let horizon = time
                     - chrono::Duration::from_std(config.idempotency_window)
                         .unwrap_or(chrono::Duration::days(7));

@@ -115,6 +115,22 @@ impl TestServer {
         body["position"].as_i64().expect("position")
     }
 
+    /// The tasks a GET of `path` lists for `token`, as (id, assignee), by id.
+    pub async fn assignees(&self, token: &str, path: &str) -> Vec<(String, Value)> {
+        let page: Value = self.get(token, path).await.json().await.expect("json");
+        let mut tasks: Vec<(String, Value)> = page["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .map(|t| {
+                let id = t["id"].as_str().unwrap_or("").to_string();
+                (id, t["assignee"].clone())
+            })
+            .collect();
+        tasks.sort_by(|a, b| a.0.cmp(&b.0));
+        tasks
+    }
+
     /// Waits until the view has applied `position`.
     pub async fn wait_for_view(&self, position: i64) {
         let node = self.server.node.clone();

@@ -293,24 +293,9 @@ async fn an_engine_resending_what_the_pool_has_applies_the_rest_of_its_transacti
     assert_eq!(ignored, [("done", "TASK_COMPLETED")], "{out}");
     s.wait_for_view(out["position"].as_i64().expect("position"))
         .await;
-    let page: Value = s
-        .get(&s.user("carol", &["support"]), "/api/v1/tasks")
-        .await
-        .json()
-        .await
-        .expect("json");
-    let mut tasks: Vec<(String, Value)> = page["tasks"]
-        .as_array()
-        .expect("tasks")
-        .iter()
-        .map(|t| {
-            (
-                t["id"].as_str().unwrap_or("").to_string(),
-                t["assignee"].clone(),
-            )
-        })
-        .collect();
-    tasks.sort_by(|a, b| a.0.cmp(&b.0));
+    let tasks = s
+        .assignees(&s.user("carol", &["support"]), "/api/v1/tasks")
+        .await;
     assert_eq!(
         tasks,
         [

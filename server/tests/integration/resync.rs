@@ -19,28 +19,11 @@ async fn page(s: &TestServer, id: &str, page: u32, last: bool, tasks: Vec<Value>
 
 /// The shop's open tasks as the pool has them: id → assignee.
 async fn pool(s: &TestServer) -> Vec<(String, Value)> {
-    let admin_view: Value = s
-        .get(
-            &s.user("carol", &["support"]),
-            "/api/v1/tasks?limit=1000&deferred=include",
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
-    let mut tasks: Vec<(String, Value)> = admin_view["tasks"]
-        .as_array()
-        .expect("tasks")
-        .iter()
-        .map(|t| {
-            (
-                t["id"].as_str().unwrap_or("").to_string(),
-                t["assignee"].clone(),
-            )
-        })
-        .collect();
-    tasks.sort_by(|a, b| a.0.cmp(&b.0));
-    tasks
+    s.assignees(
+        &s.user("carol", &["support"]),
+        "/api/v1/tasks?limit=1000&deferred=include",
+    )
+    .await
 }
 
 fn ids(tasks: &[(String, Value)]) -> Vec<&str> {
@@ -174,36 +157,8 @@ async fn the_example_application_resyncs_on_start() {
     };
     let s = TestServer::start_with(dir.path(), example).await;
     let alice = s.user("alice", &["approvers", "support"]);
-    let tasks = |s: &TestServer| {
-        let alice = alice.clone();
-        let url = s.url("/api/v1/tasks?limit=1000&deferred=include");
-        let client = s.client.clone();
-        async move {
-            let page: Value = client
-                .get(url)
-                .bearer_auth(alice)
-                .send()
-                .await
-                .expect("send")
-                .json()
-                .await
-                .expect("json");
-            let mut all: Vec<(String, Value)> = page["tasks"]
-                .as_array()
-                .expect("tasks")
-                .iter()
-                .map(|t| {
-                    (
-                        t["id"].as_str().unwrap_or("").to_string(),
-                        t["assignee"].clone(),
-                    )
-                })
-                .collect();
-            all.sort_by(|a, b| a.0.cmp(&b.0));
-            all
-        }
-    };
-    let before = tasks(&s).await;
+    let all = "/api/v1/tasks?limit=1000&deferred=include";
+    let before = s.assignees(&alice, all).await;
     assert!(!before.is_empty(), "the starting set");
     // Drift, as if the pool had been fed wrongly: a task the engine never had, and one
     // of its tasks given to someone else.
@@ -225,13 +180,13 @@ async fn the_example_application_resyncs_on_start() {
         .await;
     s.wait_for_view(out["position"].as_i64().expect("position"))
         .await;
-    assert_ne!(tasks(&s).await, before);
+    assert_ne!(s.assignees(&alice, all).await, before);
     s.stop().await;
     let s = TestServer::start_with(dir.path(), example).await;
     let head = s.server.node.head_position();
     s.wait_for_view(head).await;
     assert_eq!(
-        tasks(&s).await,
+        s.assignees(&alice, all).await,
         before,
         "the ghost is gone, the victim unassigned again"
     );
