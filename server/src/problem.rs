@@ -174,6 +174,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 Problem::new(status, "invalid-body", e.body_text())
             }
         })?;
+        // Every body is a JSON object (serde would also read a struct from an array).
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{') {
+            return Err(Problem::unprocessable(
+                "body",
+                "the body must be a JSON object",
+            ));
+        }
         decode_json(&bytes).map(ApiJson)
     }
 }
