@@ -16,6 +16,8 @@ pub mod interactions;
 #[cfg(feature = "client")]
 pub mod message;
 #[cfg(feature = "client")]
+pub mod parked;
+#[cfg(feature = "client")]
 pub mod partitions;
 #[cfg(feature = "client")]
 pub mod publisher;

@@ -285,3 +285,208 @@ fn a_consumer_killed_mid_batch_ten_times_ends_equal_to_a_rebuild() {
         rebuild_dump(&store, dir.path())
     );
 }
+
+fn handle(gateway: &CommandGateway, c: TaskCommand) {
+    gateway
+        .handle(
+            vec![c.into()],
+            BatchMode::Atomic,
+            &CommandContext::default(),
+        )
+        .expect("command");
+}
+
+/// The tasks the view holds (ids), in order.
+fn task_ids(view: &View) -> Vec<String> {
+    view.connect()
+        .expect("conn")
+        .prepare("SELECT id FROM tasks ORDER BY id")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("ids")
+}
+
+#[test]
+fn an_event_the_broker_refuses_is_parked_holds_back_only_its_task_and_goes_out_after_the_limit_is_raised(
+) {
+    let broker = TestBroker::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = KafkaConfig {
+        brokers: broker.brokers(),
+        ..Default::default()
+    };
+    ensure_topics(&config).expect("topics");
+    // The node stored events under a larger limit than its producer now has (the
+    // operator lowered it to the broker's): the door check did not stop them.
+    let mut small = config.clone();
+    small
+        .properties
+        .insert("message.max.bytes".into(), "20000".into());
+    let store = EventStore::open(dir.path().join("events.db")).expect("store");
+    let gateway = CommandGateway::new(&store).expect("gateway");
+    handle(
+        &gateway,
+        TaskCommand::CreateTask(fixtures::task("a-before", "shop")),
+    );
+    let mut big = fixtures::task("big", "shop");
+    big.payload
+        .insert("scan".into(), serde_json::Value::String("x".repeat(50_000)));
+    handle(&gateway, TaskCommand::CreateTask(big));
+    handle(
+        &gateway,
+        TaskCommand::CreateTask(fixtures::task("c-after", "shop")),
+    );
+    // A later event of the refused task waits behind it; others flow.
+    handle(
+        &gateway,
+        TaskCommand::AssignTask(AssignTask {
+            id: "big".into(),
+            assignee: Some("alice".into()),
+        }),
+    );
+    handle(
+        &gateway,
+        TaskCommand::AssignTask(AssignTask {
+            id: "c-after".into(),
+            assignee: Some("bob".into()),
+        }),
+    );
+    let head = store
+        .reader()
+        .expect("reader")
+        .head_position()
+        .expect("head");
+    let kafka_db = dir.path().join("kafka.db");
+
+    let mut publisher = Publisher::new(&small, "shop", &kafka_db).expect("publisher");
+    let status = publisher.status();
+    publisher
+        .publish_pending(&mut store.reader().expect("reader"))
+        .expect("the publisher goes on past the refused event");
+    assert_eq!(
+        taskpool_core::listener::Listener::checkpoint(&mut publisher).expect("checkpoint"),
+        head
+    );
+    let conn = rusqlite::Connection::open(&kafka_db).expect("kafka.db");
+    let parked = taskpool_kafka::parked::list(&conn, "shop").expect("parked");
+    assert_eq!(
+        parked
+            .iter()
+            .map(|p| (p.aggregate_id.as_str(), p.error.contains("refuses")))
+            .collect::<Vec<_>>(),
+        vec![("big", true), ("big", false)],
+        "{parked:?}"
+    );
+    assert_eq!(status.lock().expect("status").parked, 2);
+
+    let view = View::open(dir.path().join("node.db")).expect("view");
+    let mut consumer = TasklistConsumer::new(&config, &view, None).expect("consumer");
+    consume_until(&mut consumer, head - 2);
+    assert_eq!(task_ids(&view), vec!["a-before", "c-after"]);
+
+    // Started again with the same limit: still parked, nothing sent twice.
+    let mut again = Publisher::new(&small, "shop", &kafka_db).expect("publisher");
+    again
+        .publish_pending(&mut store.reader().expect("reader"))
+        .expect("publish");
+    assert_eq!(
+        taskpool_kafka::parked::count(&conn, "shop").expect("count"),
+        2
+    );
+
+    // The limit raised, the next start sends them, in order: the view equals a rebuild.
+    let mut raised = Publisher::new(&config, "shop", &kafka_db).expect("publisher");
+    raised
+        .publish_pending(&mut store.reader().expect("reader"))
+        .expect("publish");
+    assert_eq!(
+        taskpool_kafka::parked::count(&conn, "shop").expect("count"),
+        0
+    );
+    consume_until(&mut consumer, head);
+    assert_eq!(
+        view::dump_state(&view.connect().expect("conn")).expect("dump"),
+        rebuild_dump(&store, dir.path())
+    );
+}
+
+#[test]
+fn a_publisher_killed_mid_batch_ten_times_publishes_everything_and_the_view_equals_a_rebuild() {
+    let broker = TestBroker::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = KafkaConfig {
+        brokers: broker.brokers(),
+        ..Default::default()
+    };
+    ensure_topics(&config).expect("topics");
+    let store = EventStore::open(dir.path().join("events.db")).expect("store");
+    let head = fill(&store, 3000);
+    let kafka_db = dir.path().join("kafka.db");
+    let checkpoint_now = || {
+        rusqlite::Connection::open(&kafka_db)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT position FROM publisher_checkpoint WHERE origin = 'shop'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .unwrap_or(0)
+    };
+    let bin = env!("CARGO_BIN_EXE_taskpool-publisher");
+    let publisher = |extra: &[&str]| {
+        let mut c = Command::new(bin);
+        c.args(["publish", "--application", "shop", "--brokers"])
+            .arg(broker.brokers())
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    let mut rng = rand::thread_rng();
+    let mut kills_mid_stream = 0;
+    for round in 0..10 {
+        let before = checkpoint_now();
+        // A slow publisher (50 events a batch, 10 ms between), so that kills land while
+        // it has events in flight, however fast or loaded the machine.
+        let mut child = publisher(&["--batch", "50", "--pause-ms", "10"])
+            .spawn()
+            .expect("publisher starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while checkpoint_now() == before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(rand::Rng::gen_range(&mut rng, 0..25)));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        let after = checkpoint_now();
+        if after > before && after < head {
+            kills_mid_stream += 1;
+        }
+        eprintln!("round {round}: checkpoint {before} -> {after} of {head} when killed");
+    }
+    assert!(
+        kills_mid_stream >= 5,
+        "only {kills_mid_stream} kills landed mid-stream"
+    );
+    let status = publisher(&["--until-done"])
+        .status()
+        .expect("publisher runs");
+    assert!(status.success());
+    assert_eq!(checkpoint_now(), head);
+
+    let view = View::open(dir.path().join("node.db")).expect("view");
+    let mut consumer = TasklistConsumer::new(&config, &view, None).expect("consumer");
+    consume_until(&mut consumer, head);
+    for _ in 0..10 {
+        consumer
+            .poll_batch(500, Duration::from_millis(100))
+            .expect("poll");
+    }
+    assert_eq!(consumer.signal().head(), head, "every event applied once");
+    assert_eq!(
+        view::dump_state(&view.connect().expect("conn")).expect("dump"),
+        rebuild_dump(&store, dir.path())
+    );
+}

@@ -61,6 +61,7 @@ pub fn record_publisher(s: &taskpool_kafka::PublisherStatus) {
     metrics::gauge!("taskpool_publisher_lag_events").set(s.lag as f64);
     metrics::gauge!("taskpool_publisher_errors").set(s.errors as f64);
     metrics::gauge!("taskpool_publisher_failing").set(if s.failing { 1.0 } else { 0.0 });
+    metrics::gauge!("taskpool_publisher_parked_events").set(s.parked as f64);
 }
 
 pub fn render(node: &TaskpoolNode) -> String {

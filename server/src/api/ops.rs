@@ -14,7 +14,8 @@ use crate::problem::{ApiJson, NoQuery, Problem};
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
-    /// `ok`, or `degraded` while events are parked (the view went on without them).
+    /// `ok`, or `degraded` while events are parked (the view went on without them, or
+    /// the publisher could not send them).
     pub status: String,
     pub event_store_position: i64,
     pub view_position: i64,
@@ -23,7 +24,8 @@ pub struct Health {
     /// (`taskpool-view parked` lists them; a rebuild by a build that reads them applies
     /// them).
     pub parked_events: usize,
-    /// A process-application node: the Kafka publisher's checkpoint, lag and errors.
+    /// A process-application node: the Kafka publisher's checkpoint, lag, errors and
+    /// parked events (`taskpool-publisher parked` lists them).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub publisher: Option<serde_json::Value>,
@@ -31,13 +33,24 @@ pub struct Health {
 
 fn health_of(state: &AppState) -> Health {
     let parked_events = state.node.parked_events().map(|p| p.len()).unwrap_or(0);
+    let publisher = publisher_health(state);
+    let publisher_parked = publisher
+        .as_ref()
+        .and_then(|p| p.get("parked"))
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
     Health {
-        status: if parked_events > 0 { "degraded" } else { "ok" }.into(),
+        status: if parked_events > 0 || publisher_parked > 0 {
+            "degraded"
+        } else {
+            "ok"
+        }
+        .into(),
         parked_events,
         event_store_position: state.node.head_position(),
         view_position: state.node.view_position(),
         live_subscribers: state.node.live_subscribers(),
-        publisher: publisher_health(state),
+        publisher,
     }
 }
 

@@ -363,3 +363,67 @@ async fn racing_claims_through_two_tasklist_nodes_end_in_one_200_and_one_409() {
         s.stop().await;
     }
 }
+
+/// A process-application node whose broker limit was lowered after it stored a large
+/// event: the publisher parks that event, `/health` says degraded and names it, and the
+/// next events reach the tasklist node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_event_the_broker_refuses_is_parked_the_node_is_degraded_and_later_tasks_flow() {
+    let broker = TestBroker::start();
+    let dirs: Vec<_> = (0..2)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let with_limit = |brokers: String, limit: &'static str| {
+        move |c: &mut taskpool_server::config::ServerConfig| {
+            c.role = Role::ProcessApplication;
+            c.application = "alpha".into();
+            c.kafka.brokers = brokers;
+            c.kafka
+                .properties
+                .insert("message.max.bytes".into(), limit.into());
+            c.auth.hs256_secret = Some("the test cluster's shared secret, 32 bytes or more".into());
+        }
+    };
+    // Stored before the operator lowered the limit to the broker's (the door check
+    // then let it in).
+    {
+        let store =
+            taskpool_core::EventStore::open(dirs[0].path().join("events.db")).expect("store");
+        let mut big = taskpool_core::testing::fixtures::task("big", "alpha");
+        big.candidate_groups.insert("support".into());
+        big.payload
+            .insert("scan".into(), json!("x".repeat(100_000)));
+        taskpool_core::CommandGateway::new(&store)
+            .expect("gateway")
+            .handle(
+                vec![taskpool_core::command::TaskCommand::CreateTask(big).into()],
+                taskpool_core::BatchMode::Atomic,
+                &taskpool_core::CommandContext::default(),
+            )
+            .expect("stored");
+    }
+    let a = TestServer::start_with(dirs[0].path(), with_limit(broker.brokers(), "50000")).await;
+    let mut small = task_json("alpha", "small", &["support"], &[], None);
+    small["sourceReference"]["applicationName"] = json!("alpha");
+    a.engine(
+        "alpha",
+        json!([{"type": "taskCreated", "task": small}]),
+        None,
+    )
+    .await;
+    let t = node(dirs[1].path(), Role::Tasklist, &broker, "alpha").await;
+    let bob = t.user("bob", &["support"]);
+    eventually("the later task on the tasklist node", async || {
+        task_on(&t, &bob, "small").await.is_some()
+    })
+    .await;
+    assert!(task_on(&t, &bob, "big").await.is_none());
+    let health: Value = a.get("", "/health").await.json().await.expect("health");
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["publisher"]["parked"], 1, "{health}");
+    let metrics = a.get("", "/metrics").await.text().await.expect("metrics");
+    assert!(
+        metrics.contains("taskpool_publisher_parked_events 1"),
+        "{metrics}"
+    );
+}
