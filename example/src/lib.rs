@@ -14,6 +14,7 @@
 //! moves in the same engine transaction: each request is acted on exactly once.
 
 pub mod directory;
+pub mod forms;
 pub mod on_node;
 
 use std::sync::Arc;
@@ -184,6 +185,7 @@ impl ExampleApplication {
             candidate_starter_users: Default::default(),
             candidate_starter_groups: groups.iter().map(|g| g.to_string()).collect(),
             startable_from_tasklist: true,
+            forms: forms::of(key),
         };
         vec![
             def(
@@ -836,10 +838,13 @@ fn complete_in(
     let source = |name: &str| source_reference(app, &instance_id, &key, name);
     match (key.as_str(), task_key.as_str()) {
         ("approve-request", "approve") => {
-            let approved = result
-                .get("approved")
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
+            // The approve form's `decision` (approve / reject), or `approved` (true /
+            // false) from clients that send values of their own.
+            let approved = match (result.get("decision"), result.get("approved")) {
+                (Some(d), _) => d.as_str() != Some("reject"),
+                (None, Some(a)) => a.as_bool() != Some(false),
+                (None, None) => true,
+            };
             if approved {
                 tx.send_data_entry(request_entry(
                     app,

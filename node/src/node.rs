@@ -36,7 +36,7 @@ use taskpool_core::model::{DataEntry, Payload, ProcessDefinition, Task};
 use taskpool_core::position_signal::PositionSignal;
 use taskpool_core::projector::{Follow, Projector, ProjectorError};
 use taskpool_core::query::{self, QueryError, TaskPage, TaskQuery, Viewer};
-use taskpool_core::query::{ActionRequest, RequestState};
+use taskpool_core::query::{ActionRequest, FormDocument, RequestState};
 use taskpool_core::view::View;
 use taskpool_core::{
     BatchMode, BatchOutcome, Command, CommandContext, CommandGateway, CommandOutcome, DomainEvent,
@@ -70,6 +70,12 @@ pub enum NodeError {
     /// No request with this id that the caller made.
     #[error("no such request")]
     RequestNotFound,
+    /// No process definition with this id that the caller may start.
+    #[error("no such process definition")]
+    DefinitionNotFound,
+    /// The task or definition has no form registered (says which).
+    #[error("{0}")]
+    FormNotFound(String),
     /// The view did not catch up in time.
     #[error("the view is behind")]
     ViewBehind,
@@ -435,6 +441,38 @@ impl TaskpoolNode {
 
     pub fn task(&self, viewer: &Viewer, id: &str) -> Result<Task, NodeError> {
         self.with_view(|c| query::task_by_id(c, viewer, id)?.ok_or(NodeError::TaskNotFound))
+    }
+
+    /// The form of a task the viewer may see.
+    pub fn task_form(&self, viewer: &Viewer, id: &str) -> Result<FormDocument, NodeError> {
+        self.with_view(|c| {
+            let task = query::task_by_id(c, viewer, id)?.ok_or(NodeError::TaskNotFound)?;
+            query::task_form(c, viewer, id)?.ok_or_else(|| {
+                NodeError::FormNotFound(match task.form_key {
+                    Some(key) => format!(
+                        "application `{}` registered no form `{key}` with definition `{}`",
+                        task.source_reference.application_name, task.source_reference.definition_id
+                    ),
+                    None => "the task has no form key".into(),
+                })
+            })
+        })
+    }
+
+    /// The start form of a definition the viewer may start.
+    pub fn start_form(&self, viewer: &Viewer, id: &str) -> Result<FormDocument, NodeError> {
+        self.with_view(|c| {
+            let definition = query::startable_process_definition(c, viewer, id)?
+                .ok_or(NodeError::DefinitionNotFound)?;
+            query::start_form(c, viewer, id)?.ok_or_else(|| {
+                NodeError::FormNotFound(match definition.start_form_key {
+                    Some(key) => {
+                        format!("no start form `{key}` was registered with definition `{id}`")
+                    }
+                    None => format!("definition `{id}` has no start form"),
+                })
+            })
+        })
     }
 
     pub fn task_data_entries(

@@ -178,6 +178,8 @@ impl From<NodeError> for Problem {
             NodeError::Query(q) => q.into(),
             NodeError::TaskNotFound => Problem::not_found("no such task"),
             NodeError::RequestNotFound => Problem::not_found("no such request"),
+            NodeError::DefinitionNotFound => Problem::not_found("no such process definition"),
+            NodeError::FormNotFound(why) => Problem::new(404, "no-form", why),
             NodeError::Invalid { field, message } => Problem::unprocessable(field, message),
             NodeError::ViewBehind => Problem::unavailable(
                 "view-behind",

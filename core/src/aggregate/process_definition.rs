@@ -1,6 +1,6 @@
 //! The process definition aggregate.
 
-use crate::command::{ProcessDefinitionCommand, Rejection};
+use crate::command::{ProcessDefinitionCommand, Rejection, RejectionCode};
 use crate::event::ProcessDefinitionEvent;
 use crate::model::ProcessDefinition;
 
@@ -25,6 +25,17 @@ impl Aggregate for ProcessDefinitionAggregate {
                 require("id", &d.id)?;
                 require("key", &d.key)?;
                 require("applicationName", &d.application_name)?;
+                for (key, form) in &d.forms {
+                    require("forms (a form key)", key)?;
+                    if !form.get("components").is_some_and(|c| c.is_array()) {
+                        return Err(Rejection::new(
+                            RejectionCode::InvalidCommand,
+                            format!(
+                                "forms.{key}: a form is a Camunda Forms (form-js) schema: an object with a `components` list"
+                            ),
+                        ));
+                    }
+                }
                 if self.definition.as_ref() == Some(d) {
                     return Ok(Vec::new());
                 }

@@ -19,6 +19,7 @@ fn definition() -> ProcessDefinition {
         candidate_starter_users: Default::default(),
         candidate_starter_groups: ["clerks".to_string()].into(),
         startable_from_tasklist: true,
+        forms: Default::default(),
     }
 }
 
@@ -54,6 +55,26 @@ fn register_without_key_is_invalid() {
         .when(&ProcessDefinitionCommand::RegisterProcessDefinition(
             ProcessDefinition {
                 key: "".into(),
+                ..definition()
+            },
+        ))
+        .then_expect_rejection(RejectionCode::InvalidCommand);
+}
+
+#[test]
+fn a_form_must_be_a_form_js_schema() {
+    let mut forms = std::collections::BTreeMap::new();
+    forms.insert(
+        "start-approve".to_string(),
+        serde_json::json!({"title": "no components"})
+            .as_object()
+            .cloned()
+            .expect("object"),
+    );
+    T::given_no_events()
+        .when(&ProcessDefinitionCommand::RegisterProcessDefinition(
+            ProcessDefinition {
+                forms,
                 ..definition()
             },
         ))

@@ -6,8 +6,14 @@
 
 use serde_json::{Map, Value};
 
-use super::{Command, DataEntryCommand, ProcessInstanceCommand, TaskCommand, VariableChange};
+use super::{
+    Command, DataEntryCommand, ProcessDefinitionCommand, ProcessInstanceCommand, TaskCommand,
+    VariableChange,
+};
 use crate::view::projection::MAX_INDEX_ROWS;
+
+/// How many forms one process definition may carry.
+pub const MAX_FORMS: usize = 100;
 
 /// The limits (the defaults are generous for real engines, tight for abuse).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,7 +188,29 @@ impl ContentLimits {
                 Ok(())
             }
             Command::ProcessInstance(c) => self.id("instanceId", c.instance_id()),
-            Command::ProcessDefinition(_) => Ok(()),
+            Command::ProcessDefinition(ProcessDefinitionCommand::RegisterProcessDefinition(d)) => {
+                self.id("id", &d.id)?;
+                self.id("key", &d.key)?;
+                self.id("applicationName", &d.application_name)?;
+                self.text("name", Some(&d.name))?;
+                self.text("description", d.description.as_deref())?;
+                self.id("startFormKey", d.start_form_key.as_deref().unwrap_or(""))?;
+                self.names("candidateStarterUsers", d.candidate_starter_users.iter())?;
+                self.names("candidateStarterGroups", d.candidate_starter_groups.iter())?;
+                if d.forms.len() > MAX_FORMS {
+                    return Err(over(
+                        "forms",
+                        "a definition's forms",
+                        d.forms.len(),
+                        MAX_FORMS,
+                    ));
+                }
+                for (key, form) in &d.forms {
+                    self.id(&format!("forms.{key}"), key)?;
+                    self.payload(&format!("forms.{key}"), form)?;
+                }
+                Ok(())
+            }
         }
     }
 

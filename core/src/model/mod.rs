@@ -11,7 +11,7 @@ mod task;
 pub use data_entry::{
     AuthorizationChange, DataEntry, DataEntryState, Modification, ProcessingType, ProtocolEntry,
 };
-pub use process_definition::ProcessDefinition;
+pub use process_definition::{Form, ProcessDefinition};
 pub use source_reference::{Correlation, SourceReference, SourceReferenceKind};
 pub use task::Task;
 

@@ -1,6 +1,10 @@
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+
+/// A form as the bpmn.io form-js library reads it (Camunda Forms JSON): an object with
+/// its `components`; the window renders it with the form-js viewer.
+pub type Form = serde_json::Map<String, serde_json::Value>;
 
 /// A deployed process definition of a process application.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,4 +27,24 @@ pub struct ProcessDefinition {
     pub candidate_starter_groups: BTreeSet<String>,
     #[serde(default)]
     pub startable_from_tasklist: bool,
+    /// The definition's forms by form key (its user tasks' `formKey`s and the
+    /// `startFormKey`), versioned with it. Kept in the view beside the definition, not in
+    /// the definitions' list.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<BTreeMap<String, Object>>))]
+    #[cfg_attr(
+        feature = "typescript",
+        ts(optional, type = "Record<string, Record<string, unknown>>")
+    )]
+    pub forms: BTreeMap<String, Form>,
+}
+
+impl ProcessDefinition {
+    /// The definition without its forms (as the definitions' list shows it).
+    pub fn without_forms(&self) -> Self {
+        Self {
+            forms: BTreeMap::new(),
+            ..self.clone()
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 mod data_entries;
 pub mod filter;
+mod forms;
 mod inbox;
 mod memory;
 mod processes;
@@ -25,6 +26,7 @@ pub use sort::{decode_cursor, encode_cursor, parse_sort, SortField, SortKey};
 pub use user_directory::{StaticUserDirectory, UserDirectory};
 
 pub use data_entries::*;
+pub use forms::*;
 pub use memory::*;
 pub use processes::*;
 pub use requests::*;

@@ -7,7 +7,24 @@ pub fn startable_process_definitions(
     conn: &Connection,
     viewer: &Viewer,
 ) -> Result<Vec<ProcessDefinition>, QueryError> {
-    let (cond, params) = match viewer {
+    startable(conn, viewer, None)
+}
+
+/// The definition `id` if the viewer may start it from the tasklist.
+pub fn startable_process_definition(
+    conn: &Connection,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<Option<ProcessDefinition>, QueryError> {
+    Ok(startable(conn, viewer, Some(id))?.into_iter().next())
+}
+
+fn startable(
+    conn: &Connection,
+    viewer: &Viewer,
+    id: Option<&str>,
+) -> Result<Vec<ProcessDefinition>, QueryError> {
+    let (mut cond, mut params) = match viewer {
         Viewer::Admin => ("1".to_string(), vec![]),
         Viewer::User { user, groups } => {
             let mut params = vec![Value::Text(user.clone())];
@@ -21,6 +38,10 @@ pub fn startable_process_definitions(
             )
         }
     };
+    if let Some(id) = id {
+        cond.push_str(" AND id = ?");
+        params.push(Value::Text(id.to_string()));
+    }
     let mut stmt = conn.prepare_cached(&format!("SELECT definition FROM process_definitions WHERE startable_from_tasklist = 1 AND {cond} ORDER BY key, version"))?;
     let rows = stmt.query_map(params_from_iter(params.iter()), |r| {
         let json: String = r.get(0)?;

@@ -441,13 +441,23 @@ fn apply_data_entry(tx: &Connection, event: &DataEntryEvent) -> rusqlite::Result
     }
 }
 
+fn to_json(v: &impl serde::Serialize) -> rusqlite::Result<String> {
+    serde_json::to_string(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
 fn apply_process_definition(
     tx: &Connection,
     event: &ProcessDefinitionEvent,
 ) -> rusqlite::Result<()> {
     let ProcessDefinitionEvent::ProcessDefinitionRegistered(d) = event;
-    let json = serde_json::to_string(d)
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let json = to_json(&d.without_forms())?;
+    tx.execute("DELETE FROM forms WHERE definition_id = ?1", [&d.id])?;
+    for (key, form) in &d.forms {
+        tx.execute(
+            "INSERT INTO forms (definition_id, form_key, form) VALUES (?1, ?2, ?3)",
+            params![d.id, key, to_json(form)?],
+        )?;
+    }
     tx.execute(
         "INSERT OR REPLACE INTO process_definitions (id, key, version, application_name, startable_from_tasklist, definition) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![d.id, d.key, d.version, d.application_name, d.startable_from_tasklist, json],

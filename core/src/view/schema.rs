@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 15;
+pub const VIEW_SCHEMA_VERSION: i64 = 16;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -159,6 +159,13 @@ CREATE TABLE IF NOT EXISTS process_definitions (
     startable_from_tasklist INTEGER NOT NULL,
     definition              TEXT NOT NULL
 );
+-- The forms of each definition by form key (Camunda Forms / form-js JSON).
+CREATE TABLE IF NOT EXISTS forms (
+    definition_id TEXT NOT NULL,
+    form_key      TEXT NOT NULL,
+    form          TEXT NOT NULL,
+    PRIMARY KEY (definition_id, form_key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS process_definition_starters (
     principal     TEXT NOT NULL,
     kind          TEXT NOT NULL,
@@ -228,6 +235,7 @@ pub const TABLES: &[&str] = &[
     "data_entry_authorizations",
     "data_entry_protocol_users",
     "process_definitions",
+    "forms",
     "process_definition_starters",
     "process_instances",
     "process_variables",

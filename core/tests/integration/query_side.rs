@@ -411,6 +411,7 @@ fn attributes_data_entries_definitions_instances_and_variables() {
             candidate_starter_users: Default::default(),
             candidate_starter_groups: set(&["approvers"]),
             startable_from_tasklist: true,
+            forms: Default::default(),
         })
         .into(),
         ProcessInstanceCommand::StartProcessInstance(StartProcessInstance {
@@ -1350,4 +1351,84 @@ fn full_text_segments_are_merged_in_the_projectors_upkeep_not_inside_single_chan
         "the bulk commit was merged"
     );
     assert_eq!(searched(&pool), 500, "a page of the 1,124 matches");
+}
+
+fn definition_with_forms(forms: &[(&str, serde_json::Value)]) -> ProcessDefinition {
+    ProcessDefinition {
+        id: "approve-request:1:app".into(),
+        key: "approve-request".into(),
+        version: 1,
+        application_name: "app".into(),
+        name: "Approve a request".into(),
+        description: None,
+        start_form_key: Some("approve-request-start".into()),
+        candidate_starter_users: Default::default(),
+        candidate_starter_groups: set(&["approvers"]),
+        startable_from_tasklist: true,
+        forms: forms
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_object().cloned().expect("an object")))
+            .collect(),
+    }
+}
+
+#[test]
+fn forms_are_registered_with_their_definition_and_read_as_the_task_or_start_allows() {
+    let mut pool = Pool::new();
+    let start = json!({"components": [{"type": "textfield", "key": "subject"}]});
+    let approve = json!({"components": [{"type": "checkbox", "key": "approved"}]});
+    pool.send(vec![
+        ProcessDefinitionCommand::RegisterProcessDefinition(definition_with_forms(&[
+            ("approve-request-start", start.clone()),
+            ("approve-request-approve", approve.clone()),
+        ]))
+        .into(),
+        task("t-1", |t| {
+            t.source_reference.definition_id = "approve-request:1:app".into();
+            t.form_key = Some("approve-request-approve".into());
+            t.candidate_groups = set(&["approvers"]);
+        }),
+        task("t-2", |t| {
+            t.source_reference.definition_id = "approve-request:1:app".into();
+            t.form_key = Some("unregistered".into());
+            t.candidate_groups = set(&["approvers"]);
+        }),
+    ]);
+    let conn = pool.conn();
+    let form = query::task_form(&conn, &alice(), "t-1")
+        .expect("q")
+        .expect("a form");
+    assert_eq!(serde_json::Value::Object(form.form), approve);
+    assert_eq!(form.form_key, "approve-request-approve");
+    assert!(query::task_form(&conn, &alice(), "t-2")
+        .expect("q")
+        .is_none());
+    // Not seen, not read: bob may not see the task nor start the process.
+    let bob = Viewer::user("bob", &["support"]);
+    assert!(query::task_form(&conn, &bob, "t-1").expect("q").is_none());
+    assert!(query::start_form(&conn, &bob, "approve-request:1:app")
+        .expect("q")
+        .is_none());
+    let start_form = query::start_form(&conn, &alice(), "approve-request:1:app")
+        .expect("q")
+        .expect("a start form");
+    assert_eq!(serde_json::Value::Object(start_form.form), start);
+    // The list of definitions does not carry the forms.
+    let listed = query::startable_process_definitions(&conn, &alice()).expect("q");
+    assert!(listed[0].forms.is_empty());
+
+    // A redeployment with other forms replaces them.
+    let approve2 = json!({"components": [{"type": "textarea", "key": "comment"}]});
+    pool.send(vec![ProcessDefinitionCommand::RegisterProcessDefinition(
+        definition_with_forms(&[("approve-request-approve", approve2.clone())]),
+    )
+    .into()]);
+    let conn = pool.conn();
+    let form = query::task_form(&conn, &alice(), "t-1")
+        .expect("q")
+        .expect("a form");
+    assert_eq!(serde_json::Value::Object(form.form), approve2);
+    assert!(query::start_form(&conn, &alice(), "approve-request:1:app")
+        .expect("q")
+        .is_none());
 }

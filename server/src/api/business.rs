@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use taskpool_core::model::{DataEntry, ProcessDefinition};
-use taskpool_core::query::{Viewer, MAX_PAGE};
+use taskpool_core::query::{FormDocument, Viewer, MAX_PAGE};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{AppState, User};
@@ -63,6 +63,20 @@ pub async fn data_entry(
 }
 
 /// Process definitions I may start.
+/// The start form of a process definition I may start (404 `no-form` when it has none).
+#[utoipa::path(get, path = "/api/v1/process-definitions/{id}/start-form", tag = "business data", params(("id" = String, Path)),
+    responses((status = 200, body = FormDocument), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn start_form(
+    State(state): State<AppState>,
+    User(viewer): User,
+    _: NoQuery,
+    Path(id): Path<String>,
+) -> Result<Json<FormDocument>, Problem> {
+    Ok(Json(
+        state.blocking(move |n| n.start_form(&viewer, &id)).await?,
+    ))
+}
+
 #[utoipa::path(get, path = "/api/v1/process-definitions", tag = "business data",
     responses((status = 200, body = Vec<ProcessDefinition>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn process_definitions(

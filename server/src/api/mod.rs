@@ -184,7 +184,7 @@ impl FromRequestParts<AppState> for Application {
         tasks::attribute_names, tasks::attribute_values,
         tasks::claim, tasks::unclaim, tasks::complete, tasks::defer, tasks::undefer,
         requests::list_requests, requests::get_request,
-        business::data_entries, business::data_entry, business::process_definitions, business::me,
+        business::data_entries, business::data_entry, business::process_definitions, business::start_form, tasks::task_form, business::me,
         outcomes::list_outcomes, outcomes::stream_outcomes,
         streams::stream_tasks,
         ingestion::engine_events, ingestion::resync_page, ingestion::commands, ingestion::interactions,
@@ -229,6 +229,7 @@ pub fn routes(state: AppState, max_body: usize) -> Router {
         )
         .route("/tasks/{id}", get(tasks::get_task))
         .route("/tasks/{id}/data-entries", get(tasks::task_data_entries))
+        .route("/tasks/{id}/form", get(tasks::task_form))
         .route("/tasks/{id}/claim", post(tasks::claim))
         .route("/tasks/{id}/unclaim", post(tasks::unclaim))
         .route("/tasks/{id}/complete", post(tasks::complete))
@@ -242,6 +243,10 @@ pub fn routes(state: AppState, max_body: usize) -> Router {
             get(business::data_entry),
         )
         .route("/process-definitions", get(business::process_definitions))
+        .route(
+            "/process-definitions/{id}/start-form",
+            get(business::start_form),
+        )
         .route("/me", get(business::me))
         .route("/outcomes", get(outcomes::list_outcomes))
         .route("/stream/outcomes", get(outcomes::stream_outcomes))

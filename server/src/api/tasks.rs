@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use taskpool_core::model::{DataEntry, Task};
-use taskpool_core::query::{TaskPage, Viewer};
+use taskpool_core::query::{FormDocument, TaskPage, Viewer};
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
 use taskpool_node::node::TaskAction;
 use taskpool_node::params::{
@@ -40,6 +40,21 @@ pub async fn get_task(
 ) -> Result<Json<Task>, Problem> {
     state.reached(read.position).await?;
     Ok(Json(state.blocking(move |n| n.task(&viewer, &id)).await?))
+}
+
+/// The task's form (Camunda Forms / form-js JSON), registered by its application with
+/// the task's process definition under the task's form key; 404 `no-form` when none was.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/form", tag = "tasks", params(("id" = String, Path)),
+    responses((status = 200, body = FormDocument), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn task_form(
+    State(state): State<AppState>,
+    User(viewer): User,
+    _: NoQuery,
+    Path(id): Path<String>,
+) -> Result<Json<FormDocument>, Problem> {
+    Ok(Json(
+        state.blocking(move |n| n.task_form(&viewer, &id)).await?,
+    ))
 }
 
 /// The data entries correlated with a task (those I may see).

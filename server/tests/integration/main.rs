@@ -7,6 +7,7 @@ mod api_document;
 mod authorization;
 mod common;
 mod crash;
+mod forms;
 mod fuzz;
 mod idle;
 mod ingestion;

@@ -99,6 +99,14 @@ impl EmbeddedBackend {
                 self.blocking(move |n| Ok(n.task_data_entries(&viewer, &id)?))
                     .await?,
             ),
+            Request::TaskForm { id } => Answer::Form(Box::new(
+                self.blocking(move |n| Ok(n.task_form(&viewer, &id)?))
+                    .await?,
+            )),
+            Request::StartForm { id } => Answer::Form(Box::new(
+                self.blocking(move |n| Ok(n.start_form(&viewer, &id)?))
+                    .await?,
+            )),
             Request::DataEntries { involved } => Answer::DataEntries(
                 self.blocking(move |n| Ok(n.data_entries(&viewer, involved, 0, 200)?))
                     .await?,

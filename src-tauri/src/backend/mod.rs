@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use taskpool_collector::outcome_log::OutcomeRecord;
 use taskpool_core::live::{LiveItem, Snapshot};
 use taskpool_core::model::{DataEntry, ProcessDefinition, Task};
-use taskpool_core::query::ActionRequest;
 use taskpool_core::query::TaskPage;
+use taskpool_core::query::{ActionRequest, FormDocument};
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
 use taskpool_node::node::TaskAction;
 use taskpool_node::params::{TaskListParams, TaskStreamParams};
@@ -79,10 +79,18 @@ pub enum Request {
     TaskDataEntries {
         id: String,
     },
+    /// The task's form (404 `no-form` when its application registered none).
+    TaskForm {
+        id: String,
+    },
     DataEntries {
         involved: bool,
     },
     ProcessDefinitions,
+    /// The start form of a definition I may start.
+    StartForm {
+        id: String,
+    },
     CountsByApplication,
     Attributes,
     AttributeValues {
@@ -108,6 +116,7 @@ pub enum Answer {
     Task(Box<Task>),
     DataEntries(Vec<DataEntry>),
     ProcessDefinitions(Vec<ProcessDefinition>),
+    Form(Box<FormDocument>),
     Counts(Vec<ApplicationCount>),
     /// Attribute names or values.
     Names(Vec<String>),

@@ -154,6 +154,9 @@ impl RemoteBackend {
                 Answer::DataEntries(self.get(token, &url).await?)
             }
             Request::ProcessDefinitions => Answer::ProcessDefinitions(self.get(token, &url).await?),
+            Request::TaskForm { .. } | Request::StartForm { .. } => {
+                Answer::Form(self.get(token, &url).await?)
+            }
             Request::CountsByApplication => Answer::Counts(self.get(token, &url).await?),
             Request::Attributes | Request::AttributeValues { .. } => {
                 Answer::Names(self.get(token, &url).await?)
@@ -272,6 +275,8 @@ fn route(request: &Request) -> (reqwest::Method, &'static str) {
         Request::Tasks { .. } => (Method::GET, "/api/v1/tasks"),
         Request::Task { .. } => (Method::GET, "/api/v1/tasks/{id}"),
         Request::TaskDataEntries { .. } => (Method::GET, "/api/v1/tasks/{id}/data-entries"),
+        Request::TaskForm { .. } => (Method::GET, "/api/v1/tasks/{id}/form"),
+        Request::StartForm { .. } => (Method::GET, "/api/v1/process-definitions/{id}/start-form"),
         Request::DataEntries { .. } => (Method::GET, "/api/v1/data-entries"),
         Request::ProcessDefinitions => (Method::GET, "/api/v1/process-definitions"),
         Request::CountsByApplication => (Method::GET, "/api/v1/tasks/counts-by-application"),
@@ -297,9 +302,11 @@ fn route(request: &Request) -> (reqwest::Method, &'static str) {
 fn path(request: &Request) -> Result<String, Problem> {
     let (_, template) = route(request);
     let filled = match request {
-        Request::Task { id } | Request::TaskDataEntries { id } | Request::Act { id, .. } => {
-            template.replace("{id}", &enc(id))
-        }
+        Request::Task { id }
+        | Request::TaskDataEntries { id }
+        | Request::TaskForm { id }
+        | Request::StartForm { id }
+        | Request::Act { id, .. } => template.replace("{id}", &enc(id)),
         Request::AttributeValues { name } => template.replace("{name}", &enc(name)),
         _ => template.to_string(),
     };
@@ -540,6 +547,8 @@ mod tests {
             Request::AttributeValues { name: "x y".into() },
             Request::Outcomes,
             Request::Requests,
+            Request::TaskForm { id: id() },
+            Request::StartForm { id: id() },
         ];
         for action in [
             TaskAction::Claim,
@@ -566,7 +575,7 @@ mod tests {
         ))
         .expect("the API document");
         let requests = every_request();
-        assert_eq!(requests.len(), 15, "a request of each kind");
+        assert_eq!(requests.len(), 17, "a request of each kind");
         for request in &requests {
             let (method, template) = route(request);
             let operation = &document["paths"][template][method.as_str().to_ascii_lowercase()];
@@ -590,7 +599,11 @@ mod tests {
             "/api/v1/requests?limit=100"
         );
         assert_eq!(
-            path(&requests[10]).expect("path"),
+            path(&requests[11]).expect("path"),
+            "/api/v1/process-definitions/a%2Fb/start-form"
+        );
+        assert_eq!(
+            path(&requests[12]).expect("path"),
             "/api/v1/tasks/a%2Fb/claim?wait=true"
         );
     }

@@ -10,7 +10,7 @@ use taskpool_collector::outcome_log::OutcomeRecord;
 use taskpool_core::command_gateway::{BatchOutcome, CommandOutcome};
 use taskpool_core::live::{LiveItem, Snapshot};
 use taskpool_core::model::{DataEntry, ProcessDefinition, Task};
-use taskpool_core::query::{ProcessInstanceSummary, TaskPage};
+use taskpool_core::query::{FormDocument, ProcessInstanceSummary, TaskPage};
 use taskpool_desktop::backend::{Answer, Request, StreamMessage};
 use taskpool_desktop::commands::{AppInfo, SettingsInput};
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
@@ -50,6 +50,7 @@ fn the_ui_types_are_current() {
     TaskPage::export_all(&cfg).expect("TaskPage");
     DataEntry::export_all(&cfg).expect("DataEntry");
     ProcessDefinition::export_all(&cfg).expect("ProcessDefinition");
+    FormDocument::export_all(&cfg).expect("FormDocument");
     ProcessInstanceSummary::export_all(&cfg).expect("ProcessInstanceSummary");
     OutcomeRecord::export_all(&cfg).expect("OutcomeRecord");
     CommandOutcome::export_all(&cfg).expect("CommandOutcome");

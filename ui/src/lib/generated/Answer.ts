@@ -3,6 +3,7 @@ import type { ActionRequest } from "./ActionRequest";
 import type { ActionResponse } from "./ActionResponse";
 import type { ApplicationCount } from "./ApplicationCount";
 import type { DataEntry } from "./DataEntry";
+import type { FormDocument } from "./FormDocument";
 import type { OutcomeRecord } from "./OutcomeRecord";
 import type { ProcessDefinition } from "./ProcessDefinition";
 import type { Task } from "./Task";
@@ -11,4 +12,4 @@ import type { TaskPage } from "./TaskPage";
 /**
  * The answer to a [`Request`]: the documents the server sends for it, typed.
  */
-export type Answer = TaskPage | Task | Array<DataEntry> | Array<ProcessDefinition> | Array<ApplicationCount> | Array<string> | Array<OutcomeRecord> | Array<ActionRequest> | ActionResponse;
+export type Answer = TaskPage | Task | Array<DataEntry> | Array<ProcessDefinition> | FormDocument | Array<ApplicationCount> | Array<string> | Array<OutcomeRecord> | Array<ActionRequest> | ActionResponse;

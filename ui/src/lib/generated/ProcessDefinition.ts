@@ -3,4 +3,10 @@
 /**
  * A deployed process definition of a process application.
  */
-export type ProcessDefinition = { id: string, key: string, version: number, applicationName: string, name: string, description?: string | null, startFormKey?: string | null, candidateStarterUsers?: Array<string>, candidateStarterGroups?: Array<string>, startableFromTasklist: boolean, };
+export type ProcessDefinition = { id: string, key: string, version: number, applicationName: string, name: string, description?: string | null, startFormKey?: string | null, candidateStarterUsers?: Array<string>, candidateStarterGroups?: Array<string>, startableFromTasklist: boolean, 
+/**
+ * The definition's forms by form key (its user tasks' `formKey`s and the
+ * `startFormKey`), versioned with it. Kept in the view beside the definition, not in
+ * the definitions' list.
+ */
+forms?: Record<string, Record<string, unknown>>, };

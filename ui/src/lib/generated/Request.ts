@@ -6,4 +6,4 @@ import type { TaskListParams } from "./TaskListParams";
  * What the window asks for (besides the streams): the node's own parameter types, the
  * same the server decodes from its requests.
  */
-export type Request = { "kind": "tasks", params: TaskListParams, } | { "kind": "task", id: string, } | { "kind": "taskDataEntries", id: string, } | { "kind": "dataEntries", involved: boolean, } | { "kind": "processDefinitions" } | { "kind": "countsByApplication" } | { "kind": "attributes" } | { "kind": "attributeValues", name: string, } | { "kind": "outcomes" } | { "kind": "requests" } | { "kind": "act", id: string, action: TaskAction, };
+export type Request = { "kind": "tasks", params: TaskListParams, } | { "kind": "task", id: string, } | { "kind": "taskDataEntries", id: string, } | { "kind": "taskForm", id: string, } | { "kind": "dataEntries", involved: boolean, } | { "kind": "processDefinitions" } | { "kind": "startForm", id: string, } | { "kind": "countsByApplication" } | { "kind": "attributes" } | { "kind": "attributeValues", name: string, } | { "kind": "outcomes" } | { "kind": "requests" } | { "kind": "act", id: string, action: TaskAction, };
