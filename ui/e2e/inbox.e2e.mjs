@@ -118,12 +118,25 @@ try {
   await alice.getByTestId('filter').fill('');
   await alice.getByTestId('apply').click();
 
-  // bob completes it from his tasks: it leaves, and the outcome panel shows success.
+  // bob completes it from his tasks through its form (the example application's triage
+  // form, pre-filled from the task): a required field left empty blocks it with a
+  // message; filled in, it completes, it leaves, and the outcome panel shows success.
   await bob.getByTestId('view-mine').click();
   await bob.locator(`[data-testid=task-row][data-task-id="${shared}"]`).click();
+  const form = bob.getByTestId('form');
+  await form.getByLabel('Incident').waitFor({ timeout: 10000 });
+  if (!(await form.getByLabel('Incident').inputValue())) throw new Error('the form is not pre-filled from the task');
+  await bob.getByTestId('action-complete').click();
+  await bob.getByTestId('message').filter({ hasText: 'complete: Who resolves it' }).waitFor({ timeout: 5000 });
+  await form.getByText(/required/i).first().waitFor({ timeout: 5000 });
+  await bob.screenshot({ path: join(shots, 'form-required.png') });
+  if (!(await bob.locator(`[data-testid=task-row][data-task-id="${shared}"]`).count())) throw new Error('an incomplete form must not complete the task');
+  step('a required field left empty blocks the completion with a message');
+  await form.getByLabel('carol').check();
+  await form.getByLabel('Note for the resolver').fill('printer on floor 3');
   await bob.getByTestId('action-complete').click();
   await bob.locator(`[data-testid=task-row][data-task-id="${shared}"]`).waitFor({ state: 'detached', timeout: 15000 });
-  step(`bob completed ${shared}; it left his list`);
+  step(`bob completed ${shared} through its form; it left his list`);
   await bob.locator(`[data-testid=outcome-row][data-task-id="${shared}"][data-accepted=true]`).first().waitFor({ timeout: 10000 });
   const commands = await bob.locator(`[data-testid=outcome-row][data-task-id="${shared}"]`).allTextContents();
   if (!commands.some((c) => c.includes('completeInteraction') && c.includes('accepted'))) throw new Error(`no accepted completion in the outcome panel: ${commands}`);

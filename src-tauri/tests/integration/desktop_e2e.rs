@@ -306,8 +306,9 @@ async fn refused_claim(c: &Client) -> Res {
     filter(c, "").await
 }
 
-/// Claims the first claimable triage task, then completes it; checks it leaves the list
-/// and the outcome panel shows both commands accepted. Returns the task id.
+/// Claims the first claimable triage task, then completes it through its form; checks it
+/// leaves the list and the outcome panel shows both commands accepted. Returns the task
+/// id.
 async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
     click(c, "[data-testid=view-claimable]").await?;
     filter(c, "task.taskDefinitionKey = triage").await?;
@@ -338,6 +339,12 @@ async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
     if let Some(prefix) = shots {
         screenshot(c, &format!("{prefix}-inbox.png")).await?;
     }
+    // The triage form (the example application's): its required choice left empty
+    // blocks the completion with a message; chosen, it completes.
+    click(c, "[data-testid=action-complete]").await?;
+    wait_text(c, "[data-testid=message]", "complete: Who resolves it").await?;
+    // The third choice (carol) of the form's one radio group.
+    click(c, "[data-testid=form] input[type=radio][id$='-2']").await?;
     click(c, "[data-testid=action-complete]").await?;
     wait_text(
         c,

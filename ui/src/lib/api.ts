@@ -1,7 +1,7 @@
 // The inbox's calls, over whichever transport this page runs on: IPC inside the
 // desktop app, HTTP + SSE in a browser.
 
-import type { ActionRequest, DataEntry, OutcomeRecord, ProcessDefinition, Task } from './types';
+import type { ActionRequest, DataEntry, FormDocument, OutcomeRecord, ProcessDefinition, Task } from './types';
 import type { ActionResponse } from './generated/ActionResponse';
 import type { ApplicationCount } from './generated/ApplicationCount';
 import type { TaskAction } from './generated/TaskAction';
@@ -11,7 +11,9 @@ import { http } from './transport/http';
 import { ipc } from './transport/ipc';
 import type { Session, Stream, TaskStreamHandlers, Transport } from './transport/transport';
 
-export { ApiError } from './transport/transport';
+import { ApiError } from './transport/transport';
+
+export { ApiError };
 export type { Session, Stream } from './transport/transport';
 
 /** Inside the Tauri window. */
@@ -27,6 +29,22 @@ export const login = (user: string): Promise<Session> => transport.login(user);
 export const task = (s: Session, id: string): Promise<Task> => transport.request(s, { kind: 'task', id });
 
 export const taskDataEntries = (s: Session, id: string): Promise<DataEntry[]> => transport.request(s, { kind: 'taskDataEntries', id });
+
+/** The task's form; null when its application registered none. */
+export const taskForm = (s: Session, id: string): Promise<FormDocument | null> => orNone(transport.request(s, { kind: 'taskForm', id }));
+
+/** A definition's start form; null when it has none. */
+export const startForm = (s: Session, id: string): Promise<FormDocument | null> => orNone(transport.request(s, { kind: 'startForm', id }));
+
+/** A `no-form` answer is no form. */
+async function orNone<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404 && e.problem.type.endsWith('/no-form')) return null;
+    throw e;
+  }
+}
 
 export const dataEntries = (s: Session, involved: boolean): Promise<DataEntry[]> => transport.request(s, { kind: 'dataEntries', involved });
 

@@ -12,6 +12,7 @@ export type { RequestState } from './generated/RequestState';
 export type { DataEntry } from './generated/DataEntry';
 export type { ProtocolEntry } from './generated/ProtocolEntry';
 export type { ProcessDefinition } from './generated/ProcessDefinition';
+export type { FormDocument } from './generated/FormDocument';
 
 export type { Problem } from './generated/Problem';
 export type { TaskAction } from './generated/TaskAction';

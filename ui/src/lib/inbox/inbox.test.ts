@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addClause, answerMessage, upsertRequest, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from '.';
+import { addClause, changedValues, fieldsOf, fittingActions, fits, answerMessage, upsertRequest, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from '.';
 import type { SortKey } from '.';
 import type { Task } from '../types';
 
@@ -87,12 +87,10 @@ describe('pending actions', () => {
 
 describe('actions', () => {
   it('builds the node\'s action with what it carries, or says what is wrong', () => {
-    expect(taskAction('claim', '', '')).toEqual({ kind: 'claim' });
-    expect(taskAction('defer', '2026-12-24', '')).toEqual({ kind: 'defer', followUpDate: '2026-12-24T08:00:00.000Z' });
-    expect(taskAction('defer', '', '')).toEqual({ error: 'choose the day the task comes back' });
-    expect(taskAction('complete', '', '')).toEqual({ kind: 'complete', payload: {} });
-    expect(taskAction('complete', '', '{"approved": true}')).toEqual({ kind: 'complete', payload: { approved: true } });
-    for (const bad of ['5', '[1]', 'null', '{oops']) expect(taskAction('complete', '', bad)).toHaveProperty('error');
+    expect(taskAction('claim', '', {})).toEqual({ kind: 'claim' });
+    expect(taskAction('defer', '2026-12-24', {})).toEqual({ kind: 'defer', followUpDate: '2026-12-24T08:00:00.000Z' });
+    expect(taskAction('defer', '', {})).toEqual({ error: 'choose the day the task comes back' });
+    expect(taskAction('complete', '', { approved: true })).toEqual({ kind: 'complete', payload: { approved: true } });
   });
 });
 
@@ -184,5 +182,48 @@ describe('requests', () => {
     list = upsertRequest(list, r('b', '2026-12-03T08:01:00Z'));
     list = upsertRequest(list, r('a', '2026-12-03T08:00:00Z', 'performed'));
     expect(list.map((x) => [x.requestId, x.state])).toEqual([['b', 'requested'], ['a', 'performed']]);
+  });
+});
+
+describe('the actions that fit a task', () => {
+  const now = Date.parse('2026-12-03T10:00:00Z');
+  const later = '2026-12-10T08:00:00Z';
+  const earlier = '2026-12-01T08:00:00Z';
+  it('offers claim for a task nobody holds, complete first for mine, nothing for another user\'s', () => {
+    expect(fittingActions(task('a'), 'bob', now)).toEqual({ primary: 'claim', others: ['defer'], note: null });
+    expect(fittingActions(task('a', undefined, { assignee: 'bob' }), 'bob', now)).toEqual({ primary: 'complete', others: ['unclaim', 'defer'], note: null });
+    expect(fittingActions(task('a', undefined, { assignee: 'alice' }), 'bob', now)).toEqual({ primary: null, others: [], note: 'claimed by alice' });
+  });
+  it('offers undefer instead of defer while the follow-up date is ahead', () => {
+    expect(fittingActions(task('a', undefined, { assignee: 'bob', followUpDate: later }), 'bob', now).others).toEqual(['unclaim', 'undefer']);
+    expect(fittingActions(task('a', undefined, { followUpDate: later }), 'bob', now).others).toEqual(['undefer']);
+    expect(fittingActions(task('a', undefined, { followUpDate: earlier }), 'bob', now).others).toEqual(['defer']);
+  });
+  it('lets a shortcut act only when its action fits', () => {
+    expect(fits('complete', task('a'), 'bob', now)).toBe(false);
+    expect(fits('claim', task('a'), 'bob', now)).toBe(true);
+    expect(fits('claim', task('a', undefined, { assignee: 'bob' }), 'bob', now)).toBe(false);
+    expect(fits('unclaim', task('a', undefined, { assignee: 'alice' }), 'bob', now)).toBe(false);
+  });
+});
+
+describe('the field editor of a task without a form', () => {
+  const payload = { customer: 'ACME', amount: 100, urgent: false, lines: [1, 2] };
+  it('types each value and shows nested ones', () => {
+    expect(fieldsOf(payload).map((f) => [f.key, f.kind])).toEqual([['customer', 'text'], ['amount', 'number'], ['urgent', 'boolean'], ['lines', 'shown']]);
+  });
+  it('sends the changed values, typed as the payload had them', () => {
+    const fields = fieldsOf(payload);
+    expect(changedValues(payload, fields)).toEqual({ values: {} });
+    fields[1].value = '250.5';
+    fields[2].value = true;
+    expect(changedValues(payload, fields)).toEqual({ values: { amount: 250.5, urgent: true } });
+  });
+  it('says which number field holds no number', () => {
+    const fields = fieldsOf(payload);
+    fields[1].value = 'lots';
+    expect(changedValues(payload, fields)).toEqual({ errors: ['amount must be a number'] });
+    fields[1].value = ' ';
+    expect(changedValues(payload, fields)).toHaveProperty('errors');
   });
 });

@@ -1,5 +1,7 @@
 // The inbox's pure logic, by topic. Components and the page import from here.
 
+export * from './actions';
+export * from './fields';
 export * from './merge';
 export * from './outcomes';
 export * from './paging';

@@ -36,11 +36,8 @@ export function answerMessage(action: Action, taskId: string, answer: { problem?
   }
 }
 
-/**
- * The node's action for a button: completing carries the result values (a JSON
- * object), deferring a follow-up date (the morning of `followUpDay`).
- */
-export function taskAction(action: Action, followUpDay: string, resultText: string): TaskAction | { error: string } {
+/** The request of an action, from what the detail collected: the day a deferral ends, the values a completion sends (from the task's form or its field editor). */
+export function taskAction(action: Action, followUpDay: string, values: Record<string, unknown>): TaskAction | { error: string } {
   switch (action) {
     case 'claim':
     case 'unclaim':
@@ -51,17 +48,7 @@ export function taskAction(action: Action, followUpDay: string, resultText: stri
       if (Number.isNaN(date.getTime())) return { error: 'choose the day the task comes back' };
       return { kind: 'defer', followUpDate: date.toISOString() };
     }
-    case 'complete': {
-      let payload: unknown;
-      try {
-        payload = JSON.parse(resultText || '{}');
-      } catch {
-        payload = undefined;
-      }
-      if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-        return { error: 'the result values must be a JSON object, like {"approved": true}' };
-      }
-      return { kind: 'complete', payload: payload as Record<string, unknown> };
-    }
+    case 'complete':
+      return { kind: 'complete', payload: values };
   }
 }

@@ -10,7 +10,7 @@ import type { Inbox, Pending, SortField, SortKey } from '../inbox';
 import type { AppInfo } from '../generated/AppInfo';
 import type { ApplicationCount } from '../generated/ApplicationCount';
 import type { SettingsInput } from '../generated/SettingsInput';
-import type { ActionRequest, Action, DataEntry, OutcomeRecord, ProcessDefinition, QuickView, TaskAction, TaskListParams } from '../types';
+import type { ActionRequest, Action, DataEntry, FormDocument, OutcomeRecord, ProcessDefinition, QuickView, TaskAction, TaskListParams } from '../types';
 
 export type Page = 'inbox' | 'data' | 'processes';
 
@@ -44,6 +44,8 @@ export class InboxPage {
   involvedOnly = $state(false);
   definitions = $state<ProcessDefinition[]>([]);
   detailEntries = $state<DataEntry[]>([]);
+  /** The selected task's form (null: none registered, or not loaded yet). */
+  detailForm = $state<FormDocument | null>(null);
 
   readonly selected = $derived(this.inbox.rows.find((r) => r.task.id === this.selectedId)?.task);
   readonly shown = $derived(sortRows(this.inbox.rows, this.sortKeys));
@@ -213,11 +215,19 @@ export class InboxPage {
     });
   }
 
-  /** The selected task's business data. */
+  /** The selected task's business data and form. */
   loadDetail(id: string | null) {
     const s = this.session;
-    if (s && id) api.taskDataEntries(s, id).then((e) => (this.detailEntries = e)).catch(() => (this.detailEntries = []));
-    else this.detailEntries = [];
+    this.detailForm = null;
+    if (s && id) {
+      api.taskDataEntries(s, id).then((e) => (this.detailEntries = e)).catch(() => (this.detailEntries = []));
+      api
+        .taskForm(s, id)
+        .then((f) => {
+          if (this.selectedId === id) this.detailForm = f;
+        })
+        .catch((e: Error) => (this.message = `the form of ${id} cannot be loaded: ${e.message}`));
+    } else this.detailEntries = [];
   }
 
   async openPage(p: Page) {

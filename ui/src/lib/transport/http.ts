@@ -38,6 +38,10 @@ export async function send(api: ReturnType<typeof apiClient>, s: Session, r: Req
       return answer(await api.GET('/api/v1/tasks/{id}', { params: { path: { id: r.id } }, headers }));
     case 'taskDataEntries':
       return answer(await api.GET('/api/v1/tasks/{id}/data-entries', { params: { path: { id: r.id } }, headers }));
+    case 'taskForm':
+      return answer(await api.GET('/api/v1/tasks/{id}/form', { params: { path: { id: r.id } }, headers }));
+    case 'startForm':
+      return answer(await api.GET('/api/v1/process-definitions/{id}/start-form', { params: { path: { id: r.id } }, headers }));
     case 'dataEntries':
       return answer(await api.GET('/api/v1/data-entries', { params: { query: { limit: 200, involved: r.involved } }, headers }));
     case 'processDefinitions':
