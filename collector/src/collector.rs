@@ -5,10 +5,11 @@
 use taskpool_core::command::{
     Answer, CandidateGroups, CandidateUsers, ChangeProcessVariables, CompleteTask,
     DataEntryCommand, DeleteTask, InteractionAnswer, ProcessDefinitionCommand,
-    ProcessInstanceCommand, ProcessInstanceTransition, StartProcessInstance, TaskCommand,
-    UpdateTaskAttributes, VariableChange,
+    ProcessInstanceCommand, ProcessInstanceTransition, StartAnswer, StartProcessInstance,
+    TaskCommand, UpdateTaskAttributes, VariableChange,
 };
 use taskpool_core::model::Payload;
+use taskpool_core::Command;
 
 use crate::engine_event::EngineEvent;
 use crate::enricher::EnricherConfig;
@@ -21,9 +22,9 @@ pub struct CollectedCommands {
     pub process_variables: Vec<ProcessInstanceCommand>,
     pub data_entries: Vec<DataEntryCommand>,
     pub tasks: Vec<TaskCommand>,
-    /// Answers to users' requests, after the task commands they answer for (never
-    /// accumulated: each is its own fact).
-    pub answers: Vec<TaskCommand>,
+    /// Answers to users' requests (task actions, starts), after the task commands they
+    /// answer for (never accumulated: each is its own fact).
+    pub answers: Vec<Command>,
     /// Instance ends go last, after the tasks they delete.
     pub process_instance_ends: Vec<ProcessInstanceCommand>,
 }
@@ -161,26 +162,56 @@ pub fn collect(
             EngineEvent::RequestPerformed {
                 task_id,
                 request_id,
-            } => out
-                .answers
-                .push(TaskCommand::AnswerInteraction(InteractionAnswer {
+            } => out.answers.push(
+                TaskCommand::AnswerInteraction(InteractionAnswer {
                     id: task_id,
                     request_id,
                     answer: Answer::Performed,
                     reason: None,
-                })),
+                })
+                .into(),
+            ),
             EngineEvent::RequestRejected {
                 task_id,
                 request_id,
                 reason,
-            } => out
-                .answers
-                .push(TaskCommand::AnswerInteraction(InteractionAnswer {
+            } => out.answers.push(
+                TaskCommand::AnswerInteraction(InteractionAnswer {
                     id: task_id,
                     request_id,
                     answer: Answer::Rejected,
                     reason: Some(reason),
-                })),
+                })
+                .into(),
+            ),
+            EngineEvent::StartPerformed {
+                definition_id,
+                request_id,
+                instance_id,
+            } => out.answers.push(
+                ProcessDefinitionCommand::AnswerStart(StartAnswer {
+                    definition_id,
+                    request_id,
+                    answer: Answer::Performed,
+                    instance_id: Some(instance_id),
+                    reason: None,
+                })
+                .into(),
+            ),
+            EngineEvent::StartRejected {
+                definition_id,
+                request_id,
+                reason,
+            } => out.answers.push(
+                ProcessDefinitionCommand::AnswerStart(StartAnswer {
+                    definition_id,
+                    request_id,
+                    answer: Answer::Rejected,
+                    instance_id: None,
+                    reason: Some(reason),
+                })
+                .into(),
+            ),
         }
     }
     out

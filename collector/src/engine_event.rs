@@ -111,6 +111,19 @@ engine_events! {
         request_id: uuid::Uuid,
         reason: String,
     },
+    /// The engine started the process a user asked for (sent with the engine events of
+    /// the start: `processStarted`, its variables, its first tasks).
+    StartPerformed {
+        definition_id: String,
+        request_id: uuid::Uuid,
+        instance_id: String,
+    },
+    /// The engine refused to start the process a user asked for, and why.
+    StartRejected {
+        definition_id: String,
+        request_id: uuid::Uuid,
+        reason: String,
+    },
 }
 
 impl<'de> Deserialize<'de> for EngineEvent {

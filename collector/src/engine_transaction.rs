@@ -175,7 +175,7 @@ impl Collector {
         }
         // Answers go with the task commands: a user waits for them.
         if p.task.enabled {
-            out.extend(collected.answers.into_iter().map(Command::from));
+            out.extend(collected.answers);
         }
         if p.process_instance.enabled {
             out.extend(ends.into_iter().map(Command::from));

@@ -24,7 +24,9 @@ use rand::Rng;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 use taskpool_core::command::{CreateOrUpdateDataEntry, DataEntryCommand, UpdateTaskAttributes};
-use taskpool_core::event::{TaskEvent, TaskInteractionRequested};
+use taskpool_core::event::{
+    ProcessDefinitionEvent, ProcessStartRequested, TaskEvent, TaskInteractionRequested,
+};
 use taskpool_core::event_store::EventReader;
 use taskpool_core::listener::Listener;
 use taskpool_core::model::{
@@ -118,13 +120,21 @@ impl Listener for ExampleApplication {
         let mut tx = collector.begin(&mut self.conn)?;
         let mut acted = 0;
         for stored in events {
-            let DomainEvent::Task(event) = &stored.event else {
-                continue;
-            };
-            let Some(request) = event.interaction().filter(|r| r.application_name == app) else {
-                continue;
-            };
-            act(&mut tx, &app, event, request, stored.metadata.causation_id)?;
+            match &stored.event {
+                DomainEvent::Task(event) => {
+                    let Some(request) = event.interaction().filter(|r| r.application_name == app)
+                    else {
+                        continue;
+                    };
+                    act(&mut tx, &app, event, request, stored.metadata.causation_id)?;
+                }
+                DomainEvent::ProcessDefinition(ProcessDefinitionEvent::ProcessStartRequested(
+                    r,
+                )) if r.application_name == app => {
+                    start_requested(&mut tx, &app, r, stored.metadata.causation_id)?;
+                }
+                _ => continue,
+            }
             acted += 1;
         }
         tx.conn().execute(
@@ -253,10 +263,6 @@ impl ExampleApplication {
         Ok(())
     }
 
-    fn source(&self, instance_id: &str, key: &str, name: &str) -> SourceReference {
-        source_reference(&self.name, instance_id, key, name)
-    }
-
     /// Starts "approve a request"; returns (instance id, approve task id).
     pub fn start_approve_request(
         &mut self,
@@ -264,44 +270,12 @@ impl ExampleApplication {
         subject: &str,
         amount: i64,
     ) -> Result<(String, String), CollectorError> {
-        let instance_id = Uuid::new_v4().to_string();
-        let request_id = format!("REQ-{}", &instance_id[..8].to_uppercase());
-        let variables = json!({"requestId": request_id, "requester": requester, "subject": subject, "amount": amount});
         let app = self.name.clone();
-        let source = self.source(&instance_id, "approve-request", "Approve a request");
         let collector = Arc::clone(&self.collector);
         let mut tx = collector.begin(&mut self.conn)?;
-        start_instance(
-            &mut tx,
-            &app,
-            &instance_id,
-            "approve-request",
-            &request_id,
-            requester,
-            &variables,
-        )?;
-        tx.send_data_entry(request_entry(
-            &app,
-            &request_id,
-            subject,
-            requester,
-            amount,
-            DataEntryState::new(ProcessingType::InProgress, "submitted"),
-            "Request submitted",
-        ))?;
-        let task_id = create_task(
-            &mut tx,
-            source,
-            "approve",
-            &format!("Approve: {subject}"),
-            &request_id,
-            None,
-            &["approvers"],
-            priority_for_amount(amount),
-            3,
-        )?;
+        let started = start_approve_request_in(&mut tx, &app, requester, subject, amount)?;
         tx.commit()?;
-        Ok((instance_id, task_id))
+        Ok(started)
     }
 
     /// Starts "handle an incident"; returns (instance id, triage task id).
@@ -311,37 +285,12 @@ impl ExampleApplication {
         title: &str,
         severity: i64,
     ) -> Result<(String, String), CollectorError> {
-        let instance_id = Uuid::new_v4().to_string();
-        let key = format!("INC-{}", &instance_id[..6].to_uppercase());
-        let variables =
-            json!({"incidentId": key, "reporter": reporter, "title": title, "severity": severity});
         let app = self.name.clone();
-        let source = self.source(&instance_id, "handle-incident", "Handle an incident");
         let collector = Arc::clone(&self.collector);
         let mut tx = collector.begin(&mut self.conn)?;
-        start_instance(
-            &mut tx,
-            &app,
-            &instance_id,
-            "handle-incident",
-            &key,
-            reporter,
-            &variables,
-        )?;
-        let priority = (100 - severity * 20).clamp(0, 100) as i32;
-        let task_id = create_task(
-            &mut tx,
-            source,
-            "triage",
-            &format!("Triage: {title}"),
-            &key,
-            None,
-            &["support"],
-            priority,
-            1,
-        )?;
+        let started = start_handle_incident_in(&mut tx, &app, reporter, title, severity)?;
         tx.commit()?;
-        Ok((instance_id, task_id))
+        Ok(started)
     }
 
     /// Engine: sets a task's assignee.
@@ -455,6 +404,173 @@ impl ExampleApplication {
         }
         Ok(())
     }
+}
+
+/// Starts "approve a request" in an engine transaction; returns (instance id, approve
+/// task id).
+fn start_approve_request_in(
+    tx: &mut EngineTransaction<'_>,
+    app: &str,
+    requester: &str,
+    subject: &str,
+    amount: i64,
+) -> Result<(String, String), CollectorError> {
+    let instance_id = Uuid::new_v4().to_string();
+    let request_id = format!("REQ-{}", &instance_id[..8].to_uppercase());
+    let variables = json!({"requestId": request_id, "requester": requester, "subject": subject, "amount": amount});
+    let source = source_reference(app, &instance_id, "approve-request", "Approve a request");
+    start_instance(
+        tx,
+        app,
+        &instance_id,
+        "approve-request",
+        &request_id,
+        requester,
+        &variables,
+    )?;
+    tx.send_data_entry(request_entry(
+        app,
+        &request_id,
+        subject,
+        requester,
+        amount,
+        DataEntryState::new(ProcessingType::InProgress, "submitted"),
+        "Request submitted",
+    ))?;
+    let task_id = create_task(
+        tx,
+        source,
+        "approve",
+        &format!("Approve: {subject}"),
+        &request_id,
+        None,
+        &["approvers"],
+        priority_for_amount(amount),
+        3,
+    )?;
+    Ok((instance_id, task_id))
+}
+
+/// Starts "handle an incident" in an engine transaction; returns (instance id, triage
+/// task id).
+fn start_handle_incident_in(
+    tx: &mut EngineTransaction<'_>,
+    app: &str,
+    reporter: &str,
+    title: &str,
+    severity: i64,
+) -> Result<(String, String), CollectorError> {
+    let instance_id = Uuid::new_v4().to_string();
+    let key = format!("INC-{}", &instance_id[..6].to_uppercase());
+    let variables =
+        json!({"incidentId": key, "reporter": reporter, "title": title, "severity": severity});
+    let source = source_reference(app, &instance_id, "handle-incident", "Handle an incident");
+    start_instance(
+        tx,
+        app,
+        &instance_id,
+        "handle-incident",
+        &key,
+        reporter,
+        &variables,
+    )?;
+    let priority = (100 - severity * 20).clamp(0, 100) as i32;
+    let task_id = create_task(
+        tx,
+        source,
+        "triage",
+        &format!("Triage: {title}"),
+        &key,
+        None,
+        &["support"],
+        priority,
+        1,
+    )?;
+    Ok((instance_id, task_id))
+}
+
+/// A text value of a start form: present, not blank, at most 200 characters.
+fn start_text(values: &Payload, key: &str, label: &str) -> Result<String, String> {
+    match values.get(key).and_then(Value::as_str).map(str::trim) {
+        Some(t) if !t.is_empty() && t.chars().count() <= 200 => Ok(t.to_string()),
+        Some(t) if !t.is_empty() => Err(format!("{label} is longer than 200 characters")),
+        _ => Err(format!("{label} is required")),
+    }
+}
+
+/// A whole number of a start form (a number, or a text holding one, as a form's choice
+/// sends it) within `range`.
+fn start_number(
+    values: &Payload,
+    key: &str,
+    label: &str,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, String> {
+    let n = match values.get(key) {
+        Some(Value::Number(n)) => n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64),
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+        _ => return Err(format!("{label} is required")),
+    };
+    match n {
+        Some(n) if range.contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{label} must be a whole number from {} to {}",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+/// What a start request asks for, checked: its values, or why it is refused.
+enum Start {
+    Approval { subject: String, amount: i64 },
+    Incident { title: String, severity: i64 },
+}
+
+fn start_of(r: &ProcessStartRequested) -> Result<Start, String> {
+    match r.definition_id.split(':').next().unwrap_or_default() {
+        "approve-request" => Ok(Start::Approval {
+            subject: start_text(&r.values, "subject", "the subject")?,
+            amount: start_number(&r.values, "amount", "the amount", 1..=10_000_000)?,
+        }),
+        "handle-incident" => Ok(Start::Incident {
+            title: start_text(&r.values, "title", "what is wrong")?,
+            severity: start_number(&r.values, "severity", "the severity", 1..=4)?,
+        }),
+        other => Err(format!("the example application has no process `{other}`")),
+    }
+}
+
+/// Starts the process a user asked for, with their start form's values, and answers the
+/// request in the same engine transaction: started (naming the instance) or refused with
+/// why (a value missing or out of range, a process it does not know).
+fn start_requested(
+    tx: &mut EngineTransaction<'_>,
+    app: &str,
+    r: &ProcessStartRequested,
+    request_id: Uuid,
+) -> Result<(), CollectorError> {
+    let started = match start_of(r) {
+        Ok(Start::Approval { subject, amount }) => Ok(start_approve_request_in(
+            tx, app, &r.user, &subject, amount,
+        )?),
+        Ok(Start::Incident { title, severity }) => Ok(start_handle_incident_in(
+            tx, app, &r.user, &title, severity,
+        )?),
+        Err(reason) => Err(reason),
+    };
+    tx.record(match started {
+        Ok((instance_id, _)) => EngineEvent::StartPerformed {
+            definition_id: r.definition_id.clone(),
+            request_id,
+            instance_id,
+        },
+        Err(reason) => EngineEvent::StartRejected {
+            definition_id: r.definition_id.clone(),
+            request_id,
+            reason,
+        },
+    })
 }
 
 /// Where a task of this application's process instance comes from.

@@ -16,8 +16,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rusqlite::Connection;
 use taskpool_collector::outcome_log::OutcomeLog;
-use taskpool_core::command::{Answer, InteractionAnswer, TaskCommand};
-use taskpool_core::{BatchMode, CommandContext, CommandGateway};
+use taskpool_core::{BatchMode, Command, CommandContext, CommandGateway};
 use uuid::Uuid;
 
 use crate::message::InteractionMessage;
@@ -53,7 +52,7 @@ impl InteractionRouter {
         &self,
         application: &str,
         user: &str,
-        command: TaskCommand,
+        command: Command,
     ) -> Result<Uuid, KafkaError> {
         let message = InteractionMessage {
             command_id: Uuid::new_v4(),
@@ -163,7 +162,6 @@ impl InteractionConsumer {
             };
             // The request keeps the id the tasklist node gave it: the engine's answer
             // echoes it, and comes back to that node through the events topic.
-            let task_id = message.command.task_id().to_string();
             let ctx = CommandContext {
                 user: Some(message.user.clone()),
                 idempotency_key: Some(format!("interaction/{}", message.command_id)),
@@ -172,25 +170,22 @@ impl InteractionConsumer {
             };
             let outcome =
                 self.gateway
-                    .handle(vec![message.command.into()], BatchMode::Atomic, &ctx)?;
+                    .handle(vec![message.command.clone()], BatchMode::Atomic, &ctx)?;
             let mut outcomes = outcome.outcomes;
             // Refused here (claimed by someone else meanwhile, completed…): the refusal
             // is an answer too, so the user learns it on the node they asked.
-            if let Some(rejection) = outcomes.first().and_then(|o| o.rejection()).cloned() {
-                let answer = TaskCommand::AnswerInteraction(InteractionAnswer {
-                    id: task_id,
-                    request_id: message.command_id,
-                    answer: Answer::Rejected,
-                    reason: Some(rejection.message),
-                });
+            let refusal = outcomes.first().and_then(|o| o.rejection()).and_then(|r| {
+                message
+                    .command
+                    .refusal(message.command_id, r.message.clone())
+            });
+            if let Some(answer) = refusal {
                 let ctx = CommandContext {
                     user: Some(message.user.clone()),
                     idempotency_key: Some(format!("interaction-refusal/{}", message.command_id)),
                     ..Default::default()
                 };
-                let answered = self
-                    .gateway
-                    .handle(vec![answer.into()], BatchMode::Atomic, &ctx)?;
+                let answered = self.gateway.handle(vec![answer], BatchMode::Atomic, &ctx)?;
                 outcomes.extend(answered.outcomes);
             }
             if let Some(log) = &self.outcome_log {

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 use taskpool_core::aggregate::AggregateKind;
-use taskpool_core::command::TaskCommand;
 use taskpool_core::event::{DomainEvent, EventMetadata};
+use taskpool_core::Command;
 use taskpool_core::StoredEvent;
 use uuid::Uuid;
 
@@ -88,7 +88,8 @@ impl EventMessage {
     }
 }
 
-/// A user's interaction (claim, complete, ...) on its way to the owning application.
+/// A user's request (claim, complete, ..., start a process) on its way to the owning
+/// application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InteractionMessage {
@@ -97,7 +98,7 @@ pub struct InteractionMessage {
     pub command_id: Uuid,
     pub application: String,
     pub user: String,
-    pub command: TaskCommand,
+    pub command: Command,
 }
 
 #[cfg(test)]

@@ -23,13 +23,13 @@ use taskpool_collector::properties::SenderProperties;
 use taskpool_collector::sender::GatewaySender;
 use taskpool_collector::Collector;
 use taskpool_core::command::{
-    CompleteInteraction, DataEntryCommand, DeferInteraction, DeleteTask, TaskCommand,
-    UserInteraction,
+    CompleteInteraction, DataEntryCommand, DeferInteraction, DeleteTask, ProcessDefinitionCommand,
+    StartInteraction, TaskCommand, UserInteraction,
 };
 
 use crate::resync::{ResyncError, ResyncLog, ResyncOutcome, ResyncPage, MAX_PAGES, MAX_PAGE_TASKS};
 use taskpool_core::command_gateway::{DeletionStrategy, GatewayConfig, GatewayError};
-use taskpool_core::event::TaskEvent;
+use taskpool_core::event::{ProcessDefinitionEvent, TaskEvent};
 use taskpool_core::event_store::{EventReader, StoreError};
 use taskpool_core::live::{ChangeFeed, Snapshot, Subscription};
 use taskpool_core::model::{DataEntry, Payload, ProcessDefinition, Task};
@@ -189,7 +189,8 @@ pub struct Idempotency {
 
 /// An interaction request on its way to the owning process application. As a
 /// message it is the event with its `requestId`, which the application echoes in its
-/// answer (`requestPerformed` / `requestRejected`).
+/// answer (`requestPerformed` / `requestRejected` for a task's, `startPerformed` /
+/// `startRejected` for a start).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InteractionDelivery {
@@ -197,9 +198,18 @@ pub struct InteractionDelivery {
     #[serde(skip)]
     pub position: i64,
     pub request_id: uuid::Uuid,
-    /// The event (`TaskClaimRequested`, `TaskCompleteRequested`, ...).
+    /// The event (`TaskClaimRequested`, `TaskCompleteRequested`, ...,
+    /// `ProcessStartRequested`).
     #[serde(flatten)]
-    pub event: TaskEvent,
+    pub event: InteractionEvent,
+}
+
+/// A user's request as its application reads it: an action on a task, or a start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum InteractionEvent {
+    Task(Box<TaskEvent>),
+    Start(Box<ProcessDefinitionEvent>),
 }
 
 /// How the node is set up.
@@ -241,12 +251,7 @@ pub const REQUEST_EXPIRY: Duration = Duration::from_secs(30);
 /// Kafka, say) instead of handling it here.
 pub trait InteractionRoute: Send + Sync {
     /// Returns the request's id once it is on its way.
-    fn route(
-        &self,
-        application: &str,
-        user: &str,
-        command: TaskCommand,
-    ) -> Result<uuid::Uuid, String>;
+    fn route(&self, application: &str, user: &str, command: Command) -> Result<uuid::Uuid, String>;
 }
 
 impl NodeOptions {
@@ -611,32 +616,128 @@ impl TaskpoolNode {
         let application = task.source_reference.application_name;
         let name = action.name();
         let command = action.command(task_id, user);
-        let requested = |request_id, state| ActionRequest {
-            request_id,
-            task_id: task_id.to_string(),
+        let requested = ActionRequest {
+            request_id: uuid::Uuid::nil(),
+            task_id: Some(task_id.to_string()),
+            definition_id: None,
+            instance_id: None,
             action: Some(name.to_string()),
             user: Some(user.clone()),
-            application_name: application.clone(),
+            application_name: application,
             requested_at: Some(Utc::now()),
-            state,
+            state: RequestState::Requested,
             reason: None,
             answered_position: None,
         };
+        self.send_request(user, command.into(), requested)
+    }
+
+    /// A user asks the owning application to start a process of a definition they may
+    /// start, with the start form's values: a request like an action on a task (see
+    /// [`TaskpoolNode::request_now`]); performed, it names the instance started.
+    pub fn start_process(
+        &self,
+        viewer: &Viewer,
+        definition_id: &str,
+        values: Payload,
+        business_key: Option<String>,
+    ) -> Result<ActionRequest, NodeError> {
+        let Viewer::User { user, .. } = viewer else {
+            return Err(NodeError::DefinitionNotFound);
+        };
+        let definition = self
+            .with_view(|c| {
+                Ok(query::startable_process_definition(
+                    c,
+                    viewer,
+                    definition_id,
+                )?)
+            })?
+            .ok_or(NodeError::DefinitionNotFound)?;
+        // The values become process variables: each needs a name.
+        if values.keys().any(|k| k.trim().is_empty()) {
+            return Err(NodeError::Invalid {
+                field: "values".into(),
+                message: "every value needs a name (an empty key was sent)".into(),
+            });
+        }
+        let command = ProcessDefinitionCommand::StartProcessInteraction(StartInteraction {
+            definition_id: definition.id.clone(),
+            user: user.clone(),
+            values,
+            business_key,
+        });
+        let requested = ActionRequest {
+            request_id: uuid::Uuid::nil(),
+            task_id: None,
+            definition_id: Some(definition.id),
+            instance_id: None,
+            action: Some("start".into()),
+            user: Some(user.clone()),
+            application_name: definition.application_name,
+            requested_at: Some(Utc::now()),
+            state: RequestState::Requested,
+            reason: None,
+            answered_position: None,
+        };
+        self.send_request(user, command.into(), requested)
+    }
+
+    /// The first task of a process instance the viewer may see (what a started process
+    /// puts in front of them), if any.
+    pub fn first_task_of_instance(
+        &self,
+        viewer: &Viewer,
+        instance_id: &str,
+    ) -> Result<Option<Task>, NodeError> {
+        let mut q = TaskQuery::for_viewer(viewer.clone());
+        let quoted = instance_id.replace('\\', "\\\\").replace('"', "\\\"");
+        q.filter =
+            query::Filter::parse(&format!("task.instanceId = \"{quoted}\"")).map_err(|e| {
+                NodeError::Invalid {
+                    field: "instanceId".into(),
+                    message: e.to_string(),
+                }
+            })?;
+        q.deferred = query::Deferred::Include;
+        q.sort = vec![query::SortKey {
+            field: query::SortField::Created,
+            descending: false,
+        }];
+        q.paging = query::Paging::Offset {
+            offset: 0,
+            limit: 1,
+        };
+        Ok(self.tasks(&q)?.tasks.into_iter().next())
+    }
+
+    /// Sends a user's request to its application: routed (over Kafka) or handled here.
+    /// Refused here already: [`NodeError::Refused`]; asking for nothing (claiming one's
+    /// own task): performed at once.
+    fn send_request(
+        &self,
+        user: &str,
+        command: Command,
+        requested: ActionRequest,
+    ) -> Result<ActionRequest, NodeError> {
         if let Some(router) = &self.router {
             let command_id = router
-                .route(&application, user, command)
+                .route(&requested.application_name, user, command)
                 .map_err(NodeError::Routing)?;
-            return Ok(requested(command_id, RequestState::Requested));
+            return Ok(ActionRequest {
+                request_id: command_id,
+                ..requested
+            });
         }
         let ctx = CommandContext {
-            user: Some(user.clone()),
+            user: Some(user.to_string()),
             ..Default::default()
         };
         let outcome = self
             .gateway
-            .handle(vec![command.into()], BatchMode::Atomic, &ctx)
+            .handle(vec![command], BatchMode::Atomic, &ctx)
             .map_err(|e| match e {
-                // The action's own fields (its completion values).
+                // The request's own fields (completion or start values).
                 GatewayError::LimitExceeded { source, .. } => NodeError::Invalid {
                     field: source.field,
                     message: source.message,
@@ -656,7 +757,11 @@ impl TaskpoolNode {
             Some(_) => RequestState::Requested,
             None => RequestState::Performed,
         };
-        Ok(requested(first.command_id, state))
+        Ok(ActionRequest {
+            request_id: first.command_id,
+            state,
+            ..requested
+        })
     }
 
     /// Stored events the view could not read and went on without: (position, why).
@@ -1028,19 +1133,27 @@ impl TaskpoolNode {
         let last = events.last().map(|e| e.position).unwrap_or(after);
         let deliveries = events
             .into_iter()
-            .filter_map(|stored| match stored.event {
-                DomainEvent::Task(event)
-                    if event
-                        .interaction()
-                        .is_some_and(|r| r.application_name == application) =>
-                {
-                    Some(InteractionDelivery {
-                        position: stored.position,
-                        request_id: stored.metadata.causation_id,
-                        event,
-                    })
-                }
-                _ => None,
+            .filter_map(|stored| {
+                let event = match stored.event {
+                    DomainEvent::Task(event)
+                        if event
+                            .interaction()
+                            .is_some_and(|r| r.application_name == application) =>
+                    {
+                        InteractionEvent::Task(Box::new(event))
+                    }
+                    DomainEvent::ProcessDefinition(
+                        e @ ProcessDefinitionEvent::ProcessStartRequested(_),
+                    ) if matches!(&e, ProcessDefinitionEvent::ProcessStartRequested(r) if r.application_name == application) => {
+                        InteractionEvent::Start(Box::new(e))
+                    }
+                    _ => return None,
+                };
+                Some(InteractionDelivery {
+                    position: stored.position,
+                    request_id: stored.metadata.causation_id,
+                    event,
+                })
             })
             .collect();
         Ok((deliveries, last))

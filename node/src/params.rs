@@ -253,6 +253,22 @@ pub struct CompleteBody {
     pub payload: Payload,
 }
 
+/// The body of a start: the start form's values (they become the instance's variables)
+/// and, optionally, a business key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartBody {
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
+    #[cfg_attr(feature = "typescript", ts(type = "Record<string, unknown>"))]
+    pub values: Payload,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub business_key: Option<String>,
+}
+
 /// The body of a deferral.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -111,7 +111,7 @@ impl InteractionRoute for KafkaRoute {
         &self,
         application: &str,
         user: &str,
-        command: taskpool_core::command::TaskCommand,
+        command: taskpool_core::Command,
     ) -> Result<uuid::Uuid, String> {
         futures::executor::block_on(self.0.route(application, user, command))
             .map_err(|e| e.to_string())

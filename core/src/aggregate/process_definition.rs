@@ -1,7 +1,7 @@
 //! The process definition aggregate.
 
 use crate::command::{ProcessDefinitionCommand, Rejection, RejectionCode};
-use crate::event::ProcessDefinitionEvent;
+use crate::event::{ProcessDefinitionEvent, ProcessStartRequested};
 use crate::model::ProcessDefinition;
 
 use super::{require, Aggregate, AggregateKind};
@@ -43,6 +43,44 @@ impl Aggregate for ProcessDefinitionAggregate {
                     d.clone(),
                 )])
             }
+            ProcessDefinitionCommand::StartProcessInteraction(s) => {
+                require("user", &s.user)?;
+                let d = self.definition.as_ref().ok_or_else(|| {
+                    Rejection::new(
+                        RejectionCode::ProcessDefinitionNotFound,
+                        format!("process definition `{}` is not known", s.definition_id),
+                    )
+                })?;
+                if !d.startable_from_tasklist {
+                    return Err(Rejection::new(
+                        RejectionCode::ProcessDefinitionNotStartable,
+                        format!(
+                            "process definition `{}` cannot be started from the tasklist",
+                            d.id
+                        ),
+                    ));
+                }
+                Ok(vec![ProcessDefinitionEvent::ProcessStartRequested(
+                    ProcessStartRequested {
+                        definition_id: d.id.clone(),
+                        user: s.user.clone(),
+                        application_name: d.application_name.clone(),
+                        values: s.values.clone(),
+                        business_key: s.business_key.clone(),
+                    },
+                )])
+            }
+            ProcessDefinitionCommand::AnswerStart(a) => {
+                if self.definition.is_none() {
+                    return Err(Rejection::new(
+                        RejectionCode::ProcessDefinitionNotFound,
+                        format!("process definition `{}` is not known", a.definition_id),
+                    ));
+                }
+                Ok(vec![ProcessDefinitionEvent::ProcessStartAnswered(
+                    a.clone(),
+                )])
+            }
         }
     }
 
@@ -51,6 +89,9 @@ impl Aggregate for ProcessDefinitionAggregate {
             ProcessDefinitionEvent::ProcessDefinitionRegistered(d) => {
                 self.definition = Some(d.clone())
             }
+            // Requests and answers change nothing the aggregate decides on.
+            ProcessDefinitionEvent::ProcessStartRequested(_)
+            | ProcessDefinitionEvent::ProcessStartAnswered(_) => {}
         }
     }
 }

@@ -80,3 +80,55 @@ fn a_form_must_be_a_form_js_schema() {
         ))
         .then_expect_rejection(RejectionCode::InvalidCommand);
 }
+
+fn start(user: &str) -> ProcessDefinitionCommand {
+    ProcessDefinitionCommand::StartProcessInteraction(crate::command::StartInteraction {
+        definition_id: "approve:1:1".into(),
+        user: user.into(),
+        values: serde_json::json!({"subject": "Laptop"})
+            .as_object()
+            .cloned()
+            .expect("object"),
+        business_key: None,
+    })
+}
+
+#[test]
+fn a_start_request_names_the_owning_application_and_changes_nothing_else() {
+    T::given(vec![ProcessDefinitionEvent::ProcessDefinitionRegistered(
+        definition(),
+    )])
+    .when(&start("alice"))
+    .then_expect_events(vec![ProcessDefinitionEvent::ProcessStartRequested(
+        crate::event::ProcessStartRequested {
+            definition_id: "approve:1:1".into(),
+            user: "alice".into(),
+            application_name: "app".into(),
+            values: serde_json::json!({"subject": "Laptop"})
+                .as_object()
+                .cloned()
+                .expect("object"),
+            business_key: None,
+        },
+    )]);
+}
+
+#[test]
+fn a_start_of_an_unknown_or_unstartable_definition_is_refused() {
+    T::given_no_events()
+        .when(&start("alice"))
+        .then_expect_rejection(RejectionCode::ProcessDefinitionNotFound);
+    T::given(vec![ProcessDefinitionEvent::ProcessDefinitionRegistered(
+        ProcessDefinition {
+            startable_from_tasklist: false,
+            ..definition()
+        },
+    )])
+    .when(&start("alice"))
+    .then_expect_rejection(RejectionCode::ProcessDefinitionNotStartable);
+    T::given(vec![ProcessDefinitionEvent::ProcessDefinitionRegistered(
+        definition(),
+    )])
+    .when(&start(" "))
+    .then_expect_rejection(RejectionCode::InvalidCommand);
+}

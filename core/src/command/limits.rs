@@ -211,6 +211,17 @@ impl ContentLimits {
                 }
                 Ok(())
             }
+            Command::ProcessDefinition(ProcessDefinitionCommand::StartProcessInteraction(s)) => {
+                self.id("definitionId", &s.definition_id)?;
+                self.id("user", &s.user)?;
+                self.text("businessKey", s.business_key.as_deref())?;
+                self.payload("values", &s.values)
+            }
+            Command::ProcessDefinition(ProcessDefinitionCommand::AnswerStart(a)) => {
+                self.id("definitionId", &a.definition_id)?;
+                self.id("instanceId", a.instance_id.as_deref().unwrap_or(""))?;
+                self.text("reason", a.reason.as_deref())
+            }
         }
     }
 

@@ -17,7 +17,7 @@ pub use data_entry::{
 pub use parse::{parse_command, parse_commands, CommandParseError, InputLimits};
 pub use process::{
     ChangeProcessVariables, ProcessDefinitionCommand, ProcessInstanceCommand,
-    ProcessInstanceTransition, StartProcessInstance, VariableChange,
+    ProcessInstanceTransition, StartAnswer, StartInteraction, StartProcessInstance, VariableChange,
 };
 pub use task::{
     Answer, AssignTask, CandidateGroups, CandidateUsers, CompleteInteraction, CompleteTask,
@@ -86,6 +86,35 @@ impl Command {
             Command::DataEntry(c) => DataEntry::identity(c.entry_type(), c.entry_id()),
             Command::ProcessDefinition(c) => c.definition_id().to_string(),
             Command::ProcessInstance(c) => c.instance_id().to_string(),
+        }
+    }
+
+    /// The answer that tells a user their request was refused, for a user's request
+    /// (an action on a task, a start); `None` for anything else.
+    pub fn refusal(&self, request_id: uuid::Uuid, reason: String) -> Option<Command> {
+        match self {
+            Command::Task(c) if c.is_interaction() => Some(
+                TaskCommand::AnswerInteraction(InteractionAnswer {
+                    id: c.task_id().to_string(),
+                    request_id,
+                    answer: Answer::Rejected,
+                    reason: Some(reason),
+                })
+                .into(),
+            ),
+            Command::ProcessDefinition(ProcessDefinitionCommand::StartProcessInteraction(s)) => {
+                Some(
+                    ProcessDefinitionCommand::AnswerStart(StartAnswer {
+                        definition_id: s.definition_id.clone(),
+                        request_id,
+                        answer: Answer::Rejected,
+                        instance_id: None,
+                        reason: Some(reason),
+                    })
+                    .into(),
+                )
+            }
+            _ => None,
         }
     }
 
@@ -214,6 +243,9 @@ pub enum RejectionCode {
     TaskNotAssignedToUser,
     DataEntryNotFound,
     DataEntryDeleted,
+    ProcessDefinitionNotFound,
+    /// A start from the tasklist of a definition that does not allow it.
+    ProcessDefinitionNotStartable,
     ProcessInstanceNotFound,
     ProcessInstanceAlreadyExists,
     ProcessInstanceEnded,
@@ -239,6 +271,8 @@ impl RejectionCode {
             RejectionCode::TaskNotAssignedToUser => "TASK_NOT_ASSIGNED_TO_USER",
             RejectionCode::DataEntryNotFound => "DATA_ENTRY_NOT_FOUND",
             RejectionCode::DataEntryDeleted => "DATA_ENTRY_DELETED",
+            RejectionCode::ProcessDefinitionNotFound => "PROCESS_DEFINITION_NOT_FOUND",
+            RejectionCode::ProcessDefinitionNotStartable => "PROCESS_DEFINITION_NOT_STARTABLE",
             RejectionCode::ProcessInstanceNotFound => "PROCESS_INSTANCE_NOT_FOUND",
             RejectionCode::ProcessInstanceAlreadyExists => "PROCESS_INSTANCE_ALREADY_EXISTS",
             RejectionCode::ProcessInstanceEnded => "PROCESS_INSTANCE_ENDED",

@@ -2,13 +2,45 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::ProcessDefinition;
+use super::Answer;
+use crate::model::{Payload, ProcessDefinition};
 use crate::tagged::tagged_enum;
+
+/// An end user asks the owning application to start a process of this definition with
+/// the start form's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartInteraction {
+    pub definition_id: String,
+    pub user: String,
+    #[serde(default)]
+    pub values: Payload,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_key: Option<String>,
+}
+
+/// The owning application's answer to a start request (the request id is the id of the
+/// user's command): started (with the new instance's id), or refused with why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartAnswer {
+    pub definition_id: String,
+    pub request_id: uuid::Uuid,
+    pub answer: Answer,
+    /// The process instance the engine started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// Why it was rejected (the engine's reason, for the user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
 
 tagged_enum! {
     /// Every command addressed to a process definition aggregate.
     pub enum ProcessDefinitionCommand {
         RegisterProcessDefinition(ProcessDefinition) = "registerProcessDefinition",
+        StartProcessInteraction(StartInteraction) = "startProcessInteraction",
+        AnswerStart(StartAnswer) = "answerStart",
     }
 }
 
@@ -16,6 +48,8 @@ impl ProcessDefinitionCommand {
     pub fn definition_id(&self) -> &str {
         match self {
             ProcessDefinitionCommand::RegisterProcessDefinition(d) => &d.id,
+            ProcessDefinitionCommand::StartProcessInteraction(s) => &s.definition_id,
+            ProcessDefinitionCommand::AnswerStart(a) => &a.definition_id,
         }
     }
 }

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use data_entry::{DataEntryAnonymized, DataEntryChanged, DataEntryDeleted, DataEntryEvent};
-pub use process::{ProcessDefinitionEvent, ProcessInstanceEvent, ProcessInstanceStarted};
+pub use process::{
+    ProcessDefinitionEvent, ProcessInstanceEvent, ProcessInstanceStarted, ProcessStartRequested,
+};
 pub use task::{
     TaskAssigned, TaskCandidateGroupsChanged, TaskCandidateUsersChanged, TaskCompleted,
     TaskDeleted, TaskEvent, TaskInteractionRequested,

@@ -30,8 +30,8 @@ impl RequestState {
     }
 }
 
-/// A user's request (claim, unclaim, complete, defer, undefer) to the owning
-/// application.
+/// A user's request (claim, unclaim, complete, defer, undefer on a task; start of a
+/// process) to the owning application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
@@ -40,9 +40,20 @@ pub struct ActionRequest {
     /// The id of the user's command.
     #[cfg_attr(feature = "typescript", ts(type = "string"))]
     pub request_id: uuid::Uuid,
-    pub task_id: String,
-    /// `claim`, `unclaim`, `complete`, `defer` or `undefer` (unknown when only the
-    /// answer reached this node).
+    /// The task acted on (task actions).
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// The process definition to start (`start`).
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_id: Option<String>,
+    /// The process instance a performed `start` began.
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// `claim`, `unclaim`, `complete`, `defer`, `undefer` or `start` (unknown when only
+    /// the answer reached this node).
     #[cfg_attr(feature = "typescript", ts(optional))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
@@ -84,7 +95,7 @@ impl ActionRequest {
     }
 }
 
-const COLUMNS: &str = "request_id, task_id, action, user_name, application_name, requested_at, state, reason, answered_position";
+const COLUMNS: &str = "request_id, task_id, action, user_name, application_name, requested_at, state, reason, answered_position, definition_id, instance_id";
 
 fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActionRequest> {
     let id: String = r.get(0)?;
@@ -106,6 +117,8 @@ fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActionRequest> {
         },
         reason: r.get(7)?,
         answered_position: r.get(8)?,
+        definition_id: r.get(9)?,
+        instance_id: r.get(10)?,
     })
 }
 

@@ -19,7 +19,10 @@ pub(crate) fn apply(tx: &Connection, stored: &StoredEvent) -> rusqlite::Result<(
             apply_task(tx, stored.position, e)
         }
         DomainEvent::DataEntry(e) => apply_data_entry(tx, e),
-        DomainEvent::ProcessDefinition(e) => apply_process_definition(tx, e),
+        DomainEvent::ProcessDefinition(e) => {
+            apply_start_request(tx, stored, e)?;
+            apply_process_definition(tx, e)
+        }
         DomainEvent::ProcessInstance(e) => apply_process_instance(tx, e),
     }
 }
@@ -85,6 +88,56 @@ fn apply_request(tx: &Connection, stored: &StoredEvent, event: &TaskEvent) -> ru
             reason,
             stored.position,
         ])?;
+    }
+    Ok(())
+}
+
+/// A user's start request and the owning application's answer (as for task actions).
+fn apply_start_request(
+    tx: &Connection,
+    stored: &StoredEvent,
+    event: &ProcessDefinitionEvent,
+) -> rusqlite::Result<()> {
+    match event {
+        ProcessDefinitionEvent::ProcessStartRequested(r) => {
+            tx.prepare_cached(
+                "INSERT INTO requests (request_id, definition_id, action, user_name, application_name, requested_at, requested_position, state)
+                 VALUES (?1, ?2, 'start', ?3, ?4, ?5, ?6, 'requested')
+                 ON CONFLICT (request_id) DO UPDATE SET action = excluded.action, user_name = excluded.user_name,
+                     requested_at = excluded.requested_at, requested_position = excluded.requested_position",
+            )?
+            .execute(params![
+                stored.metadata.causation_id.to_string(),
+                r.definition_id,
+                r.user,
+                r.application_name,
+                stored.metadata.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                stored.position,
+            ])?;
+        }
+        ProcessDefinitionEvent::ProcessStartAnswered(a) => {
+            let (state, reason) = match a.answer {
+                Answer::Performed => ("performed", None),
+                Answer::Rejected => ("rejected", a.reason.as_deref()),
+            };
+            tx.prepare_cached(
+                "INSERT INTO requests (request_id, definition_id, instance_id, action, user_name, application_name, state, reason, answered_position)
+                 VALUES (?1, ?2, ?3, 'start', ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (request_id) DO UPDATE SET state = excluded.state, reason = excluded.reason,
+                     instance_id = excluded.instance_id, answered_position = excluded.answered_position",
+            )?
+            .execute(params![
+                a.request_id.to_string(),
+                a.definition_id,
+                a.instance_id,
+                stored.metadata.user,
+                stored.metadata.application.clone().unwrap_or_default(),
+                state,
+                reason,
+                stored.position,
+            ])?;
+        }
+        ProcessDefinitionEvent::ProcessDefinitionRegistered(_) => {}
     }
     Ok(())
 }
@@ -449,7 +502,9 @@ fn apply_process_definition(
     tx: &Connection,
     event: &ProcessDefinitionEvent,
 ) -> rusqlite::Result<()> {
-    let ProcessDefinitionEvent::ProcessDefinitionRegistered(d) = event;
+    let ProcessDefinitionEvent::ProcessDefinitionRegistered(d) = event else {
+        return Ok(());
+    };
     let json = to_json(&d.without_forms())?;
     tx.execute("DELETE FROM forms WHERE definition_id = ?1", [&d.id])?;
     for (key, form) in &d.forms {

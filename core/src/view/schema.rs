@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 16;
+pub const VIEW_SCHEMA_VERSION: i64 = 17;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -88,12 +88,15 @@ CREATE TABLE IF NOT EXISTS task_changes (
     task_after  TEXT     -- the task as JSON after it; NULL when completed or deleted
 );
 
--- Users' requests to the owning applications (claim, complete, ...) and their answers:
--- the request id is the id of the user's command.
+-- Users' requests to the owning applications (claim, complete, ..., start) and their
+-- answers: the request id is the id of the user's command. A task's action names the
+-- task; a start names the definition and, once started, the process instance.
 CREATE TABLE IF NOT EXISTS requests (
     request_id         TEXT PRIMARY KEY,
-    task_id            TEXT NOT NULL,
-    action             TEXT,             -- claim, unclaim, complete, defer, undefer
+    task_id            TEXT,
+    definition_id      TEXT,
+    instance_id        TEXT,
+    action             TEXT,             -- claim, unclaim, complete, defer, undefer, start
     user_name          TEXT,
     application_name   TEXT NOT NULL,
     requested_at       TEXT,             -- RFC 3339; NULL when only the answer is known

@@ -1,14 +1,17 @@
 //! Business data and the caller: data entries, startable processes, who I am.
 
 use axum::extract::{Path, State};
+use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use taskpool_core::model::{DataEntry, ProcessDefinition};
 use taskpool_core::query::{FormDocument, Viewer, MAX_PAGE};
+use taskpool_node::answers::ActionResponse;
+use taskpool_node::params::{ActionParams, StartBody};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{AppState, User};
-use crate::problem::{ApiQuery, NoQuery, Problem};
+use crate::problem::{ApiJson, ApiQuery, NoQuery, Problem};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -63,6 +66,38 @@ pub async fn data_entry(
 }
 
 /// Process definitions I may start.
+/// Starts a process of a definition I may start, with its start form's values: a
+/// request to the owning application, answered like an action on a task (202 with the
+/// request; with `wait`, 200 once started, with the new instance's id and its first task
+/// I may see, 409 with the engine's reason, 504 when it did not answer in time).
+#[utoipa::path(post, path = "/api/v1/process-definitions/{id}/start", tag = "actions", params(("id" = String, Path), ActionParams),
+    request_body = StartBody,
+    responses((status = 200, description = "with `wait`: started; `request.instanceId` names the instance, `task` is its first task I may see", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn start(
+    State(state): State<AppState>,
+    User(viewer): User,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<ActionParams>,
+    ApiJson(body): ApiJson<StartBody>,
+) -> Result<Response, Problem> {
+    let who = viewer.clone();
+    let requested = state
+        .blocking(move |n| n.start_process(&who, &id, body.values, body.business_key))
+        .await?;
+    super::tasks::answer(
+        state,
+        viewer,
+        requested,
+        p.wait.unwrap_or(false),
+        |n, viewer, r| match &r.instance_id {
+            Some(instance) => n.first_task_of_instance(viewer, instance),
+            None => Ok(None),
+        },
+    )
+    .await
+}
+
 /// The start form of a process definition I may start (404 `no-form` when it has none).
 #[utoipa::path(get, path = "/api/v1/process-definitions/{id}/start-form", tag = "business data", params(("id" = String, Path)),
     responses((status = 200, body = FormDocument), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]

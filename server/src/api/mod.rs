@@ -184,7 +184,7 @@ impl FromRequestParts<AppState> for Application {
         tasks::attribute_names, tasks::attribute_values,
         tasks::claim, tasks::unclaim, tasks::complete, tasks::defer, tasks::undefer,
         requests::list_requests, requests::get_request,
-        business::data_entries, business::data_entry, business::process_definitions, business::start_form, tasks::task_form, business::me,
+        business::data_entries, business::data_entry, business::process_definitions, business::start_form, business::start, tasks::task_form, business::me,
         outcomes::list_outcomes, outcomes::stream_outcomes,
         streams::stream_tasks,
         ingestion::engine_events, ingestion::resync_page, ingestion::commands, ingestion::interactions,
@@ -247,6 +247,7 @@ pub fn routes(state: AppState, max_body: usize) -> Router {
             "/process-definitions/{id}/start-form",
             get(business::start_form),
         )
+        .route("/process-definitions/{id}/start", post(business::start))
         .route("/me", get(business::me))
         .route("/outcomes", get(outcomes::list_outcomes))
         .route("/stream/outcomes", get(outcomes::stream_outcomes))

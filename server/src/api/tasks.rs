@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use taskpool_core::model::{DataEntry, Task};
-use taskpool_core::query::{FormDocument, TaskPage, Viewer};
+use taskpool_core::query::{ActionRequest, FormDocument, TaskPage, Viewer};
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
-use taskpool_node::node::TaskAction;
+use taskpool_node::node::{NodeError, TaskAction, TaskpoolNode};
 use taskpool_node::params::{
     ActionParams, CompleteBody, DeferBody, ReadParams, SuggestionParams, TaskListParams,
 };
@@ -137,6 +137,26 @@ async fn act(
     let requested = state
         .blocking(move |n| n.act(&who, &task_id, action))
         .await?;
+    answer(state, viewer, requested, wait, move |n, viewer, _| {
+        Ok(n.task(viewer, &id).ok())
+    })
+    .await
+}
+
+/// The answer to a user's request: 202 with the request when not waiting (or still
+/// requested); with `wait`, once the application answered, 200 with the request and the
+/// task `task_after` finds (as the view shows it after the effect), 409 with the
+/// engine's reason, 504 when it did not answer in time. The wait sleeps on the view's
+/// position, never on a blocking thread.
+pub(super) async fn answer(
+    state: AppState,
+    viewer: Viewer,
+    requested: ActionRequest,
+    wait: bool,
+    task_after: impl FnOnce(&TaskpoolNode, &Viewer, &ActionRequest) -> Result<Option<Task>, NodeError>
+        + Send
+        + 'static,
+) -> Result<Response, Problem> {
     let location = format!("/api/v1/requests/{}", requested.request_id);
     if !wait && !requested.state.is_final() {
         let body = ActionResponse::of(requested, None)?;
@@ -167,10 +187,15 @@ async fn act(
         let moved = async move { view.wait_for(|v| *v > seen).await.is_ok() };
         let _ = tokio::time::timeout(left + std::time::Duration::from_millis(10), moved).await;
     }
-    let (who, task_id) = (viewer.clone(), id.clone());
-    let task = state
-        .blocking(move |n| Ok(n.task(&who, &task_id).ok()))
-        .await?;
+    let (who, request) = (viewer.clone(), answered.clone());
+    let task = match taskpool_node::Problem::of_request(&answered) {
+        Some(_) => None,
+        None => {
+            state
+                .blocking(move |n| task_after(n, &who, &request))
+                .await?
+        }
+    };
     let body = ActionResponse::of(answered, task)?;
     Ok((
         StatusCode::OK,

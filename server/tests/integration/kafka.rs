@@ -170,6 +170,43 @@ async fn engine_to_both_tasklists_and_a_claim_back_to_the_engine() {
         .expect("list")
         .iter()
         .any(|o| o["aggregateId"] == engine_task.as_str() && o["accepted"] == true));
+
+    // bob starts a process on node 1: the start travels to alpha over Kafka, alpha's
+    // engine starts it, and its answer and first task come back to both nodes.
+    let definition = "handle-incident:1:alpha";
+    let resp = t1
+        .post(
+            &bob,
+            &format!("/api/v1/process-definitions/{definition}/start?wait=true"),
+            Some(json!({"values": {"title": "Badge reader down", "severity": 2}})),
+        )
+        .await;
+    let started: Value = resp.json().await.expect("json");
+    assert_eq!(started["request"]["state"], "performed", "{started}");
+    let first = started["task"]["id"]
+        .as_str()
+        .expect("its first task")
+        .to_string();
+    eventually("the started process's task on node 2", async || {
+        task_on(&t2, &bob, &first).await.is_some()
+    })
+    .await;
+    // A start alpha's engine refuses comes back refused, with its reason.
+    let resp = t2
+        .post(
+            &dave,
+            &format!("/api/v1/process-definitions/{definition}/start?wait=true"),
+            Some(json!({"values": {"title": "Badge reader down", "severity": 9}})),
+        )
+        .await;
+    let refused: Value = resp.json().await.expect("json");
+    assert_eq!(refused["code"], "REQUEST_REJECTED", "{refused}");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("severity")),
+        "{refused}"
+    );
     t1.stop().await;
     t2.stop().await;
     a.stop().await;

@@ -16,5 +16,6 @@ mod kafka;
 mod modes;
 mod requests;
 mod resync;
+mod starts;
 mod streams;
 mod trust;

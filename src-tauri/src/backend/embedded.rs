@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use taskpool_collector::outcome_log::OutcomeQuery;
-use taskpool_core::query::{StaticUserDirectory, UserDirectory, Viewer};
+use taskpool_core::query::{RequestState, StaticUserDirectory, UserDirectory, Viewer};
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
 use taskpool_node::live::{live_events, LiveEvent};
 use taskpool_node::node::NodeOptions;
@@ -149,6 +149,20 @@ impl EmbeddedBackend {
                     let requested = n.act(&viewer, &id, action)?;
                     let answered = n.wait_for_answer(&viewer, &requested)?;
                     let task = n.task(&viewer, &id).ok();
+                    ActionResponse::of(answered, task).map(Box::new)
+                })
+                .await?,
+            ),
+            Request::Start { id, values } => Answer::Action(
+                self.blocking(move |n| {
+                    let requested = n.start_process(&viewer, &id, values, None)?;
+                    let answered = n.wait_for_answer(&viewer, &requested)?;
+                    let task = match (&answered.state, &answered.instance_id) {
+                        (RequestState::Performed, Some(instance)) => {
+                            n.first_task_of_instance(&viewer, instance)?
+                        }
+                        _ => None,
+                    };
                     ActionResponse::of(answered, task).map(Box::new)
                 })
                 .await?,

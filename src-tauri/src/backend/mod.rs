@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use taskpool_collector::outcome_log::OutcomeRecord;
 use taskpool_core::live::{LiveItem, Snapshot};
-use taskpool_core::model::{DataEntry, ProcessDefinition, Task};
+use taskpool_core::model::{DataEntry, Payload, ProcessDefinition, Task};
 use taskpool_core::query::TaskPage;
 use taskpool_core::query::{ActionRequest, FormDocument};
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
@@ -104,6 +104,13 @@ pub enum Request {
     Act {
         id: String,
         action: TaskAction,
+    },
+    /// Starts a process of a definition I may start and answers once its application
+    /// answered: the request (naming the instance started) and its first task I may see.
+    Start {
+        id: String,
+        #[cfg_attr(feature = "typescript", ts(type = "Record<string, unknown>"))]
+        values: Payload,
     },
 }
 

@@ -13,7 +13,7 @@ use taskpool_collector::outcome_log::OutcomeRecord;
 use taskpool_core::live::{LiveItem, Snapshot};
 use taskpool_core::query::TaskPage;
 use taskpool_node::node::TaskAction;
-use taskpool_node::params::{CompleteBody, DeferBody, TaskListParams, TaskStreamParams};
+use taskpool_node::params::{CompleteBody, DeferBody, StartBody, TaskListParams, TaskStreamParams};
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -180,6 +180,13 @@ impl RemoteBackend {
                 };
                 Answer::Action(Box::new(self.send(token, method, &url, body).await?))
             }
+            Request::Start { values, .. } => {
+                let body = StartBody {
+                    values,
+                    business_key: None,
+                };
+                Answer::Action(Box::new(self.send(token, method, &url, Some(&body)).await?))
+            }
         })
     }
 
@@ -277,6 +284,7 @@ fn route(request: &Request) -> (reqwest::Method, &'static str) {
         Request::TaskDataEntries { .. } => (Method::GET, "/api/v1/tasks/{id}/data-entries"),
         Request::TaskForm { .. } => (Method::GET, "/api/v1/tasks/{id}/form"),
         Request::StartForm { .. } => (Method::GET, "/api/v1/process-definitions/{id}/start-form"),
+        Request::Start { .. } => (Method::POST, "/api/v1/process-definitions/{id}/start"),
         Request::DataEntries { .. } => (Method::GET, "/api/v1/data-entries"),
         Request::ProcessDefinitions => (Method::GET, "/api/v1/process-definitions"),
         Request::CountsByApplication => (Method::GET, "/api/v1/tasks/counts-by-application"),
@@ -306,6 +314,7 @@ fn path(request: &Request) -> Result<String, Problem> {
         | Request::TaskDataEntries { id }
         | Request::TaskForm { id }
         | Request::StartForm { id }
+        | Request::Start { id, .. }
         | Request::Act { id, .. } => template.replace("{id}", &enc(id)),
         Request::AttributeValues { name } => template.replace("{name}", &enc(name)),
         _ => template.to_string(),
@@ -315,7 +324,7 @@ fn path(request: &Request) -> Result<String, Problem> {
         Request::DataEntries { involved } => format!("{filled}?limit=200&involved={involved}"),
         Request::Outcomes => format!("{filled}?limit=200"),
         Request::Requests => format!("{filled}?limit=100"),
-        Request::Act { .. } => format!("{filled}?wait=true"),
+        Request::Act { .. } | Request::Start { .. } => format!("{filled}?wait=true"),
         _ => filled,
     })
 }
@@ -549,6 +558,10 @@ mod tests {
             Request::Requests,
             Request::TaskForm { id: id() },
             Request::StartForm { id: id() },
+            Request::Start {
+                id: id(),
+                values: Default::default(),
+            },
         ];
         for action in [
             TaskAction::Claim,
@@ -575,7 +588,7 @@ mod tests {
         ))
         .expect("the API document");
         let requests = every_request();
-        assert_eq!(requests.len(), 17, "a request of each kind");
+        assert_eq!(requests.len(), 18, "a request of each kind");
         for request in &requests {
             let (method, template) = route(request);
             let operation = &document["paths"][template][method.as_str().to_ascii_lowercase()];
@@ -604,6 +617,10 @@ mod tests {
         );
         assert_eq!(
             path(&requests[12]).expect("path"),
+            "/api/v1/process-definitions/a%2Fb/start?wait=true"
+        );
+        assert_eq!(
+            path(&requests[13]).expect("path"),
             "/api/v1/tasks/a%2Fb/claim?wait=true"
         );
     }

@@ -2,17 +2,29 @@
 import type { RequestState } from "./RequestState";
 
 /**
- * A user's request (claim, unclaim, complete, defer, undefer) to the owning
- * application.
+ * A user's request (claim, unclaim, complete, defer, undefer on a task; start of a
+ * process) to the owning application.
  */
 export type ActionRequest = { 
 /**
  * The id of the user's command.
  */
-requestId: string, taskId: string, 
+requestId: string, 
 /**
- * `claim`, `unclaim`, `complete`, `defer` or `undefer` (unknown when only the
- * answer reached this node).
+ * The task acted on (task actions).
+ */
+taskId?: string, 
+/**
+ * The process definition to start (`start`).
+ */
+definitionId?: string, 
+/**
+ * The process instance a performed `start` began.
+ */
+instanceId?: string, 
+/**
+ * `claim`, `unclaim`, `complete`, `defer`, `undefer` or `start` (unknown when only
+ * the answer reached this node).
  */
 action?: string, user?: string, 
 /**
