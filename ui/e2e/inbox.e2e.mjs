@@ -1,7 +1,9 @@
 // Browser end-to-end test of the inbox against the real server with --example, in Debian's
 // Chromium driven by Playwright: two users sign in, filter, claim (the example engine
-// performs it), complete (the task leaves), see the outcome panel, and the second user's
-// list changes live when a task of their shared group is claimed.
+// performs it), complete through the task's form (a required field blocks it; the task
+// leaves), see the outcome panel, start a process through its start form (its first task
+// opens), and the second user's list changes live when a task of their shared group is
+// claimed.
 //   node e2e/inbox.e2e.mjs SERVER_BINARY        (ui/dist must be built)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
@@ -31,9 +33,12 @@ const browser = await chromium.launch({
 });
 let failed = false;
 const step = (s) => console.log(`e2e: ${s}`);
+/** Every page opened, for a picture of each when a step fails. */
+const pages = [];
 try {
   const open = async (user) => {
     const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+    pages.push([user, page]);
     await page.goto(base);
     await page.getByTestId(`login-${user}`).click();
     await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor({ timeout: 10000 });
@@ -89,6 +94,9 @@ try {
   if (!contested) throw new Error('no second claimable task shared by bob and alice');
   await bob.locator(`[data-testid=task-row][data-task-id="${contested}"]`).click();
   await alice.locator(`[data-testid=task-row][data-task-id="${contested}"]`).click();
+  // Both details settled (the task's form rendered, the buttons in place), so that both
+  // clicks land at the same moment.
+  for (const page of [bob, alice]) await page.getByTestId('form').getByLabel('Incident').waitFor({ timeout: 10000 });
   await Promise.all([bob.getByTestId('action-claim').click(), alice.getByTestId('action-claim').click()]);
   const answered = (page) => page.getByTestId('message').filter({ hasText: new RegExp(`claim of ${contested}(: done| refused)`) }).textContent({ timeout: 15000 });
   const [toBob, toAlice] = await Promise.all([answered(bob), answered(alice)]);
@@ -156,9 +164,30 @@ try {
   await bob.getByTestId('page-processes').click();
   await bob.getByTestId('processes-page').getByText('Handle an incident').waitFor({ timeout: 10000 });
   step('business data and startable processes are listed');
+
+  // bob starts an incident through its start form: a required field left empty blocks
+  // it; filled in, the example engine starts it and its first task opens in his inbox.
+  await bob.getByTestId('choose-handle-incident').click();
+  const startForm = bob.getByTestId('start-panel').getByTestId('form');
+  await startForm.getByLabel('What is wrong?').waitFor({ timeout: 10000 });
+  await bob.getByTestId('start').click();
+  await bob.getByTestId('start-message').filter({ hasText: 'What is wrong?' }).waitFor({ timeout: 5000 });
+  await startForm.getByLabel('What is wrong?').fill('Projector in room 2 is dead');
+  await startForm.getByLabel('2 — a team is blocked').check();
+  await bob.screenshot({ path: join(shots, 'start-form.png') });
+  await bob.getByTestId('start').click();
+  await bob.getByTestId('detail').getByRole('heading', { name: 'Triage: Projector in room 2 is dead' }).waitFor({ timeout: 15000 });
+  await bob.locator('[data-testid=task-row].selected', { hasText: 'Projector in room 2 is dead' }).waitFor({ timeout: 10000 });
+  await bob.locator('[data-testid=request-row][data-state=performed]', { hasText: 'handle-incident' }).first().waitFor({ timeout: 10000 });
+  step('bob started an incident through its start form; its triage task opened in his inbox');
 } catch (e) {
   failed = true;
   console.error('e2e failed:', e);
+  for (const [user, page] of pages) {
+    const path = join(tmpdir(), `taskpool-e2e-failed-${user}.png`);
+    await page.screenshot({ path }).catch(() => {});
+    console.error(`e2e: ${user}'s page when it failed: ${path}`);
+  }
 } finally {
   await browser.close();
   server.kill('SIGTERM');

@@ -71,6 +71,13 @@ export const tasksPage = (s: Session, params: TaskListParams, offset: number, li
  */
 export const act = (s: Session, id: string, action: TaskAction): Promise<ActionResponse> => transport.request(s, { kind: 'act', id, action });
 
+/**
+ * Starts a process of a definition I may start with its start form's values; resolves
+ * once its application started it (the request names the instance; the task is its
+ * first one I may see); rejects with the refusal or the expiry problem.
+ */
+export const start = (s: Session, id: string, values: Record<string, unknown>): Promise<ActionResponse> => transport.request(s, { kind: 'start', id, values });
+
 /** The live task stream: the snapshot, then changes (snapshot of up to 1000 rows). */
 export function streamTasks(s: Session, params: TaskListParams, on: TaskStreamHandlers, notify = false): Stream {
   const { offset: _offset, cursor: _cursor, ...query } = params;

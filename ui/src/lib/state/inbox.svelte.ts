@@ -44,6 +44,11 @@ export class InboxPage {
   involvedOnly = $state(false);
   definitions = $state<ProcessDefinition[]>([]);
   detailEntries = $state<DataEntry[]>([]);
+  /** The definition being started, its start form, and how the start went. */
+  starting = $state<ProcessDefinition | null>(null);
+  startForm = $state<FormDocument | null>(null);
+  startPending = $state(false);
+  startMessage = $state('');
   /** The selected task's form (null: none registered, or not loaded yet). */
   detailForm = $state<FormDocument | null>(null);
 
@@ -220,7 +225,15 @@ export class InboxPage {
     const s = this.session;
     this.detailForm = null;
     if (s && id) {
-      api.taskDataEntries(s, id).then((e) => (this.detailEntries = e)).catch(() => (this.detailEntries = []));
+      // Answers for a task no longer selected are dropped (they may come in any order).
+      api
+        .taskDataEntries(s, id)
+        .then((e) => {
+          if (this.selectedId === id) this.detailEntries = e;
+        })
+        .catch(() => {
+          if (this.selectedId === id) this.detailEntries = [];
+        });
       api
         .taskForm(s, id)
         .then((f) => {
@@ -236,6 +249,53 @@ export class InboxPage {
     if (!s) return;
     if (p === 'data') this.entries = await api.dataEntries(s, this.involvedOnly);
     if (p === 'processes') this.definitions = await api.processDefinitions(s);
+  }
+
+  /** Shows a definition's start form (null: closes it). */
+  async chooseStart(d: ProcessDefinition | null) {
+    this.starting = d;
+    this.startForm = null;
+    this.startMessage = '';
+    const s = this.session;
+    if (!s || !d) return;
+    try {
+      const form = await api.startForm(s, d.id);
+      if (this.starting?.id === d.id) this.startForm = form;
+    } catch (e) {
+      this.startMessage = `the start form cannot be loaded: ${(e as Error).message}`;
+    }
+  }
+
+  /**
+   * Asks the owning application to start a process; pending until it answered. Started:
+   * its first task (when I may see it) opens in the inbox; refused: its reason shows.
+   */
+  async startProcess(d: ProcessDefinition, values: Record<string, unknown>) {
+    const s = this.session;
+    if (!s || this.startPending) return;
+    this.startPending = true;
+    this.startMessage = `start of ${d.name}: pending`;
+    try {
+      const answer = await api.start(s, d.id, values);
+      this.requests = upsertRequest(this.requests, answer.request);
+      this.startMessage = `start of ${d.name}: done`;
+      if (answer.task) {
+        const id = answer.task.id;
+        this.starting = null;
+        this.page = 'inbox';
+        this.view = 'all';
+        this.filter = this.text = '';
+        this.connect();
+        this.selectedId = id;
+        this.message = `started ${d.name}: ${answer.task.name}`;
+      }
+    } catch (e) {
+      const problem = e instanceof api.ApiError ? e.problem : { type: 'about:blank', title: 'Error', status: 0, detail: String(e) };
+      if (problem.request) this.requests = upsertRequest(this.requests, problem.request);
+      this.startMessage = problem.code === 'REQUEST_REJECTED' ? `start of ${d.name} refused by ${problem.request?.applicationName ?? 'its application'}: ${problem.detail}` : `start of ${d.name} failed: ${problem.detail}`;
+    } finally {
+      this.startPending = false;
+    }
   }
 
   setView(v: QuickView) {

@@ -43,6 +43,16 @@ describe('the HTTP transport, typed by the server\'s API document', () => {
     });
   });
 
+  it('sends a start with its values, and reads forms from their paths', async () => {
+    expect(await sentFor({ kind: 'start', id: 'handle-incident:1:example', values: { title: 'x', severity: '2' } })).toMatchObject({
+      method: 'POST',
+      url: 'http://pool.test/api/v1/process-definitions/handle-incident%3A1%3Aexample/start?wait=true',
+      body: '{"values":{"title":"x","severity":"2"}}',
+    });
+    expect(await sentFor({ kind: 'taskForm', id: 't/1' })).toMatchObject({ method: 'GET', url: 'http://pool.test/api/v1/tasks/t%2F1/form' });
+    expect(await sentFor({ kind: 'startForm', id: 'd:1' })).toMatchObject({ method: 'GET', url: 'http://pool.test/api/v1/process-definitions/d%3A1/start-form' });
+  });
+
   it('turns a refusal into the server\'s problem document', async () => {
     const problem = { type: 'https://taskpool.dev/problems/invalid-input', title: 'Bad Request', status: 400, detail: 'unknown field', field: 'filter' };
     const { api } = recording(400, problem);

@@ -30,6 +30,9 @@ const bearer = (s: Session) => (s.token ? { Authorization: `Bearer ${s.token}` }
 
 /** Sends `r` to the server through `api` (the one route table of the browser inbox). */
 export async function send(api: ReturnType<typeof apiClient>, s: Session, r: Request): Promise<unknown> {
+  const unhandled = (never: never): never => {
+    throw new Error(`no route for ${JSON.stringify(never)}`);
+  };
   const headers = bearer(s);
   switch (r.kind) {
     case 'tasks':
@@ -56,6 +59,8 @@ export async function send(api: ReturnType<typeof apiClient>, s: Session, r: Req
       return answer(await api.GET('/api/v1/outcomes', { params: { query: { limit: 200 } }, headers }));
     case 'requests':
       return answer(await api.GET('/api/v1/requests', { params: { query: { limit: 100 } }, headers }));
+    case 'start':
+      return answer(await api.POST('/api/v1/process-definitions/{id}/start', { params: { path: { id: r.id }, query: { wait: true } }, body: { values: r.values }, headers }));
     case 'act': {
       const params = { path: { id: r.id }, query: { wait: true } };
       const a = r.action;
@@ -71,8 +76,10 @@ export async function send(api: ReturnType<typeof apiClient>, s: Session, r: Req
         case 'defer':
           return answer(await api.POST('/api/v1/tasks/{id}/defer', { params, body: { followUpDate: a.followUpDate }, headers }));
       }
+      return unhandled(a);
     }
   }
+  return unhandled(r);
 }
 
 const enc = encodeURIComponent;
