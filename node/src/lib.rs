@@ -14,6 +14,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod answers;
+pub mod filters;
 pub mod live;
 pub mod node;
 pub mod params;

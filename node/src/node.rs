@@ -27,6 +27,7 @@ use taskpool_core::command::{
     StartInteraction, TaskCommand, UserInteraction,
 };
 
+use crate::filters::{FilterInput, FilterStore, FilterStoreError, QuickView, SavedFilter};
 use crate::resync::{ResyncError, ResyncLog, ResyncOutcome, ResyncPage, MAX_PAGES, MAX_PAGE_TASKS};
 use taskpool_core::command_gateway::{DeletionStrategy, GatewayConfig, GatewayError};
 use taskpool_core::event::{ProcessDefinitionEvent, TaskEvent};
@@ -84,6 +85,8 @@ pub enum NodeError {
     Invalid { field: String, message: String },
     #[error(transparent)]
     Resync(#[from] ResyncError),
+    #[error(transparent)]
+    Filters(#[from] FilterStoreError),
     #[error("the node is shutting down")]
     ShuttingDown,
     #[error("the action could not be sent to its application: {0}")]
@@ -279,6 +282,7 @@ pub struct TaskpoolNode {
     feed: ChangeFeed,
     outcomes: Arc<OutcomeLog>,
     resyncs: ResyncLog,
+    filters: FilterStore,
     pool: Mutex<Vec<Connection>>,
     collectors: Mutex<HashMap<String, Arc<Collector>>>,
     sender: SenderProperties,
@@ -319,6 +323,7 @@ impl TaskpoolNode {
             options.outcome_retention,
         )?);
         let resyncs = ResyncLog::open(&dir.join("resyncs.db"))?;
+        let filters = FilterStore::open(&dir.join("filters.db"))?;
         let view = View::open(dir.join("view.db"))?;
         let projector = Projector::new(&view)?;
         let view_signal = projector.signal();
@@ -347,6 +352,7 @@ impl TaskpoolNode {
             feed,
             outcomes,
             resyncs,
+            filters,
             pool: Mutex::new(Vec::new()),
             collectors: Mutex::default(),
             sender: options.sender,
@@ -585,6 +591,75 @@ impl TaskpoolNode {
                 r.user.as_deref() == Some(user.as_str()) || visible.contains(&r.aggregate_id)
             })
             .collect())
+    }
+
+    // ---- saved filters ----
+
+    /// My saved filters, each with how many tasks it shows me now.
+    pub fn saved_filters(&self, viewer: &Viewer) -> Result<Vec<SavedFilter>, NodeError> {
+        let Viewer::User { user, .. } = viewer else {
+            return Ok(Vec::new());
+        };
+        let mut list = self.filters.list(user)?;
+        for f in &mut list {
+            f.count = self.count_of(viewer, f)?;
+        }
+        Ok(list)
+    }
+
+    /// Saves a filter for me (422 naming the field when it cannot run; 409 when I have
+    /// one by that name).
+    pub fn save_filter(
+        &self,
+        viewer: &Viewer,
+        input: &FilterInput,
+    ) -> Result<SavedFilter, NodeError> {
+        let Viewer::User { user, .. } = viewer else {
+            return Err(NodeError::Filters(FilterStoreError::NotFound));
+        };
+        let mut saved = self.filters.create(user, input)?;
+        saved.count = self.count_of(viewer, &saved)?;
+        Ok(saved)
+    }
+
+    /// Renames or changes one of my saved filters.
+    pub fn update_filter(
+        &self,
+        viewer: &Viewer,
+        id: &str,
+        input: &FilterInput,
+    ) -> Result<SavedFilter, NodeError> {
+        let Viewer::User { user, .. } = viewer else {
+            return Err(NodeError::Filters(FilterStoreError::NotFound));
+        };
+        let mut saved = self.filters.update(user, filter_id(id)?, input)?;
+        saved.count = self.count_of(viewer, &saved)?;
+        Ok(saved)
+    }
+
+    /// Deletes one of my saved filters.
+    pub fn delete_filter(&self, viewer: &Viewer, id: &str) -> Result<(), NodeError> {
+        let Viewer::User { user, .. } = viewer else {
+            return Err(NodeError::Filters(FilterStoreError::NotFound));
+        };
+        Ok(self.filters.delete(user, filter_id(id)?)?)
+    }
+
+    /// How many of my tasks a saved filter shows now.
+    fn count_of(&self, viewer: &Viewer, f: &SavedFilter) -> Result<u64, NodeError> {
+        let mut q = TaskQuery::for_viewer(viewer.clone());
+        q.filter = query::Filter::parse(&f.filter).map_err(QueryError::from)?;
+        q.text = Some(f.search.clone()).filter(|t| !t.trim().is_empty());
+        q.assigned_to_me = f.view == QuickView::Mine;
+        q.claimable_only = f.view == QuickView::Claimable;
+        if f.view == QuickView::Deferred {
+            q.deferred = query::Deferred::Only;
+        }
+        q.paging = query::Paging::Offset {
+            offset: 0,
+            limit: 1,
+        };
+        Ok(self.tasks(&q)?.total)
     }
 
     // ---- commands ----
@@ -1227,4 +1302,9 @@ fn spawn_projector(
                 }
             }
         })?)
+}
+
+/// A saved filter's id: what is no UUID names no saved filter.
+fn filter_id(id: &str) -> Result<uuid::Uuid, NodeError> {
+    uuid::Uuid::parse_str(id).map_err(|_| NodeError::Filters(FilterStoreError::NotFound))
 }

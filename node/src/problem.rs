@@ -8,6 +8,7 @@ use taskpool_core::query::{ActionRequest, QueryError, RequestState};
 
 use taskpool_core::command_gateway::GatewayError;
 
+use crate::filters::FilterStoreError;
 use crate::node::NodeError;
 
 /// A problem detail (RFC 9457).
@@ -179,6 +180,15 @@ impl From<NodeError> for Problem {
             NodeError::TaskNotFound => Problem::not_found("no such task"),
             NodeError::RequestNotFound => Problem::not_found("no such request"),
             NodeError::DefinitionNotFound => Problem::not_found("no such process definition"),
+            NodeError::Filters(FilterStoreError::Invalid { field, message }) => {
+                Problem::unprocessable(field, message)
+            }
+            NodeError::Filters(FilterStoreError::NotFound) => {
+                Problem::not_found("no such saved filter")
+            }
+            NodeError::Filters(e @ FilterStoreError::NameTaken(_)) => {
+                Problem::new(409, "conflict", e.to_string())
+            }
             NodeError::FormNotFound(why) => Problem::new(404, "no-form", why),
             NodeError::Invalid { field, message } => Problem::unprocessable(field, message),
             NodeError::ViewBehind => Problem::unavailable(

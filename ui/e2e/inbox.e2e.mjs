@@ -63,9 +63,24 @@ try {
     const rows = [...document.querySelectorAll('[data-testid=task-row]')];
     return rows.length > 0 && rows.every((r) => r.textContent.includes('Triage'));
   }, null, { timeout: 10000 });
+  // Saved: named, kept by the pool, still there after a reload with its count.
+  await alice.getByTestId('saved-name').fill('Triage');
+  await alice.getByTestId('save-filter').click();
+  const savedTriage = alice.locator('[data-testid=saved-filter][data-name=Triage]');
+  await savedTriage.waitFor({ timeout: 10000 });
+  const triageCount = (await alice.getByTestId('task-row').count()).toString();
+  await alice.reload();
+  await alice.getByTestId(`login-alice`).click();
+  await alice.getByTestId('connection').filter({ hasText: 'live' }).waitFor({ timeout: 10000 });
+  await savedTriage.getByTestId('saved-count').filter({ hasText: new RegExp(`^${triageCount}$`) }).waitFor({ timeout: 10000 });
+  await savedTriage.click();
+  await alice.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('[data-testid=task-row]')];
+    return rows.length > 0 && rows.every((r) => r.textContent.includes('Triage'));
+  }, null, { timeout: 10000 });
+  step(`the filter shows only triage tasks; saved as "Triage" (${triageCount}), it is there after a reload and applies again`);
   await alice.getByTestId('filter').fill('');
   await alice.getByTestId('apply').click();
-  step('the filter shows only triage tasks');
 
   // Both on their claimable tasks; one task of group support is in both lists.
   await bob.getByTestId('filter').fill('');

@@ -60,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         "parked" => {
-            let conn = rusqlite::Connection::open(&kafka_db)?;
+            let conn = taskpool_core::sqlite::open_wal(&kafka_db, "FULL")?;
             for p in parked::list(&conn, &application)? {
                 println!(
                     "{}\t{} {}\t{}",
@@ -69,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         "discard-parked" => {
-            let conn = rusqlite::Connection::open(&kafka_db)?;
+            let conn = taskpool_core::sqlite::open_wal(&kafka_db, "FULL")?;
             let n = parked::discard(&conn, &application)?;
             println!("discarded {n} parked events (they stay unpublished)");
         }

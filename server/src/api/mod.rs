@@ -4,6 +4,7 @@
 //! blocking thread, encode.
 
 mod business;
+mod filters;
 mod ingestion;
 mod ops;
 mod outcomes;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use taskpool_collector::outcome_log::OutcomeRecord;
 use taskpool_core::query::Viewer;
@@ -184,7 +185,7 @@ impl FromRequestParts<AppState> for Application {
         tasks::attribute_names, tasks::attribute_values,
         tasks::claim, tasks::unclaim, tasks::complete, tasks::defer, tasks::undefer,
         requests::list_requests, requests::get_request,
-        business::data_entries, business::data_entry, business::process_definitions, business::start_form, business::start, tasks::task_form, business::me,
+        business::data_entries, business::data_entry, business::process_definitions, business::start_form, business::start, tasks::task_form, filters::list_filters, filters::save_filter, filters::update_filter, filters::delete_filter, business::me,
         outcomes::list_outcomes, outcomes::stream_outcomes,
         streams::stream_tasks,
         ingestion::engine_events, ingestion::resync_page, ingestion::commands, ingestion::interactions,
@@ -235,6 +236,14 @@ pub fn routes(state: AppState, max_body: usize) -> Router {
         .route("/tasks/{id}/complete", post(tasks::complete))
         .route("/tasks/{id}/defer", post(tasks::defer))
         .route("/tasks/{id}/undefer", post(tasks::undefer))
+        .route(
+            "/filters",
+            get(filters::list_filters).post(filters::save_filter),
+        )
+        .route(
+            "/filters/{id}",
+            put(filters::update_filter).delete(filters::delete_filter),
+        )
         .route("/requests", get(requests::list_requests))
         .route("/requests/{id}", get(requests::get_request))
         .route("/data-entries", get(business::data_entries))

@@ -16,6 +16,7 @@ mod kafka;
 mod modes;
 mod requests;
 mod resync;
+mod saved_filters;
 mod starts;
 mod streams;
 mod trust;

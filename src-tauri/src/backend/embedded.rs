@@ -153,6 +153,23 @@ impl EmbeddedBackend {
                 })
                 .await?,
             ),
+            Request::Filters => Answer::Filters(
+                self.blocking(move |n| Ok(n.saved_filters(&viewer)?))
+                    .await?,
+            ),
+            Request::SaveFilter { input } => Answer::Filter(Box::new(
+                self.blocking(move |n| Ok(n.save_filter(&viewer, &input)?))
+                    .await?,
+            )),
+            Request::UpdateFilter { id, input } => Answer::Filter(Box::new(
+                self.blocking(move |n| Ok(n.update_filter(&viewer, &id, &input)?))
+                    .await?,
+            )),
+            Request::DeleteFilter { id } => {
+                self.blocking(move |n| Ok(n.delete_filter(&viewer, &id)?))
+                    .await?;
+                Answer::Done
+            }
             Request::Start { id, values } => Answer::Action(
                 self.blocking(move |n| {
                     let requested = n.start_process(&viewer, &id, values, None)?;

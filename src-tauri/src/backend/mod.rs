@@ -17,6 +17,7 @@ use taskpool_core::model::{DataEntry, Payload, ProcessDefinition, Task};
 use taskpool_core::query::TaskPage;
 use taskpool_core::query::{ActionRequest, FormDocument};
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
+use taskpool_node::filters::{FilterInput, SavedFilter};
 use taskpool_node::node::TaskAction;
 use taskpool_node::params::{TaskListParams, TaskStreamParams};
 pub use taskpool_node::Problem;
@@ -105,6 +106,18 @@ pub enum Request {
         id: String,
         action: TaskAction,
     },
+    /// My saved filters, each with its count.
+    Filters,
+    SaveFilter {
+        input: FilterInput,
+    },
+    UpdateFilter {
+        id: String,
+        input: FilterInput,
+    },
+    DeleteFilter {
+        id: String,
+    },
     /// Starts a process of a definition I may start and answers once its application
     /// answered: the request (naming the instance started) and its first task I may see.
     Start {
@@ -124,6 +137,10 @@ pub enum Answer {
     DataEntries(Vec<DataEntry>),
     ProcessDefinitions(Vec<ProcessDefinition>),
     Form(Box<FormDocument>),
+    Filters(Vec<SavedFilter>),
+    Filter(Box<SavedFilter>),
+    /// Done, nothing to tell (a deletion).
+    Done,
     Counts(Vec<ApplicationCount>),
     /// Attribute names or values.
     Names(Vec<String>),

@@ -121,7 +121,9 @@ impl RemoteBackend {
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(crate::backend::unreachable)?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(crate::backend::unreachable);
+            // No content (a deletion) reads as `null`.
+            let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+            return serde_json::from_slice(body).map_err(crate::backend::unreachable);
         }
         // The server's own problem document; anything else (a proxy's page) is named by
         // its status.
@@ -179,6 +181,14 @@ impl RemoteBackend {
                     TaskAction::Claim | TaskAction::Unclaim | TaskAction::Undefer => None,
                 };
                 Answer::Action(Box::new(self.send(token, method, &url, body).await?))
+            }
+            Request::Filters => Answer::Filters(self.get(token, &url).await?),
+            Request::SaveFilter { input } | Request::UpdateFilter { input, .. } => Answer::Filter(
+                Box::new(self.send(token, method, &url, Some(&input)).await?),
+            ),
+            Request::DeleteFilter { .. } => {
+                let _: serde_json::Value = self.send(token, method, &url, None).await?;
+                Answer::Done
             }
             Request::Start { values, .. } => {
                 let body = StartBody {
@@ -285,6 +295,10 @@ fn route(request: &Request) -> (reqwest::Method, &'static str) {
         Request::TaskForm { .. } => (Method::GET, "/api/v1/tasks/{id}/form"),
         Request::StartForm { .. } => (Method::GET, "/api/v1/process-definitions/{id}/start-form"),
         Request::Start { .. } => (Method::POST, "/api/v1/process-definitions/{id}/start"),
+        Request::Filters => (Method::GET, "/api/v1/filters"),
+        Request::SaveFilter { .. } => (Method::POST, "/api/v1/filters"),
+        Request::UpdateFilter { .. } => (Method::PUT, "/api/v1/filters/{id}"),
+        Request::DeleteFilter { .. } => (Method::DELETE, "/api/v1/filters/{id}"),
         Request::DataEntries { .. } => (Method::GET, "/api/v1/data-entries"),
         Request::ProcessDefinitions => (Method::GET, "/api/v1/process-definitions"),
         Request::CountsByApplication => (Method::GET, "/api/v1/tasks/counts-by-application"),
@@ -315,6 +329,8 @@ fn path(request: &Request) -> Result<String, Problem> {
         | Request::TaskForm { id }
         | Request::StartForm { id }
         | Request::Start { id, .. }
+        | Request::UpdateFilter { id, .. }
+        | Request::DeleteFilter { id }
         | Request::Act { id, .. } => template.replace("{id}", &enc(id)),
         Request::AttributeValues { name } => template.replace("{name}", &enc(name)),
         _ => template.to_string(),
@@ -562,6 +578,15 @@ mod tests {
                 id: id(),
                 values: Default::default(),
             },
+            Request::Filters,
+            Request::SaveFilter {
+                input: Default::default(),
+            },
+            Request::UpdateFilter {
+                id: id(),
+                input: Default::default(),
+            },
+            Request::DeleteFilter { id: id() },
         ];
         for action in [
             TaskAction::Claim,
@@ -588,7 +613,7 @@ mod tests {
         ))
         .expect("the API document");
         let requests = every_request();
-        assert_eq!(requests.len(), 18, "a request of each kind");
+        assert_eq!(requests.len(), 22, "a request of each kind");
         for request in &requests {
             let (method, template) = route(request);
             let operation = &document["paths"][template][method.as_str().to_ascii_lowercase()];
@@ -619,8 +644,9 @@ mod tests {
             path(&requests[12]).expect("path"),
             "/api/v1/process-definitions/a%2Fb/start?wait=true"
         );
+        assert_eq!(path(&requests[16]).expect("path"), "/api/v1/filters/a%2Fb");
         assert_eq!(
-            path(&requests[13]).expect("path"),
+            path(&requests[17]).expect("path"),
             "/api/v1/tasks/a%2Fb/claim?wait=true"
         );
     }

@@ -14,6 +14,7 @@ use taskpool_core::query::{FormDocument, ProcessInstanceSummary, TaskPage};
 use taskpool_desktop::backend::{Answer, Request, StreamMessage};
 use taskpool_desktop::commands::{AppInfo, SettingsInput};
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
+use taskpool_node::filters::{FilterInput, SavedFilter};
 use taskpool_node::node::TaskAction;
 use taskpool_node::params::{TaskListParams, TaskStreamParams};
 use taskpool_node::Problem;
@@ -51,6 +52,8 @@ fn the_ui_types_are_current() {
     DataEntry::export_all(&cfg).expect("DataEntry");
     ProcessDefinition::export_all(&cfg).expect("ProcessDefinition");
     FormDocument::export_all(&cfg).expect("FormDocument");
+    SavedFilter::export_all(&cfg).expect("SavedFilter");
+    FilterInput::export_all(&cfg).expect("FilterInput");
     ProcessInstanceSummary::export_all(&cfg).expect("ProcessInstanceSummary");
     OutcomeRecord::export_all(&cfg).expect("OutcomeRecord");
     CommandOutcome::export_all(&cfg).expect("CommandOutcome");

@@ -3,6 +3,8 @@
 
 import type { ActionRequest, DataEntry, FormDocument, OutcomeRecord, ProcessDefinition, Task } from './types';
 import type { ActionResponse } from './generated/ActionResponse';
+import type { SavedFilter } from './generated/SavedFilter';
+import type { SavedFilterCalls } from './state/saved-filters.svelte';
 import type { ApplicationCount } from './generated/ApplicationCount';
 import type { TaskAction } from './generated/TaskAction';
 import type { TaskListParams } from './generated/TaskListParams';
@@ -77,6 +79,16 @@ export const act = (s: Session, id: string, action: TaskAction): Promise<ActionR
  * first one I may see); rejects with the refusal or the expiry problem.
  */
 export const start = (s: Session, id: string, values: Record<string, unknown>): Promise<ActionResponse> => transport.request(s, { kind: 'start', id, values });
+
+/** My saved filters, with their counts; saving, changing and deleting them. */
+export const savedFilters = (s: Session): SavedFilterCalls => ({
+  list: () => transport.request<SavedFilter[]>(s, { kind: 'filters' }),
+  save: (input) => transport.request<SavedFilter>(s, { kind: 'saveFilter', input }),
+  update: (id, input) => transport.request<SavedFilter>(s, { kind: 'updateFilter', id, input }),
+  remove: async (id) => {
+    await transport.request<unknown>(s, { kind: 'deleteFilter', id });
+  },
+});
 
 /** The live task stream: the snapshot, then changes (snapshot of up to 1000 rows). */
 export function streamTasks(s: Session, params: TaskListParams, on: TaskStreamHandlers, notify = false): Stream {

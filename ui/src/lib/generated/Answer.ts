@@ -6,10 +6,11 @@ import type { DataEntry } from "./DataEntry";
 import type { FormDocument } from "./FormDocument";
 import type { OutcomeRecord } from "./OutcomeRecord";
 import type { ProcessDefinition } from "./ProcessDefinition";
+import type { SavedFilter } from "./SavedFilter";
 import type { Task } from "./Task";
 import type { TaskPage } from "./TaskPage";
 
 /**
  * The answer to a [`Request`]: the documents the server sends for it, typed.
  */
-export type Answer = TaskPage | Task | Array<DataEntry> | Array<ProcessDefinition> | FormDocument | Array<ApplicationCount> | Array<string> | Array<OutcomeRecord> | Array<ActionRequest> | ActionResponse;
+export type Answer = TaskPage | Task | Array<DataEntry> | Array<ProcessDefinition> | FormDocument | Array<SavedFilter> | SavedFilter | null | Array<ApplicationCount> | Array<string> | Array<OutcomeRecord> | Array<ActionRequest> | ActionResponse;

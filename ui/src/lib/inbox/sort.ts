@@ -25,6 +25,19 @@ export function toggleSort(keys: SortKey[], field: SortField, add: boolean): Sor
   return add ? [...keys, { field, desc: false }] : [{ field, desc: false }];
 }
 
+const FIELDS: SortField[] = ['process', 'name', 'businessKey', 'priority', 'due', 'assignee', 'created'];
+
+/** Sort keys from a `sort` parameter (unknown fields are left out; none: by due date). */
+export function parseSortParam(sort: string): SortKey[] {
+  const keys = sort
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k.length > 0)
+    .map((k) => ({ field: k.replace(/^[+-]/, '') as SortField, desc: k.startsWith('-') }))
+    .filter((k) => FIELDS.includes(k.field));
+  return keys.length ? keys : [{ field: 'due', desc: false }];
+}
+
 /** The `sort` parameter (`+due,-priority`). */
 export function sortParam(keys: SortKey[]): string {
   return keys.map((k) => `${k.desc ? '-' : '+'}${k.field}`).join(',');

@@ -5,11 +5,13 @@
 
 import { tick } from 'svelte';
 import * as api from '../api';
-import { addClause, answerMessage, upsertRequest, appendPage, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, refreshDelay, settlePending, sortParam, sortRows, startPending, toggleSort } from '../inbox';
+import { addClause, answerMessage, parseSortParam, upsertRequest, appendPage, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, refreshDelay, settlePending, sortParam, sortRows, startPending, toggleSort } from '../inbox';
 import type { Inbox, Pending, SortField, SortKey } from '../inbox';
 import type { AppInfo } from '../generated/AppInfo';
 import type { ApplicationCount } from '../generated/ApplicationCount';
 import type { SettingsInput } from '../generated/SettingsInput';
+import type { SavedFilter } from '../generated/SavedFilter';
+import { SavedFilters } from './saved-filters.svelte';
 import type { ActionRequest, Action, DataEntry, FormDocument, OutcomeRecord, ProcessDefinition, QuickView, TaskAction, TaskListParams } from '../types';
 
 export type Page = 'inbox' | 'data' | 'processes';
@@ -44,6 +46,8 @@ export class InboxPage {
   involvedOnly = $state(false);
   definitions = $state<ProcessDefinition[]>([]);
   detailEntries = $state<DataEntry[]>([]);
+  /** My saved filters (made at sign-in). */
+  saved = $state<SavedFilters | null>(null);
   /** The definition being started, its start form, and how the start went. */
   starting = $state<ProcessDefinition | null>(null);
   startForm = $state<FormDocument | null>(null);
@@ -87,6 +91,8 @@ export class InboxPage {
 
   async #begin(s: api.Session) {
     this.session = s;
+    this.saved = new SavedFilters(api.savedFilters(s));
+    void this.saved.load();
     this.connect();
     try {
       this.outcomes = await api.outcomes(s);
@@ -102,6 +108,7 @@ export class InboxPage {
   async signOut() {
     this.close();
     this.session = null;
+    this.saved = null;
     this.inbox = empty;
     this.outcomes = [];
     this.requests = [];
@@ -148,6 +155,7 @@ export class InboxPage {
       api.counts(s).then((c) => (this.counts = c)).catch(() => {});
       // Requests answered elsewhere (another window, another node) show up too.
       api.requests(s).then((r) => (this.requests = r)).catch(() => {});
+      void this.saved?.load();
     }, COUNTS_AFTER_MS);
   }
 
@@ -296,6 +304,22 @@ export class InboxPage {
     } finally {
       this.startPending = false;
     }
+  }
+
+  /** Shows what a saved filter holds. */
+  chooseSaved(f: SavedFilter) {
+    if (!this.saved) return;
+    const chosen = this.saved.choose(f);
+    this.view = chosen.view;
+    this.filter = chosen.filter;
+    this.text = chosen.text;
+    this.sortKeys = parseSortParam(chosen.sort);
+    this.connect();
+  }
+
+  /** Saves what the inbox shows now under `name`. */
+  saveFilter(name: string): Promise<boolean> {
+    return this.saved?.save(name, { view: this.view, filter: this.filter, text: this.text, sort: sortParam(this.sortKeys) }) ?? Promise.resolve(false);
   }
 
   setView(v: QuickView) {

@@ -59,6 +59,17 @@ export async function send(api: ReturnType<typeof apiClient>, s: Session, r: Req
       return answer(await api.GET('/api/v1/outcomes', { params: { query: { limit: 200 } }, headers }));
     case 'requests':
       return answer(await api.GET('/api/v1/requests', { params: { query: { limit: 100 } }, headers }));
+    case 'filters':
+      return answer(await api.GET('/api/v1/filters', { headers }));
+    case 'saveFilter':
+      return answer(await api.POST('/api/v1/filters', { body: r.input, headers }));
+    case 'updateFilter':
+      return answer(await api.PUT('/api/v1/filters/{id}', { params: { path: { id: r.id } }, body: r.input, headers }));
+    case 'deleteFilter': {
+      const { response, error } = await api.DELETE('/api/v1/filters/{id}', { params: { path: { id: r.id } }, headers });
+      if (!response.ok) throw new ApiError(problemOf(response.status, error));
+      return null;
+    }
     case 'start':
       return answer(await api.POST('/api/v1/process-definitions/{id}/start', { params: { path: { id: r.id }, query: { wait: true } }, body: { values: r.values }, headers }));
     case 'act': {
