@@ -163,6 +163,8 @@ pub struct Projector {
     wal_checkpointer: view::WalCheckpointer,
     /// How many event positions of changes the change table keeps (`None`: all).
     change_retention: Option<i64>,
+    /// How long completed tasks stay in the history (`None`: for good).
+    history_retention: Option<chrono::Duration>,
 }
 
 impl Projector {
@@ -187,6 +189,7 @@ impl Projector {
             signal: PositionSignal::new(position),
             wal_checkpointer,
             change_retention: None,
+            history_retention: None,
         })
     }
 
@@ -332,7 +335,40 @@ impl Projector {
         if self.merge_step(full_text::IDLE_MERGE_PAGES)? {
             return Ok(true);
         }
-        self.prune_step()
+        if self.prune_step()? {
+            return Ok(true);
+        }
+        self.prune_history_step()
+    }
+
+    /// Keeps completed tasks in the history for `retention` after their completion
+    /// (`None`: for good).
+    pub fn with_history_retention(mut self, retention: Option<chrono::Duration>) -> Self {
+        self.history_retention = retention;
+        self
+    }
+
+    fn prune_history_step(&mut self) -> Result<bool, ProjectorError> {
+        let Some(keep) = self.history_retention else {
+            return Ok(false);
+        };
+        let before =
+            (chrono::Utc::now() - keep).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let due: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM completed_tasks WHERE completed_at < ?1)",
+            [&before],
+            |r| r.get(0),
+        )?;
+        if !due {
+            return Ok(false);
+        }
+        let left = view::prune_completed(&tx, &before, 5_000)?;
+        tx.commit()?;
+        self.wal_checkpointer.written();
+        Ok(left)
     }
 
     /// Keeps the changes of the last `positions` event positions (live streams resuming

@@ -242,7 +242,13 @@ pub struct NodeOptions {
     /// How many event positions of changes the live change log keeps (a stream resuming
     /// from before gets a fresh snapshot, marked `reset`); `None`: all.
     pub change_retention: Option<i64>,
+    /// How long completed tasks (and their timelines) stay in the history; `None`: for
+    /// good.
+    pub history_retention: Option<chrono::Duration>,
 }
+
+/// The default [`NodeOptions::history_retention`], in days.
+pub const HISTORY_DAYS: i64 = 30;
 
 /// The default [`NodeOptions::change_retention`].
 pub const CHANGE_RETENTION: i64 = 100_000;
@@ -269,6 +275,7 @@ impl NodeOptions {
             data_entry_deletion: DeletionStrategy::default(),
             max_event_bytes: None,
             change_retention: Some(CHANGE_RETENTION),
+            history_retention: Some(chrono::Duration::days(HISTORY_DAYS)),
         }
     }
 }
@@ -331,8 +338,10 @@ impl TaskpoolNode {
         let mut threads = Vec::new();
         if options.follow_store {
             threads.push(spawn_projector(
-                projector.with_change_retention(options.change_retention),
-                options.change_retention,
+                projector
+                    .with_change_retention(options.change_retention)
+                    .with_history_retention(options.history_retention),
+                (options.change_retention, options.history_retention),
                 view.clone(),
                 view_signal.clone(),
                 store.clone(),
@@ -591,6 +600,27 @@ impl TaskpoolNode {
                 r.user.as_deref() == Some(user.as_str()) || visible.contains(&r.aggregate_id)
             })
             .collect())
+    }
+
+    // ---- history ----
+
+    /// My completed tasks (within the history retention), newest first.
+    pub fn completed_tasks(
+        &self,
+        viewer: &Viewer,
+        offset: usize,
+        limit: usize,
+    ) -> Result<query::CompletedPage, NodeError> {
+        self.with_view(|c| Ok(query::completed_tasks(c, viewer, offset, limit)?))
+    }
+
+    /// The timeline of a task I may see (open, or completed and in the history).
+    pub fn task_timeline(
+        &self,
+        viewer: &Viewer,
+        id: &str,
+    ) -> Result<Vec<query::TimelineEntry>, NodeError> {
+        self.with_view(|c| query::task_timeline(c, viewer, id)?.ok_or(NodeError::TaskNotFound))
     }
 
     // ---- saved filters ----
@@ -1268,7 +1298,7 @@ impl Drop for TaskpoolNode {
 /// (with a pause) instead of leaving the view behind for good.
 fn spawn_projector(
     projector: Projector,
-    change_retention: Option<i64>,
+    (change_retention, history_retention): (Option<i64>, Option<chrono::Duration>),
     view: View,
     signal: PositionSignal,
     store: EventStore,
@@ -1285,7 +1315,8 @@ fn spawn_projector(
                     None => match Projector::new(&view) {
                         Ok(p) => p
                             .with_signal(signal.clone())
-                            .with_change_retention(change_retention),
+                            .with_change_retention(change_retention)
+                            .with_history_retention(history_retention),
                         Err(e) => {
                             tracing::error!(error = %e, "projector could not start; retrying");
                             std::thread::sleep(Duration::from_secs(1));

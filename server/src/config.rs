@@ -39,6 +39,8 @@ pub struct ServerConfig {
     /// How many event positions of changes the live change log keeps: a stream resuming
     /// from before gets a fresh snapshot marked `reset`.
     pub change_retention: i64,
+    /// Days completed tasks (and their timelines) stay in the history.
+    pub history_days: i64,
     /// Seconds a live stream lives before it ends (the client reconnects and resumes,
     /// showing its token again: a stream outlives no token by more than this).
     pub max_stream_secs: u64,
@@ -142,6 +144,7 @@ impl Default for ServerConfig {
             data_entry_deletion: Default::default(),
             keep_alive_secs: 15,
             change_retention: taskpool_node::node::CHANGE_RETENTION,
+            history_days: taskpool_node::node::HISTORY_DAYS,
             max_stream_secs: 3600,
             max_streams_per_user: 16,
             max_streams: 10_000,

@@ -64,6 +64,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
     options.request_expiry = Duration::from_secs(config.request_expiry_secs);
     options.data_entry_deletion = config.data_entry_deletion;
     options.change_retention = Some(config.change_retention);
+    options.history_retention = Some(chrono::Duration::days(config.history_days.max(1)));
     #[cfg(feature = "kafka")]
     crate::distribution::prepare(&config, &mut options).await?;
     #[cfg(not(feature = "kafka"))]

@@ -5,6 +5,7 @@
 mod data_entries;
 pub mod filter;
 mod forms;
+mod history;
 mod inbox;
 mod memory;
 mod processes;
@@ -27,6 +28,7 @@ pub use user_directory::{StaticUserDirectory, UserDirectory};
 
 pub use data_entries::*;
 pub use forms::*;
+pub use history::*;
 pub use memory::*;
 pub use processes::*;
 pub use requests::*;

@@ -4,6 +4,7 @@
 pub mod full_text;
 pub(crate) mod projection;
 mod schema;
+pub(crate) mod timeline;
 mod wal_checkpointer;
 
 use std::path::{Path, PathBuf};
@@ -110,6 +111,31 @@ pub fn prune_changes(conn: &Connection, keep_from: i64, max_rows: usize) -> rusq
     Ok(left)
 }
 
+/// Forgets up to `max_rows` completed tasks completed before `before` (RFC 3339); true
+/// while more are left.
+pub fn prune_completed(conn: &Connection, before: &str, max_rows: usize) -> rusqlite::Result<bool> {
+    let limit = i64::try_from(max_rows).unwrap_or(i64::MAX);
+    let ids: Vec<String> = conn
+        .prepare_cached(
+            "SELECT task_id FROM completed_tasks WHERE completed_at < ?1 ORDER BY completed_at LIMIT ?2",
+        )?
+        .query_map(rusqlite::params![before, limit], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in &ids {
+        conn.prepare_cached("DELETE FROM task_timeline WHERE task_id = ?1")?
+            .execute([id])?;
+        conn.prepare_cached("DELETE FROM completed_tasks WHERE task_id = ?1")?
+            .execute([id])?;
+        conn.prepare_cached("DELETE FROM completed_task_principals WHERE task_id = ?1")?
+            .execute([id])?;
+    }
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM completed_tasks WHERE completed_at < ?1)",
+        [before],
+        |r| r.get(0),
+    )
+}
+
 /// Changes below this position may have been pruned (0: none were).
 pub fn pruned_below(conn: &Connection) -> rusqlite::Result<i64> {
     Ok(conn
@@ -188,6 +214,9 @@ pub fn dump_state(conn: &Connection) -> rusqlite::Result<Vec<String>> {
         ("process_definition_starters", "SELECT * FROM process_definition_starters"),
         ("process_instances", "SELECT * FROM process_instances"),
         ("process_variables", "SELECT * FROM process_variables"),
+        ("completed_tasks", "SELECT * FROM completed_tasks"),
+        ("task_timeline", "SELECT * FROM task_timeline"),
+        ("completed_task_principals", "SELECT * FROM completed_task_principals"),
     ];
     let mut out = Vec::new();
     for (table, sql) in queries {

@@ -16,7 +16,8 @@ pub(crate) fn apply(tx: &Connection, stored: &StoredEvent) -> rusqlite::Result<(
     match &stored.event {
         DomainEvent::Task(e) => {
             apply_request(tx, stored, e)?;
-            apply_task(tx, stored.position, e)
+            super::timeline::record(tx, stored, e)?;
+            apply_task(tx, stored, e)
         }
         DomainEvent::DataEntry(e) => apply_data_entry(tx, e),
         DomainEvent::ProcessDefinition(e) => {
@@ -142,7 +143,8 @@ fn apply_start_request(
     Ok(())
 }
 
-fn apply_task(tx: &Connection, position: i64, event: &TaskEvent) -> rusqlite::Result<()> {
+fn apply_task(tx: &Connection, stored: &StoredEvent, event: &TaskEvent) -> rusqlite::Result<()> {
+    let position = stored.position;
     // Interaction requests do not change the task.
     let Some(id) = task_id(event) else {
         return Ok(());
@@ -182,6 +184,9 @@ fn apply_task(tx: &Connection, position: i64, event: &TaskEvent) -> rusqlite::Re
         None => None,
     };
     let (task_before, before_principals) = before.unzip();
+    if let (TaskEvent::TaskCompleted(done), Some(json)) = (event, &task_before) {
+        record_completed(tx, stored, done, json)?;
+    }
     let after_principals = after.as_deref().map(principals_json).transpose()?;
     tx.prepare_cached(
         "INSERT INTO task_changes (position, task_id, before, after, task_before, task_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -194,6 +199,43 @@ fn apply_task(tx: &Connection, position: i64, event: &TaskEvent) -> rusqlite::Re
         task_before,
         after_json
     ])?;
+    Ok(())
+}
+
+/// Keeps a completed task for the history: as it was, by whom and when, and who could
+/// see it.
+fn record_completed(
+    tx: &Connection,
+    stored: &StoredEvent,
+    done: &crate::event::TaskCompleted,
+    task_json: &str,
+) -> rusqlite::Result<()> {
+    let Ok(mut task) = serde_json::from_str::<Task>(task_json) else {
+        return Ok(());
+    };
+    if done.assignee.is_some() {
+        task.assignee = done.assignee.clone();
+    }
+    let at = stored
+        .metadata
+        .time
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO completed_tasks (task_id, completed_at, completed_by, task) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![task.id, at, task.assignee, to_json(&task)?])?;
+    tx.prepare_cached("DELETE FROM completed_task_principals WHERE task_id = ?1")?
+        .execute([&task.id])?;
+    let principals = Principals::of(&task);
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO completed_task_principals (principal, kind, completed_at, task_id) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for u in &principals.users {
+        insert.execute(params![u, "user", at, task.id])?;
+    }
+    for g in &principals.groups {
+        insert.execute(params![g, "group", at, task.id])?;
+    }
     Ok(())
 }
 

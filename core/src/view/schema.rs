@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 17;
+pub const VIEW_SCHEMA_VERSION: i64 = 18;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -87,6 +87,38 @@ CREATE TABLE IF NOT EXISTS task_changes (
     task_before TEXT,    -- the task as JSON before the change; NULL when it did not exist
     task_after  TEXT     -- the task as JSON after it; NULL when completed or deleted
 );
+
+-- Completed tasks, for the history (the Completed page): the task as it was when completed, by
+-- whom and when (the completion's event time), and who could see it then (its
+-- principals, as for open tasks). Kept for the node's history retention.
+CREATE TABLE IF NOT EXISTS completed_tasks (
+    task_id      TEXT PRIMARY KEY,
+    completed_at TEXT NOT NULL,
+    completed_by TEXT,
+    task         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS completed_tasks_time ON completed_tasks (completed_at);
+CREATE TABLE IF NOT EXISTS completed_task_principals (
+    principal    TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    completed_at TEXT NOT NULL,
+    task_id      TEXT NOT NULL,
+    PRIMARY KEY (principal, kind, completed_at, task_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS completed_task_principals_task ON completed_task_principals (task_id);
+
+-- Each task's timeline (the history of one task): what happened, when, by whom, in the
+-- task's own order (its aggregate version), from its events on every node. Kept while
+-- the task is open or in the history.
+CREATE TABLE IF NOT EXISTS task_timeline (
+    task_id   TEXT NOT NULL,
+    version   INTEGER NOT NULL,
+    at        TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    user_name TEXT,
+    detail    TEXT,
+    PRIMARY KEY (task_id, version)
+) WITHOUT ROWID;
 
 -- Users' requests to the owning applications (claim, complete, ..., start) and their
 -- answers: the request id is the id of the user's command. A task's action names the
@@ -232,6 +264,9 @@ pub const TABLES: &[&str] = &[
     "tasks_fts",
     "task_changes",
     "requests",
+    "completed_tasks",
+    "completed_task_principals",
+    "task_timeline",
     "parked_events",
     "change_log_retention",
     "data_entries",

@@ -1432,3 +1432,65 @@ fn forms_are_registered_with_their_definition_and_read_as_the_task_or_start_allo
         .expect("q")
         .is_none());
 }
+
+#[test]
+fn completed_tasks_stay_in_the_history_for_its_retention_with_their_timeline() {
+    let mut pool = Pool::new();
+    pool.send(vec![task("t-1", |t| {
+        t.candidate_groups = set(&["approvers"]);
+    })]);
+    pool.send(vec![TaskCommand::CompleteTask(CompleteTask {
+        id: "t-1".into(),
+        assignee: Some("alice".into()),
+    })
+    .into()]);
+    let conn = pool.conn();
+    let history = query::completed_tasks(&conn, &alice(), 0, 10).expect("history");
+    assert_eq!(history.total, 1);
+    assert_eq!(history.tasks[0].completed_by.as_deref(), Some("alice"));
+    assert_eq!(history.tasks[0].task.assignee.as_deref(), Some("alice"));
+    let timeline = query::task_timeline(&conn, &alice(), "t-1")
+        .expect("q")
+        .expect("alice could see it");
+    assert_eq!(
+        timeline.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        vec!["created", "completed"]
+    );
+    let bob = Viewer::user("bob", &["support"]);
+    assert_eq!(
+        query::completed_tasks(&conn, &bob, 0, 10).expect("q").total,
+        0
+    );
+    assert!(query::task_timeline(&conn, &bob, "t-1")
+        .expect("q")
+        .is_none());
+
+    // Within its retention it stays; past it, the upkeep forgets it and its timeline.
+    let upkeep = |retention| {
+        let mut p = Projector::new(&pool.view)
+            .expect("projector")
+            .with_history_retention(Some(retention));
+        while p.maintain().expect("upkeep") {}
+    };
+    upkeep(chrono::Duration::days(1));
+    assert_eq!(
+        query::completed_tasks(&conn, &alice(), 0, 10)
+            .expect("q")
+            .total,
+        1
+    );
+    upkeep(chrono::Duration::zero());
+    assert_eq!(
+        query::completed_tasks(&conn, &alice(), 0, 10)
+            .expect("q")
+            .total,
+        0
+    );
+    assert!(query::task_timeline(&conn, &alice(), "t-1")
+        .expect("q")
+        .is_none());
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM task_timeline", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(rows, 0);
+}

@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use taskpool_core::model::{DataEntry, Task};
-use taskpool_core::query::{ActionRequest, FormDocument, TaskPage, Viewer};
+use taskpool_core::query::{
+    ActionRequest, CompletedPage, FormDocument, TaskPage, TimelineEntry, Viewer,
+};
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
 use taskpool_node::node::{NodeError, TaskAction, TaskpoolNode};
 use taskpool_node::params::{
@@ -54,6 +56,67 @@ pub async fn task_form(
 ) -> Result<Json<FormDocument>, Problem> {
     Ok(Json(
         state.blocking(move |n| n.task_form(&viewer, &id)).await?,
+    ))
+}
+
+/// What happened to a task I may see (open, or completed and still in the history),
+/// oldest first: created, assigned, deferred, my requests and the application's
+/// answers, completed; when and by whom.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/timeline", tag = "history", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<TimelineEntry>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn task_timeline(
+    State(state): State<AppState>,
+    User(viewer): User,
+    _: NoQuery,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<TimelineEntry>>, Problem> {
+    Ok(Json(
+        state
+            .blocking(move |n| n.task_timeline(&viewer, &id))
+            .await?,
+    ))
+}
+
+/// Paging of the history.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CompletedParams {
+    /// The first row (default 0).
+    #[param(minimum = 0, maximum = 1000000)]
+    pub offset: Option<usize>,
+    /// 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
+}
+
+/// The tasks I completed or could see when they were completed, within the node's
+/// history retention (`history-days`), newest first.
+#[utoipa::path(get, path = "/api/v1/completed-tasks", tag = "history", params(CompletedParams),
+    responses((status = 200, body = CompletedPage), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn completed_tasks(
+    State(state): State<AppState>,
+    User(viewer): User,
+    ApiQuery(p): ApiQuery<CompletedParams>,
+) -> Result<Json<CompletedPage>, Problem> {
+    let limit = p.limit.unwrap_or(50);
+    if limit == 0 || limit > 1000 {
+        return Err(Problem::bad_request(
+            "limit",
+            "the limit must be between 1 and 1000",
+        ));
+    }
+    let offset = p.offset.unwrap_or(0);
+    if offset > 1_000_000 {
+        return Err(Problem::bad_request(
+            "offset",
+            "the offset must be at most 1000000",
+        ));
+    }
+    Ok(Json(
+        state
+            .blocking(move |n| n.completed_tasks(&viewer, offset, limit))
+            .await?,
     ))
 }
 

@@ -9,6 +9,7 @@ mod common;
 mod crash;
 mod forms;
 mod fuzz;
+mod history;
 mod idle;
 mod ingestion;
 #[cfg(feature = "kafka")]

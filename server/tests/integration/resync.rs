@@ -156,6 +156,8 @@ async fn the_example_application_resyncs_on_start() {
         c.example_rate = 0.0;
     };
     let s = TestServer::start_with(dir.path(), example).await;
+    // The starting set, as the view has it once it caught up (under load it lags).
+    s.wait_for_view(s.server.node.head_position()).await;
     let alice = s.user("alice", &["approvers", "support"]);
     let all = "/api/v1/tasks?limit=1000&deferred=include";
     let before = s.assignees(&alice, all).await;

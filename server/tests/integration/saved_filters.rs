@@ -21,7 +21,9 @@ async fn saved_filters_are_mine_counted_and_kept() {
         task["payload"]["amount"] = json!(amount);
         events.push(json!({"type": "taskCreated", "task": task}));
     }
-    s.engine("shop", Value::Array(events), None).await;
+    let out = s.engine("shop", Value::Array(events), None).await;
+    s.wait_for_view(out["position"].as_i64().expect("position"))
+        .await;
     let alice = s.user("alice", &["sales"]);
     let bob = s.user("bob", &["sales"]);
 

@@ -153,6 +153,14 @@ impl EmbeddedBackend {
                 })
                 .await?,
             ),
+            Request::CompletedTasks { offset } => Answer::Completed(
+                self.blocking(move |n| Ok(n.completed_tasks(&viewer, offset, 200)?))
+                    .await?,
+            ),
+            Request::Timeline { id } => Answer::Timeline(
+                self.blocking(move |n| Ok(n.task_timeline(&viewer, &id)?))
+                    .await?,
+            ),
             Request::Filters => Answer::Filters(
                 self.blocking(move |n| Ok(n.saved_filters(&viewer)?))
                     .await?,

@@ -15,7 +15,7 @@ use taskpool_collector::outcome_log::OutcomeRecord;
 use taskpool_core::live::{LiveItem, Snapshot};
 use taskpool_core::model::{DataEntry, Payload, ProcessDefinition, Task};
 use taskpool_core::query::TaskPage;
-use taskpool_core::query::{ActionRequest, FormDocument};
+use taskpool_core::query::{ActionRequest, CompletedPage, FormDocument, TimelineEntry};
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
 use taskpool_node::filters::{FilterInput, SavedFilter};
 use taskpool_node::node::TaskAction;
@@ -106,6 +106,14 @@ pub enum Request {
         id: String,
         action: TaskAction,
     },
+    /// The tasks I completed or could see when they were completed, newest first.
+    CompletedTasks {
+        offset: usize,
+    },
+    /// What happened to a task I may see.
+    Timeline {
+        id: String,
+    },
     /// My saved filters, each with its count.
     Filters,
     SaveFilter {
@@ -138,6 +146,8 @@ pub enum Answer {
     ProcessDefinitions(Vec<ProcessDefinition>),
     Form(Box<FormDocument>),
     Filters(Vec<SavedFilter>),
+    Completed(CompletedPage),
+    Timeline(Vec<TimelineEntry>),
     Filter(Box<SavedFilter>),
     /// Done, nothing to tell (a deletion).
     Done,

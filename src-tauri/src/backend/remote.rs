@@ -183,6 +183,8 @@ impl RemoteBackend {
                 Answer::Action(Box::new(self.send(token, method, &url, body).await?))
             }
             Request::Filters => Answer::Filters(self.get(token, &url).await?),
+            Request::CompletedTasks { .. } => Answer::Completed(self.get(token, &url).await?),
+            Request::Timeline { .. } => Answer::Timeline(self.get(token, &url).await?),
             Request::SaveFilter { input } | Request::UpdateFilter { input, .. } => Answer::Filter(
                 Box::new(self.send(token, method, &url, Some(&input)).await?),
             ),
@@ -296,6 +298,8 @@ fn route(request: &Request) -> (reqwest::Method, &'static str) {
         Request::StartForm { .. } => (Method::GET, "/api/v1/process-definitions/{id}/start-form"),
         Request::Start { .. } => (Method::POST, "/api/v1/process-definitions/{id}/start"),
         Request::Filters => (Method::GET, "/api/v1/filters"),
+        Request::CompletedTasks { .. } => (Method::GET, "/api/v1/completed-tasks"),
+        Request::Timeline { .. } => (Method::GET, "/api/v1/tasks/{id}/timeline"),
         Request::SaveFilter { .. } => (Method::POST, "/api/v1/filters"),
         Request::UpdateFilter { .. } => (Method::PUT, "/api/v1/filters/{id}"),
         Request::DeleteFilter { .. } => (Method::DELETE, "/api/v1/filters/{id}"),
@@ -330,6 +334,7 @@ fn path(request: &Request) -> Result<String, Problem> {
         | Request::StartForm { id }
         | Request::Start { id, .. }
         | Request::UpdateFilter { id, .. }
+        | Request::Timeline { id }
         | Request::DeleteFilter { id }
         | Request::Act { id, .. } => template.replace("{id}", &enc(id)),
         Request::AttributeValues { name } => template.replace("{name}", &enc(name)),
@@ -340,6 +345,7 @@ fn path(request: &Request) -> Result<String, Problem> {
         Request::DataEntries { involved } => format!("{filled}?limit=200&involved={involved}"),
         Request::Outcomes => format!("{filled}?limit=200"),
         Request::Requests => format!("{filled}?limit=100"),
+        Request::CompletedTasks { offset } => format!("{filled}?limit=200&offset={offset}"),
         Request::Act { .. } | Request::Start { .. } => format!("{filled}?wait=true"),
         _ => filled,
     })
@@ -587,6 +593,8 @@ mod tests {
                 input: Default::default(),
             },
             Request::DeleteFilter { id: id() },
+            Request::CompletedTasks { offset: 200 },
+            Request::Timeline { id: id() },
         ];
         for action in [
             TaskAction::Claim,
@@ -613,7 +621,7 @@ mod tests {
         ))
         .expect("the API document");
         let requests = every_request();
-        assert_eq!(requests.len(), 22, "a request of each kind");
+        assert_eq!(requests.len(), 24, "a request of each kind");
         for request in &requests {
             let (method, template) = route(request);
             let operation = &document["paths"][template][method.as_str().to_ascii_lowercase()];
@@ -647,6 +655,10 @@ mod tests {
         assert_eq!(path(&requests[16]).expect("path"), "/api/v1/filters/a%2Fb");
         assert_eq!(
             path(&requests[17]).expect("path"),
+            "/api/v1/completed-tasks?limit=200&offset=200"
+        );
+        assert_eq!(
+            path(&requests[19]).expect("path"),
             "/api/v1/tasks/a%2Fb/claim?wait=true"
         );
     }

@@ -10,7 +10,9 @@ use taskpool_collector::outcome_log::OutcomeRecord;
 use taskpool_core::command_gateway::{BatchOutcome, CommandOutcome};
 use taskpool_core::live::{LiveItem, Snapshot};
 use taskpool_core::model::{DataEntry, ProcessDefinition, Task};
-use taskpool_core::query::{FormDocument, ProcessInstanceSummary, TaskPage};
+use taskpool_core::query::{
+    CompletedPage, FormDocument, ProcessInstanceSummary, TaskPage, TimelineEntry,
+};
 use taskpool_desktop::backend::{Answer, Request, StreamMessage};
 use taskpool_desktop::commands::{AppInfo, SettingsInput};
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
@@ -53,6 +55,8 @@ fn the_ui_types_are_current() {
     ProcessDefinition::export_all(&cfg).expect("ProcessDefinition");
     FormDocument::export_all(&cfg).expect("FormDocument");
     SavedFilter::export_all(&cfg).expect("SavedFilter");
+    CompletedPage::export_all(&cfg).expect("CompletedPage");
+    TimelineEntry::export_all(&cfg).expect("TimelineEntry");
     FilterInput::export_all(&cfg).expect("FilterInput");
     ProcessInstanceSummary::export_all(&cfg).expect("ProcessInstanceSummary");
     OutcomeRecord::export_all(&cfg).expect("OutcomeRecord");

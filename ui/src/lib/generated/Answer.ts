@@ -2,6 +2,7 @@
 import type { ActionRequest } from "./ActionRequest";
 import type { ActionResponse } from "./ActionResponse";
 import type { ApplicationCount } from "./ApplicationCount";
+import type { CompletedPage } from "./CompletedPage";
 import type { DataEntry } from "./DataEntry";
 import type { FormDocument } from "./FormDocument";
 import type { OutcomeRecord } from "./OutcomeRecord";
@@ -9,8 +10,9 @@ import type { ProcessDefinition } from "./ProcessDefinition";
 import type { SavedFilter } from "./SavedFilter";
 import type { Task } from "./Task";
 import type { TaskPage } from "./TaskPage";
+import type { TimelineEntry } from "./TimelineEntry";
 
 /**
  * The answer to a [`Request`]: the documents the server sends for it, typed.
  */
-export type Answer = TaskPage | Task | Array<DataEntry> | Array<ProcessDefinition> | FormDocument | Array<SavedFilter> | SavedFilter | null | Array<ApplicationCount> | Array<string> | Array<OutcomeRecord> | Array<ActionRequest> | ActionResponse;
+export type Answer = TaskPage | Task | Array<DataEntry> | Array<ProcessDefinition> | FormDocument | Array<SavedFilter> | CompletedPage | Array<TimelineEntry> | SavedFilter | null | Array<ApplicationCount> | Array<string> | Array<OutcomeRecord> | Array<ActionRequest> | ActionResponse;
