@@ -166,6 +166,17 @@ try {
   await bob.getByTestId('outcomes').screenshot({ path: join(shots, 'outcomes.png') });
   step('the outcome panel shows the accepted completion');
 
+  // It is under Completed, with its timeline: claimed and completed by bob.
+  await bob.getByTestId('page-completed').click();
+  const completedRow = bob.locator(`[data-testid=completed-row][data-task-id="${shared}"]`);
+  await completedRow.getByRole('button').click({ timeout: 10000 });
+  const timeline = bob.getByTestId('completed-detail').getByTestId('timeline');
+  await timeline.locator('[data-testid=timeline-entry][data-kind=completed]', { hasText: 'bob' }).waitFor({ timeout: 10000 });
+  await timeline.locator('[data-testid=timeline-entry][data-kind=requested]', { hasText: 'claim' }).waitFor({ timeout: 10000 });
+  await bob.screenshot({ path: join(shots, 'completed.png') });
+  await bob.getByTestId('page-inbox').click();
+  step('the completed task is under Completed with its timeline');
+
   // The detail shows a task's correlated business data with its protocol.
   await alice.getByTestId('view-all').click();
   await alice.getByTestId('filter').fill('task.taskDefinitionKey = approve');

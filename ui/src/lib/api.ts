@@ -4,6 +4,8 @@
 import type { ActionRequest, DataEntry, FormDocument, OutcomeRecord, ProcessDefinition, Task } from './types';
 import type { ActionResponse } from './generated/ActionResponse';
 import type { SavedFilter } from './generated/SavedFilter';
+import type { CompletedPage } from './generated/CompletedPage';
+import type { TimelineEntry } from './generated/TimelineEntry';
 import type { SavedFilterCalls } from './state/saved-filters.svelte';
 import type { ApplicationCount } from './generated/ApplicationCount';
 import type { TaskAction } from './generated/TaskAction';
@@ -79,6 +81,12 @@ export const act = (s: Session, id: string, action: TaskAction): Promise<ActionR
  * first one I may see); rejects with the refusal or the expiry problem.
  */
 export const start = (s: Session, id: string, values: Record<string, unknown>): Promise<ActionResponse> => transport.request(s, { kind: 'start', id, values });
+
+/** The tasks I completed or could see when they were completed, newest first. */
+export const completedTasks = (s: Session, offset = 0): Promise<CompletedPage> => transport.request(s, { kind: 'completedTasks', offset });
+
+/** What happened to a task I may see, oldest first. */
+export const timeline = (s: Session, id: string): Promise<TimelineEntry[]> => transport.request(s, { kind: 'timeline', id });
 
 /** My saved filters, with their counts; saving, changing and deleting them. */
 export const savedFilters = (s: Session): SavedFilterCalls => ({

@@ -12,9 +12,11 @@ import type { ApplicationCount } from '../generated/ApplicationCount';
 import type { SettingsInput } from '../generated/SettingsInput';
 import type { SavedFilter } from '../generated/SavedFilter';
 import { SavedFilters } from './saved-filters.svelte';
+import type { CompletedTask } from '../generated/CompletedTask';
+import type { TimelineEntry } from '../generated/TimelineEntry';
 import type { ActionRequest, Action, DataEntry, FormDocument, OutcomeRecord, ProcessDefinition, QuickView, TaskAction, TaskListParams } from '../types';
 
-export type Page = 'inbox' | 'data' | 'processes';
+export type Page = 'inbox' | 'completed' | 'data' | 'processes';
 
 /** How long live items may pile up before the counts per application are asked again. */
 const COUNTS_AFTER_MS = 1500;
@@ -46,6 +48,13 @@ export class InboxPage {
   involvedOnly = $state(false);
   definitions = $state<ProcessDefinition[]>([]);
   detailEntries = $state<DataEntry[]>([]);
+  /** The history: my completed tasks, the one chosen and its timeline. */
+  completed = $state<CompletedTask[]>([]);
+  completedTotal = $state(0);
+  completedId = $state<string | null>(null);
+  completedTimeline = $state<TimelineEntry[]>([]);
+  /** The selected task's timeline. */
+  detailTimeline = $state<TimelineEntry[]>([]);
   /** My saved filters (made at sign-in). */
   saved = $state<SavedFilters | null>(null);
   /** The definition being started, its start form, and how the start went. */
@@ -216,6 +225,15 @@ export class InboxPage {
       this.message = answerMessage(action, id, { problem });
     } finally {
       this.pending = settlePending(this.pending, id);
+      // What it did (or why not) belongs to the task's history.
+      if (this.selectedId === id) {
+        api
+          .timeline(s, id)
+          .then((t) => {
+            if (this.selectedId === id) this.detailTimeline = t;
+          })
+          .catch(() => {});
+      }
     }
   }
 
@@ -232,6 +250,7 @@ export class InboxPage {
   loadDetail(id: string | null) {
     const s = this.session;
     this.detailForm = null;
+    this.detailTimeline = [];
     if (s && id) {
       // Answers for a task no longer selected are dropped (they may come in any order).
       api
@@ -241,6 +260,14 @@ export class InboxPage {
         })
         .catch(() => {
           if (this.selectedId === id) this.detailEntries = [];
+        });
+      api
+        .timeline(s, id)
+        .then((t) => {
+          if (this.selectedId === id) this.detailTimeline = t;
+        })
+        .catch(() => {
+          if (this.selectedId === id) this.detailTimeline = [];
         });
       api
         .taskForm(s, id)
@@ -257,6 +284,26 @@ export class InboxPage {
     if (!s) return;
     if (p === 'data') this.entries = await api.dataEntries(s, this.involvedOnly);
     if (p === 'processes') this.definitions = await api.processDefinitions(s);
+    if (p === 'completed') {
+      const page = await api.completedTasks(s);
+      this.completed = page.tasks;
+      this.completedTotal = page.total;
+      if (this.completedId && !page.tasks.some((c) => c.task.id === this.completedId)) this.completedId = null;
+    }
+  }
+
+  /** Shows a completed task and its timeline. */
+  async chooseCompleted(id: string) {
+    this.completedId = id;
+    this.completedTimeline = [];
+    const s = this.session;
+    if (!s) return;
+    try {
+      const entries = await api.timeline(s, id);
+      if (this.completedId === id) this.completedTimeline = entries;
+    } catch (e) {
+      this.message = (e as Error).message;
+    }
   }
 
   /** Shows a definition's start form (null: closes it). */

@@ -59,6 +59,10 @@ export async function send(api: ReturnType<typeof apiClient>, s: Session, r: Req
       return answer(await api.GET('/api/v1/outcomes', { params: { query: { limit: 200 } }, headers }));
     case 'requests':
       return answer(await api.GET('/api/v1/requests', { params: { query: { limit: 100 } }, headers }));
+    case 'completedTasks':
+      return answer(await api.GET('/api/v1/completed-tasks', { params: { query: { limit: 200, offset: r.offset } }, headers }));
+    case 'timeline':
+      return answer(await api.GET('/api/v1/tasks/{id}/timeline', { params: { path: { id: r.id } }, headers }));
     case 'filters':
       return answer(await api.GET('/api/v1/filters', { headers }));
     case 'saveFilter':
