@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import AxeBuilder from '@axe-core/playwright';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const serverBin = process.argv[2];
@@ -33,6 +34,17 @@ const browser = await chromium.launch({
 });
 let failed = false;
 const step = (s) => console.log(`e2e: ${s}`);
+/** axe-core on what `page` shows now: no serious or critical violation. */
+async function accessible(page, what) {
+  const result = await new AxeBuilder({ page }).analyze();
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (bad.length) {
+    const lines = bad.map((v) => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`);
+    throw new Error(`accessibility of ${what}:\n${lines.join('\n')}`);
+  }
+  step(`axe-core: no serious or critical violation on ${what} (${result.violations.length} minor)`);
+}
+
 /** Every page opened, for a picture of each when a step fails. */
 const pages = [];
 try {
@@ -51,6 +63,7 @@ try {
   step('bob and alice signed in');
   await bob.getByTestId('task-row').first().waitFor({ timeout: 10000 });
   await bob.screenshot({ path: join(shots, 'inbox.png') });
+  await accessible(bob, 'the inbox');
 
   // Filter: only triage tasks. alice (approvers and support) sees approvals too, so a
   // filter that did nothing would show them.
@@ -112,7 +125,10 @@ try {
   // Both details settled (the task's form rendered, the buttons in place), so that both
   // clicks land at the same moment.
   for (const page of [bob, alice]) await page.getByTestId('form').getByLabel('Incident').waitFor({ timeout: 10000 });
-  await Promise.all([bob.getByTestId('action-claim').click(), alice.getByTestId('action-claim').click()]);
+  // Clicked in the page itself (no waiting for the button to hold still): the first
+  // claim's answer may remove the task from the other list within milliseconds.
+  const claimNow = (page) => page.evaluate(() => document.querySelector('[data-testid=action-claim]').click());
+  await Promise.all([claimNow(bob), claimNow(alice)]);
   const answered = (page) => page.getByTestId('message').filter({ hasText: new RegExp(`claim of ${contested}(: done| refused)`) }).textContent({ timeout: 15000 });
   const [toBob, toAlice] = await Promise.all([answered(bob), answered(alice)]);
   const winner = toBob.includes(': done') ? 'bob' : 'alice';
@@ -153,6 +169,7 @@ try {
   await bob.getByTestId('message').filter({ hasText: 'complete: Who resolves it' }).waitFor({ timeout: 5000 });
   await form.getByText(/required/i).first().waitFor({ timeout: 5000 });
   await bob.screenshot({ path: join(shots, 'form-required.png') });
+  await accessible(bob, 'the task detail with its form');
   if (!(await bob.locator(`[data-testid=task-row][data-task-id="${shared}"]`).count())) throw new Error('an incomplete form must not complete the task');
   step('a required field left empty blocks the completion with a message');
   await form.getByLabel('carol').check();
@@ -174,6 +191,7 @@ try {
   await timeline.locator('[data-testid=timeline-entry][data-kind=completed]', { hasText: 'bob' }).waitFor({ timeout: 10000 });
   await timeline.locator('[data-testid=timeline-entry][data-kind=requested]', { hasText: 'claim' }).waitFor({ timeout: 10000 });
   await bob.screenshot({ path: join(shots, 'completed.png') });
+  await accessible(bob, 'the completed page');
   await bob.getByTestId('page-inbox').click();
   step('the completed task is under Completed with its timeline');
 
@@ -201,11 +219,36 @@ try {
   await startForm.getByLabel('What is wrong?').fill('Projector in room 2 is dead');
   await startForm.getByLabel('2 — a team is blocked').check();
   await bob.screenshot({ path: join(shots, 'start-form.png') });
+  await accessible(bob, 'the start page');
   await bob.getByTestId('start').click();
   await bob.getByTestId('detail').getByRole('heading', { name: 'Triage: Projector in room 2 is dead' }).waitFor({ timeout: 15000 });
   await bob.locator('[data-testid=task-row].selected', { hasText: 'Projector in room 2 is dead' }).waitFor({ timeout: 10000 });
-  await bob.locator('[data-testid=request-row][data-state=performed]', { hasText: 'handle-incident' }).first().waitFor({ timeout: 10000 });
+  await bob.locator('[data-testid=request-row][data-state=performed]', { hasText: 'Handle an incident' }).first().waitFor({ timeout: 10000 });
   step('bob started an incident through its start form; its triage task opened in his inbox');
+
+  // German: the words change, dates and due dates follow; the choice is kept on reload.
+  await bob.getByTestId('language').selectOption('de');
+  await bob.getByTestId('page-inbox').filter({ hasText: 'Posteingang' }).waitFor({ timeout: 5000 });
+  await bob.getByTestId('view-mine').filter({ hasText: 'Meine Aufgaben' }).waitFor({ timeout: 5000 });
+  await bob.getByTestId('action-claim').filter({ hasText: 'Übernehmen' }).waitFor({ timeout: 5000 });
+  await bob.screenshot({ path: join(shots, 'inbox-de.png') });
+  await bob.reload();
+  await bob.getByTestId('login-bob').click();
+  await bob.getByTestId('page-completed').filter({ hasText: 'Erledigt' }).waitFor({ timeout: 10000 });
+  await accessible(bob, 'the inbox in German');
+  await bob.getByTestId('language').selectOption('en');
+  step('switched to German: the inbox speaks German, also after a reload');
+
+  // The same pages in the dark scheme.
+  await alice.getByTestId('page-inbox').click();
+  await alice.getByTestId('task-row').first().click();
+  await alice.getByTestId('detail').getByRole('heading').first().waitFor({ timeout: 10000 });
+  for (const [page, name] of [[bob, 'inbox'], [alice, 'detail']]) {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(shots, `${name}-dark.png`) });
+    await accessible(page, `the ${name} in the dark scheme`);
+    await page.emulateMedia({ colorScheme: 'light' });
+  }
 } catch (e) {
   failed = true;
   console.error('e2e failed:', e);

@@ -1,5 +1,5 @@
-//! Each task's timeline, projected from its events (so every node has it, a Kafka-fed one
-//! too): created, assigned, deferred, a user's request and the application's answer,
+//! Each task's timeline, projected from its events (so every node has it, one fed by a
+//! message log too): created, assigned, deferred, a user's request and the answer,
 //! completed; when, by whom, in the task's own order.
 
 use rusqlite::{params, Connection};

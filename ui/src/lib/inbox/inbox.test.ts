@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addClause, changedValues, fieldsOf, fittingActions, fits, answerMessage, upsertRequest, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from '.';
+import { addClause, changedValues, fieldsOf, fittingActions, fits, priorityLabel, relativeDue, answerMessage, upsertRequest, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from '.';
 import type { SortKey } from '.';
 import type { Task } from '../types';
 
@@ -225,5 +225,22 @@ describe('the field editor of a task without a form', () => {
     expect(changedValues(payload, fields)).toEqual({ errors: ['amount must be a number'] });
     fields[1].value = ' ';
     expect(changedValues(payload, fields)).toHaveProperty('errors');
+  });
+});
+
+describe('presenting a task', () => {
+  it('labels priorities as Camunda maps 0–100', () => {
+    expect([0, 25, 26, 50, 51, 75, 76, 100].map(priorityLabel)).toEqual(['low', 'low', 'medium', 'medium', 'high', 'high', 'critical', 'critical']);
+  });
+  it('tells due dates relative to now, marking the overdue', () => {
+    const now = new Date(2026, 11, 3, 10, 0);
+    expect(relativeDue(new Date(2026, 11, 3, 18, 0).toISOString(), now, 'en')).toEqual({ text: 'today', overdue: false });
+    expect(relativeDue(new Date(2026, 11, 4, 9, 0).toISOString(), now, 'en')).toEqual({ text: 'tomorrow', overdue: false });
+    expect(relativeDue(new Date(2026, 11, 6, 9, 0).toISOString(), now, 'en')).toEqual({ text: 'in 3 days', overdue: false });
+    expect(relativeDue(new Date(2026, 11, 1, 9, 0).toISOString(), now, 'en')).toEqual({ text: '2 days ago', overdue: true });
+    expect(relativeDue(new Date(2026, 11, 3, 8, 0).toISOString(), now, 'en')).toEqual({ text: 'today', overdue: true });
+    expect(relativeDue(new Date(2026, 11, 6, 9, 0).toISOString(), now, 'de')?.text).toBe('in 3 Tagen');
+    expect(relativeDue(null, now, 'en')).toBeNull();
+    expect(relativeDue('not a date', now, 'en')).toBeNull();
   });
 });

@@ -5,6 +5,7 @@ export * from './fields';
 export * from './merge';
 export * from './outcomes';
 export * from './paging';
+export * from './present';
 export * from './pending';
 export * from './query';
 export * from './requests';

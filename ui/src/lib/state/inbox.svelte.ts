@@ -292,6 +292,24 @@ export class InboxPage {
     }
   }
 
+  /** What a task is called, as far as this page knows (its id otherwise). */
+  taskName(id: string): string {
+    return this.inbox.rows.find((r) => r.task.id === id)?.task.name ?? this.completed.find((c) => c.task.id === id)?.task.name ?? id;
+  }
+
+  /** What a request concerns: its task's or its process's name. */
+  requestName(r: ActionRequest): string {
+    if (r.taskId) return this.taskName(r.taskId);
+    const d = this.definitions.find((x) => x.id === r.definitionId);
+    return d?.name ?? r.definitionId ?? '';
+  }
+
+  /** Opens a task in the inbox (from an outcome, say). */
+  openTask(id: string) {
+    this.page = 'inbox';
+    this.selectedId = id;
+  }
+
   /** Shows a completed task and its timeline. */
   async chooseCompleted(id: string) {
     this.completedId = id;
