@@ -389,6 +389,12 @@ export class InboxPage {
 
   setView(v: QuickView) {
     this.view = v;
+    this.applyFilter();
+  }
+
+  /** Applies what the filter bar holds (no saved filter is shown as chosen any more). */
+  applyFilter() {
+    if (this.saved) this.saved.activeId = null;
     this.connect();
   }
 
