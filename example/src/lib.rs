@@ -869,6 +869,9 @@ fn act(
             set_follow_up(tx, &r.id, None)?;
             None
         }
+        (TaskEvent::TaskAssignRequested(_), Some(holder)) => {
+            reassign(tx, &r.id, &r.user, holder.as_deref(), r.assignee.as_deref())?
+        }
         _ => return Ok(()),
     };
     tx.record(match refusal {
@@ -882,6 +885,33 @@ fn act(
             reason,
         },
     })
+}
+
+/// A user gives their task to another: refused unless they hold it, the other is one of
+/// the application's users, and (for an approval) not its requester; else assigned.
+fn reassign(
+    tx: &mut EngineTransaction<'_>,
+    task_id: &str,
+    user: &str,
+    holder: Option<&str>,
+    to: Option<&str>,
+) -> Result<Option<String>, CollectorError> {
+    let refusal = match (holder, to) {
+        (Some(h), _) if h != user => Some(format!("the task is claimed by {h}, not by {user}")),
+        (None, _) => Some(format!("the task is not claimed by {user}")),
+        (_, None) => Some("no one to give the task to".to_string()),
+        (_, Some(to)) if !directory::USERS.iter().any(|(u, _)| *u == to) => {
+            Some(format!("{to} is not a user of the example application"))
+        }
+        (_, Some(to)) if requested_by(tx, task_id)?.as_deref() == Some(to) => Some(format!(
+            "{to} requested this: another approver must decide (four-eyes rule)"
+        )),
+        (_, Some(to)) => {
+            assign_in(tx, task_id, Some(to))?;
+            None
+        }
+    };
+    Ok(refusal)
 }
 
 fn complete_in(

@@ -23,8 +23,8 @@ use taskpool_collector::properties::SenderProperties;
 use taskpool_collector::sender::GatewaySender;
 use taskpool_collector::Collector;
 use taskpool_core::command::{
-    CompleteInteraction, DataEntryCommand, DeferInteraction, DeleteTask, ProcessDefinitionCommand,
-    StartInteraction, TaskCommand, UserInteraction,
+    AssignInteraction, CompleteInteraction, DataEntryCommand, DeferInteraction, DeleteTask,
+    ProcessDefinitionCommand, StartInteraction, TaskCommand, UserInteraction,
 };
 
 use crate::filters::{FilterInput, FilterStore, FilterStoreError, QuickView, SavedFilter};
@@ -116,6 +116,10 @@ pub enum TaskAction {
         follow_up_date: DateTime<Utc>,
     },
     Undefer,
+    /// Gives my task to another user (the application decides whether it may).
+    Assign {
+        assignee: String,
+    },
 }
 
 impl TaskAction {
@@ -127,6 +131,7 @@ impl TaskAction {
             TaskAction::Complete { .. } => "complete",
             TaskAction::Defer { .. } => "defer",
             TaskAction::Undefer => "undefer",
+            TaskAction::Assign { .. } => "assign",
         }
     }
 }
@@ -155,6 +160,11 @@ impl TaskAction {
                     follow_up_date,
                 })
             }
+            TaskAction::Assign { assignee } => TaskCommand::AssignInteraction(AssignInteraction {
+                id: task_id.to_string(),
+                user: user.to_string(),
+                assignee,
+            }),
         }
     }
 }

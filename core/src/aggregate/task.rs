@@ -54,6 +54,7 @@ fn interaction(task: &Task, user: &str) -> TaskInteractionRequested {
         application_name: task.source_reference.application_name.clone(),
         payload: None,
         follow_up_date: None,
+        assignee: None,
     }
 }
 
@@ -322,6 +323,37 @@ impl Aggregate for TaskAggregate {
                     })]
                 }
             }
+            TaskCommand::AssignInteraction(c) => {
+                require("user", &c.user)?;
+                require("assignee", &c.assignee)?;
+                // Only who holds the task gives it on.
+                match &task.assignee {
+                    Some(a) if *a == c.user => {}
+                    Some(a) => {
+                        return Err(Rejection::new(
+                            RejectionCode::TaskNotAssignedToUser,
+                            format!("task `{}` is assigned to `{a}`, not `{}`", c.id, c.user),
+                        ))
+                    }
+                    None => {
+                        return Err(Rejection::new(
+                            RejectionCode::TaskNotAssignedToUser,
+                            format!(
+                                "task `{}` is not assigned to `{}`: claim it first",
+                                c.id, c.user
+                            ),
+                        ))
+                    }
+                }
+                if c.assignee == c.user {
+                    Vec::new()
+                } else {
+                    vec![TaskEvent::TaskAssignRequested(TaskInteractionRequested {
+                        assignee: Some(c.assignee.clone()),
+                        ..interaction(task, &c.user)
+                    })]
+                }
+            }
             TaskCommand::UndeferInteraction(c) => {
                 require("user", &c.user)?;
                 only_the_assignee(task, &c.id, &c.user)?;
@@ -370,6 +402,7 @@ impl Aggregate for TaskAggregate {
             | TaskEvent::TaskUnclaimRequested(_)
             | TaskEvent::TaskCompleteRequested(_)
             | TaskEvent::TaskDeferRequested(_)
+            | TaskEvent::TaskAssignRequested(_)
             | TaskEvent::TaskUndeferRequested(_)
             | TaskEvent::TaskInteractionAnswered(_) => {}
         }

@@ -443,6 +443,7 @@ fn request(user: &str) -> TaskInteractionRequested {
         application_name: "app".into(),
         payload: None,
         follow_up_date: None,
+        assignee: None,
     }
 }
 
@@ -604,4 +605,44 @@ fn deferred_again(until: chrono::DateTime<Utc>) -> TaskEvent {
         follow_up_date: Patch::Set(until),
         ..Default::default()
     })
+}
+
+#[test]
+fn only_the_assignee_gives_a_task_on_and_the_engine_is_asked() {
+    let assign = |user: &str, to: &str| {
+        TaskCommand::AssignInteraction(crate::command::AssignInteraction {
+            id: "t1".into(),
+            user: user.into(),
+            assignee: to.into(),
+        })
+    };
+    let assigned_to_alice = || {
+        T::given(vec![
+            TaskEvent::TaskCreated(fixtures::task("t1", "app")),
+            TaskEvent::TaskAssigned(TaskAssigned {
+                id: "t1".into(),
+                assignee: Some("alice".into()),
+            }),
+        ])
+    };
+    assigned_to_alice()
+        .when(&assign("alice", "bob"))
+        .then_expect_events(vec![TaskEvent::TaskAssignRequested(
+            TaskInteractionRequested {
+                assignee: Some("bob".into()),
+                ..request("alice")
+            },
+        )]);
+    assigned_to_alice()
+        .when(&assign("bob", "bob"))
+        .then_expect_rejection(RejectionCode::TaskNotAssignedToUser);
+    assigned_to_alice()
+        .when(&assign("alice", "alice"))
+        .then_expect_no_events();
+    assigned_to_alice()
+        .when(&assign("alice", " "))
+        .then_expect_rejection(RejectionCode::InvalidCommand);
+    T::given(vec![TaskEvent::TaskCreated(fixtures::task("t1", "app"))])
+        .when(&assign("alice", "bob"))
+        .then_expect_rejection(RejectionCode::TaskNotAssignedToUser);
 }

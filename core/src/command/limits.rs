@@ -262,6 +262,7 @@ impl ContentLimits {
                 self.payload("payload", &c.payload)
             }
             TaskCommand::AnswerInteraction(a) => self.text("reason", a.reason.as_deref()),
+            TaskCommand::AssignInteraction(a) => self.id("assignee", &a.assignee),
             _ => Ok(()),
         }
     }

@@ -20,9 +20,9 @@ pub use process::{
     ProcessInstanceTransition, StartAnswer, StartInteraction, StartProcessInstance, VariableChange,
 };
 pub use task::{
-    Answer, AssignTask, CandidateGroups, CandidateUsers, CompleteInteraction, CompleteTask,
-    DeferInteraction, DeleteTask, InteractionAnswer, TaskCommand, UpdateTaskAttributes,
-    UserInteraction,
+    Answer, AssignInteraction, AssignTask, CandidateGroups, CandidateUsers, CompleteInteraction,
+    CompleteTask, DeferInteraction, DeleteTask, InteractionAnswer, TaskCommand,
+    UpdateTaskAttributes, UserInteraction,
 };
 
 use crate::aggregate::AggregateKind;

@@ -196,6 +196,15 @@ pub struct DeferInteraction {
     pub follow_up_date: DateTime<Utc>,
 }
 
+/// An end user asks to give their task to another user (delegation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssignInteraction {
+    pub id: String,
+    pub user: String,
+    pub assignee: String,
+}
+
 tagged_enum! {
     /// Every command addressed to a task aggregate.
     pub enum TaskCommand {
@@ -213,6 +222,7 @@ tagged_enum! {
         CompleteInteraction(CompleteInteraction) = "completeInteraction",
         DeferInteraction(DeferInteraction) = "deferInteraction",
         UndeferInteraction(UserInteraction) = "undeferInteraction",
+        AssignInteraction(AssignInteraction) = "assignInteraction",
         /// The owning application answers a user's request.
         AnswerInteraction(InteractionAnswer) = "answerInteraction",
     }
@@ -234,6 +244,7 @@ impl TaskCommand {
             | TaskCommand::UndeferInteraction(c) => &c.id,
             TaskCommand::CompleteInteraction(c) => &c.id,
             TaskCommand::DeferInteraction(c) => &c.id,
+            TaskCommand::AssignInteraction(c) => &c.id,
             TaskCommand::AnswerInteraction(c) => &c.id,
         }
     }
@@ -247,6 +258,7 @@ impl TaskCommand {
                 | TaskCommand::CompleteInteraction(_)
                 | TaskCommand::DeferInteraction(_)
                 | TaskCommand::UndeferInteraction(_)
+                | TaskCommand::AssignInteraction(_)
         )
     }
 }

@@ -61,6 +61,9 @@ pub struct TaskInteractionRequested {
     /// Until when (deferral only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow_up_date: Option<DateTime<Utc>>,
+    /// To whom (reassignment only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
 }
 
 tagged_enum! {
@@ -80,6 +83,7 @@ tagged_enum! {
         TaskUnclaimRequested(TaskInteractionRequested) = "TaskUnclaimRequested",
         TaskCompleteRequested(TaskInteractionRequested) = "TaskCompleteRequested",
         TaskDeferRequested(TaskInteractionRequested) = "TaskDeferRequested",
+        TaskAssignRequested(TaskInteractionRequested) = "TaskAssignRequested",
         TaskUndeferRequested(TaskInteractionRequested) = "TaskUndeferRequested",
         /// The owning application performed or refused a request; does not change the
         /// task (the engine events it caused do).
@@ -95,6 +99,7 @@ impl TaskEvent {
             TaskEvent::TaskUnclaimRequested(_) => "unclaim",
             TaskEvent::TaskCompleteRequested(_) => "complete",
             TaskEvent::TaskDeferRequested(_) => "defer",
+            TaskEvent::TaskAssignRequested(_) => "assign",
             TaskEvent::TaskUndeferRequested(_) => "undefer",
             _ => return None,
         })
@@ -112,6 +117,7 @@ impl TaskEvent {
             | TaskEvent::TaskUnclaimRequested(r)
             | TaskEvent::TaskCompleteRequested(r)
             | TaskEvent::TaskDeferRequested(r)
+            | TaskEvent::TaskAssignRequested(r)
             | TaskEvent::TaskUndeferRequested(r) => Some(r),
             _ => None,
         }
@@ -133,6 +139,7 @@ mod tests {
             application_name: "app".into(),
             payload: Some(Default::default()),
             follow_up_date: Some(chrono::Utc::now()),
+            assignee: Some("bob".into()),
         };
         let answer = |answer, reason: Option<&str>| InteractionAnswer {
             id: "t1".into(),
@@ -152,6 +159,7 @@ mod tests {
             }),
             TaskEvent::TaskClaimRequested(request.clone()),
             TaskEvent::TaskCompleteRequested(request.clone()),
+            TaskEvent::TaskAssignRequested(request.clone()),
             TaskEvent::TaskDeferRequested(request),
             TaskEvent::TaskInteractionAnswered(answer(Answer::Performed, None)),
             TaskEvent::TaskInteractionAnswered(answer(Answer::Rejected, Some("claimed by bob"))),

@@ -183,7 +183,7 @@ impl FromRequestParts<AppState> for Application {
     paths(
         tasks::list_tasks, tasks::get_task, tasks::task_data_entries, tasks::counts_by_application,
         tasks::attribute_names, tasks::attribute_values,
-        tasks::claim, tasks::unclaim, tasks::complete, tasks::defer, tasks::undefer,
+        tasks::claim, tasks::unclaim, tasks::complete, tasks::defer, tasks::undefer, tasks::assign,
         requests::list_requests, requests::get_request,
         business::data_entries, business::data_entry, business::process_definitions, business::start_form, business::start, tasks::task_form, tasks::task_timeline, tasks::completed_tasks, filters::list_filters, filters::save_filter, filters::update_filter, filters::delete_filter, business::me,
         outcomes::list_outcomes, outcomes::stream_outcomes,
@@ -238,6 +238,7 @@ pub fn routes(state: AppState, max_body: usize) -> Router {
         .route("/tasks/{id}/complete", post(tasks::complete))
         .route("/tasks/{id}/defer", post(tasks::defer))
         .route("/tasks/{id}/undefer", post(tasks::undefer))
+        .route("/tasks/{id}/assign", post(tasks::assign))
         .route(
             "/filters",
             get(filters::list_filters).post(filters::save_filter),

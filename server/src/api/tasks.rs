@@ -12,7 +12,7 @@ use taskpool_core::query::{
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
 use taskpool_node::node::{NodeError, TaskAction, TaskpoolNode};
 use taskpool_node::params::{
-    ActionParams, CompleteBody, DeferBody, ReadParams, SuggestionParams, TaskListParams,
+    ActionParams, AssignBody, CompleteBody, DeferBody, ReadParams, SuggestionParams, TaskListParams,
 };
 
 use super::{AppState, User};
@@ -318,6 +318,25 @@ pub async fn complete(
 ) -> Result<Response, Problem> {
     let action = TaskAction::Complete {
         payload: body.payload,
+    };
+    act(state, viewer, id, action, p.wait.unwrap_or(false)).await
+}
+
+/// Gives my task to another user; the owning application decides whether it may (409
+/// with its reason when not).
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/assign", tag = "actions", params(("id" = String, Path), ActionParams),
+    request_body = AssignBody,
+    responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn assign(
+    State(state): State<AppState>,
+    User(viewer): User,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<ActionParams>,
+    ApiJson(body): ApiJson<AssignBody>,
+) -> Result<Response, Problem> {
+    let action = TaskAction::Assign {
+        assignee: body.assignee,
     };
     act(state, viewer, id, action, p.wait.unwrap_or(false)).await
 }

@@ -169,3 +169,57 @@ async fn an_application_that_never_answers_makes_the_action_expire_with_504_nami
     assert_eq!(request["applicationName"], "shop", "{request}");
     s.stop().await;
 }
+
+/// Reassigning is a request like the others: who holds a task may give it on, the
+/// application decides (the example refuses users it does not have), anyone else is
+/// refused by the pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_is_given_on_by_its_holder_as_its_application_allows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start_with(dir.path(), |c| {
+        c.example = true;
+    })
+    .await;
+    let alice = s.user("alice", &["approvers", "support"]);
+    let bob = s.user("bob", &["support"]);
+    let id = at_least(&s, &alice, "task.taskDefinitionKey = triage", 1).await[0].clone();
+    let (status, answer) = claim(&s, &alice, &id).await;
+    assert_eq!(status, 200, "{answer}");
+    let assign = |token: String, to: &'static str| {
+        let s = &s;
+        let id = id.clone();
+        async move {
+            let resp = s
+                .post(
+                    &token,
+                    &format!("/api/v1/tasks/{id}/assign?wait=true"),
+                    Some(json!({"assignee": to})),
+                )
+                .await;
+            (
+                resp.status().as_u16(),
+                resp.json::<Value>().await.expect("json"),
+            )
+        }
+    };
+    // Not a user of the application: its engine refuses, saying why.
+    let (status, refused) = assign(alice.clone(), "mallory").await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["code"], "REQUEST_REJECTED");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("mallory is not a user")),
+        "{refused}"
+    );
+    // bob does not hold it: the pool refuses.
+    let (status, refused) = assign(bob.clone(), "carol").await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["code"], "TASK_NOT_ASSIGNED_TO_USER", "{refused}");
+    // alice gives it to bob: done, and the view shows bob.
+    let (status, given) = assign(alice.clone(), "bob").await;
+    assert_eq!(status, 200, "{given}");
+    assert_eq!(given["request"]["action"], "assign");
+    assert_eq!(given["task"]["assignee"], "bob", "{given}");
+    s.stop().await;
+}

@@ -289,7 +289,9 @@ async fn junk_methods_and_huge_offsets_cost_nothing() {
         .collect();
     // The methods HTTP defines that the API serves, and one "other" for every junk one
     // (other tests in this binary share the recorder, so PUT and DELETE may show too).
-    let known = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "other"];
+    let known = [
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "other",
+    ];
     assert!(methods.iter().all(|m| known.contains(m)), "{methods:?}");
     assert!(methods.contains("other"), "{methods:?}");
     let resp = s

@@ -13,7 +13,9 @@ use taskpool_collector::outcome_log::OutcomeRecord;
 use taskpool_core::live::{LiveItem, Snapshot};
 use taskpool_core::query::TaskPage;
 use taskpool_node::node::TaskAction;
-use taskpool_node::params::{CompleteBody, DeferBody, StartBody, TaskListParams, TaskStreamParams};
+use taskpool_node::params::{
+    AssignBody, CompleteBody, DeferBody, StartBody, TaskListParams, TaskStreamParams,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -169,6 +171,7 @@ impl RemoteBackend {
                 // The server's own bodies for the actions that carry one.
                 let complete;
                 let defer;
+                let assign;
                 let body: Option<&(dyn erased::Body + Sync)> = match action {
                     TaskAction::Complete { payload } => {
                         complete = CompleteBody { payload };
@@ -177,6 +180,10 @@ impl RemoteBackend {
                     TaskAction::Defer { follow_up_date } => {
                         defer = DeferBody { follow_up_date };
                         Some(&defer)
+                    }
+                    TaskAction::Assign { assignee } => {
+                        assign = AssignBody { assignee };
+                        Some(&assign)
                     }
                     TaskAction::Claim | TaskAction::Unclaim | TaskAction::Undefer => None,
                 };
@@ -318,6 +325,7 @@ fn route(request: &Request) -> (reqwest::Method, &'static str) {
                 TaskAction::Complete { .. } => "/api/v1/tasks/{id}/complete",
                 TaskAction::Defer { .. } => "/api/v1/tasks/{id}/defer",
                 TaskAction::Undefer => "/api/v1/tasks/{id}/undefer",
+                TaskAction::Assign { .. } => "/api/v1/tasks/{id}/assign",
             },
         ),
     }
@@ -606,6 +614,9 @@ mod tests {
                 follow_up_date: chrono::Utc::now(),
             },
             TaskAction::Undefer,
+            TaskAction::Assign {
+                assignee: "bob".into(),
+            },
         ] {
             all.push(Request::Act { id: id(), action });
         }
@@ -621,7 +632,7 @@ mod tests {
         ))
         .expect("the API document");
         let requests = every_request();
-        assert_eq!(requests.len(), 24, "a request of each kind");
+        assert_eq!(requests.len(), 25, "a request of each kind");
         for request in &requests {
             let (method, template) = route(request);
             let operation = &document["paths"][template][method.as_str().to_ascii_lowercase()];

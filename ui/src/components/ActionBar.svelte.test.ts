@@ -28,10 +28,10 @@ describe('the action bar', () => {
     expect(screen.getByTestId('action-claim').classList.contains('primary')).toBe(true);
     unmount();
     const mine = render(ActionBar, { ...props, task: task({ assignee: 'bob' }) });
-    expect(shown()).toEqual(['action-complete', 'action-unclaim', 'action-defer']);
+    expect(shown()).toEqual(['action-complete', 'action-unclaim', 'action-defer', 'action-assign']);
     mine.unmount();
     const deferred = render(ActionBar, { ...props, task: task({ assignee: 'bob', followUpDate: '2999-01-01T08:00:00Z' }) });
-    expect(shown()).toEqual(['action-complete', 'action-unclaim', 'action-undefer']);
+    expect(shown()).toEqual(['action-complete', 'action-unclaim', 'action-undefer', 'action-assign']);
     expect(screen.queryByTestId('defer-date')).toBeNull();
     deferred.unmount();
     render(ActionBar, { ...props, task: task({ assignee: 'alice' }) });
@@ -53,6 +53,11 @@ describe('the action bar', () => {
     await fireEvent.input(screen.getByTestId('defer-date'), { target: { value: '2026-12-24' } });
     await fireEvent.click(screen.getByTestId('action-defer'));
     expect(onact).toHaveBeenLastCalledWith('defer', { kind: 'defer', followUpDate: '2026-12-24T08:00:00.000Z' });
+    await fireEvent.click(screen.getByTestId('action-assign'));
+    expect(onrefused).toHaveBeenLastCalledWith('say who takes the task');
+    await fireEvent.input(screen.getByTestId('assignee'), { target: { value: 'carol' } });
+    await fireEvent.click(screen.getByTestId('action-assign'));
+    expect(onact).toHaveBeenLastCalledWith('assign', { kind: 'assign', assignee: 'carol' });
   });
 
   it('refuses a shortcut for an action that does not fit', () => {

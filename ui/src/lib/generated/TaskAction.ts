@@ -11,4 +11,4 @@ payload: Record<string, unknown>, } | { "kind": "defer",
 /**
  * Hidden from the default inbox until then.
  */
-followUpDate: string, } | { "kind": "undefer" };
+followUpDate: string, } | { "kind": "undefer" } | { "kind": "assign", assignee: string, };

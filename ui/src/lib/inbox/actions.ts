@@ -1,5 +1,5 @@
 // Which actions fit a task now, for the signed-in user: claim when it is nobody's;
-// complete, unclaim and defer when it is mine; undefer when it is deferred (and not
+// complete, unclaim, defer and give on (assign) when it is mine; undefer when it is deferred (and not
 // someone else's). One of them is the primary action. What a task held by someone
 // else offers: nothing (it says who holds it).
 
@@ -22,7 +22,7 @@ export function isDeferred(task: Task, now: number): boolean {
 export function fittingActions(task: Task, user: string, now: number): FittingActions {
   const deferral: Action = isDeferred(task, now) ? 'undefer' : 'defer';
   if (task.assignee == null) return { primary: 'claim', others: [deferral], note: null };
-  if (task.assignee === user) return { primary: 'complete', others: ['unclaim', deferral], note: null };
+  if (task.assignee === user) return { primary: 'complete', others: ['unclaim', deferral, 'assign'], note: null };
   return { primary: null, others: [], note: `claimed by ${task.assignee}` };
 }
 

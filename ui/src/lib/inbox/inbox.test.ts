@@ -91,6 +91,8 @@ describe('actions', () => {
     expect(taskAction('defer', '2026-12-24', {})).toEqual({ kind: 'defer', followUpDate: '2026-12-24T08:00:00.000Z' });
     expect(taskAction('defer', '', {})).toEqual({ error: 'choose the day the task comes back' });
     expect(taskAction('complete', '', { approved: true })).toEqual({ kind: 'complete', payload: { approved: true } });
+    expect(taskAction('assign', '', {}, ' bob ')).toEqual({ kind: 'assign', assignee: 'bob' });
+    expect(taskAction('assign', '', {}, '  ')).toEqual({ error: 'say who takes the task' });
   });
 });
 
@@ -191,11 +193,11 @@ describe('the actions that fit a task', () => {
   const earlier = '2026-12-01T08:00:00Z';
   it('offers claim for a task nobody holds, complete first for mine, nothing for another user\'s', () => {
     expect(fittingActions(task('a'), 'bob', now)).toEqual({ primary: 'claim', others: ['defer'], note: null });
-    expect(fittingActions(task('a', undefined, { assignee: 'bob' }), 'bob', now)).toEqual({ primary: 'complete', others: ['unclaim', 'defer'], note: null });
+    expect(fittingActions(task('a', undefined, { assignee: 'bob' }), 'bob', now)).toEqual({ primary: 'complete', others: ['unclaim', 'defer', 'assign'], note: null });
     expect(fittingActions(task('a', undefined, { assignee: 'alice' }), 'bob', now)).toEqual({ primary: null, others: [], note: 'claimed by alice' });
   });
   it('offers undefer instead of defer while the follow-up date is ahead', () => {
-    expect(fittingActions(task('a', undefined, { assignee: 'bob', followUpDate: later }), 'bob', now).others).toEqual(['unclaim', 'undefer']);
+    expect(fittingActions(task('a', undefined, { assignee: 'bob', followUpDate: later }), 'bob', now).others).toEqual(['unclaim', 'undefer', 'assign']);
     expect(fittingActions(task('a', undefined, { followUpDate: later }), 'bob', now).others).toEqual(['undefer']);
     expect(fittingActions(task('a', undefined, { followUpDate: earlier }), 'bob', now).others).toEqual(['defer']);
   });

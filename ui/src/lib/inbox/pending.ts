@@ -37,7 +37,7 @@ export function answerMessage(action: Action, taskId: string, answer: { problem?
 }
 
 /** The request of an action, from what the detail collected: the day a deferral ends, the values a completion sends (from the task's form or its field editor). */
-export function taskAction(action: Action, followUpDay: string, values: Record<string, unknown>): TaskAction | { error: string } {
+export function taskAction(action: Action, followUpDay: string, values: Record<string, unknown>, assignee = ''): TaskAction | { error: string } {
   switch (action) {
     case 'claim':
     case 'unclaim':
@@ -50,5 +50,9 @@ export function taskAction(action: Action, followUpDay: string, values: Record<s
     }
     case 'complete':
       return { kind: 'complete', payload: values };
+    case 'assign': {
+      const to = assignee.trim();
+      return to ? { kind: 'assign', assignee: to } : { error: 'say who takes the task' };
+    }
   }
 }

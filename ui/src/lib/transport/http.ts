@@ -90,6 +90,8 @@ export async function send(api: ReturnType<typeof apiClient>, s: Session, r: Req
           return answer(await api.POST('/api/v1/tasks/{id}/complete', { params, body: { payload: a.payload }, headers }));
         case 'defer':
           return answer(await api.POST('/api/v1/tasks/{id}/defer', { params, body: { followUpDate: a.followUpDate }, headers }));
+        case 'assign':
+          return answer(await api.POST('/api/v1/tasks/{id}/assign', { params, body: { assignee: a.assignee }, headers }));
       }
       return unhandled(a);
     }
