@@ -374,6 +374,77 @@ async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
     Ok(id)
 }
 
+/// What the inbox offers beyond acting on tasks, in the real window: the completed task
+/// `id` under Completed with its timeline; a process started through its start form
+/// (its first task opens); a saved filter that is still there after the window
+/// reloads; German.
+async fn inbox_features(c: &Client, id: &str, user: &str) -> Res {
+    click(c, "[data-testid=page-completed]").await?;
+    click(
+        c,
+        &format!("[data-testid=completed-row][data-task-id='{id}'] button"),
+    )
+    .await?;
+    wait_text(
+        c,
+        "[data-testid=completed-detail] [data-testid=timeline-entry][data-kind=completed]",
+        user,
+    )
+    .await?;
+    eprintln!("e2e: the completed task is under Completed with its timeline");
+
+    click(c, "[data-testid=page-processes]").await?;
+    click(c, "[data-testid=choose-handle-incident]").await?;
+    // A required field left empty blocks the start.
+    click(c, "[data-testid=start]").await?;
+    wait_text(c, "[data-testid=start-message]", "What is wrong?").await?;
+    let title = format!("Window e2e: beamer of {user}");
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "[data-testid=start-panel] input[id$='-title']",
+        ))
+        .await?
+        .send_keys(&title)
+        .await?;
+    click(c, "[data-testid=start-panel] input[type=radio][id$='-1']").await?;
+    click(c, "[data-testid=start]").await?;
+    wait_text(c, "[data-testid=detail] h2", &title).await?;
+    eprintln!("e2e: a process started through its start form; its first task opened");
+
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-testid=saved-name]"))
+        .await?
+        .send_keys("Everything")
+        .await?;
+    click(c, "[data-testid=save-filter]").await?;
+    let saved = "[data-testid=saved-filter][data-name=Everything]";
+    wait_count(c, saved, |n| n == 1, "the saved filter").await?;
+    c.refresh().await?;
+    // After the reload the app signs the same user in again (or offers the users).
+    if wait_count(c, "[data-testid=user]", |n| n > 0, "the signed-in user")
+        .await
+        .is_err()
+    {
+        click(c, &format!("[data-testid=login-{user}]")).await?;
+    }
+    wait_count(c, saved, |n| n == 1, "the saved filter after a reload").await?;
+    eprintln!("e2e: a saved filter is still there after the window reloaded");
+
+    let language = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-testid=language]"))
+        .await?;
+    language.select_by_value("de").await?;
+    wait_text(c, "[data-testid=page-inbox]", "Posteingang").await?;
+    language.select_by_value("en").await?;
+    wait_text(c, "[data-testid=page-inbox]", "Inbox").await?;
+    eprintln!("e2e: the window speaks German, and English again");
+    Ok(())
+}
+
 async fn embedded() -> Res {
     let data = tempfile::tempdir()?;
     let dir = data.path().display().to_string();
@@ -399,6 +470,8 @@ async fn embedded() -> Res {
     let id = claim_and_complete(c, Some("desktop")).await?;
     refused_claim(c).await?;
     eprintln!("e2e: the engine's refusal reached the window with its reason");
+    inbox_features(c, &id, "alice").await?;
+    click(c, "[data-testid=page-inbox]").await?;
     // Switch user: bob signs in and sees his own tasks.
     click(c, "[data-testid=switch-user]").await?;
     click(c, "[data-testid=login-bob]").await?;
@@ -446,6 +519,8 @@ async fn remote() -> Res {
     wait_text(c, "[data-testid=connection]", "live").await?;
     let id = claim_and_complete(c, None).await?;
     refused_claim(c).await?;
+    inbox_features(c, &id, "alice").await?;
+    click(c, "[data-testid=page-inbox]").await?;
     // The server itself holds the result.
     let node = server.node.clone();
     let gone = tokio::task::spawn_blocking(move || {
