@@ -35,6 +35,26 @@ const FORMS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The process models (BPMN 2.0 XML with their diagrams: `example/processes/*.bpmn`).
+const DIAGRAMS: &[(&str, &str)] = &[
+    (
+        "approve-request",
+        include_str!("../processes/approve-request.bpmn"),
+    ),
+    (
+        "handle-incident",
+        include_str!("../processes/handle-incident.bpmn"),
+    ),
+];
+
+/// The diagram of process `key`.
+pub fn diagram_of(key: &str) -> Option<String> {
+    DIAGRAMS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, xml)| xml.to_string())
+}
+
 /// The forms of process `key`, by form key.
 pub fn of(key: &str) -> BTreeMap<String, Form> {
     FORMS
@@ -80,6 +100,27 @@ mod tests {
         );
         for form in approve.values().chain(incident.values()) {
             assert!(form["components"].as_array().is_some_and(|c| !c.is_empty()));
+        }
+        // Each process's model has a user task for each task the engine makes.
+        for (key, tasks) in [
+            ("approve-request", ["approve", "amend"]),
+            ("handle-incident", ["triage", "resolve"]),
+        ] {
+            let xml = diagram_of(key).expect("a diagram");
+            assert!(
+                xml.contains(&format!("<bpmn:process id=\"{key}\"")),
+                "{key}"
+            );
+            for task in tasks {
+                assert!(
+                    xml.contains(&format!("<bpmn:userTask id=\"{task}\"")),
+                    "{key}: {task}"
+                );
+                assert!(
+                    xml.contains(&format!("bpmnElement=\"{task}\"")),
+                    "{key}: {task} is drawn"
+                );
+            }
         }
     }
 }

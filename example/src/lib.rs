@@ -196,6 +196,7 @@ impl ExampleApplication {
             candidate_starter_groups: groups.iter().map(|g| g.to_string()).collect(),
             startable_from_tasklist: true,
             forms: forms::of(key),
+            diagram: forms::diagram_of(key),
         };
         vec![
             def(

@@ -77,6 +77,9 @@ pub enum NodeError {
     /// The task or definition has no form registered (says which).
     #[error("{0}")]
     FormNotFound(String),
+    /// The task's application registered no diagram with its process definition.
+    #[error("no diagram was registered with process definition `{0}`")]
+    DiagramNotFound(String),
     /// The view did not catch up in time.
     #[error("the view is behind")]
     ViewBehind,
@@ -486,6 +489,16 @@ impl TaskpoolNode {
                     None => "the task has no form key".into(),
                 })
             })
+        })
+    }
+
+    /// The diagram of a task's process, with where the task stands.
+    pub fn task_diagram(&self, viewer: &Viewer, id: &str) -> Result<query::Diagram, NodeError> {
+        self.with_view(|c| {
+            let task = query::task_by_id(c, viewer, id)?.ok_or(NodeError::TaskNotFound)?;
+            query::task_diagram(c, viewer, id)?.ok_or(NodeError::DiagramNotFound(
+                task.source_reference.definition_id,
+            ))
         })
     }
 

@@ -190,6 +190,7 @@ impl From<NodeError> for Problem {
                 Problem::new(409, "conflict", e.to_string())
             }
             NodeError::FormNotFound(why) => Problem::new(404, "no-form", why),
+            e @ NodeError::DiagramNotFound(_) => Problem::new(404, "no-diagram", e.to_string()),
             NodeError::Invalid { field, message } => Problem::unprocessable(field, message),
             NodeError::ViewBehind => Problem::unavailable(
                 "view-behind",

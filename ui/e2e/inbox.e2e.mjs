@@ -203,6 +203,12 @@ try {
   await alice.getByTestId('detail-entry').first().waitFor({ timeout: 10000 });
   await alice.screenshot({ path: join(shots, 'task-detail.png') });
   step('the task detail shows its request with the protocol');
+  // Its process, drawn by bpmn-js, with the task's element marked.
+  await alice.getByTestId('process-section').locator('summary').click();
+  await alice.locator('[data-testid=diagram][data-shown=true][data-element-id=approve]').waitFor({ timeout: 15000 });
+  await alice.locator('[data-testid=diagram] .djs-element.current-task[data-element-id=approve]').waitFor({ timeout: 5000 });
+  await alice.screenshot({ path: join(shots, 'process-diagram.png') });
+  step('the task detail draws its process with the task marked');
   await alice.getByTestId('page-data').click();
   await alice.getByTestId('data-page').locator('tbody tr').first().waitFor({ timeout: 10000 });
   await bob.getByTestId('page-processes').click();

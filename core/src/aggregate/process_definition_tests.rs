@@ -20,6 +20,7 @@ fn definition() -> ProcessDefinition {
         candidate_starter_groups: ["clerks".to_string()].into(),
         startable_from_tasklist: true,
         forms: Default::default(),
+        diagram: None,
     }
 }
 

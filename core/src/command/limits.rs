@@ -209,6 +209,11 @@ impl ContentLimits {
                     self.id(&format!("forms.{key}"), key)?;
                     self.payload(&format!("forms.{key}"), form)?;
                 }
+                if let Some(xml) = &d.diagram {
+                    if xml.len() > self.max_string_len {
+                        return Err(over("diagram", "a diagram", xml.len(), self.max_string_len));
+                    }
+                }
                 Ok(())
             }
             Command::ProcessDefinition(ProcessDefinitionCommand::StartProcessInteraction(s)) => {

@@ -37,13 +37,20 @@ pub struct ProcessDefinition {
         ts(optional, type = "Record<string, Record<string, unknown>>")
     )]
     pub forms: BTreeMap<String, Form>,
+    /// The process model as BPMN 2.0 XML with its diagram (what the Camunda Modeler
+    /// saves): the window draws it and marks where a task stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub diagram: Option<String>,
 }
 
 impl ProcessDefinition {
-    /// The definition without its forms (as the definitions' list shows it).
+    /// The definition without its forms and diagram (as the definitions' list shows
+    /// it).
     pub fn without_forms(&self) -> Self {
         Self {
             forms: BTreeMap::new(),
+            diagram: None,
             ..self.clone()
         }
     }

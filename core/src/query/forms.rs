@@ -1,6 +1,6 @@
-//! The forms the window renders: a task's form (by its definition and form key) and a
-//! definition's start form, each only for a viewer who may see the task or start the
-//! process.
+//! What the window renders besides the task: its form (by its definition and form key),
+//! a definition's start form, and the process diagram with where a task stands; each
+//! only for a viewer who may see the task or start the process.
 
 use super::*;
 use crate::model::Form;
@@ -68,4 +68,38 @@ pub fn start_form(
         return Ok(None);
     };
     form(conn, &definition.id, key)
+}
+
+/// A process diagram (BPMN 2.0 XML) and the element a task stands at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct Diagram {
+    pub definition_id: String,
+    /// The BPMN element of the task (its task definition key).
+    pub element_id: String,
+    pub xml: String,
+}
+
+/// The diagram of task `id`'s process (when the viewer may see the task and its
+/// application registered one).
+pub fn task_diagram(
+    conn: &Connection,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<Option<Diagram>, QueryError> {
+    let Some(task) = task_by_id(conn, viewer, id)? else {
+        return Ok(None);
+    };
+    let definition_id = task.source_reference.definition_id;
+    let xml: Option<String> = conn
+        .prepare_cached("SELECT xml FROM diagrams WHERE definition_id = ?1")?
+        .query_row([&definition_id], |r| r.get(0))
+        .optional()?;
+    Ok(xml.map(|xml| Diagram {
+        definition_id,
+        element_id: task.task_definition_key,
+        xml,
+    }))
 }

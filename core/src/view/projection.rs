@@ -548,6 +548,13 @@ fn apply_process_definition(
         return Ok(());
     };
     let json = to_json(&d.without_forms())?;
+    tx.execute("DELETE FROM diagrams WHERE definition_id = ?1", [&d.id])?;
+    if let Some(xml) = &d.diagram {
+        tx.execute(
+            "INSERT INTO diagrams (definition_id, xml) VALUES (?1, ?2)",
+            params![d.id, xml],
+        )?;
+    }
     tx.execute("DELETE FROM forms WHERE definition_id = ?1", [&d.id])?;
     for (key, form) in &d.forms {
         tx.execute(

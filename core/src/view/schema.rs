@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 18;
+pub const VIEW_SCHEMA_VERSION: i64 = 19;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -201,6 +201,11 @@ CREATE TABLE IF NOT EXISTS forms (
     form          TEXT NOT NULL,
     PRIMARY KEY (definition_id, form_key)
 ) WITHOUT ROWID;
+-- The diagram of each definition (BPMN 2.0 XML), when its application registered one.
+CREATE TABLE IF NOT EXISTS diagrams (
+    definition_id TEXT PRIMARY KEY,
+    xml           TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS process_definition_starters (
     principal     TEXT NOT NULL,
     kind          TEXT NOT NULL,
@@ -274,6 +279,7 @@ pub const TABLES: &[&str] = &[
     "data_entry_protocol_users",
     "process_definitions",
     "forms",
+    "diagrams",
     "process_definition_starters",
     "process_instances",
     "process_variables",

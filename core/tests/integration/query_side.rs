@@ -412,6 +412,7 @@ fn attributes_data_entries_definitions_instances_and_variables() {
             candidate_starter_groups: set(&["approvers"]),
             startable_from_tasklist: true,
             forms: Default::default(),
+            diagram: None,
         })
         .into(),
         ProcessInstanceCommand::StartProcessInstance(StartProcessInstance {
@@ -1369,6 +1370,7 @@ fn definition_with_forms(forms: &[(&str, serde_json::Value)]) -> ProcessDefiniti
             .iter()
             .map(|(k, v)| (k.to_string(), v.as_object().cloned().expect("an object")))
             .collect(),
+        diagram: Some("<bpmn:definitions/>".into()),
     }
 }
 
@@ -1413,9 +1415,21 @@ fn forms_are_registered_with_their_definition_and_read_as_the_task_or_start_allo
         .expect("q")
         .expect("a start form");
     assert_eq!(serde_json::Value::Object(start_form.form), start);
-    // The list of definitions does not carry the forms.
+    // The list of definitions does not carry the forms nor the diagram.
     let listed = query::startable_process_definitions(&conn, &alice()).expect("q");
     assert!(listed[0].forms.is_empty());
+    assert!(listed[0].diagram.is_none());
+    // The diagram, with where the task stands, for who may see the task.
+    let diagram = query::task_diagram(&conn, &alice(), "t-1")
+        .expect("q")
+        .expect("a diagram");
+    assert_eq!(
+        (diagram.element_id.as_str(), diagram.xml.as_str()),
+        ("approve", "<bpmn:definitions/>")
+    );
+    assert!(query::task_diagram(&conn, &bob, "t-1")
+        .expect("q")
+        .is_none());
 
     // A redeployment with other forms replaces them.
     let approve2 = json!({"components": [{"type": "textarea", "key": "comment"}]});

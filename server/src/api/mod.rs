@@ -185,7 +185,7 @@ impl FromRequestParts<AppState> for Application {
         tasks::attribute_names, tasks::attribute_values,
         tasks::claim, tasks::unclaim, tasks::complete, tasks::defer, tasks::undefer, tasks::assign,
         requests::list_requests, requests::get_request,
-        business::data_entries, business::data_entry, business::process_definitions, business::start_form, business::start, tasks::task_form, tasks::task_timeline, tasks::completed_tasks, filters::list_filters, filters::save_filter, filters::update_filter, filters::delete_filter, business::me,
+        business::data_entries, business::data_entry, business::process_definitions, business::start_form, business::start, tasks::task_form, tasks::task_timeline, tasks::task_diagram, tasks::completed_tasks, filters::list_filters, filters::save_filter, filters::update_filter, filters::delete_filter, business::me,
         outcomes::list_outcomes, outcomes::stream_outcomes,
         streams::stream_tasks,
         ingestion::engine_events, ingestion::resync_page, ingestion::commands, ingestion::interactions,
@@ -232,6 +232,7 @@ pub fn routes(state: AppState, max_body: usize) -> Router {
         .route("/tasks/{id}/data-entries", get(tasks::task_data_entries))
         .route("/tasks/{id}/form", get(tasks::task_form))
         .route("/tasks/{id}/timeline", get(tasks::task_timeline))
+        .route("/tasks/{id}/diagram", get(tasks::task_diagram))
         .route("/completed-tasks", get(tasks::completed_tasks))
         .route("/tasks/{id}/claim", post(tasks::claim))
         .route("/tasks/{id}/unclaim", post(tasks::unclaim))

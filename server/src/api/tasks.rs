@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use taskpool_core::model::{DataEntry, Task};
 use taskpool_core::query::{
-    ActionRequest, CompletedPage, FormDocument, TaskPage, TimelineEntry, Viewer,
+    ActionRequest, CompletedPage, Diagram, FormDocument, TaskPage, TimelineEntry, Viewer,
 };
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
 use taskpool_node::node::{NodeError, TaskAction, TaskpoolNode};
@@ -116,6 +116,24 @@ pub async fn completed_tasks(
     Ok(Json(
         state
             .blocking(move |n| n.completed_tasks(&viewer, offset, limit))
+            .await?,
+    ))
+}
+
+/// The diagram of a task's process (BPMN 2.0 XML, registered by its application with the
+/// process definition) and the element the task stands at; 404 `no-diagram` when none
+/// was registered.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/diagram", tag = "tasks", params(("id" = String, Path)),
+    responses((status = 200, body = Diagram), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn task_diagram(
+    State(state): State<AppState>,
+    User(viewer): User,
+    _: NoQuery,
+    Path(id): Path<String>,
+) -> Result<Json<Diagram>, Problem> {
+    Ok(Json(
+        state
+            .blocking(move |n| n.task_diagram(&viewer, &id))
             .await?,
     ))
 }

@@ -161,6 +161,10 @@ impl EmbeddedBackend {
                 self.blocking(move |n| Ok(n.task_timeline(&viewer, &id)?))
                     .await?,
             ),
+            Request::Diagram { id } => Answer::Diagram(Box::new(
+                self.blocking(move |n| Ok(n.task_diagram(&viewer, &id)?))
+                    .await?,
+            )),
             Request::Filters => Answer::Filters(
                 self.blocking(move |n| Ok(n.saved_filters(&viewer)?))
                     .await?,

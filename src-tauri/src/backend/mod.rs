@@ -15,7 +15,7 @@ use taskpool_collector::outcome_log::OutcomeRecord;
 use taskpool_core::live::{LiveItem, Snapshot};
 use taskpool_core::model::{DataEntry, Payload, ProcessDefinition, Task};
 use taskpool_core::query::TaskPage;
-use taskpool_core::query::{ActionRequest, CompletedPage, FormDocument, TimelineEntry};
+use taskpool_core::query::{ActionRequest, CompletedPage, Diagram, FormDocument, TimelineEntry};
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
 use taskpool_node::filters::{FilterInput, SavedFilter};
 use taskpool_node::node::TaskAction;
@@ -114,6 +114,10 @@ pub enum Request {
     Timeline {
         id: String,
     },
+    /// The diagram of a task's process, with where the task stands.
+    Diagram {
+        id: String,
+    },
     /// My saved filters, each with its count.
     Filters,
     SaveFilter {
@@ -148,6 +152,7 @@ pub enum Answer {
     Filters(Vec<SavedFilter>),
     Completed(CompletedPage),
     Timeline(Vec<TimelineEntry>),
+    Diagram(Box<Diagram>),
     Filter(Box<SavedFilter>),
     /// Done, nothing to tell (a deletion).
     Done,

@@ -192,6 +192,7 @@ impl RemoteBackend {
             Request::Filters => Answer::Filters(self.get(token, &url).await?),
             Request::CompletedTasks { .. } => Answer::Completed(self.get(token, &url).await?),
             Request::Timeline { .. } => Answer::Timeline(self.get(token, &url).await?),
+            Request::Diagram { .. } => Answer::Diagram(self.get(token, &url).await?),
             Request::SaveFilter { input } | Request::UpdateFilter { input, .. } => Answer::Filter(
                 Box::new(self.send(token, method, &url, Some(&input)).await?),
             ),
@@ -307,6 +308,7 @@ fn route(request: &Request) -> (reqwest::Method, &'static str) {
         Request::Filters => (Method::GET, "/api/v1/filters"),
         Request::CompletedTasks { .. } => (Method::GET, "/api/v1/completed-tasks"),
         Request::Timeline { .. } => (Method::GET, "/api/v1/tasks/{id}/timeline"),
+        Request::Diagram { .. } => (Method::GET, "/api/v1/tasks/{id}/diagram"),
         Request::SaveFilter { .. } => (Method::POST, "/api/v1/filters"),
         Request::UpdateFilter { .. } => (Method::PUT, "/api/v1/filters/{id}"),
         Request::DeleteFilter { .. } => (Method::DELETE, "/api/v1/filters/{id}"),
@@ -343,6 +345,7 @@ fn path(request: &Request) -> Result<String, Problem> {
         | Request::Start { id, .. }
         | Request::UpdateFilter { id, .. }
         | Request::Timeline { id }
+        | Request::Diagram { id }
         | Request::DeleteFilter { id }
         | Request::Act { id, .. } => template.replace("{id}", &enc(id)),
         Request::AttributeValues { name } => template.replace("{name}", &enc(name)),
@@ -603,6 +606,7 @@ mod tests {
             Request::DeleteFilter { id: id() },
             Request::CompletedTasks { offset: 200 },
             Request::Timeline { id: id() },
+            Request::Diagram { id: id() },
         ];
         for action in [
             TaskAction::Claim,
@@ -632,7 +636,7 @@ mod tests {
         ))
         .expect("the API document");
         let requests = every_request();
-        assert_eq!(requests.len(), 25, "a request of each kind");
+        assert_eq!(requests.len(), 26, "a request of each kind");
         for request in &requests {
             let (method, template) = route(request);
             let operation = &document["paths"][template][method.as_str().to_ascii_lowercase()];
@@ -670,6 +674,10 @@ mod tests {
         );
         assert_eq!(
             path(&requests[19]).expect("path"),
+            "/api/v1/tasks/a%2Fb/diagram"
+        );
+        assert_eq!(
+            path(&requests[20]).expect("path"),
             "/api/v1/tasks/a%2Fb/claim?wait=true"
         );
     }

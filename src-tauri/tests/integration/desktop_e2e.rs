@@ -395,18 +395,19 @@ async fn inbox_features(c: &Client, id: &str, user: &str) -> Res {
 
     click(c, "[data-testid=page-processes]").await?;
     click(c, "[data-testid=choose-handle-incident]").await?;
-    // A required field left empty blocks the start.
-    click(c, "[data-testid=start]").await?;
-    wait_text(c, "[data-testid=start-message]", "What is wrong?").await?;
-    let title = format!("Window e2e: beamer of {user}");
-    c.wait()
+    // The start form is there (Start waits for it).
+    let title_input = c
+        .wait()
         .at_most(WAIT)
         .for_element(Locator::Css(
             "[data-testid=start-panel] input[id$='-title']",
         ))
-        .await?
-        .send_keys(&title)
         .await?;
+    // A required field left empty blocks the start.
+    click(c, "[data-testid=start]").await?;
+    wait_text(c, "[data-testid=start-message]", "What is wrong?").await?;
+    let title = format!("Window e2e: beamer of {user}");
+    title_input.send_keys(&title).await?;
     click(c, "[data-testid=start-panel] input[type=radio][id$='-1']").await?;
     click(c, "[data-testid=start]").await?;
     wait_text(c, "[data-testid=detail] h2", &title).await?;

@@ -11,7 +11,7 @@ use taskpool_core::command_gateway::{BatchOutcome, CommandOutcome};
 use taskpool_core::live::{LiveItem, Snapshot};
 use taskpool_core::model::{DataEntry, ProcessDefinition, Task};
 use taskpool_core::query::{
-    CompletedPage, FormDocument, ProcessInstanceSummary, TaskPage, TimelineEntry,
+    CompletedPage, Diagram, FormDocument, ProcessInstanceSummary, TaskPage, TimelineEntry,
 };
 use taskpool_desktop::backend::{Answer, Request, StreamMessage};
 use taskpool_desktop::commands::{AppInfo, SettingsInput};
@@ -57,6 +57,7 @@ fn the_ui_types_are_current() {
     SavedFilter::export_all(&cfg).expect("SavedFilter");
     CompletedPage::export_all(&cfg).expect("CompletedPage");
     TimelineEntry::export_all(&cfg).expect("TimelineEntry");
+    Diagram::export_all(&cfg).expect("Diagram");
     FilterInput::export_all(&cfg).expect("FilterInput");
     ProcessInstanceSummary::export_all(&cfg).expect("ProcessInstanceSummary");
     OutcomeRecord::export_all(&cfg).expect("OutcomeRecord");

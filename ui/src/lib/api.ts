@@ -6,6 +6,7 @@ import type { ActionResponse } from './generated/ActionResponse';
 import type { SavedFilter } from './generated/SavedFilter';
 import type { CompletedPage } from './generated/CompletedPage';
 import type { TimelineEntry } from './generated/TimelineEntry';
+import type { Diagram } from './generated/Diagram';
 import type { SavedFilterCalls } from './state/saved-filters.svelte';
 import type { ApplicationCount } from './generated/ApplicationCount';
 import type { TaskAction } from './generated/TaskAction';
@@ -87,6 +88,16 @@ export const completedTasks = (s: Session, offset = 0): Promise<CompletedPage> =
 
 /** What happened to a task I may see, oldest first. */
 export const timeline = (s: Session, id: string): Promise<TimelineEntry[]> => transport.request(s, { kind: 'timeline', id });
+
+/** The diagram of a task's process, with where the task stands; null when none was registered. */
+export const diagram = async (s: Session, id: string): Promise<Diagram | null> => {
+  try {
+    return await transport.request<Diagram>(s, { kind: 'diagram', id });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404 && e.problem.type.endsWith('/no-diagram')) return null;
+    throw e;
+  }
+};
 
 /** My saved filters, with their counts; saving, changing and deleting them. */
 export const savedFilters = (s: Session): SavedFilterCalls => ({

@@ -4,6 +4,7 @@ import type { ActionResponse } from "./ActionResponse";
 import type { ApplicationCount } from "./ApplicationCount";
 import type { CompletedPage } from "./CompletedPage";
 import type { DataEntry } from "./DataEntry";
+import type { Diagram } from "./Diagram";
 import type { FormDocument } from "./FormDocument";
 import type { OutcomeRecord } from "./OutcomeRecord";
 import type { ProcessDefinition } from "./ProcessDefinition";
@@ -15,4 +16,4 @@ import type { TimelineEntry } from "./TimelineEntry";
 /**
  * The answer to a [`Request`]: the documents the server sends for it, typed.
  */
-export type Answer = TaskPage | Task | Array<DataEntry> | Array<ProcessDefinition> | FormDocument | Array<SavedFilter> | CompletedPage | Array<TimelineEntry> | SavedFilter | null | Array<ApplicationCount> | Array<string> | Array<OutcomeRecord> | Array<ActionRequest> | ActionResponse;
+export type Answer = TaskPage | Task | Array<DataEntry> | Array<ProcessDefinition> | FormDocument | Array<SavedFilter> | CompletedPage | Array<TimelineEntry> | Diagram | SavedFilter | null | Array<ApplicationCount> | Array<string> | Array<OutcomeRecord> | Array<ActionRequest> | ActionResponse;

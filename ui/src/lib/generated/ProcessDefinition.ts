@@ -9,4 +9,9 @@ export type ProcessDefinition = { id: string, key: string, version: number, appl
  * `startFormKey`), versioned with it. Kept in the view beside the definition, not in
  * the definitions' list.
  */
-forms?: Record<string, Record<string, unknown>>, };
+forms?: Record<string, Record<string, unknown>>, 
+/**
+ * The process model as BPMN 2.0 XML with its diagram (what the Camunda Modeler
+ * saves): the window draws it and marks where a task stands.
+ */
+diagram?: string, };

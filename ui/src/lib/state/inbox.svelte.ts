@@ -14,6 +14,7 @@ import type { SavedFilter } from '../generated/SavedFilter';
 import { SavedFilters } from './saved-filters.svelte';
 import type { CompletedTask } from '../generated/CompletedTask';
 import type { TimelineEntry } from '../generated/TimelineEntry';
+import type { Diagram } from '../generated/Diagram';
 import type { ActionRequest, Action, DataEntry, FormDocument, OutcomeRecord, ProcessDefinition, QuickView, TaskAction, TaskListParams } from '../types';
 
 export type Page = 'inbox' | 'completed' | 'data' | 'processes';
@@ -53,6 +54,8 @@ export class InboxPage {
   completedTotal = $state(0);
   completedId = $state<string | null>(null);
   completedTimeline = $state<TimelineEntry[]>([]);
+  /** The selected task's process diagram (loaded when its section opens). */
+  detailDiagram = $state<Diagram | null>(null);
   /** The selected task's timeline. */
   detailTimeline = $state<TimelineEntry[]>([]);
   /** My saved filters (made at sign-in). */
@@ -60,6 +63,8 @@ export class InboxPage {
   /** The definition being started, its start form, and how the start went. */
   starting = $state<ProcessDefinition | null>(null);
   startForm = $state<FormDocument | null>(null);
+  /** The start form is on its way (nothing may be started before it is there). */
+  startFormLoading = $state(false);
   startPending = $state(false);
   startMessage = $state('');
   /** The selected task's form (null: none registered, or not loaded yet). */
@@ -251,6 +256,7 @@ export class InboxPage {
     const s = this.session;
     this.detailForm = null;
     this.detailTimeline = [];
+    this.detailDiagram = null;
     if (s && id) {
       // Answers for a task no longer selected are dropped (they may come in any order).
       api
@@ -292,6 +298,19 @@ export class InboxPage {
     }
   }
 
+  /** Loads the selected task's process diagram. */
+  loadDiagram() {
+    const s = this.session;
+    const id = this.selectedId;
+    if (!s || !id) return;
+    api
+      .diagram(s, id)
+      .then((d) => {
+        if (this.selectedId === id) this.detailDiagram = d;
+      })
+      .catch((e: Error) => (this.message = e.message));
+  }
+
   /** What a task is called, as far as this page knows (its id otherwise). */
   taskName(id: string): string {
     return this.inbox.rows.find((r) => r.task.id === id)?.task.name ?? this.completed.find((c) => c.task.id === id)?.task.name ?? id;
@@ -331,11 +350,14 @@ export class InboxPage {
     this.startMessage = '';
     const s = this.session;
     if (!s || !d) return;
+    this.startFormLoading = true;
     try {
       const form = await api.startForm(s, d.id);
       if (this.starting?.id === d.id) this.startForm = form;
     } catch (e) {
       this.startMessage = `the start form cannot be loaded: ${(e as Error).message}`;
+    } finally {
+      if (this.starting?.id === d.id) this.startFormLoading = false;
     }
   }
 

@@ -61,6 +61,8 @@ export async function send(api: ReturnType<typeof apiClient>, s: Session, r: Req
       return answer(await api.GET('/api/v1/requests', { params: { query: { limit: 100 } }, headers }));
     case 'completedTasks':
       return answer(await api.GET('/api/v1/completed-tasks', { params: { query: { limit: 200, offset: r.offset } }, headers }));
+    case 'diagram':
+      return answer(await api.GET('/api/v1/tasks/{id}/diagram', { params: { path: { id: r.id } }, headers }));
     case 'timeline':
       return answer(await api.GET('/api/v1/tasks/{id}/timeline', { params: { path: { id: r.id } }, headers }));
     case 'filters':
