@@ -245,6 +245,16 @@ try {
   await bob.getByTestId('language').selectOption('en');
   step('switched to German: the inbox speaks German, also after a reload');
 
+  // Down to 1024 px wide, nothing needs sideways scrolling.
+  await bob.setViewportSize({ width: 1024, height: 768 });
+  await bob.getByTestId('page-inbox').click();
+  await bob.getByTestId('task-row').first().click();
+  await bob.screenshot({ path: join(shots, 'inbox-1024.png') });
+  const wide = await bob.evaluate(() => document.documentElement.scrollWidth);
+  if (wide > 1024) throw new Error(`at 1024 px the page is ${wide} px wide`);
+  await bob.setViewportSize({ width: 1400, height: 900 });
+  step('at 1024 px the inbox fits the window');
+
   // The same pages in the dark scheme.
   await alice.getByTestId('page-inbox').click();
   await alice.getByTestId('task-row').first().click();

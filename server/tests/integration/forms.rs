@@ -20,6 +20,8 @@ async fn forms_are_read_as_their_task_or_start_allows() {
         c.example = true;
     })
     .await;
+    // The example's starting set, once the view has it (under load it lags).
+    s.wait_for_view(s.server.node.head_position()).await;
     let alice = s.user("alice", &["approvers", "support"]);
     let outsider = s.user("dave", &["visitors"]);
 
@@ -83,7 +85,10 @@ async fn forms_are_read_as_their_task_or_start_allows() {
         .to_string();
     let mut task = task_json(&app, "formless", &["support"], &[], None);
     task["formKey"] = json!("nowhere");
-    s.engine(&app, json!([{"type": "taskCreated", "task": task}]), None)
+    let out = s
+        .engine(&app, json!([{"type": "taskCreated", "task": task}]), None)
+        .await;
+    s.wait_for_view(out["position"].as_i64().expect("position"))
         .await;
     let (status, problem) = json_of(s.get(&alice, "/api/v1/tasks/formless/form").await).await;
     assert_eq!(status, 404, "{problem}");

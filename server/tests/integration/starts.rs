@@ -20,6 +20,7 @@ async fn a_start_request_ends_in_the_engines_answer() {
         c.example = true;
     })
     .await;
+    s.wait_for_view(s.server.node.head_position()).await;
     let alice = s.user("alice", &["approvers", "support"]);
     let (_, definitions) = json_of(s.get(&alice, "/api/v1/process-definitions").await).await;
     let id = definitions
