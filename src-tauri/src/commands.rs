@@ -31,6 +31,8 @@ pub struct AppInfo {
     pub auto_user: Option<String>,
     /// Why the backend is not available.
     pub error: Option<String>,
+    /// The app's version (About).
+    pub version: String,
 }
 
 async fn info(state: &DesktopState) -> AppInfo {
@@ -46,6 +48,7 @@ async fn info(state: &DesktopState) -> AppInfo {
         session: lock(&state.session).clone(),
         auto_user: state.launch.user.clone(),
         error: lock(&state.backend_error).clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
     }
 }
 
@@ -189,6 +192,24 @@ pub async fn stream_outcomes(
 #[tauri::command]
 pub fn close_stream(state: State<'_, DesktopState>, id: u32) {
     lock(&state.streams).remove(&id);
+}
+
+/// How many tasks arrived for me while the window was not looked at: the window's title
+/// says it (`Taskpool (3)`), and the dock or launcher badge where the desktop has one.
+#[tauri::command]
+pub fn set_unseen(window: tauri::WebviewWindow, count: u32) {
+    let title = match count {
+        0 => "Taskpool".to_string(),
+        n => format!("Taskpool ({n})"),
+    };
+    if let Err(e) = window.set_title(&title) {
+        tracing::debug!(error = %e, "the window title could not be set");
+    }
+    // Not every desktop has badges (most Linux desktops do not): the title says it anyway.
+    let badge = (count > 0).then_some(i64::from(count));
+    if let Err(e) = window.set_badge_count(badge) {
+        tracing::debug!(error = %e, "no badge on this desktop");
+    }
 }
 
 /// The window painted its first inbox: with `--startup-report`, the figures are written

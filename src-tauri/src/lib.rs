@@ -56,6 +56,7 @@ pub fn builder(state: DesktopState) -> tauri::Builder<tauri::Wry> {
             commands::stream_outcomes,
             commands::close_stream,
             commands::first_paint,
+            commands::set_unseen,
         ])
 }
 

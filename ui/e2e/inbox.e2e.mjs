@@ -245,6 +245,12 @@ try {
   await bob.getByTestId('language').selectOption('en');
   step('switched to German: the inbox speaks German, also after a reload');
 
+  // About says which inbox this is.
+  await bob.getByTestId('about').click();
+  await bob.getByTestId('about-version').filter({ hasText: /Version \d+\.\d+\.\d+/ }).waitFor({ timeout: 5000 });
+  await bob.getByTestId('about-close').click();
+  step('About names the version');
+
   // Down to 1024 px wide, nothing needs sideways scrolling.
   await bob.setViewportSize({ width: 1024, height: 768 });
   await bob.getByTestId('page-inbox').click();

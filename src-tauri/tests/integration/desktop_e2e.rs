@@ -286,7 +286,7 @@ async fn refused_claim(c: &Client) -> Res {
     let id = first_attr(c, "[data-testid=task-row]", "data-task-id").await?;
     click(
         c,
-        &format!("[data-testid=task-row][data-task-id='{id}'] td"),
+        &format!("[data-testid=task-row][data-task-id='{id}'] td.col-name"),
     )
     .await?;
     click(c, "[data-testid=action-claim]").await?;
@@ -319,7 +319,7 @@ async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
     let id = first_attr(c, "[data-testid=task-row]", "data-task-id").await?;
     click(
         c,
-        &format!("[data-testid=task-row][data-task-id='{id}'] td"),
+        &format!("[data-testid=task-row][data-task-id='{id}'] td.col-name"),
     )
     .await?;
     click(c, "[data-testid=action-claim]").await?;
@@ -335,7 +335,7 @@ async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
     .await?;
     click(c, "[data-testid=view-mine]").await?;
     // (A table row is not interactable for WebKitWebDriver; its cells are.)
-    click(c, &format!("{claimed_row} td")).await?;
+    click(c, &format!("{claimed_row} td.col-name")).await?;
     if let Some(prefix) = shots {
         screenshot(c, &format!("{prefix}-inbox.png")).await?;
     }
@@ -443,6 +443,15 @@ async fn inbox_features(c: &Client, id: &str, user: &str) -> Res {
     language.select_by_value("en").await?;
     wait_text(c, "[data-testid=page-inbox]", "Inbox").await?;
     eprintln!("e2e: the window speaks German, and English again");
+    click(c, "[data-testid=about]").await?;
+    wait_text(
+        c,
+        "[data-testid=about-version]",
+        &format!("Version {}", env!("CARGO_PKG_VERSION")),
+    )
+    .await?;
+    click(c, "[data-testid=about-close]").await?;
+    eprintln!("e2e: About names the app's version");
     Ok(())
 }
 

@@ -18,4 +18,8 @@ autoUser: string | null,
 /**
  * Why the backend is not available.
  */
-error: string | null, };
+error: string | null, 
+/**
+ * The app's version (About).
+ */
+version: string, };

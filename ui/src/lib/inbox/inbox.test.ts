@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { addClause, changedValues, fieldsOf, fittingActions, fits, priorityLabel, relativeDue, answerMessage, upsertRequest, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from '.';
+import { addClause, titleWith, unseenAfter, changedValues, fieldsOf, fittingActions, fits, priorityLabel, relativeDue, answerMessage, upsertRequest, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from '.';
 import type { SortKey } from '.';
-import type { Task } from '../types';
+import type { LiveItem, Task } from '../types';
 
 function task(id: string, due?: string, extra: Partial<Task> = {}): Task {
   return {
@@ -244,5 +244,17 @@ describe('presenting a task', () => {
     expect(relativeDue(new Date(2026, 11, 6, 9, 0).toISOString(), now, 'de')?.text).toBe('in 3 Tagen');
     expect(relativeDue(null, now, 'en')).toBeNull();
     expect(relativeDue('not a date', now, 'en')).toBeNull();
+  });
+});
+
+describe('tasks arriving unseen', () => {
+  const entered: LiveItem = { change: 'entered', position: 1, task: task('a') };
+  const left: LiveItem = { change: 'left', position: 2, taskId: 'a' };
+  it('counts tasks that enter while the window is not looked at, nothing else', () => {
+    expect(unseenAfter(0, entered, false)).toBe(1);
+    expect(unseenAfter(1, entered, true)).toBe(1);
+    expect(unseenAfter(1, left, false)).toBe(1);
+    expect(titleWith('Taskpool', 0)).toBe('Taskpool');
+    expect(titleWith('Taskpool', 3)).toBe('(3) Taskpool');
   });
 });

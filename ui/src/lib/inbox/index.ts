@@ -10,3 +10,4 @@ export * from './pending';
 export * from './query';
 export * from './requests';
 export * from './sort';
+export * from './unseen';

@@ -5,7 +5,7 @@
 
 import { tick } from 'svelte';
 import * as api from '../api';
-import { addClause, answerMessage, parseSortParam, upsertRequest, appendPage, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, refreshDelay, settlePending, sortParam, sortRows, startPending, toggleSort } from '../inbox';
+import { addClause, answerMessage, parseSortParam, titleWith, unseenAfter, upsertRequest, appendPage, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, refreshDelay, settlePending, sortParam, sortRows, startPending, toggleSort } from '../inbox';
 import type { Inbox, Pending, SortField, SortKey } from '../inbox';
 import type { AppInfo } from '../generated/AppInfo';
 import type { ApplicationCount } from '../generated/ApplicationCount';
@@ -49,6 +49,8 @@ export class InboxPage {
   involvedOnly = $state(false);
   definitions = $state<ProcessDefinition[]>([]);
   detailEntries = $state<DataEntry[]>([]);
+  /** Tasks that entered the list while the window was not looked at. */
+  unseen = $state(0);
   /** The history: my completed tasks, the one chosen and its timeline. */
   completed = $state<CompletedTask[]>([]);
   completedTotal = $state(0);
@@ -196,6 +198,7 @@ export class InboxPage {
       },
       live: (item) => {
         this.inbox = applyLive(this.inbox, item);
+        this.#setUnseen(unseenAfter(this.unseen, item, looking()));
         if (this.#markTimer) clearTimeout(this.#markTimer);
         this.#markTimer = setTimeout(() => (this.inbox = clearMarks(this.inbox)), 2500);
         this.#refreshCountsSoon(s);
@@ -296,6 +299,18 @@ export class InboxPage {
       this.completedTotal = page.total;
       if (this.completedId && !page.tasks.some((c) => c.task.id === this.completedId)) this.completedId = null;
     }
+  }
+
+  /** The window is looked at again: nothing is unseen. */
+  seen() {
+    if (this.unseen > 0) this.#setUnseen(0);
+  }
+
+  #setUnseen(n: number) {
+    if (n === this.unseen) return;
+    this.unseen = n;
+    if (typeof document !== 'undefined') document.title = titleWith('Taskpool inbox', n);
+    if (api.desktop) void api.app.setUnseen(n).catch(() => {});
   }
 
   /** Loads the selected task's process diagram. */
@@ -433,4 +448,9 @@ export class InboxPage {
     this.#outcomeStream?.close();
     this.#stream = this.#outcomeStream = null;
   }
+}
+
+/** Someone looks at the window: it is visible and has the focus. */
+function looking(): boolean {
+  return typeof document === 'undefined' || (document.visibilityState === 'visible' && document.hasFocus());
 }

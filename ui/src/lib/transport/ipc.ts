@@ -50,6 +50,8 @@ export const ipc: Transport & {
   saveSettings(input: SettingsInput): Promise<AppInfo>;
   logout(): Promise<void>;
   firstPaint(rows: number, total: number): Promise<void>;
+  /** How many tasks arrived unseen (the window's title and badge). */
+  setUnseen(count: number): Promise<void>;
 } = {
   desktop: true,
 
@@ -82,4 +84,5 @@ export const ipc: Transport & {
   saveSettings: (input: SettingsInput) => command<AppInfo>('save_settings', { input }),
   logout: () => command<void>('logout'),
   firstPaint: (rows: number, total: number) => command<void>('first_paint', { rows, total }),
+  setUnseen: (count: number) => command<void>('set_unseen', { count }),
 };
