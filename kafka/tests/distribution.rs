@@ -73,6 +73,39 @@ fn consume_until(consumer: &mut TasklistConsumer, applied: i64) {
     }
 }
 
+/// SIGKILLs what `spawn` starts ten times, each a few milliseconds after `progress`
+/// moved (so that the kill lands while it works); at least five kills must land
+/// mid-stream (progress moved, and short of `head`).
+fn kill_ten_times_mid_stream(
+    what: &str,
+    head: i64,
+    progress: impl Fn() -> i64,
+    mut spawn: impl FnMut() -> std::process::Child,
+) {
+    let mut rng = rand::thread_rng();
+    let mut kills_mid_stream = 0;
+    for round in 0..10 {
+        let before = progress();
+        let mut child = spawn();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while progress() == before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(rand::Rng::gen_range(&mut rng, 0..25)));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        let after = progress();
+        if after > before && after < head {
+            kills_mid_stream += 1;
+        }
+        eprintln!("round {round}: {what} {before} -> {after} of {head} when killed");
+    }
+    assert!(
+        kills_mid_stream >= 5,
+        "only {kills_mid_stream} kills landed mid-stream"
+    );
+}
+
 #[test]
 fn a_kafka_fed_view_equals_a_rebuild_and_duplicates_change_nothing() {
     let broker = TestBroker::start();
@@ -218,17 +251,14 @@ fn a_consumer_killed_mid_batch_ten_times_ends_equal_to_a_rebuild() {
         .expect("publish");
     let view_path = dir.path().join("node.db");
     let bin = env!("CARGO_BIN_EXE_taskpool-kafka-consume");
-    let mut rng = rand::thread_rng();
     let applied_now = || {
         View::open(&view_path)
             .and_then(|v| v.connect())
             .and_then(|c| view::checkpoint(&c, taskpool_core::projector::TASKLIST_PROJECTOR))
             .unwrap_or(0)
     };
-    let mut kills_mid_stream = 0;
-    for round in 0..10 {
-        let before = applied_now();
-        let mut child = Command::new(bin)
+    kill_ten_times_mid_stream("applied", head, applied_now, || {
+        Command::new(bin)
             // A slow node (200 messages a transaction, 10 ms between), so that kills land
             // mid-stream and often mid-transaction, however fast or loaded the machine.
             .args([
@@ -244,25 +274,8 @@ fn a_consumer_killed_mid_batch_ten_times_ends_equal_to_a_rebuild() {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("consumer starts");
-        // Kill once it is applying: a few milliseconds after its first new batch.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while applied_now() == before && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        std::thread::sleep(Duration::from_millis(rand::Rng::gen_range(&mut rng, 0..25)));
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reaped");
-        let after = applied_now();
-        if after > before && after < head {
-            kills_mid_stream += 1;
-        }
-        eprintln!("round {round}: {before} -> {after} of {head} applied when killed");
-    }
-    assert!(
-        kills_mid_stream >= 5,
-        "only {kills_mid_stream} kills landed mid-stream"
-    );
+            .expect("consumer starts")
+    });
     let status = Command::new(bin)
         .args([
             "--brokers",
@@ -446,32 +459,13 @@ fn a_publisher_killed_mid_batch_ten_times_publishes_everything_and_the_view_equa
             .stderr(Stdio::null());
         c
     };
-    let mut rng = rand::thread_rng();
-    let mut kills_mid_stream = 0;
-    for round in 0..10 {
-        let before = checkpoint_now();
-        // A slow publisher (50 events a batch, 10 ms between), so that kills land while
-        // it has events in flight, however fast or loaded the machine.
-        let mut child = publisher(&["--batch", "50", "--pause-ms", "10"])
+    // A slow publisher (50 events a batch, 10 ms between), so that kills land while it
+    // has events in flight, however fast or loaded the machine.
+    kill_ten_times_mid_stream("checkpoint", head, checkpoint_now, || {
+        publisher(&["--batch", "50", "--pause-ms", "10"])
             .spawn()
-            .expect("publisher starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while checkpoint_now() == before && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        std::thread::sleep(Duration::from_millis(rand::Rng::gen_range(&mut rng, 0..25)));
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reaped");
-        let after = checkpoint_now();
-        if after > before && after < head {
-            kills_mid_stream += 1;
-        }
-        eprintln!("round {round}: checkpoint {before} -> {after} of {head} when killed");
-    }
-    assert!(
-        kills_mid_stream >= 5,
-        "only {kills_mid_stream} kills landed mid-stream"
-    );
+            .expect("publisher starts")
+    });
     let status = publisher(&["--until-done"])
         .status()
         .expect("publisher runs");

@@ -88,6 +88,21 @@ pub struct SavedFilter {
     pub count: u64,
 }
 
+impl SavedFilter {
+    /// The filter saved under `id` (its count not yet known).
+    fn of(id: uuid::Uuid, input: FilterInput) -> Self {
+        Self {
+            id,
+            name: input.name,
+            view: input.view,
+            filter: input.filter,
+            search: input.search,
+            sort: input.sort,
+            count: 0,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FilterStoreError {
     #[error("saved filters: {0}")]
@@ -223,15 +238,7 @@ impl FilterStore {
         if inserted == 0 {
             return Err(FilterStoreError::NameTaken(input.name));
         }
-        Ok(SavedFilter {
-            id,
-            name: input.name,
-            view: input.view,
-            filter: input.filter,
-            search: input.search,
-            sort: input.sort,
-            count: 0,
-        })
+        Ok(SavedFilter::of(id, input))
     }
 
     /// Changes (renames, or saves anew under its name) one of `user`'s filters.
@@ -269,15 +276,7 @@ impl FilterStore {
         if changed == 0 {
             return Err(FilterStoreError::NotFound);
         }
-        Ok(SavedFilter {
-            id,
-            name: input.name,
-            view: input.view,
-            filter: input.filter,
-            search: input.search,
-            sort: input.sort,
-            count: 0,
-        })
+        Ok(SavedFilter::of(id, input))
     }
 
     /// Deletes one of `user`'s filters.

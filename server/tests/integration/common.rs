@@ -143,6 +143,12 @@ impl TestServer {
     }
 }
 
+/// An answer's status and JSON body (`null` when it has none).
+pub async fn json_of(resp: Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
 pub fn task_json(
     app: &str,
     id: &str,

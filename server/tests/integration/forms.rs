@@ -5,13 +5,8 @@
 
 use crate::common;
 
-use common::{task_json, TestServer};
-use serde_json::{json, Value};
-
-async fn json_of(resp: reqwest::Response) -> (u16, Value) {
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
+use common::{json_of, task_json, TestServer};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forms_are_read_as_their_task_or_start_allows() {

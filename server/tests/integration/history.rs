@@ -4,13 +4,8 @@
 
 use crate::common;
 
-use common::TestServer;
-use serde_json::{json, Value};
-
-async fn json_of(resp: reqwest::Response) -> (u16, Value) {
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
+use common::{json_of, TestServer};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_completed_task_keeps_its_timeline_for_those_who_could_see_it() {

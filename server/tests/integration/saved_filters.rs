@@ -3,13 +3,8 @@
 
 use crate::common;
 
-use common::{task_json, TestServer};
+use common::{json_of, task_json, TestServer};
 use serde_json::{json, Value};
-
-async fn json_of(resp: reqwest::Response) -> (u16, Value) {
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saved_filters_are_mine_counted_and_kept() {
