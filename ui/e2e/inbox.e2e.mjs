@@ -271,6 +271,16 @@ try {
     await accessible(page, `the ${name} in the dark scheme`);
     await page.emulateMedia({ colorScheme: 'light' });
   }
+  // Every other page, dark.
+  await bob.emulateMedia({ colorScheme: 'dark' });
+  for (const [testId, name] of [['page-completed', 'completed'], ['page-processes', 'start'], ['page-data', 'business-data']]) {
+    await bob.getByTestId(testId).click();
+    await bob.waitForTimeout(300);
+    await bob.screenshot({ path: join(shots, `${name}-dark.png`) });
+    await accessible(bob, `the ${name} page in the dark scheme`);
+  }
+  await bob.emulateMedia({ colorScheme: 'light' });
+  await bob.getByTestId('page-inbox').click();
 } catch (e) {
   failed = true;
   console.error('e2e failed:', e);

@@ -258,3 +258,14 @@ describe('tasks arriving unseen', () => {
     expect(titleWith('Taskpool', 3)).toBe('(3) Taskpool');
   });
 });
+
+describe('messages in the language in use', () => {
+  it('tells an answer in German, and in English again', async () => {
+    const { i18n } = await import('../i18n/index.svelte');
+    i18n.set('de');
+    expect(answerMessage('claim', 't1', {})).toBe('Übernahme von t1: erledigt');
+    expect(relativeDue(new Date(2026, 11, 4, 9, 0).toISOString(), new Date(2026, 11, 3, 10, 0), i18n.locale)?.text).toBe('morgen');
+    i18n.set('en');
+    expect(answerMessage('claim', 't1', {})).toBe('claim of t1: done');
+  });
+});

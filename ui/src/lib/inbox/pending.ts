@@ -1,6 +1,7 @@
 // A user's actions: the node's action a button sends, the pending ones until the
 // owning application answered, and what the user is told then.
 
+import { t } from '../i18n/index.svelte';
 import type { Action, Problem, TaskAction } from '../types';
 
 export interface Pending {
@@ -25,15 +26,21 @@ export function settlePending(pending: Pending[], taskId: string): Pending[] {
  */
 export function answerMessage(action: Action, taskId: string, answer: { problem?: Problem }): string {
   const p = answer.problem;
-  if (!p) return `${action} of ${taskId}: done`;
+  const verb = t(`verb.${action}`);
+  if (!p) return t('answer.done', { action: verb, task: taskId });
   switch (p.code) {
     case 'REQUEST_REJECTED':
-      return `${action} of ${taskId} refused by ${p.request?.applicationName ?? 'its application'}: ${p.detail}`;
+      return t('answer.rejectedBy', { action: verb, task: taskId, app: p.request?.applicationName ?? t('answer.itsApplication'), detail: p.detail });
     case 'REQUEST_EXPIRED':
-      return `${action} of ${taskId}: no answer (${p.detail})`;
+      return t('answer.expired', { action: verb, task: taskId, detail: p.detail });
     default:
-      return `${action} of ${taskId} refused: ${p.detail}${p.code ? ` (${p.code})` : ''}`;
+      return t('answer.refused', { action: verb, task: taskId, detail: p.detail, code: p.code ? ` (${p.code})` : '' });
   }
+}
+
+/** What the user is told while an action awaits its application's answer. */
+export function pendingMessage(action: Action, taskId: string): string {
+  return t('answer.pending', { action: t(`verb.${action}`), task: taskId });
 }
 
 /** The request of an action, from what the detail collected: the day a deferral ends, the values a completion sends (from the task's form or its field editor). */

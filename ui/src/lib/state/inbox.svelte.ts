@@ -5,13 +5,14 @@
 
 import { tick } from 'svelte';
 import * as api from '../api';
-import { addClause, answerMessage, parseSortParam, titleWith, unseenAfter, upsertRequest, appendPage, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, refreshDelay, settlePending, sortParam, sortRows, startPending, toggleSort } from '../inbox';
+import { addClause, answerMessage, pendingMessage, parseSortParam, titleWith, unseenAfter, upsertRequest, appendPage, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, refreshDelay, settlePending, sortParam, sortRows, startPending, toggleSort } from '../inbox';
 import type { Inbox, Pending, SortField, SortKey } from '../inbox';
 import type { AppInfo } from '../generated/AppInfo';
 import type { ApplicationCount } from '../generated/ApplicationCount';
 import type { SettingsInput } from '../generated/SettingsInput';
 import type { SavedFilter } from '../generated/SavedFilter';
 import { SavedFilters } from './saved-filters.svelte';
+import { t } from '../i18n/index.svelte';
 import type { CompletedTask } from '../generated/CompletedTask';
 import type { TimelineEntry } from '../generated/TimelineEntry';
 import type { Diagram } from '../generated/Diagram';
@@ -221,7 +222,7 @@ export class InboxPage {
     if (!s || !selected) return;
     const id = selected.id;
     this.pending = startPending(this.pending, id, action, Date.now());
-    this.message = `${action} of ${id}: pending`;
+    this.message = pendingMessage(action, id);
     try {
       const answer = await api.act(s, id, request);
       this.requests = upsertRequest(this.requests, answer.request);
@@ -283,7 +284,7 @@ export class InboxPage {
         .then((f) => {
           if (this.selectedId === id) this.detailForm = f;
         })
-        .catch((e: Error) => (this.message = `the form of ${id} cannot be loaded: ${e.message}`));
+        .catch((e: Error) => (this.message = t('form.loadFailed', { task: id, error: e.message })));
     } else this.detailEntries = [];
   }
 
@@ -370,7 +371,7 @@ export class InboxPage {
       const form = await api.startForm(s, d.id);
       if (this.starting?.id === d.id) this.startForm = form;
     } catch (e) {
-      this.startMessage = `the start form cannot be loaded: ${(e as Error).message}`;
+      this.startMessage = t('start.formFailed', { error: (e as Error).message });
     } finally {
       if (this.starting?.id === d.id) this.startFormLoading = false;
     }
@@ -384,11 +385,11 @@ export class InboxPage {
     const s = this.session;
     if (!s || this.startPending) return;
     this.startPending = true;
-    this.startMessage = `start of ${d.name}: pending`;
+    this.startMessage = t('start.pending', { name: d.name });
     try {
       const answer = await api.start(s, d.id, values);
       this.requests = upsertRequest(this.requests, answer.request);
-      this.startMessage = `start of ${d.name}: done`;
+      this.startMessage = t('start.done', { name: d.name });
       if (answer.task) {
         const id = answer.task.id;
         this.starting = null;
@@ -397,12 +398,12 @@ export class InboxPage {
         this.filter = this.text = '';
         this.connect();
         this.selectedId = id;
-        this.message = `started ${d.name}: ${answer.task.name}`;
+        this.message = t('start.started', { name: d.name, task: answer.task.name });
       }
     } catch (e) {
       const problem = e instanceof api.ApiError ? e.problem : { type: 'about:blank', title: 'Error', status: 0, detail: String(e) };
       if (problem.request) this.requests = upsertRequest(this.requests, problem.request);
-      this.startMessage = problem.code === 'REQUEST_REJECTED' ? `start of ${d.name} refused by ${problem.request?.applicationName ?? 'its application'}: ${problem.detail}` : `start of ${d.name} failed: ${problem.detail}`;
+      this.startMessage = problem.code === 'REQUEST_REJECTED' ? t('start.refusedBy', { name: d.name, app: problem.request?.applicationName ?? t('answer.itsApplication'), detail: problem.detail }) : t('start.failed', { name: d.name, detail: problem.detail });
     } finally {
       this.startPending = false;
     }
