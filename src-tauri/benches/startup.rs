@@ -27,8 +27,10 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// The app's data directory with `tasks` tasks of the example application, all visible
-/// to alice (candidates: her group approvers; some assigned to her), projected.
+/// The app's data directory with `tasks` tasks of an application of their own (`bench`:
+/// the embedded example application re-syncs its own tasks at every start and would
+/// delete tasks it never made), all visible to alice (candidates: her group approvers;
+/// some assigned to her), projected.
 fn prepare(dir: &Path, tasks: usize) -> Res {
     let generator = TaskGenerator::new(
         11,
@@ -39,7 +41,7 @@ fn prepare(dir: &Path, tasks: usize) -> Res {
         2,
     );
     tasks::prepare_once(dir, &dir.join("taskpool"), tasks, generator, |_| {
-        "example".to_string()
+        "bench".to_string()
     })
 }
 
@@ -63,7 +65,7 @@ fn main() -> Res {
             std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/taskpool-bench"))
         })
         .ok_or("no HOME")?;
-    let dir = cache.join(format!("desktop-{tasks}"));
+    let dir = cache.join(format!("desktop-{tasks}-bench"));
     prepare(&dir, tasks)?;
     let screen = display(150)?;
     let display = screen.name.clone();
