@@ -49,6 +49,14 @@ impl TestServer {
         }
     }
 
+    /// A server with the example application as its engine (no load generator), once
+    /// the view holds the application's starting set (under load it lags).
+    pub async fn with_example(data_dir: &Path) -> Self {
+        let s = Self::start_with(data_dir, |c| c.example = true).await;
+        s.wait_for_view(s.server.node.head_position()).await;
+        s
+    }
+
     pub async fn stop(self) {
         self.server.stop().await.expect("stops");
     }

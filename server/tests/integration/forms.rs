@@ -11,12 +11,7 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forms_are_read_as_their_task_or_start_allows() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let s = TestServer::start_with(dir.path(), |c| {
-        c.example = true;
-    })
-    .await;
-    // The example's starting set, once the view has it (under load it lags).
-    s.wait_for_view(s.server.node.head_position()).await;
+    let s = TestServer::with_example(dir.path()).await;
     let alice = s.user("alice", &["approvers", "support"]);
     let outsider = s.user("dave", &["visitors"]);
 

@@ -10,11 +10,7 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_completed_task_keeps_its_timeline_for_those_who_could_see_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let s = TestServer::start_with(dir.path(), |c| {
-        c.example = true;
-    })
-    .await;
-    s.wait_for_view(s.server.node.head_position()).await;
+    let s = TestServer::with_example(dir.path()).await;
     let bob = s.user("bob", &["support"]);
     let (_, page) = json_of(
         s.get(

@@ -11,11 +11,7 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_request_ends_in_the_engines_answer() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let s = TestServer::start_with(dir.path(), |c| {
-        c.example = true;
-    })
-    .await;
-    s.wait_for_view(s.server.node.head_position()).await;
+    let s = TestServer::with_example(dir.path()).await;
     let alice = s.user("alice", &["approvers", "support"]);
     let (_, definitions) = json_of(s.get(&alice, "/api/v1/process-definitions").await).await;
     let id = definitions

@@ -13,17 +13,3 @@ export function upsertRequest(list: ActionRequest[], r: ActionRequest): ActionRe
   const merged = known ? { ...known, ...r } : r;
   return [merged, ...rest].sort((a, b) => (b.requestedAt ?? '').localeCompare(a.requestedAt ?? '')).slice(0, REQUESTS_KEPT);
 }
-
-/** What a request's state reads as in the panel. */
-export function stateLabel(r: ActionRequest): string {
-  switch (r.state) {
-    case 'requested':
-      return 'pending';
-    case 'performed':
-      return 'done';
-    case 'rejected':
-      return 'refused';
-    case 'expired':
-      return 'no answer';
-  }
-}
