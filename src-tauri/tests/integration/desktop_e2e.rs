@@ -322,6 +322,14 @@ async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
         &format!("[data-testid=task-row][data-task-id='{id}'] td.col-name"),
     )
     .await?;
+    // Its form shows (read-only until claimed) once the detail has loaded.
+    wait_count(
+        c,
+        "[data-testid=form] input[type=radio]",
+        |n| n > 0,
+        "the triage form",
+    )
+    .await?;
     click(c, "[data-testid=action-claim]").await?;
     wait_text(c, "[data-testid=message]", &format!("claim of {id}: done")).await?;
     // Claimed: it left the claimable list, live.
