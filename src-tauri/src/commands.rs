@@ -163,11 +163,11 @@ pub async fn stream_tasks(
             let session = session.clone();
             Arc::new(move |m: StreamMessage| {
                 if let StreamMessage::Live { item } = &m {
-                    if let Some((title, body)) = crate::notify::notification_for(item, &session) {
-                        // The desktop's notification service may be slow or missing:
-                        // never on the stream's path.
+                    if let Some(notice) = crate::notify::notification_for(item, &session) {
+                        // The desktop's notification service may be slow or missing, and
+                        // showing waits for a click: never on the stream's path.
                         let notifier = notifier.clone();
-                        tauri::async_runtime::spawn_blocking(move || notifier(&title, &body));
+                        tauri::async_runtime::spawn_blocking(move || notifier(&notice));
                     }
                 }
                 to_window(m)

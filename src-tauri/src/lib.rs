@@ -5,7 +5,7 @@
 //! The map: [`backend`] (the interface and its two implementations), [`commands`] (the
 //! Tauri commands that adapt it), [`state`] (settings, backend, session, streams),
 //! [`settings`] (stored settings), [`notify`] (which changes become notifications),
-//! [`startup`] (start-up figures).
+//! [`startup`] (start-up figures), [`window_state`] (size and position between launches).
 
 // Backends return `Result<_, Problem>` (the node's problem document, about 160 bytes): it
 // is built at most once per failed call, not worth boxing.
@@ -17,11 +17,11 @@ pub mod notify;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod window_state;
 
 use std::sync::Arc;
 
 use tauri::Manager;
-use tauri_plugin_notification::NotificationExt;
 
 pub use state::{DesktopState, Launch};
 
@@ -32,18 +32,13 @@ pub fn builder(state: DesktopState) -> tauri::Builder<tauri::Wry> {
         .manage(state)
         .setup(|app| {
             let handle = app.handle().clone();
-            let notifier: state::Notifier = Arc::new(move |title: &str, body: &str| {
-                if let Err(e) = handle
-                    .notification()
-                    .builder()
-                    .title(title)
-                    .body(body)
-                    .show()
-                {
-                    tracing::warn!(error = %e, "could not show a notification");
-                }
-            });
-            let _ = app.state::<DesktopState>().notifier.set(notifier);
+            let notifier: state::Notifier =
+                Arc::new(move |notice: &notify::Notice| notify::show(&handle, notice));
+            let state = app.state::<DesktopState>();
+            let _ = state.notifier.set(notifier);
+            if let Some(window) = app.get_webview_window("main") {
+                window_state::remember(&window, &state.launch.data_dir);
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -12,8 +12,8 @@ use crate::backend::remote::RemoteBackend;
 use crate::backend::{Backend, Mode, Problem, Session, StreamHandle};
 use crate::settings::Settings;
 
-/// Shows a desktop notification (title, body).
-pub type Notifier = Arc<dyn Fn(&str, &str) + Send + Sync>;
+/// Shows a desktop notification about a task (and waits for a click on it).
+pub type Notifier = Arc<dyn Fn(&crate::notify::Notice) + Send + Sync>;
 
 /// How the app was started.
 #[derive(Debug, Clone)]

@@ -34,6 +34,15 @@ const browser = await chromium.launch({
 });
 let failed = false;
 const step = (s) => console.log(`e2e: ${s}`);
+
+/** Asks `ok` every 100 ms until it holds; fails naming `what` after `ms`. */
+async function waitFor(ok, what, ms = 15000) {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 /** axe-core on what `page` shows now: no serious or critical violation. */
 async function accessible(page, what) {
   const result = await new AxeBuilder({ page }).analyze();
@@ -217,6 +226,12 @@ try {
 
   // bob starts an incident through its start form: a required field left empty blocks
   // it; filled in, the example engine starts it and its first task opens in his inbox.
+  // alice is in another window meanwhile (her page reports no focus): what arrives for
+  // her is counted in her tab's title until she looks again.
+  await alice.getByTestId('page-inbox').click();
+  await alice.getByTestId('filter').fill('');
+  await alice.getByTestId('apply').click();
+  await alice.evaluate(() => { document.hasFocus = () => false; });
   await bob.getByTestId('choose-handle-incident').click();
   const startForm = bob.getByTestId('start-panel').getByTestId('form');
   await startForm.getByLabel('What is wrong?').waitFor({ timeout: 10000 });
@@ -231,6 +246,10 @@ try {
   await bob.locator('[data-testid=task-row].selected', { hasText: 'Projector in room 2 is dead' }).waitFor({ timeout: 10000 });
   await bob.locator('[data-testid=request-row][data-state=performed]', { hasText: 'Handle an incident' }).first().waitFor({ timeout: 10000 });
   step('bob started an incident through its start form; its triage task opened in his inbox');
+  await waitFor(async () => /^\(\d+\) Taskpool inbox$/.test(await alice.title()), 'alice\'s title to count the unseen triage task');
+  await alice.evaluate(() => { document.hasFocus = () => true; window.dispatchEvent(new Event('focus')); });
+  await waitFor(async () => (await alice.title()) === 'Taskpool inbox', 'alice\'s title without a count once she looked');
+  step('a task that arrived while alice looked elsewhere was counted in her title until she looked');
 
   // German: the words change, dates and due dates follow; the choice is kept on reload.
   await bob.getByTestId('language').selectOption('de');

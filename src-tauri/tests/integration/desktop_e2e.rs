@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
+use crate::notification_service::NotificationService;
 use crate::support_display::{display, Display};
 use taskpool_server::ServerConfig;
 
@@ -69,6 +70,11 @@ struct Desktop {
 
 /// Starts tauri-driver and the app with `args`; returns the WebDriver session.
 async fn launch(args: &[&str]) -> Res<Desktop> {
+    launch_with(args, &[]).await
+}
+
+/// [`launch`] with more environment for the app (`env`).
+async fn launch_with(args: &[&str], env: &[(&str, &str)]) -> Res<Desktop> {
     let screen = display(90)?;
     let display = screen.name.clone();
     let (port, native_port) = free_ports()?;
@@ -82,6 +88,7 @@ async fn launch(args: &[&str]) -> Res<Desktop> {
             "/usr/bin/WebKitWebDriver",
         ])
         .env("DISPLAY", &display)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -570,8 +577,101 @@ async fn remote() -> Res {
     Ok(())
 }
 
+/// A notification clicked opens its task; the window's size and place are there again
+/// at the next launch.
+async fn notification_and_window() -> Res {
+    let service = NotificationService::start().await?;
+    let data = tempfile::tempdir()?;
+    let dir = data.path().display().to_string();
+    // New example requests every half second: tasks arrive that alice may claim.
+    let app = launch_with(
+        &["--embedded", "--data-dir", &dir, "--example-rate", "2"],
+        &[("DBUS_SESSION_BUS_ADDRESS", &service.address)],
+    )
+    .await?;
+    let c = &app.client;
+    click(c, "[data-testid=login-alice]").await?;
+    wait_text(c, "[data-testid=connection]", "live").await?;
+    let deadline = Instant::now() + WAIT;
+    let shown = loop {
+        let shown = service.shown();
+        if let Some(s) = shown.iter().find(|s| s.task_id.is_some()) {
+            break s.clone();
+        }
+        if Instant::now() > deadline {
+            return Err(format!("no notification with a task arrived: {shown:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        shown.actions.iter().any(|a| a == "default"),
+        "{shown:?} offers no click"
+    );
+    let task = shown.task_id.clone().unwrap_or_default();
+    eprintln!("e2e: a notification arrived: {} ({task})", shown.summary);
+    // Looking at another quick view, where the task is not.
+    click(c, "[data-testid=view-mine]").await?;
+    wait_count(
+        c,
+        &format!("[data-testid=task-row][data-task-id='{task}']"),
+        |n| n == 0,
+        "the notified task out of sight",
+    )
+    .await?;
+    service.click(shown.id).await?;
+    wait_count(
+        c,
+        &format!("[data-testid=detail][data-task-id='{task}']"),
+        |n| n == 1,
+        "the clicked notification's task open",
+    )
+    .await?;
+    wait_count(
+        c,
+        &format!("[data-testid=task-row][data-task-id='{task}'][aria-selected=true]"),
+        |n| n == 1,
+        "its row selected",
+    )
+    .await?;
+    eprintln!("e2e: clicking the notification opened its task");
+    // The window moved and resized: remembered for the next launch.
+    c.set_window_rect(60, 40, 1100, 760).await?;
+    let placed = c.get_window_rect().await?;
+    let stored = data.path().join("window.json");
+    let deadline = Instant::now() + WAIT;
+    while !std::fs::read_to_string(&stored).is_ok_and(|s| s.contains("1100")) {
+        if Instant::now() > deadline {
+            return Err(format!("the window's placement was not stored ({placed:?})").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Desktop {
+        client,
+        _driver,
+        _display,
+    } = app;
+    client.close().await?;
+    drop((_driver, _display));
+    let again = launch(&["--embedded", "--data-dir", &dir, "--example-rate", "0"]).await?;
+    wait_count(
+        &again.client,
+        "[data-testid^=login-]",
+        |n| n >= 3,
+        "the example users",
+    )
+    .await?;
+    let restored = again.client.get_window_rect().await?;
+    assert_eq!(restored, placed, "the window is where it was left");
+    eprintln!("e2e: the window came back where it was left: {restored:?}");
+    again.client.close().await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desktop_window_works_embedded_and_remote() {
+    if let Err(e) = notification_and_window().await {
+        panic!("notification and window: {e:?}");
+    }
     if let Err(e) = embedded().await {
         panic!("embedded mode: {e:?}");
     }

@@ -3,5 +3,6 @@
 
 mod backends;
 mod desktop_e2e;
+mod notification_service;
 #[path = "../support/display.rs"]
 mod support_display;

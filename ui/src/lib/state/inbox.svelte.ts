@@ -88,6 +88,8 @@ export class InboxPage {
   /** The desktop app: its settings and the session it may already have. */
   async start() {
     if (!api.desktop) return;
+    // A click on a desktop notification opens its task.
+    void api.app.onOpenTask((id) => this.openTask(id));
     try {
       this.info = await api.app.appInfo();
       if (this.info.session) await this.#begin(this.info.session);
@@ -339,12 +341,6 @@ export class InboxPage {
     return d?.name ?? r.definitionId ?? '';
   }
 
-  /** Opens a task in the inbox (from an outcome, say). */
-  openTask(id: string) {
-    this.page = 'inbox';
-    this.selectedId = id;
-  }
-
   /** Shows a completed task and its timeline. */
   async chooseCompleted(id: string) {
     this.completedId = id;
@@ -391,13 +387,8 @@ export class InboxPage {
       this.requests = upsertRequest(this.requests, answer.request);
       this.startMessage = t('start.done', { name: d.name });
       if (answer.task) {
-        const id = answer.task.id;
         this.starting = null;
-        this.page = 'inbox';
-        this.view = 'all';
-        this.filter = this.text = '';
-        this.connect();
-        this.selectedId = id;
+        this.openTask(answer.task.id);
         this.message = t('start.started', { name: d.name, task: answer.task.name });
       }
     } catch (e) {
@@ -407,6 +398,22 @@ export class InboxPage {
     } finally {
       this.startPending = false;
     }
+  }
+
+  /**
+   * Opens a task in the inbox (from an outcome, a notification, a start): selected, and
+   * when the quick view, filter or search in use hide it, every task of mine shown.
+   */
+  openTask(id: string) {
+    if (!this.session) return;
+    this.page = 'inbox';
+    const shown = this.inbox.rows.some((r) => r.task.id === id);
+    if (!shown && (this.view !== 'all' || this.filter || this.text)) {
+      this.view = 'all';
+      this.filter = this.text = '';
+      this.connect();
+    }
+    this.selectedId = id;
   }
 
   /** Shows what a saved filter holds. */

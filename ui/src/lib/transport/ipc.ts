@@ -3,6 +3,7 @@
 // answers with the same documents the server sends over HTTP.
 
 import { Channel, invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import type { AppInfo } from '../generated/AppInfo';
 import type { Problem } from '../generated/Problem';
 import type { Request } from '../generated/Request';
@@ -52,6 +53,8 @@ export const ipc: Transport & {
   firstPaint(rows: number, total: number): Promise<void>;
   /** How many tasks arrived unseen (the window's title and badge). */
   setUnseen(count: number): Promise<void>;
+  /** A desktop notification about a task was clicked: `open` gets its id. */
+  onOpenTask(open: (taskId: string) => void): Promise<() => void>;
 } = {
   desktop: true,
 
@@ -85,4 +88,5 @@ export const ipc: Transport & {
   logout: () => command<void>('logout'),
   firstPaint: (rows: number, total: number) => command<void>('first_paint', { rows, total }),
   setUnseen: (count: number) => command<void>('set_unseen', { count }),
+  onOpenTask: (open: (taskId: string) => void) => listen<string>('open-task', (e) => open(e.payload)),
 };
