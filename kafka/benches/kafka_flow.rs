@@ -66,7 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect::<Result<_, serde_json::Error>>()?;
     let avg = payloads.iter().map(|p| p.1.len()).sum::<usize>() / payloads.len().max(1);
-    println!("kafka flow benchmark: {events} events of {avg} bytes on average, nisshi on loopback, 3 partitions, acks=all, idempotent producer");
+    println!("kafka flow benchmark: {events} events of {avg} bytes on average, Apache Kafka {} on loopback, 3 partitions, acks=all, idempotent producer", taskpool_kafka::test_broker::KAFKA_VERSION);
 
     // Raw: the same messages with a bare producer and consumer.
     let raw_topic = "raw.bench";

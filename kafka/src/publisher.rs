@@ -330,8 +330,9 @@ impl Publisher {
     }
 
     /// Error mode: counts and shows the failure, makes a fresh producer, and says how
-    /// long to wait before the same batch is tried again (doubling up to a limit).
-    fn failed(&mut self, e: &KafkaError, head: i64) -> Duration {
+    /// long to wait before the same batch is tried again (doubling up to a limit; a
+    /// batch that succeeds resets it). `head`: the store's head, for the status.
+    pub fn failed(&mut self, e: &KafkaError, head: i64) -> Duration {
         let backoff = self.backoff;
         tracing::warn!(target: "taskpool::kafka", error = %e, retry_in = ?backoff, "publisher in error mode, retrying");
         if let Ok(mut s) = self.status.lock() {

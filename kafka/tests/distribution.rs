@@ -1,4 +1,4 @@
-//! Against the real broker (nisshi, started per test): the publisher and the
+//! Against the real broker (Apache Kafka, started per test): the publisher and the
 //! tasklist-node consumer. A view fed over Kafka ends equal to a rebuild from the event
 //! store; re-sent stretches change nothing; unreadable messages are parked, never
 //! blocking; a consumer and a publisher SIGKILLed mid-stream ten times each end equal to
@@ -481,6 +481,132 @@ fn a_publisher_killed_mid_batch_ten_times_publishes_everything_and_the_view_equa
             .expect("poll");
     }
     assert_eq!(consumer.signal().head(), head, "every event applied once");
+    assert_eq!(
+        view::dump_state(&view.connect().expect("conn")).expect("dump"),
+        rebuild_dump(&store, dir.path())
+    );
+}
+
+/// A child process killed when dropped (a failing test leaves none behind).
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits for `child` to exit successfully within `patience`; kills it and fails if not.
+fn exits_well(what: &str, child: &mut std::process::Child, patience: Duration) {
+    let deadline = Instant::now() + patience;
+    loop {
+        match child.try_wait().expect("a child's state") {
+            Some(status) => {
+                assert!(status.success(), "the {what} failed: {status}");
+                return;
+            }
+            None if Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the {what} did not finish within {patience:?}");
+            }
+            None => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+#[test]
+fn a_broker_killed_mid_stream_and_restarted_on_its_log_loses_nothing_and_doubles_nothing() {
+    let mut broker = TestBroker::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = KafkaConfig {
+        brokers: broker.brokers(),
+        ..Default::default()
+    };
+    ensure_topics(&config).expect("topics");
+    let store = EventStore::open(dir.path().join("events.db")).expect("store");
+    let head = fill(&store, 3000);
+    let kafka_db = dir.path().join("kafka.db");
+    let published_now = || {
+        rusqlite::Connection::open(&kafka_db)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT position FROM publisher_checkpoint WHERE origin = 'shop'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .unwrap_or(0)
+    };
+    let view_path = dir.path().join("node.db");
+    let applied_now = || {
+        View::open(&view_path)
+            .and_then(|v| v.connect())
+            .and_then(|c| view::checkpoint(&c, taskpool_core::projector::TASKLIST_PROJECTOR))
+            .unwrap_or(0)
+    };
+    // A slow publisher and a slow tasklist node, both as processes of their own, working
+    // while the broker dies under them.
+    let mut publisher = Reaped(
+        Command::new(env!("CARGO_BIN_EXE_taskpool-publisher"))
+            .args(["publish", "--application", "shop", "--brokers"])
+            .arg(broker.brokers())
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--batch", "50", "--pause-ms", "30", "--until-done"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("publisher starts"),
+    );
+    let mut consumer = Reaped(
+        Command::new(env!("CARGO_BIN_EXE_taskpool-kafka-consume"))
+            .args(["--brokers", &broker.brokers(), "--batch", "200"])
+            .args(["--pause-ms", "5", "--until", &head.to_string(), "--view"])
+            .arg(&view_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("consumer starts"),
+    );
+    let mut rng = rand::thread_rng();
+    let mut mid_stream = 0;
+    for round in 0..3 {
+        let before = published_now();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while published_now() == before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(rand::Rng::gen_range(&mut rng, 0..25)));
+        let (published, applied) = (published_now(), applied_now());
+        broker.kill();
+        if published < head {
+            mid_stream += 1;
+        }
+        eprintln!(
+            "round {round}: broker SIGKILLed with {published} published, {applied} applied of {head}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        broker.restart();
+    }
+    assert!(mid_stream >= 2, "only {mid_stream} kills landed mid-stream");
+    exits_well("publisher", &mut publisher.0, Duration::from_secs(180));
+    exits_well(
+        "tasklist consumer",
+        &mut consumer.0,
+        Duration::from_secs(180),
+    );
+    assert_eq!(published_now(), head, "every event published");
+    // Whatever was sent twice around the kills is absorbed.
+    let view = View::open(&view_path).expect("view");
+    let mut again = TasklistConsumer::new(&config, &view, None).expect("consumer");
+    for _ in 0..10 {
+        again
+            .poll_batch(500, Duration::from_millis(100))
+            .expect("poll");
+    }
+    assert_eq!(again.signal().head(), head, "every event applied once");
     assert_eq!(
         view::dump_state(&view.connect().expect("conn")).expect("dump"),
         rebuild_dump(&store, dir.path())

@@ -811,6 +811,12 @@ impl TaskpoolNode {
         self.send_request(user, command.into(), requested)
     }
 
+    /// Whether users' requests travel to their applications (over Kafka) rather than
+    /// being handled by an application in this node.
+    pub fn routes_requests(&self) -> bool {
+        self.router.is_some()
+    }
+
     /// The first task of a process instance the viewer may see (what a started process
     /// puts in front of them), if any.
     pub fn first_task_of_instance(

@@ -51,7 +51,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut publisher =
                 Publisher::new(&config, &application, &kafka_db)?.with_batch_size(batch);
             loop {
-                let n = publisher.publish_next(&mut reader)?;
+                // As in a node: a failure (the broker gone, a delivery timed out) is
+                // retried with backoff, never the end.
+                let n = match publisher.publish_next(&mut reader) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        let head = reader.head_position().unwrap_or(0);
+                        std::thread::sleep(publisher.failed(&e, head));
+                        continue;
+                    }
+                };
                 if n == 0 && until_done {
                     break;
                 }

@@ -85,11 +85,19 @@ pub async fn start(
     let requested = state
         .blocking(move |n| n.start_process(&who, &id, body.values, body.business_key))
         .await?;
+    // Routed over Kafka, the first task travels in another partition than the answer:
+    // a moment to let it arrive.
+    let settle = if state.node.routes_requests() {
+        std::time::Duration::from_secs(3)
+    } else {
+        std::time::Duration::ZERO
+    };
     super::tasks::answer(
         state,
         viewer,
         requested,
         p.wait.unwrap_or(false),
+        settle,
         |n, viewer, r| match &r.instance_id {
             Some(instance) => n.first_task_of_instance(viewer, instance),
             None => Ok(None),

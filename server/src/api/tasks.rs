@@ -218,9 +218,17 @@ async fn act(
     let requested = state
         .blocking(move |n| n.act(&who, &task_id, action))
         .await?;
-    answer(state, viewer, requested, wait, move |n, viewer, _| {
-        Ok(n.task(viewer, &id).ok())
-    })
+    let after =
+        move |n: &TaskpoolNode, viewer: &Viewer, _: &ActionRequest| Ok(n.task(viewer, &id).ok());
+    // (The answer and the task's events are one aggregate's, in order everywhere.)
+    answer(
+        state,
+        viewer,
+        requested,
+        wait,
+        std::time::Duration::ZERO,
+        after,
+    )
     .await
 }
 
@@ -228,14 +236,19 @@ async fn act(
 /// requested); with `wait`, once the application answered, 200 with the request and the
 /// task `task_after` finds (as the view shows it after the effect), 409 with the
 /// engine's reason, 504 when it did not answer in time. The wait sleeps on the view's
-/// position, never on a blocking thread.
+/// position, never on a blocking thread. `settle`: how long a performed answer may wait
+/// for `task_after` to find its task (events of other aggregates may reach this view
+/// after the answer: over Kafka they travel in other partitions).
 pub(super) async fn answer(
     state: AppState,
     viewer: Viewer,
     requested: ActionRequest,
     wait: bool,
-    task_after: impl FnOnce(&TaskpoolNode, &Viewer, &ActionRequest) -> Result<Option<Task>, NodeError>
+    settle: std::time::Duration,
+    task_after: impl Fn(&TaskpoolNode, &Viewer, &ActionRequest) -> Result<Option<Task>, NodeError>
         + Send
+        + Sync
+        + Clone
         + 'static,
 ) -> Result<Response, Problem> {
     let location = format!("/api/v1/requests/{}", requested.request_id);
@@ -268,13 +281,21 @@ pub(super) async fn answer(
         let moved = async move { view.wait_for(|v| *v > seen).await.is_ok() };
         let _ = tokio::time::timeout(left + std::time::Duration::from_millis(10), moved).await;
     }
-    let (who, request) = (viewer.clone(), answered.clone());
     let task = match taskpool_node::Problem::of_request(&answered) {
         Some(_) => None,
         None => {
-            state
-                .blocking(move |n| task_after(n, &who, &request))
-                .await?
+            let until = tokio::time::Instant::now() + settle;
+            loop {
+                let mut view = state.view_position.clone();
+                let seen = *view.borrow_and_update();
+                let (who, request, after) = (viewer.clone(), answered.clone(), task_after.clone());
+                let found = state.blocking(move |n| after(n, &who, &request)).await?;
+                if found.is_some() || tokio::time::Instant::now() >= until {
+                    break found;
+                }
+                let moved = async move { view.wait_for(|v| *v > seen).await.is_ok() };
+                let _ = tokio::time::timeout_at(until, moved).await;
+            }
         }
     };
     let body = ActionResponse::of(answered, task)?;
