@@ -1,0 +1,166 @@
+package dev.taskpool.operaton;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.logging.Logger;
+
+import org.operaton.bpm.engine.ProcessEngine;
+import org.operaton.bpm.engine.impl.bpmn.parser.BpmnParseListener;
+import org.operaton.bpm.engine.impl.cfg.AbstractProcessEnginePlugin;
+import org.operaton.bpm.engine.impl.cfg.ProcessEngineConfigurationImpl;
+import org.operaton.bpm.engine.impl.history.handler.HistoryEventHandler;
+import org.operaton.bpm.engine.impl.persistence.deploy.Deployer;
+
+/**
+ * Connects an Operaton engine to a task pool. Inside the engine it collects the task
+ * events (create, assignment, candidates, attribute updates, complete, delete) and history
+ * events (process start and end, variables) of each engine transaction and, before that
+ * transaction commits, writes them to an outbox table in the engine's own database (a
+ * rollback sends nothing). A sender posts each outbox entry to the pool's ingestion API
+ * with its idempotency key and removes it once the pool accepted it; an entry the pool
+ * refuses is kept, marked, logged and counted, never retried forever. Deployed process
+ * definitions are registered with their BPMN XML and forms. The plugin also follows its
+ * application's interaction stream and performs each user request on the engine.
+ *
+ * <p>Configure it like any engine plugin (setters, or {@code <property>} in XML):
+ * {@code poolUrl}, {@code token} (an application token), {@code applicationName},
+ * optionally {@code enabled}, {@code eventKinds}, {@code sendIntervalMillis},
+ * {@code followInteractions}.
+ */
+public class TaskpoolPlugin extends AbstractProcessEnginePlugin {
+
+  private static final Logger LOG = Logger.getLogger(TaskpoolPlugin.class.getName());
+
+  /** What can be sent; {@code eventKinds} picks among them. */
+  public enum EventKind {
+    TASKS,
+    PROCESSES,
+    VARIABLES,
+    DEFINITIONS
+  }
+
+  private boolean enabled = true;
+  private String poolUrl = "http://127.0.0.1:8080";
+  private String token;
+  private String applicationName;
+  private Set<EventKind> eventKinds = EnumSet.allOf(EventKind.class);
+  private long sendIntervalMillis = 200;
+  private boolean followInteractions = true;
+
+  private Collector collector;
+  private Outbox outbox;
+  private Sender sender;
+  private Interactions interactions;
+
+  @Override
+  public void preInit(ProcessEngineConfigurationImpl configuration) {
+    if (!enabled) {
+      LOG.info("taskpool: disabled");
+      return;
+    }
+    if (applicationName == null || applicationName.isBlank()) {
+      throw new IllegalStateException("taskpool: applicationName must be set");
+    }
+    outbox = new Outbox(applicationName);
+    collector = new Collector(outbox, applicationName, eventKinds);
+    List<BpmnParseListener> parse = configuration.getCustomPostBPMNParseListeners();
+    if (parse == null) {
+      parse = new ArrayList<>();
+      configuration.setCustomPostBPMNParseListeners(parse);
+    }
+    parse.add(new UserTaskParseListener(collector));
+    List<HistoryEventHandler> history = configuration.getCustomHistoryEventHandlers();
+    if (history == null) {
+      history = new ArrayList<>();
+      configuration.setCustomHistoryEventHandlers(history);
+    }
+    history.add(new HistoryListener(collector));
+    List<Deployer> deployers = configuration.getCustomPostDeployers();
+    if (deployers == null) {
+      deployers = new ArrayList<>();
+      configuration.setCustomPostDeployers(deployers);
+    }
+    deployers.add(new DefinitionRegistrar(collector));
+  }
+
+  @Override
+  public void postProcessEngineBuild(ProcessEngine engine) {
+    if (!enabled) {
+      return;
+    }
+    ProcessEngineConfigurationImpl configuration =
+        (ProcessEngineConfigurationImpl) engine.getProcessEngineConfiguration();
+    outbox.open(configuration.getDataSource());
+    PoolClient client = new PoolClient(URI.create(poolUrl), token);
+    sender = new Sender(outbox, client, Duration.ofMillis(sendIntervalMillis));
+    collector.onCommitted(sender::wake);
+    sender.start();
+    if (followInteractions) {
+      interactions = new Interactions(engine, client, applicationName, collector, outbox);
+      interactions.start();
+    }
+  }
+
+  @Override
+  public void postInit(ProcessEngineConfigurationImpl configuration) {}
+
+  /** Stops sending and following (the engine's own shutdown does not know the plugin). */
+  public void stop() {
+    if (interactions != null) {
+      interactions.stop();
+    }
+    if (sender != null) {
+      sender.stop();
+    }
+  }
+
+  /** What was sent, refused and is waiting (for tests, health checks and metrics). */
+  public Sender.Counters counters() {
+    return sender == null ? new Sender.Counters(0, 0, 0) : sender.counters();
+  }
+
+  /** The outbox (for inspection: refused entries stay there). */
+  public Outbox outbox() {
+    return outbox;
+  }
+
+  public void setEnabled(boolean enabled) {
+    this.enabled = enabled;
+  }
+
+  public void setPoolUrl(String poolUrl) {
+    this.poolUrl = poolUrl;
+  }
+
+  public void setToken(String token) {
+    this.token = token;
+  }
+
+  public void setApplicationName(String applicationName) {
+    this.applicationName = applicationName;
+  }
+
+  /** A comma-separated choice of {@code tasks, processes, variables, definitions}. */
+  public void setEventKinds(String kinds) {
+    EnumSet<EventKind> chosen = EnumSet.noneOf(EventKind.class);
+    for (String k : kinds.split(",")) {
+      if (!k.isBlank()) {
+        chosen.add(EventKind.valueOf(k.trim().toUpperCase(Locale.ROOT)));
+      }
+    }
+    this.eventKinds = chosen;
+  }
+
+  public void setSendIntervalMillis(long sendIntervalMillis) {
+    this.sendIntervalMillis = sendIntervalMillis;
+  }
+
+  public void setFollowInteractions(boolean followInteractions) {
+    this.followInteractions = followInteractions;
+  }
+}
