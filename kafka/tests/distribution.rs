@@ -73,6 +73,28 @@ fn consume_until(consumer: &mut TasklistConsumer, applied: i64) {
     }
 }
 
+/// How far the publisher of application `shop` got (its checkpoint in `kafka_db`; 0
+/// before its first batch).
+fn published_up_to(kafka_db: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(kafka_db)
+        .and_then(|c| {
+            c.query_row(
+                "SELECT position FROM publisher_checkpoint WHERE origin = 'shop'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .unwrap_or(0)
+}
+
+/// How far the tasklist view at `view_path` applied (0 before its first batch).
+fn applied_up_to(view_path: &std::path::Path) -> i64 {
+    View::open(view_path)
+        .and_then(|v| v.connect())
+        .and_then(|c| view::checkpoint(&c, taskpool_core::projector::TASKLIST_PROJECTOR))
+        .unwrap_or(0)
+}
+
 /// SIGKILLs what `spawn` starts ten times, each a few milliseconds after `progress`
 /// moved (so that the kill lands while it works); at least five kills must land
 /// mid-stream (progress moved, and short of `head`).
@@ -251,12 +273,7 @@ fn a_consumer_killed_mid_batch_ten_times_ends_equal_to_a_rebuild() {
         .expect("publish");
     let view_path = dir.path().join("node.db");
     let bin = env!("CARGO_BIN_EXE_taskpool-kafka-consume");
-    let applied_now = || {
-        View::open(&view_path)
-            .and_then(|v| v.connect())
-            .and_then(|c| view::checkpoint(&c, taskpool_core::projector::TASKLIST_PROJECTOR))
-            .unwrap_or(0)
-    };
+    let applied_now = || applied_up_to(&view_path);
     kill_ten_times_mid_stream("applied", head, applied_now, || {
         Command::new(bin)
             // A slow node (200 messages a transaction, 10 ms between), so that kills land
@@ -436,17 +453,7 @@ fn a_publisher_killed_mid_batch_ten_times_publishes_everything_and_the_view_equa
     let store = EventStore::open(dir.path().join("events.db")).expect("store");
     let head = fill(&store, 3000);
     let kafka_db = dir.path().join("kafka.db");
-    let checkpoint_now = || {
-        rusqlite::Connection::open(&kafka_db)
-            .and_then(|c| {
-                c.query_row(
-                    "SELECT position FROM publisher_checkpoint WHERE origin = 'shop'",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )
-            })
-            .unwrap_or(0)
-    };
+    let checkpoint_now = || published_up_to(&kafka_db);
     let bin = env!("CARGO_BIN_EXE_taskpool-publisher");
     let publisher = |extra: &[&str]| {
         let mut c = Command::new(bin);
@@ -528,24 +535,9 @@ fn a_broker_killed_mid_stream_and_restarted_on_its_log_loses_nothing_and_doubles
     let store = EventStore::open(dir.path().join("events.db")).expect("store");
     let head = fill(&store, 3000);
     let kafka_db = dir.path().join("kafka.db");
-    let published_now = || {
-        rusqlite::Connection::open(&kafka_db)
-            .and_then(|c| {
-                c.query_row(
-                    "SELECT position FROM publisher_checkpoint WHERE origin = 'shop'",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )
-            })
-            .unwrap_or(0)
-    };
+    let published_now = || published_up_to(&kafka_db);
     let view_path = dir.path().join("node.db");
-    let applied_now = || {
-        View::open(&view_path)
-            .and_then(|v| v.connect())
-            .and_then(|c| view::checkpoint(&c, taskpool_core::projector::TASKLIST_PROJECTOR))
-            .unwrap_or(0)
-    };
+    let applied_now = || applied_up_to(&view_path);
     // A slow publisher and a slow tasklist node, both as processes of their own, working
     // while the broker dies under them.
     let mut publisher = Reaped(
