@@ -52,6 +52,18 @@ class PoolClient {
     return new Answer(response.statusCode(), response.body());
   }
 
+  /** Sends one page of a re-sync of the application's open tasks. */
+  Answer resyncPage(String resyncId, String body) throws IOException, InterruptedException {
+    HttpRequest request =
+        authorized(HttpRequest.newBuilder(base.resolve("/api/v1/resyncs/" + resyncId + "/pages")))
+            .timeout(Duration.ofSeconds(60))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8))
+            .build();
+    HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+    return new Answer(response.statusCode(), response.body());
+  }
+
   /**
    * Follows the application's interaction stream after `after`, handing each event to
    * `each`, until the stream ends or fails (then returns or throws; the caller resumes).

@@ -1,6 +1,7 @@
 package dev.taskpool.operaton;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -29,11 +30,21 @@ public class Sender {
   private final Object wake = new Object();
   private volatile boolean running;
   private Thread thread;
+  /** Run once the outbox was first sent empty (then done); null: none. */
+  private volatile Resync resync;
+  private volatile boolean resynced;
 
-  Sender(Outbox outbox, PoolClient client, Duration interval) {
+  Sender(Outbox outbox, PoolClient client, Duration interval, Resync resync) {
     this.outbox = outbox;
     this.client = client;
     this.interval = interval;
+    this.resync = resync;
+    this.resynced = resync == null;
+  }
+
+  /** Whether the start's re-sync went through. */
+  boolean resynced() {
+    return resynced;
   }
 
   void start() {
@@ -71,7 +82,14 @@ public class Sender {
     while (running) {
       boolean failed = false;
       try {
-        for (Outbox.Entry entry : outbox.pending(100)) {
+        List<Outbox.Entry> pending = outbox.pending(100);
+        if (pending.isEmpty() && resync != null) {
+          int tasks = resync.run();
+          LOG.info("taskpool: re-synced " + tasks + " open tasks with the pool");
+          resync = null;
+          resynced = true;
+        }
+        for (Outbox.Entry entry : pending) {
           if (!running) {
             return;
           }

@@ -30,7 +30,7 @@ import org.operaton.bpm.engine.impl.persistence.deploy.Deployer;
  * <p>Configure it like any engine plugin (setters, or {@code <property>} in XML):
  * {@code poolUrl}, {@code token} (an application token), {@code applicationName},
  * optionally {@code enabled}, {@code eventKinds}, {@code sendIntervalMillis},
- * {@code followInteractions}.
+ * {@code followInteractions}, {@code resyncAtStart}.
  */
 public class TaskpoolPlugin extends AbstractProcessEnginePlugin {
 
@@ -51,6 +51,7 @@ public class TaskpoolPlugin extends AbstractProcessEnginePlugin {
   private Set<EventKind> eventKinds = EnumSet.allOf(EventKind.class);
   private long sendIntervalMillis = 200;
   private boolean followInteractions = true;
+  private boolean resyncAtStart = true;
 
   private Collector collector;
   private Outbox outbox;
@@ -97,7 +98,11 @@ public class TaskpoolPlugin extends AbstractProcessEnginePlugin {
         (ProcessEngineConfigurationImpl) engine.getProcessEngineConfiguration();
     outbox.open(configuration.getDataSource());
     PoolClient client = new PoolClient(URI.create(poolUrl), token);
-    sender = new Sender(outbox, client, Duration.ofMillis(sendIntervalMillis));
+    Resync resync =
+        resyncAtStart && eventKinds.contains(EventKind.TASKS)
+            ? new Resync(engine, client, applicationName)
+            : null;
+    sender = new Sender(outbox, client, Duration.ofMillis(sendIntervalMillis), resync);
     collector.onCommitted(sender::wake);
     sender.start();
     if (followInteractions) {
@@ -158,6 +163,16 @@ public class TaskpoolPlugin extends AbstractProcessEnginePlugin {
 
   public void setSendIntervalMillis(long sendIntervalMillis) {
     this.sendIntervalMillis = sendIntervalMillis;
+  }
+
+  /** Re-sync the open tasks with the pool at start (after the outbox was sent). */
+  public void setResyncAtStart(boolean resyncAtStart) {
+    this.resyncAtStart = resyncAtStart;
+  }
+
+  /** Whether the start's re-sync has gone through (true when there is none). */
+  public boolean resynced() {
+    return sender != null && sender.resynced();
   }
 
   public void setFollowInteractions(boolean followInteractions) {

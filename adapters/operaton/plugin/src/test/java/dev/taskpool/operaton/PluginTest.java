@@ -183,6 +183,72 @@ class PluginTest {
     assertNull(engine.getRuntimeService().getVariable(instance, "approved"), "nothing of it kept");
   }
 
+  /** The ids and assignees of the open tasks `user` may see, as the engine has them (a
+   * group's tasks also when someone of it holds them, as the pool shows them). */
+  static java.util.TreeMap<String, String> engineView(String user, String group) {
+    java.util.TreeMap<String, String> seen = new java.util.TreeMap<>();
+    engine.getTaskService().createTaskQuery().or().taskAssignee(user).taskCandidateUser(user)
+        .taskCandidateGroup(group).includeAssignedTasks().endOr().list()
+        .forEach(t -> seen.put(t.getId(), String.valueOf(t.getAssignee())));
+    return seen;
+  }
+
+  /** The same as the pool shows it to `token`. */
+  static java.util.TreeMap<String, String> poolView(String token) throws Exception {
+    java.util.TreeMap<String, String> seen = new java.util.TreeMap<>();
+    for (JsonNode t : pool.get(token, "/api/v1/tasks?limit=1000").body().path("tasks")) {
+      seen.put(t.path("id").asText(), t.hasNonNull("assignee") ? t.get("assignee").asText() : "null");
+    }
+    return seen;
+  }
+
+  @Test
+  void after_200_random_actions_the_pool_shows_every_user_exactly_the_engines_open_tasks()
+      throws Exception {
+    String carol = pool.token("--user", "carol", "--groups", "approvers");
+    String[][] users = {{"alice", alice}, {"carol", carol}};
+    for (int i = 0; i < 12; i++) {
+      start("RND-" + i, 100 + i * 150);
+    }
+    eventually("the new approvals in the pool", () -> poolView(alice).equals(engineView("alice", "approvers")));
+    java.util.Random random = new java.util.Random(42);
+    java.util.Map<Integer, Integer> answers = new java.util.TreeMap<>();
+    for (int i = 0; i < 200; i++) {
+      String[] who = users[random.nextInt(users.length)];
+      java.util.List<String> ids = new java.util.ArrayList<>(poolView(who[1]).keySet());
+      if (ids.isEmpty()) {
+        start("RND-more-" + i, 300);
+        continue;
+      }
+      String id = ids.get(random.nextInt(ids.size()));
+      String action = new String[] {"claim", "claim", "unclaim", "complete"}[random.nextInt(4)];
+      Map<String, Object> body =
+          "complete".equals(action) ? Map.of("payload", Map.of("approved", random.nextBoolean())) : Map.of();
+      TaskpoolServer.Reply r = pool.post(who[1], "/api/v1/tasks/" + id + "/" + action + "?wait=true", body);
+      answers.merge(r.status(), 1, Integer::sum);
+      assertTrue(
+          r.status() == 200 || r.status() == 409 || r.status() == 404 || r.status() == 403,
+          action + " by " + who[0] + " answered " + r.status() + ": " + r.body());
+    }
+    // Refused ones included (someone else's claim, an engine rule): both kinds happened.
+    assertTrue(answers.getOrDefault(200, 0) > 50, "performed: " + answers);
+    assertTrue(answers.getOrDefault(409, 0) > 0, "refused: " + answers);
+    for (String[] who : users) {
+      try {
+        eventually(
+            who[0] + "'s inbox equal to the engine's open tasks",
+            () -> poolView(who[1]).equals(engineView(who[0], "approvers")));
+      } catch (AssertionError e) {
+        assertEquals(engineView(who[0], "approvers"), poolView(who[1]), who[0] + "'s inbox");
+      }
+    }
+    java.util.TreeMap<String, String> bobs = new java.util.TreeMap<>();
+    engine.getTaskService().createTaskQuery().taskCandidateUser("bob").list()
+        .forEach(t -> bobs.put(t.getId(), String.valueOf(t.getAssignee())));
+    eventually("bob's shipping tasks", () -> poolView(bob).equals(bobs));
+    assertTrue(plugin.outbox().all().isEmpty(), "nothing refused or left: " + plugin.outbox().all());
+  }
+
   @Test
   void a_transaction_that_rolls_back_sends_nothing() throws Exception {
     long before = pool.get(alice, "/api/v1/tasks").body().path("total").asLong();

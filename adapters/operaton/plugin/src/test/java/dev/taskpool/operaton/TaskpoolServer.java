@@ -19,17 +19,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * The real taskpool server (the binary `./run test` builds; `TASKPOOL_SERVER_BIN`), on a
  * free port with data in a temporary folder, and its user API as a test uses it.
  */
-final class TaskpoolServer implements AutoCloseable {
+public final class TaskpoolServer implements AutoCloseable {
 
   static final ObjectMapper JSON = new ObjectMapper();
 
-  final String base;
-  final Path dir;
+  public final String base;
+  public final Path dir;
   private final String binary;
   private final Process process;
   private final HttpClient http = HttpClient.newHttpClient();
 
-  TaskpoolServer() throws IOException {
+  public TaskpoolServer() throws IOException {
     binary = System.getProperty("taskpool.server", System.getenv("TASKPOOL_SERVER_BIN"));
     if (binary == null || binary.isBlank() || binary.startsWith("${") || !Files.isExecutable(Path.of(binary))) {
       throw new IllegalStateException(
@@ -52,7 +52,7 @@ final class TaskpoolServer implements AutoCloseable {
   }
 
   /** A token signed with the server's secret (`--user U --groups g` or `--application A`). */
-  String token(String... who) throws IOException, InterruptedException {
+  public String token(String... who) throws IOException, InterruptedException {
     String[] command = new String[4 + who.length];
     command[0] = binary;
     command[1] = "token";
@@ -67,13 +67,13 @@ final class TaskpoolServer implements AutoCloseable {
     return token;
   }
 
-  record Reply(int status, JsonNode body) {}
+  public record Reply(int status, JsonNode body) {}
 
-  Reply get(String token, String path) throws IOException, InterruptedException {
+  public Reply get(String token, String path) throws IOException, InterruptedException {
     return send(token, HttpRequest.newBuilder(URI.create(base + path)).GET());
   }
 
-  Reply post(String token, String path, Object body) throws IOException, InterruptedException {
+  public Reply post(String token, String path, Object body) throws IOException, InterruptedException {
     return send(
         token,
         HttpRequest.newBuilder(URI.create(base + path))
