@@ -75,9 +75,11 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<RunningServer> {
         );
     }
     let node = tokio::task::spawn_blocking(move || TaskpoolNode::start(options)).await??;
-    // The example application is the engine of a single node with `demo` and of every
-    // process-application node.
-    if (config.role == Role::Single && config.example) || config.role == Role::ProcessApplication {
+    // The example application is the engine of a single or process-application node
+    // with `--example`; without it the node waits for engines outside it (an Operaton
+    // engine with the plugin): an example engine under the same name would re-sync their
+    // tasks away at each start.
+    if config.example && matches!(config.role, Role::Single | Role::ProcessApplication) {
         node.adopt_thread(taskpool_example::on_node::start(
             node.clone(),
             &config.application,

@@ -18,7 +18,7 @@ fn start(dir: &Path) -> (Child, String) {
     common::spawn_server(dir, &[])
 }
 
-fn task(id: &str) -> Value {
+pub(crate) fn task(id: &str) -> Value {
     json!({
         "id": id,
         "sourceReference": {"kind": "process", "instanceId": id, "executionId": id, "definitionId": "d:1",
@@ -27,7 +27,7 @@ fn task(id: &str) -> Value {
     })
 }
 
-fn stored_task_ids(dir: &Path) -> Vec<String> {
+pub(crate) fn stored_task_ids(dir: &Path) -> Vec<String> {
     let store = EventStore::open(dir.join("events.db")).expect("store");
     let mut reader = store.reader().expect("reader");
     let mut ids = Vec::new();

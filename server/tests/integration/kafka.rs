@@ -37,6 +37,7 @@ async fn node_at_rate(
     TestServer::start_with(dir, move |c| {
         c.role = role;
         c.application = app;
+        c.example = role == Role::ProcessApplication;
         c.example_rate = rate;
         c.kafka.brokers = brokers;
         // One identity provider for all nodes: a token is valid on each.
@@ -414,6 +415,7 @@ async fn an_event_the_broker_refuses_is_parked_the_node_is_degraded_and_later_ta
         move |c: &mut taskpool_server::config::ServerConfig| {
             c.role = Role::ProcessApplication;
             c.application = "alpha".into();
+            c.example = true;
             c.kafka.brokers = brokers;
             c.kafka
                 .properties

@@ -14,6 +14,8 @@ mod idle;
 mod ingestion;
 #[cfg(feature = "kafka")]
 mod kafka;
+#[cfg(feature = "kafka")]
+mod kafka_crash;
 mod modes;
 mod requests;
 mod resync;

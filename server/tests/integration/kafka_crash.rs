@@ -1,0 +1,156 @@
+//! The Kafka scenario under write load, its nodes SIGKILLed: a process-application node
+//! (its event store, its publisher) and a tasklist node (its consumer, its view), each a
+//! server process of its own, killed and restarted on their data twice each while an
+//! engine keeps posting. Every transaction the application node accepted is in its
+//! store once, and the tasklist node's view ends with exactly those tasks.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Child;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common;
+use crate::crash::{stored_task_ids, task};
+use serde_json::{json, Value};
+use taskpool_kafka::test_broker::TestBroker;
+use taskpool_server::auth::{application_token, load_or_create_secret, user_token};
+
+fn start(dir: &Path, role: &str, broker: &TestBroker) -> (Child, String) {
+    common::spawn_server(
+        dir,
+        &[
+            "--role",
+            role,
+            "--application",
+            "shop",
+            "--kafka-brokers",
+            &broker.brokers(),
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_sigkilled_under_load_lose_nothing_and_double_nothing() {
+    let broker = TestBroker::start();
+    let app_dir = tempfile::tempdir().expect("tempdir");
+    let list_dir = tempfile::tempdir().expect("tempdir");
+    let accepted: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let (mut app, mut app_base) = start(app_dir.path(), "process-application", &broker);
+    let (mut list, mut list_base) = start(list_dir.path(), "tasklist", &broker);
+    let secret = load_or_create_secret(app_dir.path(), None).expect("secret");
+    let app_token = application_token(&secret, "shop", 3600).expect("token");
+    for round in 0..4 {
+        let mut writers = Vec::new();
+        for w in 0..3 {
+            let (client, base, token, accepted) = (
+                client.clone(),
+                app_base.clone(),
+                app_token.clone(),
+                accepted.clone(),
+            );
+            writers.push(tokio::spawn(async move {
+                for i in 0..400 {
+                    let id = format!("k{round}-w{w}-{i}");
+                    let resp = client
+                        .post(format!("{base}/api/v1/engine-events"))
+                        .bearer_auth(&token)
+                        .json(&json!({"events": [{"type": "taskCreated", "task": task(&id)}]}))
+                        .send()
+                        .await;
+                    match resp {
+                        Ok(r) if r.status() == 200 => {
+                            accepted.lock().expect("lock").insert(id);
+                        }
+                        Ok(r) => panic!("refused: {}", r.status()),
+                        Err(_) => break, // the node is gone
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(700 + 200 * round)).await;
+        // Even rounds kill the application node (its writers lose their node too), odd
+        // rounds the tasklist node while the writers go on.
+        if round % 2 == 0 {
+            app.kill().expect("SIGKILL");
+            app.wait().expect("reaped");
+            for w in writers {
+                w.await.expect("writer");
+            }
+            (app, app_base) = start(app_dir.path(), "process-application", &broker);
+        } else {
+            list.kill().expect("SIGKILL");
+            list.wait().expect("reaped");
+            for w in writers {
+                w.await.expect("writer");
+            }
+            (list, list_base) = start(list_dir.path(), "tasklist", &broker);
+        }
+        eprintln!(
+            "round {round}: {} accepted so far",
+            accepted.lock().expect("lock").len()
+        );
+    }
+    let stored = stored_task_ids(app_dir.path());
+    let stored_set: BTreeSet<String> = stored.iter().cloned().collect();
+    assert_eq!(stored.len(), stored_set.len(), "no task created twice");
+    let accepted = accepted.lock().expect("lock").clone();
+    assert!(accepted.len() > 100, "the load ran: {}", accepted.len());
+    let missing: Vec<_> = accepted.difference(&stored_set).collect();
+    assert!(missing.is_empty(), "accepted but lost: {missing:?}");
+    // The tasklist node's view ends with exactly the application's tasks.
+    let list_secret = load_or_create_secret(list_dir.path(), None).expect("secret");
+    let user = user_token(&list_secret, "carol", &["support".into()], 3600).expect("token");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let page: Value = client
+            .get(format!("{list_base}/api/v1/tasks?limit=1"))
+            .bearer_auth(&user)
+            .send()
+            .await
+            .expect("query")
+            .json()
+            .await
+            .expect("json");
+        if page["total"].as_u64() == Some(stored.len() as u64) {
+            break;
+        }
+        if Instant::now() > deadline {
+            let mut health = Vec::new();
+            for base in [&app_base, &list_base] {
+                let h = client.get(format!("{base}/health")).send().await;
+                health.push(match h {
+                    Ok(r) => r.text().await.unwrap_or_default(),
+                    Err(e) => e.to_string(),
+                });
+            }
+            for mut child in [app, list] {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            panic!(
+                "the tasklist view did not converge: {} of {}; health: {health:?}",
+                page["total"],
+                stored.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for id in accepted.iter().step_by((accepted.len() / 50).max(1)) {
+        let resp = client
+            .get(format!("{list_base}/api/v1/tasks/{id}"))
+            .bearer_auth(&user)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(resp.status(), 200, "{id} on the tasklist node");
+    }
+    for mut child in [app, list] {
+        child.kill().expect("kill");
+        child.wait().expect("reaped");
+    }
+}
