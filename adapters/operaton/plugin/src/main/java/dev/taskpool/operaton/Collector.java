@@ -41,12 +41,16 @@ class Collector {
   private final Outbox outbox;
   final String application;
   final Set<TaskpoolPlugin.EventKind> kinds;
+  /** Tasks go with their variables as payload. */
+  final boolean serializePayload;
   private volatile Runnable committed = () -> {};
 
-  Collector(Outbox outbox, String application, Set<TaskpoolPlugin.EventKind> kinds) {
+  Collector(
+      Outbox outbox, String application, Set<TaskpoolPlugin.EventKind> kinds, boolean serializePayload) {
     this.outbox = outbox;
     this.application = application;
     this.kinds = kinds;
+    this.serializePayload = serializePayload;
   }
 
   void onCommitted(Runnable committed) {

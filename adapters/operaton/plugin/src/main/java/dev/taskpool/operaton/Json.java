@@ -93,8 +93,8 @@ final class Json {
     return found;
   }
 
-  /** The whole task, as `taskCreated` carries it. */
-  static ObjectNode task(DelegateTask task, String application) {
+  /** The whole task, as `taskCreated` carries it (`payload`: with its variables). */
+  static ObjectNode task(DelegateTask task, String application, boolean payload) {
     ObjectNode t = MAPPER.createObjectNode();
     t.put("id", task.getId());
     ObjectNode source = t.putObject("sourceReference");
@@ -144,7 +144,7 @@ final class Json {
     if (businessKey != null) {
       t.put("businessKey", businessKey);
     }
-    t.set("payload", payload(task.getVariables()));
+    t.set("payload", payload ? payload(task.getVariables()) : MAPPER.createObjectNode());
     return t;
   }
 

@@ -24,11 +24,13 @@ class Resync {
   private final ProcessEngine engine;
   private final PoolClient client;
   private final String application;
+  private final boolean serializePayload;
 
-  Resync(ProcessEngine engine, PoolClient client, String application) {
+  Resync(ProcessEngine engine, PoolClient client, String application, boolean serializePayload) {
     this.engine = engine;
     this.client = client;
     this.application = application;
+    this.serializePayload = serializePayload;
   }
 
   /** Sends every page; returns how many tasks. Throws when a page cannot be sent. */
@@ -67,7 +69,7 @@ class Resync {
               ArrayNode tasks = Json.MAPPER.createArrayNode();
               for (Task t : open) {
                 if (t instanceof DelegateTask task && task.getProcessInstanceId() != null) {
-                  tasks.add(Json.task(task, application));
+                  tasks.add(Json.task(task, application, serializePayload));
                 }
               }
               return tasks;

@@ -42,6 +42,13 @@ public class Sender {
     this.resynced = resync == null;
   }
 
+  private volatile java.util.function.BiConsumer<String, Long> metric = (name, n) -> {};
+
+  /** Also counts into the engine's metrics (name, occurrences). */
+  void onMetric(java.util.function.BiConsumer<String, Long> metric) {
+    this.metric = metric;
+  }
+
   /** Whether the start's re-sync went through. */
   boolean resynced() {
     return resynced;
@@ -97,9 +104,11 @@ public class Sender {
           if (answer.accepted()) {
             outbox.remove(entry.id());
             sent.incrementAndGet();
+            metric.accept(TaskpoolPlugin.METRIC_SENT, 1L);
           } else if (answer.refused()) {
             outbox.refuse(entry.id(), answer.status() + " " + answer.body());
             refused.incrementAndGet();
+            metric.accept(TaskpoolPlugin.METRIC_REFUSED, 1L);
             LOG.warning(
                 "taskpool: the pool refused engine transaction "
                     + entry.id()
@@ -120,6 +129,7 @@ public class Sender {
       } catch (Exception e) {
         failed = true;
         failures.incrementAndGet();
+        metric.accept(TaskpoolPlugin.METRIC_FAILURES, 1L);
         LOG.log(Level.WARNING, "taskpool: sending failed; trying again in " + backoff, e);
       }
       Duration wait = failed ? backoff : interval;

@@ -21,13 +21,13 @@ class TaskEvents implements TaskListener {
     switch (task.getEventName()) {
       case EVENTNAME_CREATE -> {
         ObjectNode e = Json.event("taskCreated");
-        e.set("task", Json.task(task, collector.application));
+        e.set("task", Json.task(task, collector.application, collector.serializePayload));
         collector.addTaskCreated(task.getId(), e);
       }
       case EVENTNAME_ASSIGNMENT -> {
         if (collector.createdHere(task.getId())) {
           // The creation carries the assignee already.
-          collector.refreshCreated(task.getId(), Json.task(task, collector.application));
+          collector.refreshCreated(task.getId(), Json.task(task, collector.application, collector.serializePayload));
           return;
         }
         ObjectNode e = Json.event("taskAssigned");
@@ -37,7 +37,7 @@ class TaskEvents implements TaskListener {
       }
       case EVENTNAME_UPDATE -> {
         if (collector.createdHere(task.getId())) {
-          collector.refreshCreated(task.getId(), Json.task(task, collector.application));
+          collector.refreshCreated(task.getId(), Json.task(task, collector.application, collector.serializePayload));
           return;
         }
         ObjectNode e = Json.event("taskAttributesUpdated");

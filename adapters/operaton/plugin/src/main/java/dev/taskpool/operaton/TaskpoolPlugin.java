@@ -30,7 +30,9 @@ import org.operaton.bpm.engine.impl.persistence.deploy.Deployer;
  * <p>Configure it like any engine plugin (setters, or {@code <property>} in XML):
  * {@code poolUrl}, {@code token} (an application token), {@code applicationName},
  * optionally {@code enabled}, {@code eventKinds}, {@code sendIntervalMillis},
- * {@code followInteractions}, {@code resyncAtStart}.
+ * {@code followInteractions}, {@code resyncAtStart}, {@code serializePayload}. Refused
+ * entries, sent entries and send failures are counted as engine metrics
+ * ({@link #METRIC_REFUSED} and the others) and in {@link #counters()}.
  */
 public class TaskpoolPlugin extends AbstractProcessEnginePlugin {
 
@@ -52,6 +54,7 @@ public class TaskpoolPlugin extends AbstractProcessEnginePlugin {
   private long sendIntervalMillis = 200;
   private boolean followInteractions = true;
   private boolean resyncAtStart = true;
+  private boolean serializePayload = true;
 
   private Collector collector;
   private Outbox outbox;
@@ -68,7 +71,7 @@ public class TaskpoolPlugin extends AbstractProcessEnginePlugin {
       throw new IllegalStateException("taskpool: applicationName must be set");
     }
     outbox = new Outbox(applicationName);
-    collector = new Collector(outbox, applicationName, eventKinds);
+    collector = new Collector(outbox, applicationName, eventKinds, serializePayload);
     List<BpmnParseListener> parse = configuration.getCustomPostBPMNParseListeners();
     if (parse == null) {
       parse = new ArrayList<>();
@@ -100,9 +103,13 @@ public class TaskpoolPlugin extends AbstractProcessEnginePlugin {
     PoolClient client = new PoolClient(URI.create(poolUrl), token);
     Resync resync =
         resyncAtStart && eventKinds.contains(EventKind.TASKS)
-            ? new Resync(engine, client, applicationName)
+            ? new Resync(engine, client, applicationName, serializePayload)
             : null;
     sender = new Sender(outbox, client, Duration.ofMillis(sendIntervalMillis), resync);
+    if (configuration.isMetricsEnabled() && configuration.getMetricsRegistry() != null) {
+      var metrics = configuration.getMetricsRegistry();
+      sender.onMetric(metrics::markOccurrence);
+    }
     collector.onCommitted(sender::wake);
     sender.start();
     if (followInteractions) {
@@ -111,8 +118,19 @@ public class TaskpoolPlugin extends AbstractProcessEnginePlugin {
     }
   }
 
+  /** The engine metrics the sender marks (`ManagementService.createMetricsQuery()`). */
+  public static final String METRIC_SENT = "taskpool-sent";
+  public static final String METRIC_REFUSED = "taskpool-refused";
+  public static final String METRIC_FAILURES = "taskpool-send-failures";
+
   @Override
-  public void postInit(ProcessEngineConfigurationImpl configuration) {}
+  public void postInit(ProcessEngineConfigurationImpl configuration) {
+    if (enabled && configuration.isMetricsEnabled() && configuration.getMetricsRegistry() != null) {
+      for (String meter : new String[] {METRIC_SENT, METRIC_REFUSED, METRIC_FAILURES}) {
+        configuration.getMetricsRegistry().createDbMeter(meter);
+      }
+    }
+  }
 
   /** Stops sending and following (the engine's own shutdown does not know the plugin). */
   public void stop() {
@@ -163,6 +181,11 @@ public class TaskpoolPlugin extends AbstractProcessEnginePlugin {
 
   public void setSendIntervalMillis(long sendIntervalMillis) {
     this.sendIntervalMillis = sendIntervalMillis;
+  }
+
+  /** Send the tasks' variables as their payload (else tasks go with an empty one). */
+  public void setSerializePayload(boolean serializePayload) {
+    this.serializePayload = serializePayload;
   }
 
   /** Re-sync the open tasks with the pool at start (after the outbox was sent). */

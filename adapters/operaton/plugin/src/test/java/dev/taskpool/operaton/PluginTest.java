@@ -37,7 +37,8 @@ class PluginTest {
 
   @BeforeAll
   static void start() throws Exception {
-    pool = new TaskpoolServer();
+    // Request bodies up to 256 KiB: a bigger engine transaction is refused (413).
+    pool = new TaskpoolServer(Map.of("TASKPOOL_MAX_BODY_BYTES", "262144"));
     plugin = new TaskpoolPlugin();
     plugin.setPoolUrl(pool.base);
     plugin.setToken(pool.token("--application", "orders"));
@@ -65,6 +66,7 @@ class PluginTest {
             .name("Approve order")
             .operatonCandidateGroups("approvers")
             .operatonTaskListenerExpression("complete", "${rules.checkApproval(task)}")
+            .operatonTaskListenerExpression("assignment", "${rules.checkAssignee(task)}")
             .userTask("ship")
             .name("Ship order")
             .operatonCandidateUsers("bob")
@@ -136,7 +138,7 @@ class PluginTest {
       registered |= "order".equals(d.path("key").asText());
     }
     assertTrue(registered, "the order definition is registered: " + definitions);
-    eventually("an empty outbox", () -> plugin.outbox().all().isEmpty());
+    eventually("nothing left to send", () -> pending().isEmpty());
   }
 
   @Test
@@ -162,6 +164,54 @@ class PluginTest {
     Task ship = openTask(instance, "ship");
     eventually("the shipping task in bob's inbox", () -> poolTask(bob, ship.getId()) != null);
     eventually("the approval gone from the pool", () -> poolTask(alice, approve.getId()) == null);
+  }
+
+  static java.util.List<Outbox.Entry> pending() throws java.sql.SQLException {
+    return plugin.outbox().all().stream().filter(e -> "pending".equals(e.state())).toList();
+  }
+
+  @Test
+  void a_claim_the_engine_refuses_comes_back_with_its_reason() throws Exception {
+    String carol = pool.token("--user", "carol", "--groups", "approvers");
+    String instance = start("ORD-BIG", 2500);
+    Task approve = openTask(instance, "approve");
+    eventually("the approval in carol's inbox", () -> poolTask(carol, approve.getId()) != null);
+    TaskpoolServer.Reply refused =
+        pool.post(carol, "/api/v1/tasks/" + approve.getId() + "/claim?wait=true", Map.of());
+    assertEquals(409, refused.status(), refused.body().toString());
+    assertTrue(
+        refused.body().path("detail").asText().contains("carol may not take orders over 2000"),
+        refused.body().toString());
+    assertNull(openTask(instance, "approve").getAssignee(), "nobody holds it in the engine");
+    assertTrue(poolTask(carol, approve.getId()).path("assignee").isMissingNode()
+        || poolTask(carol, approve.getId()).path("assignee").isNull(), "nor in the pool");
+  }
+
+  @Test
+  void a_transaction_the_pool_refuses_is_kept_counted_and_the_rest_flows() throws Exception {
+    long before = plugin.counters().refused();
+    // A transaction larger than the pool takes: 100 variables of 3,000 characters.
+    Map<String, Object> variables = new java.util.HashMap<>(Map.of("amount", 1));
+    for (int i = 0; i < 100; i++) {
+      variables.put("page" + i, "x".repeat(3000));
+    }
+    String refusedInstance =
+        engine.getRuntimeService().startProcessInstanceByKey("order", "ORD-HUGE", variables).getId();
+    String after = start("ORD-AFTER-HUGE", 20);
+    Task next = openTask(after, "approve");
+    eventually("the later approval in the pool", () -> poolTask(alice, next.getId()) != null);
+    eventually("the refusal counted", () -> plugin.counters().refused() == before + 1);
+    Outbox.Entry kept =
+        plugin.outbox().all().stream().filter(e -> "refused".equals(e.state())).findFirst().orElseThrow();
+    assertTrue(kept.body().contains("ORD-HUGE"), "the refused transaction is kept");
+    assertTrue(kept.error().startsWith("413"), kept.error());
+    assertNull(poolTask(alice, openTask(refusedInstance, "approve").getId()), "not in the pool");
+    ProcessEngineConfigurationImpl config =
+        (ProcessEngineConfigurationImpl) engine.getProcessEngineConfiguration();
+    config.getDbMetricsReporter().reportNow();
+    assertTrue(
+        engine.getManagementService().createMetricsQuery().name(TaskpoolPlugin.METRIC_REFUSED).sum() >= 1,
+        "the engine's metric counts it");
   }
 
   @Test
@@ -246,7 +296,7 @@ class PluginTest {
     engine.getTaskService().createTaskQuery().taskCandidateUser("bob").list()
         .forEach(t -> bobs.put(t.getId(), String.valueOf(t.getAssignee())));
     eventually("bob's shipping tasks", () -> poolView(bob).equals(bobs));
-    assertTrue(plugin.outbox().all().isEmpty(), "nothing refused or left: " + plugin.outbox().all());
+    assertTrue(pending().isEmpty(), "nothing left to send: " + pending());
   }
 
   @Test

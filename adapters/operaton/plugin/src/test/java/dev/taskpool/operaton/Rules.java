@@ -5,6 +5,14 @@ import org.operaton.bpm.engine.delegate.DelegateTask;
 /** The order process's business rule, called by the engine when an approval completes. */
 public class Rules {
 
+  /** carol may not take orders over 2,000 (she approves the small ones). */
+  public void checkAssignee(DelegateTask task) {
+    Object amount = task.getVariable("amount");
+    if ("carol".equals(task.getAssignee()) && amount instanceof Number n && n.longValue() > 2000) {
+      throw new IllegalArgumentException("carol may not take orders over 2000");
+    }
+  }
+
   /** An order over 1,000 cannot be approved by one person alone. */
   public void checkApproval(DelegateTask task) {
     Object amount = task.getVariable("amount");

@@ -30,17 +30,23 @@ public final class TaskpoolServer implements AutoCloseable {
   private final HttpClient http = HttpClient.newHttpClient();
 
   public TaskpoolServer() throws IOException {
+    this(java.util.Map.of());
+  }
+
+  /** With more environment for the server (`TASKPOOL_MAX_BODY_BYTES`, say). */
+  public TaskpoolServer(java.util.Map<String, String> env) throws IOException {
     binary = System.getProperty("taskpool.server", System.getenv("TASKPOOL_SERVER_BIN"));
     if (binary == null || binary.isBlank() || binary.startsWith("${") || !Files.isExecutable(Path.of(binary))) {
       throw new IllegalStateException(
           "set TASKPOOL_SERVER_BIN to the taskpool-server binary (./run test does): " + binary);
     }
     dir = Files.createTempDirectory("taskpool-operaton");
-    process =
+    ProcessBuilder builder =
         new ProcessBuilder(
                 binary, "--listen", "127.0.0.1:0", "--print-address", "--data-dir", dir.toString())
-            .redirectError(ProcessBuilder.Redirect.DISCARD)
-            .start();
+            .redirectError(ProcessBuilder.Redirect.DISCARD);
+    builder.environment().putAll(env);
+    process = builder.start();
     BufferedReader out =
         new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
     String line = out.readLine();
