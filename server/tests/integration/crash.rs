@@ -18,7 +18,7 @@ fn start(dir: &Path) -> (Child, String) {
     common::spawn_server(dir, &[])
 }
 
-pub(crate) fn task(id: &str) -> Value {
+fn task(id: &str) -> Value {
     json!({
         "id": id,
         "sourceReference": {"kind": "process", "instanceId": id, "executionId": id, "definitionId": "d:1",
@@ -47,6 +47,40 @@ pub(crate) fn stored_task_ids(dir: &Path) -> Vec<String> {
     ids
 }
 
+/// An engine posting one `taskCreated` per request to a node, noting what was accepted.
+pub(crate) struct Writer {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub token: String,
+    pub accepted: Arc<Mutex<BTreeSet<String>>>,
+}
+
+impl Writer {
+    /// Posts tasks `{prefix}-0`, `{prefix}-1`, … (at most `limit`) until the node is
+    /// gone; every one answered 200 is noted as accepted. Any other answer fails.
+    pub fn spawn(self, prefix: String, limit: usize) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            for i in 0..limit {
+                let id = format!("{prefix}-{i}");
+                let resp = self
+                    .client
+                    .post(format!("{}/api/v1/engine-events", self.base))
+                    .bearer_auth(&self.token)
+                    .json(&json!({"events": [{"type": "taskCreated", "task": task(&id)}]}))
+                    .send()
+                    .await;
+                match resp {
+                    Ok(r) if r.status() == 200 => {
+                        self.accepted.lock().expect("lock").insert(id);
+                    }
+                    Ok(r) => panic!("refused: {}", r.status()),
+                    Err(_) => break, // the node is gone
+                }
+            }
+        })
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepted_commands_survive_sigkill_and_the_view_converges() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -59,29 +93,17 @@ async fn accepted_commands_survive_sigkill_and_the_view_converges() {
         let (mut child, base) = start(dir.path());
         let secret = load_or_create_secret(dir.path(), None).expect("secret");
         let app = application_token(&secret, "shop", 3600).expect("token");
-        let mut writers = Vec::new();
-        for w in 0..4 {
-            let (client, base, app, accepted) =
-                (client.clone(), base.clone(), app.clone(), accepted.clone());
-            writers.push(tokio::spawn(async move {
-                for i in 0.. {
-                    let id = format!("r{round}-w{w}-{i}");
-                    let resp = client
-                        .post(format!("{base}/api/v1/engine-events"))
-                        .bearer_auth(&app)
-                        .json(&json!({"events": [{"type": "taskCreated", "task": task(&id)}]}))
-                        .send()
-                        .await;
-                    match resp {
-                        Ok(r) if r.status() == 200 => {
-                            accepted.lock().expect("lock").insert(id);
-                        }
-                        Ok(r) => panic!("refused: {}", r.status()),
-                        Err(_) => break, // the server is gone
-                    }
-                }
-            }));
-        }
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let writer = Writer {
+                    client: client.clone(),
+                    base: base.clone(),
+                    token: app.clone(),
+                    accepted: accepted.clone(),
+                };
+                writer.spawn(format!("r{round}-w{w}"), usize::MAX)
+            })
+            .collect();
         tokio::time::sleep(Duration::from_millis(800 + 300 * round)).await;
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common;
-use crate::crash::{stored_task_ids, task};
-use serde_json::{json, Value};
+use crate::crash::{stored_task_ids, Writer};
+use serde_json::Value;
 use taskpool_kafka::test_broker::TestBroker;
 use taskpool_server::auth::{application_token, load_or_create_secret, user_token};
 
@@ -45,33 +45,17 @@ async fn nodes_sigkilled_under_load_lose_nothing_and_double_nothing() {
     let secret = load_or_create_secret(app_dir.path(), None).expect("secret");
     let app_token = application_token(&secret, "shop", 3600).expect("token");
     for round in 0..4 {
-        let mut writers = Vec::new();
-        for w in 0..3 {
-            let (client, base, token, accepted) = (
-                client.clone(),
-                app_base.clone(),
-                app_token.clone(),
-                accepted.clone(),
-            );
-            writers.push(tokio::spawn(async move {
-                for i in 0..400 {
-                    let id = format!("k{round}-w{w}-{i}");
-                    let resp = client
-                        .post(format!("{base}/api/v1/engine-events"))
-                        .bearer_auth(&token)
-                        .json(&json!({"events": [{"type": "taskCreated", "task": task(&id)}]}))
-                        .send()
-                        .await;
-                    match resp {
-                        Ok(r) if r.status() == 200 => {
-                            accepted.lock().expect("lock").insert(id);
-                        }
-                        Ok(r) => panic!("refused: {}", r.status()),
-                        Err(_) => break, // the node is gone
-                    }
-                }
-            }));
-        }
+        let writers: Vec<_> = (0..3)
+            .map(|w| {
+                let writer = Writer {
+                    client: client.clone(),
+                    base: app_base.clone(),
+                    token: app_token.clone(),
+                    accepted: accepted.clone(),
+                };
+                writer.spawn(format!("k{round}-w{w}"), 400)
+            })
+            .collect();
         tokio::time::sleep(Duration::from_millis(700 + 200 * round)).await;
         // Even rounds kill the application node (its writers lose their node too), odd
         // rounds the tasklist node while the writers go on.
