@@ -666,6 +666,36 @@ fn start_instance(
     Ok(())
 }
 
+/// Adds candidate users to a task the engine holds (its whole copy too, for re-syncs).
+fn add_candidate_users(
+    tx: &mut EngineTransaction<'_>,
+    id: &str,
+    users: &[&str],
+) -> Result<(), CollectorError> {
+    let whole: String = tx.conn().query_row(
+        "SELECT task FROM engine_tasks WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )?;
+    let mut task: Task = serde_json::from_str(&whole).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    task.candidate_users
+        .extend(users.iter().map(|u| u.to_string()));
+    tx.conn().execute(
+        "UPDATE engine_tasks SET task = ?2 WHERE id = ?1",
+        params![
+            id,
+            serde_json::to_string(&task)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?
+        ],
+    )?;
+    tx.record(EngineEvent::CandidateUsersAdded {
+        task_id: id.into(),
+        users: users.iter().map(|u| u.to_string()).collect(),
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 fn create_task(
     tx: &mut EngineTransaction<'_>,
@@ -1014,7 +1044,7 @@ fn complete_in(
                     &format!("Rejected by {user}"),
                 ))?;
                 let requester = text("requester");
-                create_task(
+                let amend = create_task(
                     tx,
                     source("Approve a request"),
                     "amend",
@@ -1025,6 +1055,9 @@ fn complete_in(
                     60,
                     2,
                 )?;
+                // Given back, it stays the requester's to claim again (else nobody could
+                // see it, and the process would be stuck).
+                add_candidate_users(tx, &amend, &[&requester])?;
             }
         }
         ("approve-request", "amend") => {
