@@ -154,7 +154,10 @@ fn java(libs: &Path) -> Command {
 }
 
 /// One node that is broker and controller, flushing as Kafka does by default (the page
-/// cache; a SIGKILLed broker loses nothing the OS holds).
+/// cache; a SIGKILLed broker loses nothing the OS holds). Its broker may miss heartbeats
+/// to its controller for 30 s (default 9 s): both stop together when paused, and a
+/// pause of 10 s (the outage tests) must not make it fence itself on resume, which no
+/// network outage of a real cluster's broker would do to a single node.
 fn write_config(file: &Path, port: u16, controller: u16, log: &Path) {
     let text = format!(
         "process.roles=broker,controller\n\
@@ -172,7 +175,8 @@ fn write_config(file: &Path, port: u16, controller: u16, log: &Path) {
          transaction.state.log.min.isr=1\n\
          share.coordinator.state.topic.replication.factor=1\n\
          share.coordinator.state.topic.min.isr=1\n\
-         group.initial.rebalance.delay.ms=0\n",
+         group.initial.rebalance.delay.ms=0\n\
+         broker.session.timeout.ms=30000\n",
         log = log.display()
     );
     let mut f = std::fs::File::create(file).expect("the broker's configuration");
