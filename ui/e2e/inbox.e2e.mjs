@@ -108,9 +108,15 @@ try {
   await bob.getByTestId('filter').fill('');
   await bob.getByTestId('view-claimable').click();
   await alice.getByTestId('view-claimable').click();
-  await bob.getByTestId('task-row').first().waitFor();
+  // Claimable lists show no assignee: wait until each page shows its claimable list, not
+  // the one before it.
+  const claimableShown = () => {
+    const rows = [...document.querySelectorAll('[data-testid=task-row]')];
+    return rows.length > 0 && rows.every((r) => r.querySelectorAll('td')[5].textContent.trim() === '');
+  };
+  await bob.waitForFunction(claimableShown, null, { timeout: 10000 });
   const bobIds = await ids(bob);
-  await alice.getByTestId('task-row').first().waitFor();
+  await alice.waitForFunction(claimableShown, null, { timeout: 10000 });
   const shared = (await ids(alice)).find((id) => bobIds.includes(id));
   if (!shared) throw new Error('no claimable task shared by bob and alice');
 
@@ -208,6 +214,12 @@ try {
   await alice.getByTestId('view-all').click();
   await alice.getByTestId('filter').fill('task.taskDefinitionKey = approve');
   await alice.getByTestId('apply').click();
+  // The list still shows every task until the filtered one arrives: wait for it, or the
+  // first row clicked may be a task with no business data.
+  await alice.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('[data-testid=task-row]')];
+    return rows.length > 0 && rows.every((r) => r.textContent.includes('Approve: '));
+  }, null, { timeout: 10000 });
   await alice.getByTestId('task-row').first().click();
   await alice.getByTestId('detail-entry').first().waitFor({ timeout: 10000 });
   await alice.screenshot({ path: join(shots, 'task-detail.png') });
