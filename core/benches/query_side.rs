@@ -21,6 +21,7 @@ use taskpool_core::command::{AssignTask, TaskCommand};
 use taskpool_core::live::{ChangeFeed, LiveItem, Subscription};
 use taskpool_core::projector::{CommitGroup, Follow, Projector};
 use taskpool_core::query::{self, Filter, Paging, TaskQuery, Viewer};
+use taskpool_core::view::search::SearchProjector;
 use taskpool_core::view::View;
 use taskpool_core::{CommandContext, CommandGateway, EventStore};
 
@@ -105,6 +106,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "projector: {applied} events in {elapsed:.1?} = {:.0} events/s (target >= 50,000)",
         applied as f64 / elapsed.as_secs_f64()
     );
+    // The search index (payload and full text) is a projection of its own, following
+    // the view: measured alone, over the same events.
+    let mut search = SearchProjector::new(&view)?;
+    let started = Instant::now();
+    let indexed = search.catch_up()?;
+    let elapsed = started.elapsed();
+    println!(
+        "search projection: {indexed} tasks indexed, covering the {applied} events, in {elapsed:.1?} = {:.0} events/s (target >= 50,000)",
+        applied as f64 / elapsed.as_secs_f64()
+    );
     if std::env::var_os("PROJECT_ONLY").is_some() {
         return Ok(());
     }
@@ -180,6 +191,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let projector_thread = {
         let (store, stop, commit) = (store.clone(), stop.clone(), gateway.commit_signal());
         std::thread::spawn(move || projector.run(&store, Follow::Signal(commit), stop))
+    };
+    // The search projection follows the view as on a node; when it covered each
+    // position, to tell how far it trails the view.
+    let search_signal = search.signal();
+    let search_thread = {
+        let (signal, stop) = (signal.clone(), stop.clone());
+        std::thread::spawn(move || search.run(signal, stop))
+    };
+    let indexed_at: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::default();
+    let search_watcher = {
+        let (search_signal, stop, indexed_at) =
+            (search_signal.clone(), stop.clone(), indexed_at.clone());
+        std::thread::spawn(move || {
+            let mut seen = search_signal.head();
+            while !stop.load(Ordering::Relaxed) {
+                let head = search_signal.wait_beyond(seen, Duration::from_millis(200));
+                if head > seen {
+                    let now = Instant::now();
+                    let mut p = indexed_at.lock().unwrap_or_else(|p| p.into_inner());
+                    p.extend((seen + 1..=head).map(|pos| (pos, now)));
+                    seen = head;
+                }
+            }
+        })
     };
     let received: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::default();
     let nsubs: usize = std::env::var("SUBS")
@@ -297,6 +332,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = h.join();
     }
     let _ = projector_thread.join();
+    signal.wake_all();
+    let _ = search_thread.join();
+    let _ = search_watcher.join();
     let _ = watcher.join();
     feed.stop();
     let _ = feed_thread.join();
@@ -342,5 +380,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         by.into_iter().map(|(d, _)| d).collect(),
     );
     println!("  (target p99 <= 50 ms)");
+    // How far text search and payload filters trail the view: from the view reaching a
+    // change's position to the search index covering it.
+    let projected: HashMap<i64, Instant> = projected
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .copied()
+        .collect();
+    let indexed_at: HashMap<i64, Instant> = indexed_at
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .copied()
+        .collect();
+    let trail: Vec<Duration> = sent
+        .keys()
+        .filter_map(|p| {
+            Some(
+                indexed_at
+                    .get(p)?
+                    .saturating_duration_since(*projected.get(p)?),
+            )
+        })
+        .collect();
+    println!(
+        "search index covered {} of {} changes",
+        trail.len(),
+        sent.len()
+    );
+    report("search index behind the view, per change", trail);
     Ok(())
 }

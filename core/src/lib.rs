@@ -27,6 +27,7 @@ pub mod query;
 pub mod sqlite;
 mod tagged;
 pub mod view;
+pub mod wal_checkpointer;
 
 /// The given / when / then aggregate harness and fixtures (small, no dependencies).
 pub mod testing;

@@ -14,7 +14,7 @@ use crate::event::StoredEvent;
 use crate::event_store::{EventReader, EventStore, StoreError, UnreadableEvent};
 use crate::listener::{self, Listener};
 use crate::position_signal::PositionSignal;
-use crate::view::{self, full_text, projection, View};
+use crate::view::{self, projection, View};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectorError {
@@ -23,10 +23,6 @@ pub enum ProjectorError {
     #[error("event store: {0}")]
     Store(#[from] StoreError),
 }
-
-/// A transaction of at least this many events is a bulk one: the full-text index is
-/// merged right after it.
-const BULK: usize = 1000;
 
 /// The default projector id (one view may hold several projectors' checkpoints).
 pub const TASKLIST_PROJECTOR: &str = "tasklist";
@@ -169,7 +165,7 @@ pub struct Projector {
 
 impl Projector {
     pub fn new(view: &View) -> Result<Self, ProjectorError> {
-        let conn = view.connect()?;
+        let conn = view.connect_writer()?;
         // The projector writes all over the view's indexes: give it a large page cache
         // (256 MiB at most, allocated as used). Checkpoints run in the background; the
         // automatic one is a safety net.
@@ -179,7 +175,8 @@ impl Projector {
             "wal_autocheckpoint",
             view::wal_checkpointer_safety_net(),
         )?;
-        let wal_checkpointer = view::WalCheckpointer::start(view)?;
+        let wal_checkpointer =
+            view::WalCheckpointer::start(view.connect_writer()?, "view-checkpointer")?;
         let position = view::checkpoint(&conn, TASKLIST_PROJECTOR)?;
         Ok(Self {
             id: TASKLIST_PROJECTOR.into(),
@@ -243,7 +240,6 @@ impl Projector {
             applied,
             position,
         )?;
-        self.merge_after_bulk(applied)?;
         Ok(applied)
     }
 
@@ -312,29 +308,13 @@ impl Projector {
             applied,
             position,
         )?;
-        self.merge_after_bulk(applied)?;
         Ok(applied)
     }
 
-    /// After a transaction of `applied` events: a bulk one leaves many full-text
-    /// segments, merged now (the changes are already visible); a small one leaves that
-    /// to [`Projector::maintain`].
-    fn merge_after_bulk(&mut self, applied: usize) -> Result<(), ProjectorError> {
-        if applied < BULK {
-            return Ok(());
-        }
-        while self.merge_step(full_text::BULK_MERGE_PAGES)? {}
-        Ok(())
-    }
-
-    /// Upkeep while idle: one small step of full-text merging (see
-    /// [`crate::view::full_text`]), else one of pruning the change table beyond its
-    /// retention. Returns whether there was work; call it again, between looks for new
-    /// events, until there is none.
+    /// Upkeep while idle: one step of pruning the change table beyond its retention,
+    /// else one of the history. Returns whether there was work; call it again, between
+    /// looks for new events, until there is none.
     pub fn maintain(&mut self) -> Result<bool, ProjectorError> {
-        if self.merge_step(full_text::IDLE_MERGE_PAGES)? {
-            return Ok(true);
-        }
         if self.prune_step()? {
             return Ok(true);
         }
@@ -401,18 +381,6 @@ impl Projector {
         tx.commit()?;
         self.wal_checkpointer.written();
         Ok(left)
-    }
-
-    fn merge_step(&mut self, pages: i64) -> Result<bool, ProjectorError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let merged = full_text::merge_step(&tx, pages)?;
-        tx.commit()?;
-        if merged {
-            self.wal_checkpointer.written();
-        }
-        Ok(merged)
     }
 
     /// Where to resume reading each source (the offsets stored with the rows).
@@ -510,7 +478,6 @@ impl Projector {
                     in_group,
                     position,
                 )?;
-                self.merge_after_bulk(in_group)?;
                 total += in_group;
             }
             Ok(total)
@@ -566,8 +533,8 @@ impl Projector {
 }
 
 /// The projector is the view's listener: its checkpoint moves in the view's
-/// transactions; it catches up its own way (reading ahead, grouping commits) and merges
-/// the full-text index while idle.
+/// transactions; it catches up its own way (reading ahead, grouping commits) and prunes
+/// while idle.
 impl Listener for Projector {
     type Error = ProjectorError;
 

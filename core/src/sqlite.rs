@@ -57,3 +57,80 @@ pub(crate) fn retry_while_busy<T>(
 pub(crate) fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }
+
+/// A write transaction (`BEGIN IMMEDIATE`) whose begin, commit and rollback statements
+/// come from the connection's statement cache: a writer committing one small unit of
+/// work after another does not parse them each time, as [`rusqlite::Transaction`] does.
+/// Rolled back when dropped uncommitted.
+pub struct WriteTransaction<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> WriteTransaction<'c> {
+    pub fn begin(conn: &'c Connection) -> rusqlite::Result<Self> {
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        Ok(Self { conn, open: true })
+    }
+
+    pub fn commit(mut self) -> rusqlite::Result<()> {
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        self.open = false;
+        Ok(())
+    }
+
+    pub fn rollback(mut self) -> rusqlite::Result<()> {
+        self.open = false;
+        self.conn.prepare_cached("ROLLBACK")?.execute([])?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTransaction<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for WriteTransaction<'_> {
+    fn drop(&mut self) {
+        if self.open && !self.conn.is_autocommit() {
+            if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+                tracing::warn!(error = %e, "rolling back a dropped write transaction failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap_or(-1)
+    }
+
+    #[test]
+    fn a_write_transaction_commits_or_leaves_nothing() -> rusqlite::Result<()> {
+        let dir =
+            tempfile::tempdir().map_err(|e| rusqlite::Error::InvalidPath(e.to_string().into()))?;
+        let conn = open_wal(&dir.path().join("t.db"), "NORMAL")?;
+        conn.execute_batch("CREATE TABLE t (x INTEGER)")?;
+        let tx = WriteTransaction::begin(&conn)?;
+        tx.execute("INSERT INTO t VALUES (1)", [])?;
+        tx.commit()?;
+        let tx = WriteTransaction::begin(&conn)?;
+        tx.execute("INSERT INTO t VALUES (2)", [])?;
+        tx.rollback()?;
+        {
+            let tx = WriteTransaction::begin(&conn)?;
+            tx.execute("INSERT INTO t VALUES (3)", [])?;
+            // Dropped: an error path returned early.
+        }
+        assert!(conn.is_autocommit());
+        assert_eq!(count(&conn), 1);
+        Ok(())
+    }
+}

@@ -38,6 +38,7 @@ use taskpool_core::position_signal::PositionSignal;
 use taskpool_core::projector::{Follow, Projector, ProjectorError};
 use taskpool_core::query::{self, QueryError, TaskPage, TaskQuery, Viewer};
 use taskpool_core::query::{ActionRequest, FormDocument, RequestState};
+use taskpool_core::view::search::SearchProjector;
 use taskpool_core::view::View;
 use taskpool_core::{
     BatchMode, BatchOutcome, Command, CommandContext, CommandGateway, CommandOutcome, DomainEvent,
@@ -269,6 +270,10 @@ pub const CHANGE_RETENTION: i64 = 100_000;
 /// The default [`NodeOptions::request_expiry`].
 pub const REQUEST_EXPIRY: Duration = Duration::from_secs(30);
 
+/// How long a text search or payload filter waits for the search index to cover what
+/// the view held when it was asked (see [`TaskpoolNode::tasks`]).
+pub use taskpool_core::view::search::SEARCH_WAIT;
+
 /// Sends a user's interaction to the process application that owns the task (over
 /// Kafka, say) instead of handling it here.
 pub trait InteractionRoute: Send + Sync {
@@ -299,6 +304,8 @@ pub struct TaskpoolNode {
     gateway: Arc<CommandGateway>,
     view: View,
     view_signal: PositionSignal,
+    /// The view position the search index covers (see `taskpool_core::view::search`).
+    search_signal: PositionSignal,
     feed: ChangeFeed,
     outcomes: Arc<OutcomeLog>,
     resyncs: ResyncLog,
@@ -366,11 +373,19 @@ impl TaskpoolNode {
         }
         let (feed, feed_thread) = ChangeFeed::start(&view, view_signal.clone())?;
         threads.push(feed_thread);
+        let search_signal = PositionSignal::new(0);
+        threads.push(spawn_search_projector(
+            view.clone(),
+            view_signal.clone(),
+            search_signal.clone(),
+            stop.clone(),
+        )?);
         Ok(Arc::new(Self {
             store,
             gateway,
             view,
             view_signal,
+            search_signal,
             feed,
             outcomes,
             resyncs,
@@ -468,8 +483,26 @@ impl TaskpoolNode {
 
     // ---- queries ----
 
+    /// The viewer's tasks. A text search or a payload filter is answered from the
+    /// search index, which trails the view by its projection's delay: such a query
+    /// first waits (up to [`SEARCH_WAIT`]) until the index covers what the view held
+    /// when it was asked, so a task a user just changed is found as it is now.
     pub fn tasks(&self, q: &TaskQuery) -> Result<TaskPage, NodeError> {
+        if q.uses_search_index() {
+            self.wait_for_search(self.view_signal.head(), SEARCH_WAIT);
+        }
         self.with_view(|c| Ok(query::tasks(c, q)?))
+    }
+
+    /// Waits until the search index covers view position `position`; false when the
+    /// timeout passed first (the query then answers from the index as it is).
+    pub fn wait_for_search(&self, position: i64, timeout: Duration) -> bool {
+        taskpool_core::live::wait_for_position(&self.search_signal, position, timeout)
+    }
+
+    /// The view position the search index covers.
+    pub fn search_position(&self) -> i64 {
+        self.search_signal.head()
     }
 
     pub fn task(&self, viewer: &Viewer, id: &str) -> Result<Task, NodeError> {
@@ -1358,6 +1391,34 @@ fn spawn_projector(
                     Err(e) => {
                         tracing::error!(error = %e, "projector failed; restarting from its checkpoint");
                         std::thread::sleep(Duration::from_secs(1));
+                    }
+                }
+            }
+        })?)
+}
+
+/// The search projection's thread: follows the view (see
+/// `taskpool_core::view::search`), signalling how far it covers it on `signal`.
+fn spawn_search_projector(
+    view: View,
+    view_signal: PositionSignal,
+    signal: PositionSignal,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>, NodeError> {
+    Ok(std::thread::Builder::new()
+        .name("search-projector".into())
+        .spawn(move || {
+            let mut waiter = view_signal.waiter();
+            while !stop.load(Ordering::Relaxed) {
+                match SearchProjector::new(&view) {
+                    Ok(p) => {
+                        p.with_signal(signal.clone())
+                            .run(view_signal.clone(), stop.clone());
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "search projection could not start; retrying");
+                        waiter.pause(Duration::from_secs(1));
                     }
                 }
             }

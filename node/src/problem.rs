@@ -164,6 +164,7 @@ impl From<QueryError> for Problem {
             QueryError::BadSort { .. } => Problem::bad_request("sort", e.to_string()),
             QueryError::BadCursor => Problem::bad_request("cursor", e.to_string()),
             QueryError::BadLimit { .. } => Problem::bad_request("limit", e.to_string()),
+            QueryError::SearchBehind { .. } => Problem::unavailable("search-behind", e.to_string()),
             QueryError::Sqlite(_) => {
                 let id = uuid::Uuid::new_v4();
                 tracing::error!(error = %e, error_id = %id, "view query failed");

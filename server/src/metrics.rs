@@ -70,6 +70,9 @@ pub fn render(node: &TaskpoolNode) -> String {
     metrics::gauge!("taskpool_event_store_position").set(head as f64);
     metrics::gauge!("taskpool_view_position").set(view as f64);
     metrics::gauge!("taskpool_projector_lag_events").set((head - view).max(0) as f64);
+    let search = node.search_position();
+    metrics::gauge!("taskpool_search_position").set(search as f64);
+    metrics::gauge!("taskpool_search_lag_events").set((view - search).max(0) as f64);
     metrics::gauge!("taskpool_live_subscribers").set(node.live_subscribers() as f64);
     metrics::gauge!("taskpool_parked_events")
         .set(node.parked_events().map(|p| p.len()).unwrap_or(0) as f64);

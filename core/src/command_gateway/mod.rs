@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use uuid::Uuid;
 
 pub use outcome::{BatchOutcome, CommandOutcome, OutcomeStatus};
@@ -186,7 +186,8 @@ struct Loaded {
 
 struct Inner {
     conn: Connection,
-    cache: HashMap<AggregateKey, Loaded>,
+    /// Boxed: a state is hundreds of bytes, and growing the map moves only pointers.
+    cache: HashMap<AggregateKey, Box<Loaded>>,
     /// The head position after our last commit: when the store's head still equals it,
     /// nobody else wrote and every cached state is current.
     known_head: i64,
@@ -198,6 +199,9 @@ pub struct CommandGateway {
     inner: Mutex<Inner>,
     config: GatewayConfig,
     signal: PositionSignal,
+    /// WAL checkpoints of the event store in the background, not inside a command's
+    /// commit.
+    wal_checkpointer: crate::wal_checkpointer::WalCheckpointer,
 }
 
 impl CommandGateway {
@@ -207,6 +211,16 @@ impl CommandGateway {
 
     pub fn with_config(store: &EventStore, config: GatewayConfig) -> Result<Self, GatewayError> {
         let conn = store.connect()?;
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            crate::wal_checkpointer::SAFETY_NET_PAGES,
+        )?;
+        let wal_checkpointer = crate::wal_checkpointer::WalCheckpointer::start(
+            store.connect()?,
+            "event-store-checkpointer",
+        )
+        .map_err(StoreError::from)?;
         let head = event_store::head_position(&conn)?;
         Ok(Self {
             inner: Mutex::new(Inner {
@@ -216,6 +230,7 @@ impl CommandGateway {
             }),
             config,
             signal: PositionSignal::new(head),
+            wal_checkpointer,
         })
     }
 
@@ -293,6 +308,7 @@ impl CommandGateway {
             ) {
                 Ok(outcome) => {
                     if let Some(p) = outcome.position {
+                        self.wal_checkpointer.written();
                         self.signal.advance(p);
                     }
                     return Ok(outcome);
@@ -358,7 +374,7 @@ impl Inner {
             cache,
             known_head,
         } = self;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = crate::sqlite::WriteTransaction::begin(conn)?;
         if let Some(key) = &context.idempotency_key {
             if let Some((outcome, fingerprint)) = handled_outcome(&tx, key)? {
                 if let (Some(before), Some(now)) = (&fingerprint, &context.request_fingerprint) {
@@ -373,7 +389,8 @@ impl Inner {
         let head = event_store::head_position(&tx)?;
         let cache_is_current = head == *known_head;
 
-        let mut working: HashMap<AggregateKey, Loaded> = HashMap::new();
+        let mut working: HashMap<AggregateKey, Box<Loaded>> =
+            HashMap::with_capacity(commands.len());
         let mut outcomes = Vec::with_capacity(commands.len());
         let mut new_events: Vec<NewEvent> = Vec::new();
         // For each command, the range of its events in `new_events`.
@@ -421,20 +438,31 @@ impl Inner {
                     for event in events {
                         loaded.state.evolve(&event);
                         loaded.version += 1;
-                        new_events.push(NewEvent {
-                            event_id: Uuid::new_v4(),
-                            aggregate_kind: key.0,
-                            aggregate_id: key.1.clone(),
-                            aggregate_version: loaded.version,
-                            event,
-                            metadata: EventMetadata {
+                        let new = NewEvent::new(
+                            key.0,
+                            key.1.clone(),
+                            loaded.version,
+                            &event,
+                            EventMetadata {
                                 time,
                                 correlation_id,
                                 causation_id: *command_id,
                                 user: context.user.clone(),
                                 application: context.application.clone(),
                             },
-                        });
+                        )?;
+                        // Refused at the door rather than stalling a publisher later.
+                        if let Some(limit) = config.max_event_bytes {
+                            if new.body.len() > limit {
+                                tx.rollback()?;
+                                return Err(GatewayError::EventTooLarge {
+                                    aggregate_id: new.aggregate_id,
+                                    size: new.body.len(),
+                                    limit,
+                                });
+                            }
+                        }
+                        new_events.push(new);
                     }
                     OutcomeStatus::Accepted {
                         events: count,
@@ -476,20 +504,6 @@ impl Inner {
             ));
         }
 
-        // Refused at the door rather than stalling a publisher later.
-        if let Some(limit) = config.max_event_bytes {
-            for e in &new_events {
-                let size = e.event.body_json().map_err(StoreError::from)?.len();
-                if size > limit {
-                    tx.rollback()?;
-                    return Err(GatewayError::EventTooLarge {
-                        aggregate_id: e.aggregate_id.clone(),
-                        size,
-                        limit,
-                    });
-                }
-            }
-        }
         // In per-command mode a rejected command appended nothing and left its
         // aggregate's working state untouched, so the events are exactly the accepted ones.
         let positions = event_store::append(&tx, &new_events)?;
@@ -539,17 +553,17 @@ impl Inner {
 /// replayed from its events.
 fn load(
     conn: &Connection,
-    cache: &mut HashMap<AggregateKey, Loaded>,
+    cache: &mut HashMap<AggregateKey, Box<Loaded>>,
     key: &AggregateKey,
     cache_is_current: bool,
-) -> Result<Loaded, StoreError> {
+) -> Result<Box<Loaded>, StoreError> {
     let mut loaded = match cache.remove(key) {
         Some(cached) if cache_is_current => return Ok(cached),
         Some(cached) => cached,
-        None => Loaded {
+        None => Box::new(Loaded {
             version: 0,
             state: AggregateState::empty(key.0),
-        },
+        }),
     };
     for (version, event) in event_store::load_aggregate_events(conn, key.0, &key.1, loaded.version)?
     {

@@ -91,6 +91,9 @@ impl EventStore {
         };
         let conn = crate::sqlite::open_wal(&self.path, sync)?;
         conn.set_prepared_statement_cache_capacity(32);
+        // 16 MiB of page cache (the default is 2 MiB): the upper levels of the aggregate
+        // key index and the pages of the last appends stay in memory for every writer.
+        conn.pragma_update(None, "cache_size", -16384)?;
         Ok(conn)
     }
 
@@ -102,15 +105,40 @@ impl EventStore {
     }
 }
 
-/// An event about to be appended.
+/// An event about to be appended, its body already serialized (the gateway measures it
+/// against the node's event size limit, and it is written as it was measured).
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub event_id: Uuid,
     pub aggregate_kind: AggregateKind,
     pub aggregate_id: String,
     pub aggregate_version: i64,
-    pub event: DomainEvent,
+    /// [`DomainEvent::type_name`].
+    pub event_type: &'static str,
+    /// [`DomainEvent::body_json`].
+    pub body: String,
     pub metadata: EventMetadata,
+}
+
+impl NewEvent {
+    /// The event of `aggregate_kind` `aggregate_id` at `aggregate_version`, serialized.
+    pub fn new(
+        aggregate_kind: AggregateKind,
+        aggregate_id: String,
+        aggregate_version: i64,
+        event: &DomainEvent,
+        metadata: EventMetadata,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            event_id: Uuid::now_v7(),
+            aggregate_kind,
+            aggregate_id,
+            aggregate_version,
+            event_type: event.type_name(),
+            body: event.body_json()?,
+            metadata,
+        })
+    }
 }
 
 /// Appends events inside an open transaction; returns each event's position.
@@ -119,23 +147,36 @@ pub struct NewEvent {
 pub fn append(conn: &Connection, events: &[NewEvent]) -> Result<Vec<i64>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO events (event_id, aggregate_kind, aggregate_id, aggregate_version,
-                             event_type, event_version, payload, metadata)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                             event_type, event_version, payload, time, correlation_id,
+                             causation_id, user_name, application)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     let mut positions = Vec::with_capacity(events.len());
-    let mut id_buf = Uuid::encode_buffer();
+    // A unit of work's events share their time: formatted once.
+    let mut time: Option<(chrono::DateTime<chrono::Utc>, String)> = None;
     for e in events {
-        let payload = e.event.body_json()?;
-        let metadata = serde_json::to_string(&e.metadata)?;
+        let m = &e.metadata;
+        let at = match &time {
+            Some((t, text)) if *t == m.time => text.clone(),
+            _ => {
+                let text = m.time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+                time = Some((m.time, text.clone()));
+                text
+            }
+        };
         stmt.execute(params![
-            e.event_id.hyphenated().encode_lower(&mut id_buf) as &str,
+            e.event_id.as_bytes().as_slice(),
             e.aggregate_kind.as_str(),
             e.aggregate_id,
             e.aggregate_version,
-            e.event.type_name(),
+            e.event_type,
             EVENT_VERSION,
-            payload,
-            metadata,
+            e.body,
+            at,
+            m.correlation_id.as_bytes().as_slice(),
+            m.causation_id.as_bytes().as_slice(),
+            m.user,
+            m.application,
         ])?;
         positions.push(conn.last_insert_rowid());
     }
@@ -180,11 +221,9 @@ pub fn load_aggregate_events(
 
 /// The highest committed position (0 when empty).
 pub fn head_position(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(
-        conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
-            r.get(0)
-        })?,
-    )
+    Ok(conn
+        .prepare_cached("SELECT COALESCE(MAX(position), 0) FROM events")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// A stored event this build cannot read: where it is and why.
@@ -204,7 +243,8 @@ impl EventReader {
     pub fn read_after(&mut self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT position, event_id, aggregate_kind, aggregate_id, aggregate_version,
-                    event_type, event_version, payload, metadata
+                    event_type, event_version, payload, time, correlation_id, causation_id,
+                    user_name, application
              FROM events WHERE position > ?1 ORDER BY position LIMIT ?2",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -226,7 +266,8 @@ impl EventReader {
     ) -> Result<Vec<Result<StoredEvent, UnreadableEvent>>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT position, event_id, aggregate_kind, aggregate_id, aggregate_version,
-                    event_type, event_version, payload, metadata
+                    event_type, event_version, payload, time, correlation_id, causation_id,
+                    user_name, application
              FROM events WHERE position > ?1 ORDER BY position LIMIT ?2",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -253,20 +294,6 @@ impl EventReader {
         head_position(&self.conn)
     }
 
-    /// The event with this id, if stored.
-    pub fn find(&mut self, event_id: Uuid) -> Result<Option<StoredEvent>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT position, event_id, aggregate_kind, aggregate_id, aggregate_version,
-                    event_type, event_version, payload, metadata
-             FROM events WHERE event_id = ?1",
-        )?;
-        let mut rows = stmt.query(params![event_id.to_string()])?;
-        match rows.next()? {
-            Some(row) => Ok(Some(stored_event(row)?)),
-            None => Ok(None),
-        }
-    }
-
     /// The current version of an aggregate (0 when it has no events).
     pub fn aggregate_version(&self, kind: AggregateKind, id: &str) -> Result<i64, StoreError> {
         Ok(self
@@ -291,21 +318,47 @@ impl EventReader {
 fn stored_event(row: &rusqlite::Row<'_>) -> Result<StoredEvent, StoreError> {
     let position: i64 = row.get(0)?;
     let corrupt = |message: String| StoreError::Corrupt { position, message };
-    let event_id: String = row.get(1)?;
-    let kind: String = row.get(2)?;
-    let event_type: String = row.get(5)?;
+    let uuid = |index: usize, what: &str| -> Result<Uuid, StoreError> {
+        let bytes = row
+            .get_ref(index)?
+            .as_blob()
+            .map_err(|e| corrupt(format!("{what}: {e}")))?;
+        Uuid::from_slice(bytes).map_err(|e| corrupt(format!("{what}: {e}")))
+    };
+    let kind = row
+        .get_ref(2)?
+        .as_str()
+        .map_err(|e| corrupt(format!("aggregate kind: {e}")))?;
+    let event_type = row
+        .get_ref(5)?
+        .as_str()
+        .map_err(|e| corrupt(format!("event type: {e}")))?;
     let event_version: i64 = row.get(6)?;
-    let payload: String = row.get(7)?;
-    let metadata: String = row.get(8)?;
+    let payload = row
+        .get_ref(7)?
+        .as_str()
+        .map_err(|e| corrupt(format!("payload: {e}")))?;
+    let time = row
+        .get_ref(8)?
+        .as_str()
+        .map_err(|e| corrupt(format!("time: {e}")))?;
     Ok(StoredEvent {
         position,
-        event_id: Uuid::parse_str(&event_id).map_err(|e| corrupt(format!("event id: {e}")))?,
-        aggregate_kind: AggregateKind::parse(&kind)
+        event_id: uuid(1, "event id")?,
+        aggregate_kind: AggregateKind::parse(kind)
             .ok_or_else(|| corrupt(format!("unknown aggregate kind `{kind}`")))?,
         aggregate_id: row.get(3)?,
         aggregate_version: row.get(4)?,
-        event: DomainEvent::decode(&event_type, event_version, &payload)
+        event: DomainEvent::decode(event_type, event_version, payload)
             .map_err(|source| StoreError::Decode { position, source })?,
-        metadata: serde_json::from_str(&metadata).map_err(|e| corrupt(format!("metadata: {e}")))?,
+        metadata: EventMetadata {
+            time: chrono::DateTime::parse_from_rfc3339(time)
+                .map_err(|e| corrupt(format!("time `{time}`: {e}")))?
+                .with_timezone(&chrono::Utc),
+            correlation_id: uuid(9, "correlation id")?,
+            causation_id: uuid(10, "causation id")?,
+            user: row.get(11)?,
+            application: row.get(12)?,
+        },
     })
 }

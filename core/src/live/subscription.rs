@@ -84,12 +84,32 @@ impl Subscription {
             Some(p) => (None, p, None),
             None => {
                 let mut conn = view.connect_small()?;
-                // One read transaction: the tasks and the position agree.
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-                let position = view::checkpoint(&tx, crate::projector::TASKLIST_PROJECTOR)?;
-                let page = query::tasks(&tx, &query)?;
-                let next_follow_up = query::next_follow_up(&tx, &query)?;
-                tx.commit()?;
+                // A text search or payload filter is answered from the search index,
+                // which may trail the view: the snapshot waits until it covers the
+                // snapshot's position (the items after it are judged in memory).
+                let uses_search = query.uses_search_index();
+                let deadline = std::time::Instant::now() + view::search::SEARCH_WAIT;
+                let (position, page, next_follow_up) = loop {
+                    // One read transaction: the tasks and the position agree (the view
+                    // read first, so the search file's snapshot is no older).
+                    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+                    let position = view::checkpoint(&tx, crate::projector::TASKLIST_PROJECTOR)?;
+                    if uses_search {
+                        let covered = view::search::position(&tx, "search")?;
+                        if covered < position {
+                            tx.commit()?;
+                            if std::time::Instant::now() >= deadline {
+                                return Err(QueryError::SearchBehind { position, covered });
+                            }
+                            std::thread::sleep(std::time::Duration::from_millis(5));
+                            continue;
+                        }
+                    }
+                    let page = query::tasks(&tx, &query)?;
+                    let next_follow_up = query::next_follow_up(&tx, &query)?;
+                    tx.commit()?;
+                    break (position, page, next_follow_up);
+                };
                 // The connection is not kept: most subscriptions never need it again.
                 drop(conn);
                 (

@@ -87,6 +87,25 @@ pub struct Filter {
     pub clauses: Vec<Clause>,
 }
 
+impl Clause {
+    pub fn field(&self) -> &Field {
+        match self {
+            Clause::Compare { field, .. }
+            | Clause::In { field, .. }
+            | Clause::Between { field, .. } => field,
+        }
+    }
+}
+
+impl Filter {
+    /// Whether a clause filters on the payload (answered from the search index).
+    pub fn uses_payload(&self) -> bool {
+        self.clauses
+            .iter()
+            .any(|c| matches!(c.field(), Field::Payload(_)))
+    }
+}
+
 /// A filter that cannot be parsed, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid filter at character {at}: {message}")]

@@ -54,6 +54,10 @@ pub enum QueryError {
     BadLimit { max: usize },
     #[error("view: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A live snapshot with a text search or a payload filter must be exact at its
+    /// position, and the search index did not cover it in time (it is catching up).
+    #[error("the search index covers position {covered}, not yet {position}; try again")]
+    SearchBehind { position: i64, covered: i64 },
 }
 
 /// Who asks.
@@ -143,6 +147,12 @@ pub struct TaskQuery {
 }
 
 impl TaskQuery {
+    /// Whether the query is answered from the search index (a text search or a payload
+    /// filter), which may trail the view (see [`crate::view::search`]).
+    pub fn uses_search_index(&self) -> bool {
+        self.text.as_deref().and_then(text::Search::parse).is_some() || self.filter.uses_payload()
+    }
+
     pub fn for_viewer(viewer: Viewer) -> Self {
         Self {
             viewer,

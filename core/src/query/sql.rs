@@ -307,7 +307,7 @@ fn compile_clause(clause: &Clause, viewer: &Viewer, sql: &mut Sql) -> Result<(),
                 };
                 let (cond, mut params) = condition(column, kind, &name, c)?;
                 params.insert(0, Value::Text(path.clone()));
-                Ok((format!("EXISTS (SELECT 1 FROM task_payload p WHERE p.task_id = tasks.id AND p.path = ? AND {cond})"), params))
+                Ok((format!("EXISTS (SELECT 1 FROM search.task_payload p WHERE p.task_id = tasks.id AND p.path = ? AND {cond})"), params))
             };
             negatable(clause, positive, |cond, negated| {
                 if negated {

@@ -33,7 +33,8 @@ pub fn task_conditions(q: &TaskQuery) -> Result<Sql, QueryError> {
     sql::compile_filter(&q.filter, &q.viewer, &mut sql)?;
     if let Some(search) = q.text.as_deref().and_then(text::Search::parse) {
         sql.and(
-            "tasks.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)",
+            "tasks.id IN (SELECT i.task_id FROM search.indexed_tasks i
+                WHERE i.rowid IN (SELECT rowid FROM search.tasks_fts WHERE tasks_fts MATCH ?))",
             [Value::Text(search.fts_query())],
         );
     }
@@ -329,7 +330,7 @@ pub fn payload_attribute_names(
     let mut sql = Sql::default();
     visibility(viewer, &mut sql);
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT DISTINCT p.path FROM tasks JOIN task_payload p ON p.task_id = tasks.id {} ORDER BY p.path LIMIT {}",
+        "SELECT DISTINCT p.path FROM tasks JOIN search.task_payload p ON p.task_id = tasks.id {} ORDER BY p.path LIMIT {}",
         sql.where_clause(),
         limit.min(MAX_PAGE)
     ))?;
@@ -349,7 +350,7 @@ pub fn payload_attribute_values(
     let mut params = vec![Value::Text(name.to_string())];
     params.extend(sql.params.iter().cloned());
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT DISTINCT p.value_text FROM tasks JOIN task_payload p ON p.task_id = tasks.id AND p.path = ? {} ORDER BY p.value_text LIMIT {}",
+        "SELECT DISTINCT p.value_text FROM tasks JOIN search.task_payload p ON p.task_id = tasks.id AND p.path = ? {} ORDER BY p.value_text LIMIT {}",
         sql.where_clause(),
         limit.min(MAX_PAGE)
     ))?;

@@ -4,18 +4,18 @@
 pub mod full_text;
 pub(crate) mod projection;
 mod schema;
+pub mod search;
 pub(crate) mod timeline;
-mod wal_checkpointer;
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
-pub use wal_checkpointer::WalCheckpointer;
+pub use crate::wal_checkpointer::WalCheckpointer;
 
 /// The projector connection's automatic checkpoint threshold (pages).
 pub fn wal_checkpointer_safety_net() -> i64 {
-    wal_checkpointer::SAFETY_NET_PAGES
+    crate::wal_checkpointer::SAFETY_NET_PAGES
 }
 pub use projection::{payload_rows, PayloadRow, Principals, MAX_INDEX_PATH, MAX_INDEX_ROWS};
 pub use schema::VIEW_SCHEMA_VERSION;
@@ -32,7 +32,7 @@ impl View {
         let view = Self {
             path: path.as_ref().to_path_buf(),
         };
-        let conn = view.connect()?;
+        let conn = view.connect_writer()?;
         crate::sqlite::retry_while_busy(|| {
             let tx = conn.unchecked_transaction()?;
             let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -44,23 +44,41 @@ impl View {
             tx.pragma_update(None, "user_version", VIEW_SCHEMA_VERSION)?;
             tx.commit()
         })?;
+        search::open_file(&view.search_path(), false)?;
         Ok(view)
+    }
+
+    /// The search file beside the view (see [`search`]).
+    pub fn search_path(&self) -> PathBuf {
+        search::search_path(&self.path)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// A connection (WAL, busy timeout) for queries or projection: a 32 MiB page cache
-    /// of its own, and the file memory-mapped (shared with every other connection).
+    /// A connection (WAL, busy timeout) for queries: a 32 MiB page cache of its own,
+    /// the file memory-mapped (shared with every other connection), the search file
+    /// attached as `search`.
     pub fn connect(&self) -> rusqlite::Result<Connection> {
-        self.connect_with_cache(32 * 1024)
+        let conn = self.connect_with_cache(32 * 1024)?;
+        search::attach(&conn, &self.search_path())?;
+        Ok(conn)
     }
 
-    /// A connection with a small private page cache (1 MiB), for the many long-lived
-    /// connections of live subscriptions: their reads go through the shared mapping.
+    /// A query connection with a small private page cache (1 MiB), for the many
+    /// long-lived connections of live subscriptions: their reads go through the shared
+    /// mapping.
     pub fn connect_small(&self) -> rusqlite::Result<Connection> {
-        self.connect_with_cache(1024)
+        let conn = self.connect_with_cache(1024)?;
+        search::attach(&conn, &self.search_path())?;
+        Ok(conn)
+    }
+
+    /// A connection to the view alone, for its writer (the projector): with the search
+    /// file attached, its write transactions would lock that file too.
+    pub fn connect_writer(&self) -> rusqlite::Result<Connection> {
+        self.connect_with_cache(32 * 1024)
     }
 
     fn connect_with_cache(&self, cache_kib: i64) -> rusqlite::Result<Connection> {
@@ -138,14 +156,28 @@ pub fn prune_completed(conn: &Connection, before: &str, max_rows: usize) -> rusq
 
 /// Changes below this position may have been pruned (0: none were).
 pub fn pruned_below(conn: &Connection) -> rusqlite::Result<i64> {
+    pruned_below_in(conn, "main")
+}
+
+/// [`pruned_below`] of the view attached as `schema`.
+pub(crate) fn pruned_below_in(conn: &Connection, schema: &str) -> rusqlite::Result<i64> {
     Ok(conn
         .query_row(
-            "SELECT pruned_below FROM change_log_retention WHERE id = 1",
+            &format!("SELECT pruned_below FROM {schema}.change_log_retention WHERE id = 1"),
             [],
             |r| r.get(0),
         )
         .optional()?
         .unwrap_or(0))
+}
+
+/// The generation of the view attached as `schema` (see `view_generation`).
+pub(crate) fn generation_in(conn: &Connection, schema: &str) -> rusqlite::Result<String> {
+    conn.query_row(
+        &format!("SELECT generation FROM {schema}.view_generation WHERE id = 1"),
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// Parks a stored event the view could not read (see `parked_events`).
@@ -176,8 +208,7 @@ pub(crate) fn drop_all(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 pub(crate) fn create_all(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(schema::CREATE)?;
-    conn.execute_batch(full_text::AUTOMERGE_OFF)
+    conn.execute_batch(schema::CREATE)
 }
 
 /// The rows of `sql` as sorted lines of text, prefixed with `table`.
@@ -206,7 +237,6 @@ pub fn dump_state(conn: &Connection) -> rusqlite::Result<Vec<String>> {
         ("tasks", "SELECT t.id, t.application_name, t.process_name, t.definition_key, t.instance_id, t.task_definition_key, t.name, t.description, t.form_key, t.priority, t.assignee, t.create_time, t.due_date, t.follow_up_date, t.business_key, d.task FROM tasks t JOIN task_documents d ON d.task_rowid = t.rowid"),
         ("task_authorizations", "SELECT principal, kind, due, task_id, follow_up FROM task_authorizations"),
         ("task_correlations", "SELECT * FROM task_correlations"),
-        ("task_payload", "SELECT * FROM task_payload"),
         ("data_entries", "SELECT * FROM data_entries"),
         ("data_entry_authorizations", "SELECT * FROM data_entry_authorizations"),
         ("data_entry_protocol_users", "SELECT * FROM data_entry_protocol_users"),
@@ -229,7 +259,8 @@ pub fn dump_state(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 pub fn dump(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut out = Vec::new();
     for table in schema::TABLES {
-        if *table == "projector_checkpoint" {
+        // Where a projector is and which generation a view is differ between equal views.
+        if *table == "projector_checkpoint" || *table == "view_generation" {
             continue;
         }
         out.extend(rows_as_text(

@@ -247,8 +247,6 @@ fn remove_task_rows(tx: &Connection, task: &Task) -> rusqlite::Result<()> {
         .query_row([id], |r| r.get(0))
         .optional()?;
     if let Some(rowid) = rowid {
-        tx.prepare_cached("DELETE FROM tasks_fts WHERE rowid = ?1")?
-            .execute([rowid])?;
         tx.prepare_cached("DELETE FROM task_documents WHERE task_rowid = ?1")?
             .execute([rowid])?;
     }
@@ -265,7 +263,6 @@ fn remove_task_rows(tx: &Connection, task: &Task) -> rusqlite::Result<()> {
     for sql in [
         "DELETE FROM tasks WHERE id = ?1",
         "DELETE FROM task_correlations WHERE task_id = ?1",
-        "DELETE FROM task_payload WHERE task_id = ?1",
     ] {
         tx.prepare_cached(sql)?.execute([id])?;
     }
@@ -331,28 +328,6 @@ fn insert_task_rows(tx: &Connection, task: &Task, position: i64) -> rusqlite::Re
     for c in &task.correlations {
         corr.execute(params![task.id, c.entry_type, c.entry_id])?;
     }
-    let rows = payload_rows(&task.payload);
-    // Payload rows go in as multi-row inserts of up to 16 rows: one statement run
-    // instead of one per row.
-    for chunk in rows.chunks(16) {
-        let values = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
-        let mut stmt = tx.prepare_cached(&format!(
-            "INSERT OR IGNORE INTO task_payload (task_id, path, value_text, value_num) VALUES {values}"
-        ))?;
-        let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 4);
-        for row in chunk {
-            params.extend([
-                &task.id as &dyn rusqlite::ToSql,
-                &row.path,
-                &row.text,
-                &row.number,
-            ]);
-        }
-        stmt.execute(params.as_slice())?;
-    }
-    let words = crate::query::text::index_text(task, rows.iter().map(|r| r.text.as_str()));
-    tx.prepare_cached("INSERT INTO tasks_fts (rowid, words) VALUES (?1, ?2)")?
-        .execute(params![rowid, words])?;
     Ok(json)
 }
 

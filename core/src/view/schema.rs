@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 19;
+pub const VIEW_SCHEMA_VERSION: i64 = 20;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -10,6 +10,14 @@ CREATE TABLE IF NOT EXISTS projector_checkpoint (
     projector TEXT PRIMARY KEY,
     position  INTEGER NOT NULL
 );
+
+-- This view's identity, new whenever it is created or rebuilt: the search index
+-- follows one generation and rebuilds itself from the tasks when it changes.
+CREATE TABLE IF NOT EXISTS view_generation (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation TEXT NOT NULL
+);
+INSERT OR IGNORE INTO view_generation (id, generation) VALUES (1, lower(hex(randomblob(16))));
 
 CREATE TABLE IF NOT EXISTS tasks (
     id                  TEXT PRIMARY KEY,
@@ -59,23 +67,7 @@ CREATE TABLE IF NOT EXISTS task_correlations (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS task_correlations_entry ON task_correlations (entry_type, entry_id);
 
--- The payload flattened to (json path, value) for filtering, clustered by task so a
--- filter probes the few tasks a user may see.
-CREATE TABLE IF NOT EXISTS task_payload (
-    task_id    TEXT NOT NULL,
-    path       TEXT NOT NULL,
-    value_text TEXT NOT NULL,
-    value_num  REAL,
-    PRIMARY KEY (task_id, path, value_text)
-) WITHOUT ROWID;
-
--- Full text; its rowid is the task's rowid in `tasks`. The words are folded by
--- `query::text::words` before they get here (and so is every search), so the `ascii`
--- tokenizer keeps them as they are: the index and the in-memory search agree.
-CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts USING fts5 (
-    words,
-    tokenize = 'ascii', detail = 'none', columnsize = 0, prefix = '2 3'
-);
+-- The payload index and the full-text index live in the search file (view/search.rs).
 
 -- Every change of a task, for the live stream: who could see it before and after
 -- (to route it), and the whole task before and after (to judge it at its position).
@@ -261,12 +253,11 @@ CREATE TABLE IF NOT EXISTS parked_deliveries (
 /// Every table of the view, for a rebuild.
 pub const TABLES: &[&str] = &[
     "projector_checkpoint",
+    "view_generation",
     "tasks",
     "task_documents",
     "task_authorizations",
     "task_correlations",
-    "task_payload",
-    "tasks_fts",
     "task_changes",
     "requests",
     "completed_tasks",
@@ -289,4 +280,10 @@ pub const TABLES: &[&str] = &[
 ];
 
 /// Tables of earlier schema versions, dropped when an older view is rebuilt.
-pub const RETIRED_TABLES: &[&str] = &["consumer_offsets", "parked_messages"];
+pub const RETIRED_TABLES: &[&str] = &[
+    "consumer_offsets",
+    "parked_messages",
+    // In the search file since version 20.
+    "task_payload",
+    "tasks_fts",
+];

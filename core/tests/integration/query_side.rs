@@ -1,7 +1,7 @@
 //! The query side against real SQLite files: projector, view, queries, filters, live
 //! stream. All in one test binary.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use serde_json::json;
@@ -10,8 +10,9 @@ use taskpool_core::live::{LiveItem, Subscription};
 use taskpool_core::model::*;
 use taskpool_core::patch::Patch;
 use taskpool_core::projector::{Follow, Projector};
-use taskpool_core::query::{self, Deferred, Filter, Paging, TaskQuery, Viewer};
+use taskpool_core::query::{self, Deferred, Filter, Paging, QueryError, TaskQuery, Viewer};
 use taskpool_core::testing::fixtures;
+use taskpool_core::view::search::SearchProjector;
 use taskpool_core::view::{self, View};
 use taskpool_core::{BatchMode, Command, CommandContext, CommandGateway, EventStore};
 
@@ -21,6 +22,7 @@ pub(crate) struct Pool {
     pub(crate) gateway: CommandGateway,
     pub(crate) view: View,
     pub(crate) projector: Projector,
+    pub(crate) search: SearchProjector,
 }
 
 impl Pool {
@@ -30,12 +32,14 @@ impl Pool {
         let gateway = CommandGateway::new(&store).expect("gateway");
         let view = View::open(dir.path().join("view.db")).expect("view");
         let projector = Projector::new(&view).expect("projector");
+        let search = SearchProjector::new(&view).expect("search projector");
         Self {
             _dir: dir,
             store,
             gateway,
             view,
             projector,
+            search,
         }
     }
     /// Sends commands (all must be accepted) and projects them.
@@ -47,9 +51,11 @@ impl Pool {
         assert!(out.all_accepted(), "{out:?}");
         self.project();
     }
+    /// Projects what was sent into the view, then into the search index.
     pub(crate) fn project(&mut self) {
         let mut reader = self.store.reader().expect("reader");
         self.projector.catch_up(&mut reader).expect("projected");
+        self.search.catch_up().expect("indexed");
     }
     fn conn(&self) -> rusqlite::Connection {
         self.view.connect().expect("conn")
@@ -899,6 +905,13 @@ mod properties {
             let mut rebuilt = Projector::new(&fresh).expect("projector").with_batch_size(7);
             rebuilt.rebuild(&mut reader, &mut |_, _| {}).expect("rebuild");
             prop_assert_eq!(&view::dump(&fresh.connect().expect("conn")).expect("dump"), &incremental);
+            // The search index followed the view change by change; one built from the
+            // rebuilt view's tasks holds the same.
+            SearchProjector::new(&fresh).expect("search").catch_up().expect("indexed");
+            prop_assert_eq!(
+                view::search::dump(&fresh.connect().expect("conn")).expect("dump"),
+                view::search::dump(&pool.conn()).expect("dump")
+            );
         }
     }
 }
@@ -1291,19 +1304,19 @@ fn a_snapshot_says_when_a_deferred_task_falls_due_and_a_fresh_one_then_shows_it(
 }
 
 #[test]
-fn full_text_segments_are_merged_in_the_projectors_upkeep_not_inside_single_changes() {
+fn full_text_segments_are_merged_in_the_search_projections_upkeep_not_inside_single_changes() {
     let mut pool = Pool::new();
     let automerge: i64 = pool
         .conn()
         .query_row(
-            "SELECT v FROM tasks_fts_config WHERE k = 'automerge'",
+            "SELECT v FROM search.tasks_fts_config WHERE k = 'automerge'",
             [],
             |r| r.get(0),
         )
         .expect("automerge setting");
     assert_eq!(
         automerge, 0,
-        "FTS5 must not merge inside the projector's writes"
+        "FTS5 must not merge inside the search projection's writes"
     );
     let searched = |pool: &Pool| {
         let mut q = TaskQuery::for_viewer(Viewer::Admin);
@@ -1322,11 +1335,11 @@ fn full_text_segments_are_merged_in_the_projectors_upkeep_not_inside_single_chan
     }
     assert_eq!(searched(&pool), 120);
     assert!(
-        pool.projector.maintain().expect("upkeep"),
+        pool.search.maintain().expect("upkeep"),
         "120 single-change commits left segments to merge"
     );
     let mut steps = 1;
-    while pool.projector.maintain().expect("upkeep") {
+    while pool.search.maintain().expect("upkeep") {
         steps += 1;
         assert!(steps < 10_000, "the upkeep never finishes");
     }
@@ -1348,7 +1361,7 @@ fn full_text_segments_are_merged_in_the_projectors_upkeep_not_inside_single_chan
             .collect(),
     );
     assert!(
-        !pool.projector.maintain().expect("upkeep"),
+        !pool.search.maintain().expect("upkeep"),
         "the bulk commit was merged"
     );
     assert_eq!(searched(&pool), 500, "a page of the 1,124 matches");
@@ -1507,4 +1520,59 @@ fn completed_tasks_stay_in_the_history_for_its_retention_with_their_timeline() {
         .query_row("SELECT count(*) FROM task_timeline", [], |r| r.get(0))
         .expect("count");
     assert_eq!(rows, 0);
+}
+
+/// Text search and payload filters are answered from the search index, which follows
+/// the view on its own: a live snapshot (which must be exact at its position, since
+/// what follows is judged from there) waits until the index covers it, and says so
+/// when it does not in time, rather than answering from a trailing index.
+#[test]
+fn a_live_snapshot_with_a_payload_filter_waits_for_the_search_index() {
+    let mut pool = Pool::new();
+    let mut filtered = q(alice());
+    filtered.filter = query::Filter::parse("amount > 100").expect("filter");
+    pool.send(vec![task("old", |t| {
+        t.candidate_users = set(&["alice"]);
+        t.payload.insert("amount".into(), json!(50));
+    })]);
+    // The view has the raise, the search index not yet.
+    pool.gateway
+        .handle(
+            vec![TaskCommand::UpdateTaskAttributes(UpdateTaskAttributes {
+                id: "old".into(),
+                payload: Some(payload(json!({"amount": 500}))),
+                ..Default::default()
+            })
+            .into()],
+            BatchMode::Atomic,
+            &CommandContext::default(),
+        )
+        .expect("handled");
+    let mut reader = pool.store.reader().expect("reader");
+    pool.projector.catch_up(&mut reader).expect("projected");
+    let started = Instant::now();
+    let behind = Subscription::open(&pool.view, pool.projector.signal(), filtered.clone(), None);
+    assert!(
+        matches!(behind, Err(QueryError::SearchBehind { .. })),
+        "a snapshot from a trailing index: {:?}",
+        behind.map(|(_, s)| s)
+    );
+    assert!(started.elapsed() >= taskpool_core::view::search::SEARCH_WAIT);
+    // The search projection catches up while a snapshot waits: the snapshot has it.
+    let view = pool.view.clone();
+    let mut search = SearchProjector::new(&view).expect("search");
+    let indexer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        search.catch_up().expect("indexed");
+    });
+    let (_, snapshot) = Subscription::open(&pool.view, pool.projector.signal(), filtered, None)
+        .expect("a snapshot once the index covers the view");
+    indexer.join().expect("indexer");
+    let ids: Vec<String> = snapshot
+        .expect("snapshot")
+        .tasks
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(ids, vec!["old"]);
 }

@@ -19,6 +19,9 @@ pub struct Health {
     pub status: String,
     pub event_store_position: i64,
     pub view_position: i64,
+    /// The view position the search index (text search, payload filters) covers: it
+    /// trails the view by the search projection's delay.
+    pub search_position: i64,
     pub live_subscribers: usize,
     /// Stored events the view could not read: parked, and listed on the log with why
     /// (`taskpool-view parked` lists them; a rebuild by a build that reads them applies
@@ -49,6 +52,7 @@ fn health_of(state: &AppState) -> Health {
         parked_events,
         event_store_position: state.node.head_position(),
         view_position: state.node.view_position(),
+        search_position: state.node.search_position(),
         live_subscribers: state.node.live_subscribers(),
         publisher,
     }

@@ -413,6 +413,7 @@ async fn tasklist_queries_and_actions() {
         "taskpool_http_requests_total",
         "taskpool_commands_total",
         "taskpool_projector_lag_events",
+        "taskpool_search_lag_events",
         "taskpool_live_subscribers",
     ] {
         assert!(metrics.contains(name), "metrics lack {name}");

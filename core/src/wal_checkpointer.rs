@@ -1,21 +1,22 @@
-//! WAL checkpoints off the projector's path. The projector's own connection would
-//! checkpoint inside a commit once the WAL passes its threshold, and the changes of
-//! that batch would reach live subscribers only after the copy. Instead a thread with
+//! WAL checkpoints off a writer's path (the projector's, the command gateway's). The
+//! writer's own connection would checkpoint inside a commit once the WAL passes its
+//! threshold: the projector's changes would reach live subscribers only after the copy,
+//! and the command waiting on that commit would wait for it too. Instead a thread with
 //! its own connection runs passive checkpoints (they never block the writer or
-//! readers) after the projector's commits, at most a few times a second, and sleeps
-//! while nothing is written; the projector keeps a far larger automatic threshold only
-//! as a safety net for when this thread falls behind.
+//! readers) after the writer's commits, at most a few times a second, and sleeps
+//! while nothing is written; the writer keeps a far larger automatic threshold only as
+//! a safety net for when this thread falls behind.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::View;
+use rusqlite::Connection;
 
 /// The shortest time between two checkpoints (commits in between share the next one).
 const PERIOD: Duration = Duration::from_millis(200);
 
-/// The projector connection's automatic checkpoint threshold, in pages (4 KiB): only
+/// The writer connection's automatic checkpoint threshold, in pages (4 KiB): only
 /// reached when the background checkpoints cannot keep up.
 pub const SAFETY_NET_PAGES: i64 = 50_000;
 
@@ -47,8 +48,9 @@ impl Shared {
 }
 
 impl WalCheckpointer {
-    pub fn start(view: &View) -> rusqlite::Result<Self> {
-        let conn = view.connect_small()?;
+    /// Checkpoints the database of `conn` (a connection of its own) from a thread
+    /// named `name`.
+    pub fn start(conn: Connection, name: &str) -> rusqlite::Result<Self> {
         // A WAL left by an earlier run is copied at start.
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -59,7 +61,7 @@ impl WalCheckpointer {
         });
         let worker = shared.clone();
         let thread = std::thread::Builder::new()
-            .name("view-checkpointer".into())
+            .name(name.into())
             .spawn(move || run(&conn, &worker))
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         Ok(Self {
@@ -68,7 +70,7 @@ impl WalCheckpointer {
         })
     }
 
-    /// The projector committed: a checkpoint is due (within [`PERIOD`]).
+    /// The writer committed: a checkpoint is due (within [`PERIOD`]).
     pub fn written(&self) {
         let mut state = self.shared.state();
         if !state.written {
@@ -141,8 +143,10 @@ mod tests {
     #[test]
     fn it_checkpoints_after_writes_and_sleeps_while_nothing_is_written() {
         let dir = tempfile::tempdir().expect("dir");
-        let view = View::open(dir.path().join("view.db")).expect("view");
-        let checkpointer = WalCheckpointer::start(&view).expect("start");
+        let view = crate::view::View::open(dir.path().join("view.db")).expect("view");
+        let checkpointer =
+            WalCheckpointer::start(view.connect_small().expect("connect"), "test-checkpointer")
+                .expect("start");
         // The start-up checkpoint.
         let deadline = Instant::now() + Duration::from_secs(10);
         while checkpointer.checkpoints() < 1 && Instant::now() < deadline {
