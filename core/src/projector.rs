@@ -167,9 +167,9 @@ impl Projector {
     pub fn new(view: &View) -> Result<Self, ProjectorError> {
         let conn = view.connect_writer()?;
         // The projector writes all over the view's indexes: give it a large page cache
-        // (256 MiB at most, allocated as used). Checkpoints run in the background; the
-        // automatic one is a safety net.
-        conn.pragma_update(None, "cache_size", -262_144)?;
+        // (on a server 256 MiB at most, allocated as used). Checkpoints run in the
+        // background; the automatic one is a safety net.
+        conn.pragma_update(None, "cache_size", -view.memory().writer_cache_kib)?;
         conn.pragma_update(
             None,
             "wal_autocheckpoint",

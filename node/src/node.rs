@@ -39,7 +39,7 @@ use taskpool_core::projector::{Follow, Projector, ProjectorError};
 use taskpool_core::query::{self, QueryError, TaskPage, TaskQuery, Viewer};
 use taskpool_core::query::{ActionRequest, FormDocument, RequestState};
 use taskpool_core::view::search::SearchProjector;
-use taskpool_core::view::View;
+use taskpool_core::view::{View, ViewMemory};
 use taskpool_core::{
     BatchMode, BatchOutcome, Command, CommandContext, CommandGateway, CommandOutcome, DomainEvent,
     EventStore,
@@ -259,6 +259,9 @@ pub struct NodeOptions {
     /// How long completed tasks (and their timelines) stay in the history; `None`: for
     /// good.
     pub history_retention: Option<chrono::Duration>,
+    /// How much memory the view's connections may hold (a server's by default; the
+    /// desktop app's are small).
+    pub view_memory: ViewMemory,
 }
 
 /// The default [`NodeOptions::history_retention`], in days.
@@ -294,6 +297,7 @@ impl NodeOptions {
             max_event_bytes: None,
             change_retention: Some(CHANGE_RETENTION),
             history_retention: Some(chrono::Duration::days(HISTORY_DAYS)),
+            view_memory: ViewMemory::SERVER,
         }
     }
 }
@@ -351,7 +355,7 @@ impl TaskpoolNode {
         )?);
         let resyncs = ResyncLog::open(&dir.join("resyncs.db"))?;
         let filters = FilterStore::open(&dir.join("filters.db"))?;
-        let view = View::open(dir.join("view.db"))?;
+        let view = View::open_with(dir.join("view.db"), options.view_memory)?;
         let projector = Projector::new(&view)?;
         let view_signal = projector.signal();
         let stop = Arc::new(AtomicBool::new(false));

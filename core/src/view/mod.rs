@@ -20,17 +20,70 @@ pub fn wal_checkpointer_safety_net() -> i64 {
 pub use projection::{payload_rows, PayloadRow, Principals, MAX_INDEX_PATH, MAX_INDEX_ROWS};
 pub use schema::VIEW_SCHEMA_VERSION;
 
+/// How much memory the connections to a view may hold: SQLite page caches (allocated
+/// as used, up to these sizes) and the memory mapping of the files (pages read through
+/// it count as the process's resident memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewMemory {
+    /// Each query connection's page cache.
+    pub query_cache_kib: i64,
+    /// The page cache of each live subscription's connection (there may be thousands).
+    pub small_cache_kib: i64,
+    /// The projector's page cache (it writes all over the view's indexes).
+    pub writer_cache_kib: i64,
+    /// The search projection's page cache.
+    pub search_cache_kib: i64,
+    /// How much of the view and search files is memory-mapped (shared by every
+    /// connection); 0: none, reads go through each connection's page cache.
+    pub mmap_bytes: i64,
+}
+
+impl ViewMemory {
+    /// A server: large caches, the files mapped.
+    pub const SERVER: Self = Self {
+        query_cache_kib: 32 * 1024,
+        small_cache_kib: 1024,
+        writer_cache_kib: 256 * 1024,
+        search_cache_kib: 128 * 1024,
+        mmap_bytes: 4 << 30,
+    };
+
+    /// A desktop app: one user's inbox, beside everything else the user runs. Small
+    /// caches and no mapping (the operating system's file cache still holds the pages,
+    /// without counting them against the app).
+    pub const DESKTOP: Self = Self {
+        query_cache_kib: 2 * 1024,
+        small_cache_kib: 512,
+        writer_cache_kib: 16 * 1024,
+        search_cache_kib: 8 * 1024,
+        mmap_bytes: 0,
+    };
+}
+
+impl Default for ViewMemory {
+    fn default() -> Self {
+        Self::SERVER
+    }
+}
+
 /// Opens connections to one view file.
 #[derive(Debug, Clone)]
 pub struct View {
     path: PathBuf,
+    memory: ViewMemory,
 }
 
 impl View {
-    /// Opens (creating) the view at `path`.
+    /// Opens (creating) the view at `path`, with a server's memory.
     pub fn open(path: impl AsRef<Path>) -> rusqlite::Result<Self> {
+        Self::open_with(path, ViewMemory::SERVER)
+    }
+
+    /// Opens (creating) the view at `path`, its connections holding up to `memory`.
+    pub fn open_with(path: impl AsRef<Path>, memory: ViewMemory) -> rusqlite::Result<Self> {
         let view = Self {
             path: path.as_ref().to_path_buf(),
+            memory,
         };
         let conn = view.connect_writer()?;
         crate::sqlite::retry_while_busy(|| {
@@ -61,30 +114,35 @@ impl View {
     /// the file memory-mapped (shared with every other connection), the search file
     /// attached as `search`.
     pub fn connect(&self) -> rusqlite::Result<Connection> {
-        let conn = self.connect_with_cache(32 * 1024)?;
-        search::attach(&conn, &self.search_path())?;
+        let conn = self.connect_with_cache(self.memory.query_cache_kib)?;
+        search::attach(&conn, &self.search_path(), self.memory.mmap_bytes)?;
         Ok(conn)
+    }
+
+    /// How much memory its connections may hold.
+    pub fn memory(&self) -> ViewMemory {
+        self.memory
     }
 
     /// A query connection with a small private page cache (1 MiB), for the many
     /// long-lived connections of live subscriptions: their reads go through the shared
     /// mapping.
     pub fn connect_small(&self) -> rusqlite::Result<Connection> {
-        let conn = self.connect_with_cache(1024)?;
-        search::attach(&conn, &self.search_path())?;
+        let conn = self.connect_with_cache(self.memory.small_cache_kib)?;
+        search::attach(&conn, &self.search_path(), self.memory.mmap_bytes)?;
         Ok(conn)
     }
 
     /// A connection to the view alone, for its writer (the projector): with the search
     /// file attached, its write transactions would lock that file too.
     pub fn connect_writer(&self) -> rusqlite::Result<Connection> {
-        self.connect_with_cache(32 * 1024)
+        self.connect_with_cache(self.memory.small_cache_kib)
     }
 
     fn connect_with_cache(&self, cache_kib: i64) -> rusqlite::Result<Connection> {
         let conn = crate::sqlite::open_wal(&self.path, "NORMAL")?;
         conn.pragma_update(None, "cache_size", -cache_kib)?;
-        conn.pragma_update(None, "mmap_size", 4_i64 << 30)?;
+        conn.pragma_update(None, "mmap_size", self.memory.mmap_bytes)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }

@@ -130,12 +130,12 @@ pub(crate) fn open_file(path: &Path, reset: bool) -> rusqlite::Result<()> {
 }
 
 /// Attaches the search file to a query connection as `search`.
-pub(crate) fn attach(conn: &Connection, path: &Path) -> rusqlite::Result<()> {
+pub(crate) fn attach(conn: &Connection, path: &Path, mmap_bytes: i64) -> rusqlite::Result<()> {
     conn.execute(
         "ATTACH DATABASE ?1 AS search",
         [path.to_string_lossy().as_ref()],
     )?;
-    conn.pragma_update(Some("search"), "mmap_size", 1_i64 << 30)?;
+    conn.pragma_update(Some("search"), "mmap_size", mmap_bytes)?;
     Ok(())
 }
 
@@ -186,18 +186,19 @@ impl SearchProjector {
         let conn = connect_file(&path)?;
         // It writes all over its indexes: a large page cache (allocated as used), and
         // checkpoints in the background.
-        conn.pragma_update(None, "cache_size", -131_072)?;
+        let memory = view.memory();
+        conn.pragma_update(None, "cache_size", -memory.search_cache_kib)?;
         conn.pragma_update(
             None,
             "wal_autocheckpoint",
             crate::wal_checkpointer::SAFETY_NET_PAGES,
         )?;
-        conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
+        conn.pragma_update(None, "mmap_size", memory.mmap_bytes)?;
         conn.execute(
             "ATTACH DATABASE ?1 AS view",
             [view.path().to_string_lossy().as_ref()],
         )?;
-        conn.pragma_update(Some("view"), "mmap_size", 4_i64 << 30)?;
+        conn.pragma_update(Some("view"), "mmap_size", memory.mmap_bytes)?;
         let wal_checkpointer = WalCheckpointer::start(connect_file(&path)?, "search-checkpointer")?;
         let signal = PositionSignal::new(position(&conn, "main")?);
         Ok(Self {

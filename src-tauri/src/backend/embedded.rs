@@ -9,6 +9,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use taskpool_collector::outcome_log::OutcomeQuery;
 use taskpool_core::query::{RequestState, StaticUserDirectory, UserDirectory, Viewer};
+use taskpool_core::view::ViewMemory;
 use taskpool_node::answers::{ActionResponse, ApplicationCount};
 use taskpool_node::live::{live_events, LiveEvent};
 use taskpool_node::node::NodeOptions;
@@ -35,7 +36,11 @@ impl EmbeddedBackend {
     /// application, starting new instances at `rate` per second (0: only the starting
     /// set of tasks).
     pub fn start(data_dir: &Path, rate: f64) -> anyhow::Result<Self> {
-        let node = TaskpoolNode::start(NodeOptions::new(data_dir))?;
+        // One user's inbox on a desktop: small view caches, no memory mapping.
+        let node = TaskpoolNode::start(NodeOptions {
+            view_memory: ViewMemory::DESKTOP,
+            ..NodeOptions::new(data_dir)
+        })?;
         node.adopt_thread(taskpool_example::on_node::start(
             node.clone(),
             APPLICATION,
