@@ -46,16 +46,17 @@ impl InteractionRouter {
         })
     }
 
-    /// Sends `command` by `user` to `application`; returns the request id once the
-    /// broker has it.
+    /// Sends `command` by `user` to `application` as request `command_id`; Ok once the
+    /// broker has acknowledged it (an error leaves open whether it holds it).
     pub async fn route(
         &self,
         application: &str,
         user: &str,
         command: Command,
+        command_id: Uuid,
     ) -> Result<Uuid, KafkaError> {
         let message = InteractionMessage {
-            command_id: Uuid::new_v4(),
+            command_id,
             application: application.to_string(),
             user: user.to_string(),
             command,
@@ -73,7 +74,7 @@ impl InteractionRouter {
             Ok(_) => Ok(message.command_id),
             Err((e, _)) => {
                 // A timed-out idempotent producer stays fenced: the next request gets a
-                // fresh one. This one fails, and the user sees it (nothing was sent).
+                // fresh one. This one's outcome is unknown (the broker may hold it).
                 if let (Ok(fresh), Ok(mut p)) =
                     (router_producer(&self.config), self.producer.lock())
                 {

@@ -13,6 +13,7 @@
 // failed request, so its size (about 160 bytes) costs nothing worth boxing for.
 #![allow(clippy::result_large_err)]
 
+pub mod action_keys;
 pub mod answers;
 pub mod filters;
 pub mod live;

@@ -27,6 +27,7 @@ use taskpool_core::command::{
     ProcessDefinitionCommand, StartInteraction, TaskCommand, UserInteraction,
 };
 
+use crate::action_keys::{ActionKeys, KeyUse};
 use crate::filters::{FilterInput, FilterStore, FilterStoreError, QuickView, SavedFilter};
 use crate::resync::{ResyncError, ResyncLog, ResyncOutcome, ResyncPage, MAX_PAGES, MAX_PAGE_TASKS};
 use taskpool_core::command_gateway::{DeletionStrategy, GatewayConfig, GatewayError};
@@ -93,8 +94,11 @@ pub enum NodeError {
     Filters(#[from] FilterStoreError),
     #[error("the node is shutting down")]
     ShuttingDown,
-    #[error("the action could not be sent to its application: {0}")]
-    Routing(String),
+    #[error(transparent)]
+    ActionKeys(#[from] crate::action_keys::ActionKeyError),
+    /// The idempotency key names another request of this user.
+    #[error("the idempotency key was used for another request")]
+    KeyReused,
 }
 
 /// An action of a user on a task, with what it carries.
@@ -280,8 +284,17 @@ pub use taskpool_core::view::search::SEARCH_WAIT;
 /// Sends a user's interaction to the process application that owns the task (over
 /// Kafka, say) instead of handling it here.
 pub trait InteractionRoute: Send + Sync {
-    /// Returns the request's id once it is on its way.
-    fn route(&self, application: &str, user: &str, command: Command) -> Result<uuid::Uuid, String>;
+    /// Sends `command` of `user` to `application` as request `request_id`; Ok once the
+    /// transport confirmed the hand-off. An error does not mean it was not sent (a
+    /// broker may hold it without having acknowledged it): the outcome is unknown. The
+    /// owning application handles a request id once, however often it comes.
+    fn route(
+        &self,
+        application: &str,
+        user: &str,
+        command: Command,
+        request_id: uuid::Uuid,
+    ) -> Result<(), String>;
 }
 
 impl NodeOptions {
@@ -310,6 +323,8 @@ pub struct TaskpoolNode {
     view_signal: PositionSignal,
     /// The view position the search index covers (see `taskpool_core::view::search`).
     search_signal: PositionSignal,
+    /// Users' idempotency keys (`action-keys.db`).
+    action_keys: ActionKeys,
     feed: ChangeFeed,
     outcomes: Arc<OutcomeLog>,
     resyncs: ResyncLog,
@@ -355,6 +370,7 @@ impl TaskpoolNode {
         )?);
         let resyncs = ResyncLog::open(&dir.join("resyncs.db"))?;
         let filters = FilterStore::open(&dir.join("filters.db"))?;
+        let action_keys = ActionKeys::open(&dir.join("action-keys.db"))?;
         let view = View::open_with(dir.join("view.db"), options.view_memory)?;
         let projector = Projector::new(&view)?;
         let view_signal = projector.signal();
@@ -390,6 +406,7 @@ impl TaskpoolNode {
             view,
             view_signal,
             search_signal,
+            action_keys,
             feed,
             outcomes,
             resyncs,
@@ -763,6 +780,7 @@ impl TaskpoolNode {
         viewer: &Viewer,
         task_id: &str,
         action: TaskAction,
+        key: Option<&str>,
     ) -> Result<ActionRequest, NodeError> {
         let Viewer::User { user, .. } = viewer else {
             return Err(NodeError::TaskNotFound);
@@ -794,7 +812,7 @@ impl TaskpoolNode {
             reason: None,
             answered_position: None,
         };
-        self.send_request(user, command.into(), requested)
+        self.send_request(viewer, user, command.into(), requested, key)
     }
 
     /// A user asks the owning application to start a process of a definition they may
@@ -806,6 +824,7 @@ impl TaskpoolNode {
         definition_id: &str,
         values: Payload,
         business_key: Option<String>,
+        key: Option<&str>,
     ) -> Result<ActionRequest, NodeError> {
         let Viewer::User { user, .. } = viewer else {
             return Err(NodeError::DefinitionNotFound);
@@ -845,7 +864,7 @@ impl TaskpoolNode {
             reason: None,
             answered_position: None,
         };
-        self.send_request(user, command.into(), requested)
+        self.send_request(viewer, user, command.into(), requested, key)
     }
 
     /// Whether users' requests travel to their applications (over Kafka) rather than
@@ -885,23 +904,63 @@ impl TaskpoolNode {
     /// Sends a user's request to its application: routed (over Kafka) or handled here.
     /// Refused here already: [`NodeError::Refused`]; asking for nothing (claiming one's
     /// own task): performed at once.
+    /// Sends a user's request (an action, a start) as request `key` names (see
+    /// [`crate::action_keys`]) or a new one. A retry with the key sends the same request
+    /// id again (handled once wherever it arrives) and answers where it stands now.
     fn send_request(
         &self,
+        viewer: &Viewer,
         user: &str,
         command: Command,
         requested: ActionRequest,
+        key: Option<&str>,
+    ) -> Result<ActionRequest, NodeError> {
+        let (request_id, retry) = match key {
+            Some(key) => {
+                crate::action_keys::check_key(key).map_err(|message| NodeError::Invalid {
+                    field: "Idempotency-Key".into(),
+                    message,
+                })?;
+                let asked = serde_json::to_string(&command).map_err(std::io::Error::other)?;
+                match self.action_keys.claim(user, key, &asked)? {
+                    KeyUse::First(id) => (id, false),
+                    KeyUse::Retry(id) => (id, true),
+                    KeyUse::Reused => return Err(NodeError::KeyReused),
+                }
+            }
+            None => (uuid::Uuid::new_v4(), false),
+        };
+        let sent = self.send_as(user, command, &requested, request_id, key.is_some())?;
+        if retry {
+            return self.request_now(viewer, &sent);
+        }
+        Ok(sent)
+    }
+
+    fn send_as(
+        &self,
+        user: &str,
+        command: Command,
+        requested: &ActionRequest,
+        request_id: uuid::Uuid,
+        keyed: bool,
     ) -> Result<ActionRequest, NodeError> {
         if let Some(router) = &self.router {
-            let command_id = router
-                .route(&requested.application_name, user, command)
-                .map_err(NodeError::Routing)?;
+            // Not confirmed is not "not sent": the broker may hold it and deliver it
+            // later. The request stands with its id; its answer (or its expiry) tells.
+            if let Err(e) = router.route(&requested.application_name, user, command, request_id) {
+                tracing::warn!(request = %request_id, error = %e, "the hand-off of a user's request was not confirmed; its outcome is unknown until its application answers or it expires");
+            }
             return Ok(ActionRequest {
-                request_id: command_id,
-                ..requested
+                request_id,
+                ..requested.clone()
             });
         }
         let ctx = CommandContext {
             user: Some(user.to_string()),
+            command_id: Some(request_id),
+            // A keyed request is handled once, its outcome kept for a retry.
+            idempotency_key: keyed.then(|| format!("user-request/{request_id}")),
             ..Default::default()
         };
         let outcome = self
@@ -931,7 +990,7 @@ impl TaskpoolNode {
         Ok(ActionRequest {
             request_id: first.command_id,
             state,
-            ..requested
+            ..requested.clone()
         })
     }
 

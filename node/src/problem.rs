@@ -220,10 +220,15 @@ impl From<NodeError> for Problem {
                 "Idempotency-Key",
                 "this Idempotency-Key was used before for a different request: a new request needs a new key",
             ),
-            NodeError::Routing(e) => Problem::unavailable(
-                "routing-failed",
-                format!("the action could not be sent to its application: {e}"),
+            NodeError::KeyReused => Problem::unprocessable(
+                "Idempotency-Key",
+                "this idempotency key was used for another request: send a new key with a new request",
             ),
+            NodeError::ActionKeys(e) => {
+                let id = uuid::Uuid::new_v4();
+                tracing::error!(error = %e, error_id = %id, "idempotency keys failed");
+                Problem::internal(format!("the request could not be taken (error {id})"))
+            }
             NodeError::ShuttingDown => {
                 Problem::unavailable("shutting-down", "the task pool is shutting down")
             }

@@ -112,8 +112,10 @@ impl InteractionRoute for KafkaRoute {
         application: &str,
         user: &str,
         command: taskpool_core::Command,
-    ) -> Result<uuid::Uuid, String> {
-        futures::executor::block_on(self.0.route(application, user, command))
+        request_id: uuid::Uuid,
+    ) -> Result<(), String> {
+        futures::executor::block_on(self.0.route(application, user, command, request_id))
+            .map(|_| ())
             .map_err(|e| e.to_string())
     }
 }

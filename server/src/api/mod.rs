@@ -160,6 +160,30 @@ impl FromRequestParts<AppState> for User {
     }
 }
 
+/// A user request's `Idempotency-Key` header, if sent (see
+/// `taskpool_node::action_keys`): a retry with the same key gets the first attempt's
+/// request, never a second effect. Checked by the node (visible ASCII, 1 to 128).
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequestParts<AppState> for IdempotencyKey {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Problem> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(IdempotencyKey(None));
+        };
+        let key = value.to_str().map_err(|_| {
+            Problem::bad_request(
+                "Idempotency-Key",
+                "an idempotency key is visible ASCII characters, no spaces",
+            )
+        })?;
+        taskpool_node::action_keys::check_key(key)
+            .map_err(|message| Problem::bad_request("Idempotency-Key", message))?;
+        Ok(IdempotencyKey(Some(key.to_string())))
+    }
+}
+
 /// A process application (the ingestion API); user tokens are refused here.
 pub struct Application(pub String);
 

@@ -15,7 +15,7 @@ use taskpool_node::params::{
     ActionParams, AssignBody, CompleteBody, DeferBody, ReadParams, SuggestionParams, TaskListParams,
 };
 
-use super::{AppState, User};
+use super::{AppState, IdempotencyKey, User};
 use crate::problem::{ApiJson, ApiQuery, NoQuery, Problem};
 
 /// The tasks I can see.
@@ -212,11 +212,12 @@ async fn act(
     id: String,
     action: TaskAction,
     wait: bool,
+    key: Option<String>,
 ) -> Result<Response, Problem> {
     let who = viewer.clone();
     let task_id = id.clone();
     let requested = state
-        .blocking(move |n| n.act(&who, &task_id, action))
+        .blocking(move |n| n.act(&who, &task_id, action, key.as_deref()))
         .await?;
     let after =
         move |n: &TaskpoolNode, viewer: &Viewer, _: &ActionRequest| Ok(n.task(viewer, &id).ok());
@@ -310,7 +311,7 @@ pub(super) async fn answer(
 macro_rules! action_doc {
     ($name:ident, $action:expr, $path:literal, $doc:literal) => {
         #[doc = $doc]
-        #[utoipa::path(post, path = $path, tag = "actions", params(("id" = String, Path), ActionParams),
+        #[utoipa::path(post, path = $path, tag = "actions", params(("id" = String, Path), ActionParams, ("Idempotency-Key" = Option<String>, Header, description = "a client request id: a retry with the same key is answered with the first attempt's request, never performed twice")),
             responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
                 (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, description = "refused by the pool (the task's rules) or, with `wait`, by the application (its reason)", body = Problem, content_type = "application/problem+json")))]
         pub async fn $name(
@@ -318,8 +319,9 @@ macro_rules! action_doc {
             User(viewer): User,
             Path(id): Path<String>,
             ApiQuery(p): ApiQuery<ActionParams>,
+            IdempotencyKey(key): IdempotencyKey,
         ) -> Result<Response, Problem> {
-            act(state, viewer, id, $action, p.wait.unwrap_or(false)).await
+            act(state, viewer, id, $action, p.wait.unwrap_or(false), key).await
         }
     };
 }
@@ -344,7 +346,7 @@ action_doc!(
 );
 
 /// Completes a task with result values.
-#[utoipa::path(post, path = "/api/v1/tasks/{id}/complete", tag = "actions", params(("id" = String, Path), ActionParams),
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/complete", tag = "actions", params(("id" = String, Path), ActionParams, ("Idempotency-Key" = Option<String>, Header, description = "a client request id: a retry with the same key is answered with the first attempt's request, never performed twice")),
     request_body = CompleteBody,
     responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -353,17 +355,18 @@ pub async fn complete(
     User(viewer): User,
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<ActionParams>,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(body): ApiJson<CompleteBody>,
 ) -> Result<Response, Problem> {
     let action = TaskAction::Complete {
         payload: body.payload,
     };
-    act(state, viewer, id, action, p.wait.unwrap_or(false)).await
+    act(state, viewer, id, action, p.wait.unwrap_or(false), key).await
 }
 
 /// Gives my task to another user; the owning application decides whether it may (409
 /// with its reason when not).
-#[utoipa::path(post, path = "/api/v1/tasks/{id}/assign", tag = "actions", params(("id" = String, Path), ActionParams),
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/assign", tag = "actions", params(("id" = String, Path), ActionParams, ("Idempotency-Key" = Option<String>, Header, description = "a client request id: a retry with the same key is answered with the first attempt's request, never performed twice")),
     request_body = AssignBody,
     responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -372,16 +375,17 @@ pub async fn assign(
     User(viewer): User,
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<ActionParams>,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(body): ApiJson<AssignBody>,
 ) -> Result<Response, Problem> {
     let action = TaskAction::Assign {
         assignee: body.assignee,
     };
-    act(state, viewer, id, action, p.wait.unwrap_or(false)).await
+    act(state, viewer, id, action, p.wait.unwrap_or(false), key).await
 }
 
 /// Defers a task until a follow-up date.
-#[utoipa::path(post, path = "/api/v1/tasks/{id}/defer", tag = "actions", params(("id" = String, Path), ActionParams),
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/defer", tag = "actions", params(("id" = String, Path), ActionParams, ("Idempotency-Key" = Option<String>, Header, description = "a client request id: a retry with the same key is answered with the first attempt's request, never performed twice")),
     request_body = DeferBody,
     responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -390,10 +394,11 @@ pub async fn defer(
     User(viewer): User,
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<ActionParams>,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(body): ApiJson<DeferBody>,
 ) -> Result<Response, Problem> {
     let action = TaskAction::Defer {
         follow_up_date: body.follow_up_date,
     };
-    act(state, viewer, id, action, p.wait.unwrap_or(false)).await
+    act(state, viewer, id, action, p.wait.unwrap_or(false), key).await
 }

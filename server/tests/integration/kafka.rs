@@ -466,3 +466,87 @@ async fn an_event_the_broker_refuses_is_parked_the_node_is_degraded_and_later_ta
         "{metrics}"
     );
 }
+
+/// A user's claim while the broker is paused: the tasklist node cannot confirm the
+/// hand-off in time, and answers 202 with the request's id (its outcome unknown), not a
+/// 503 that might be a yes. The client retries with the same `Idempotency-Key` once the
+/// broker is back: the same request, performed, and the task claimed once however many
+/// of the two sends reached the engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unconfirmed_hand_off_is_answered_with_its_request_and_a_keyed_retry_performs_it_once() {
+    let broker = TestBroker::start();
+    let dirs: Vec<_> = (0..2)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let a = node_at_rate(
+        dirs[0].path(),
+        Role::ProcessApplication,
+        &broker,
+        "alpha",
+        2.0,
+    )
+    .await;
+    let t = node(dirs[1].path(), Role::Tasklist, &broker, "alpha").await;
+    let bob = t.user("bob", &["support"]);
+    let mut id = String::new();
+    eventually("a claimable triage task on the tasklist node", async || {
+        let page: Value = t
+            .get(
+                &bob,
+                "/api/v1/tasks?claimable=true&filter=task.taskDefinitionKey%20%3D%20triage",
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        match page["tasks"][0]["id"].as_str() {
+            Some(found) => {
+                id = found.to_string();
+                true
+            }
+            None => false,
+        }
+    })
+    .await;
+    let keyed_claim = async |wait: bool| -> (u16, Value) {
+        let resp = t
+            .client
+            .post(t.url(&format!("/api/v1/tasks/{id}/claim?wait={wait}")))
+            .bearer_auth(&bob)
+            .header("Idempotency-Key", "claim-during-outage")
+            .send()
+            .await
+            .expect("request");
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(Value::Null),
+        )
+    };
+    broker.pause();
+    let (status, first) = keyed_claim(false).await;
+    broker.resume();
+    assert_eq!(status, 202, "outcome unknown, with the request: {first}");
+    let request = first["request"]["requestId"].clone();
+    assert!(request.is_string(), "{first}");
+    let (status, retried) = keyed_claim(true).await;
+    assert_eq!(status, 200, "{retried}");
+    assert_eq!(retried["request"]["requestId"], request, "{retried}");
+    assert_eq!(retried["task"]["assignee"], "bob", "{retried}");
+    // The engine's pool claimed it once: one request in the task's timeline.
+    let timeline: Value = t
+        .get(&bob, &format!("/api/v1/tasks/{id}/timeline"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let claims = timeline
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["kind"] == "requested")
+        .count();
+    assert_eq!(claims, 1, "{timeline}");
+    for s in [t, a] {
+        s.stop().await;
+    }
+}

@@ -151,7 +151,7 @@ impl EmbeddedBackend {
             Request::Act { id, action } => Answer::Action(
                 self.blocking(move |n| {
                     // The window waits for the application's answer, as `?wait=true`.
-                    let requested = n.act(&viewer, &id, action)?;
+                    let requested = n.act(&viewer, &id, action, None)?;
                     let answered = n.wait_for_answer(&viewer, &requested)?;
                     let task = n.task(&viewer, &id).ok();
                     ActionResponse::of(answered, task).map(Box::new)
@@ -189,7 +189,7 @@ impl EmbeddedBackend {
             }
             Request::Start { id, values } => Answer::Action(
                 self.blocking(move |n| {
-                    let requested = n.start_process(&viewer, &id, values, None)?;
+                    let requested = n.start_process(&viewer, &id, values, None, None)?;
                     let answered = n.wait_for_answer(&viewer, &requested)?;
                     let task = match (&answered.state, &answered.instance_id) {
                         (RequestState::Performed, Some(instance)) => {

@@ -110,9 +110,50 @@ impl RemoteBackend {
         path: &str,
         body: Option<&(dyn erased::Body + Sync)>,
     ) -> Result<T, Problem> {
+        self.send_with_key(token, method, path, body, None).await
+    }
+
+    /// A user's request (an action, a start) under a key of its own: when its answer is
+    /// lost (the server unreachable, or an answer that leaves the outcome open: 502,
+    /// 503, 504) it is sent again with the same `Idempotency-Key`, and the server
+    /// answers with the first attempt's request, never performing it twice.
+    async fn send_keyed<T: DeserializeOwned>(
+        &self,
+        token: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&(dyn erased::Body + Sync)>,
+    ) -> Result<T, Problem> {
+        let key = idempotency_key();
+        let mut pauses = RETRY_PAUSES.iter();
+        loop {
+            match self
+                .send_with_key(token, method.clone(), path, body, Some(&key))
+                .await
+            {
+                Err(p) if matches!(p.status, 0 | 502 | 503 | 504) => match pauses.next() {
+                    Some(pause) => tokio::time::sleep(*pause).await,
+                    None => return Err(p),
+                },
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_with_key<T: DeserializeOwned>(
+        &self,
+        token: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&(dyn erased::Body + Sync)>,
+        key: Option<&str>,
+    ) -> Result<T, Problem> {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
+        }
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
         }
         if let Some(b) = body {
             req = req
@@ -187,7 +228,7 @@ impl RemoteBackend {
                     }
                     TaskAction::Claim | TaskAction::Unclaim | TaskAction::Undefer => None,
                 };
-                Answer::Action(Box::new(self.send(token, method, &url, body).await?))
+                Answer::Action(Box::new(self.send_keyed(token, method, &url, body).await?))
             }
             Request::Filters => Answer::Filters(self.get(token, &url).await?),
             Request::CompletedTasks { .. } => Answer::Completed(self.get(token, &url).await?),
@@ -205,7 +246,9 @@ impl RemoteBackend {
                     values,
                     business_key: None,
                 };
-                Answer::Action(Box::new(self.send(token, method, &url, Some(&body)).await?))
+                Answer::Action(Box::new(
+                    self.send_keyed(token, method, &url, Some(&body)).await?,
+                ))
             }
         })
     }
@@ -429,6 +472,14 @@ fn bad_event(e: &eventsource_client::Event, err: serde_json::Error) -> Option<St
 }
 
 /// The user and groups a token names (shown in the window; the server checks it).
+/// Pauses before each retry of a user's request.
+const RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(500), Duration::from_millis(1500)];
+
+/// A fresh idempotency key: 32 random hexadecimal digits.
+fn idempotency_key() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
 fn claims_of(token: &str) -> Result<Claims, Problem> {
     let bad = || Problem::bad_request("token", "the token is not a JWT with a `sub` claim");
     let payload = token.split('.').nth(1).ok_or_else(bad)?;
@@ -680,6 +731,70 @@ mod tests {
             path(&requests[20]).expect("path"),
             "/api/v1/tasks/a%2Fb/claim?wait=true"
         );
+    }
+
+    /// An answer lost to a 503 is asked again under the same key; the next action is
+    /// another request with another key.
+    #[tokio::test]
+    async fn a_users_request_is_sent_again_under_its_key_when_its_outcome_is_left_open(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let keys = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let seen = keys.clone();
+        tokio::spawn(async move {
+            for n in 0.. {
+                let Ok((mut conn, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut buf = vec![0u8; 8192];
+                let read = conn.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..read]).to_lowercase();
+                let key = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("idempotency-key: "))
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                if let Ok(mut k) = seen.lock() {
+                    k.push(key);
+                }
+                let (status, body) = if n == 0 {
+                    (
+                        "503 Service Unavailable",
+                        r#"{"type":"x","title":"t","status":503}"#,
+                    )
+                } else {
+                    ("200 OK", r#"{"ok":true}"#)
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(answer.as_bytes()).await;
+            }
+        });
+        let backend = RemoteBackend::new(&url, Some("t".into()))?;
+        let post = || {
+            backend.send_keyed::<serde_json::Value>(
+                Some("t"),
+                reqwest::Method::POST,
+                "/api/v1/tasks/t/claim?wait=true",
+                None,
+            )
+        };
+        assert_eq!(post().await?, serde_json::json!({"ok": true}));
+        post().await?;
+        let keys = keys.lock().map(|k| k.clone()).unwrap_or_default();
+        assert_eq!(keys.len(), 3, "{keys:?}");
+        assert_eq!(keys[0].len(), 32, "{keys:?}");
+        assert_eq!(
+            keys[0], keys[1],
+            "the retry carries the first attempt's key"
+        );
+        assert_ne!(keys[1], keys[2], "another request, another key");
+        Ok(())
     }
 
     #[test]

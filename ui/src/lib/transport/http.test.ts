@@ -43,6 +43,25 @@ describe('the HTTP transport, typed by the server\'s API document', () => {
     });
   });
 
+  it('sends an action under a key of its own, and again under the same key when its outcome is left open', async () => {
+    const keys: (string | null)[] = [];
+    const statuses = [503, 504, 200];
+    const fetchImpl = async (input: RequestInfo | URL) => {
+      keys.push((input as globalThis.Request).headers.get('Idempotency-Key'));
+      const status = statuses[keys.length - 1];
+      return new Response(JSON.stringify(status === 200 ? { request: { state: 'performed' } } : { status }), { status, headers: { 'Content-Type': 'application/json' } });
+    };
+    const api = apiClient('http://pool.test', fetchImpl as typeof fetch);
+    const answered = await send(api, alice, { kind: 'act', id: 't', action: { kind: 'claim' } });
+    expect(answered).toMatchObject({ request: { state: 'performed' } });
+    expect(keys).toHaveLength(3);
+    expect(keys[0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(new Set(keys).size).toBe(1);
+    // The next action is another request: another key.
+    await send(api, alice, { kind: 'act', id: 't', action: { kind: 'claim' } }).catch(() => undefined);
+    expect(keys[3]).not.toBe(keys[0]);
+  }, 10_000);
+
   it('sends a start with its values, and reads forms from their paths', async () => {
     expect(await sentFor({ kind: 'start', id: 'handle-incident:1:example', values: { title: 'x', severity: '2' } })).toMatchObject({
       method: 'POST',

@@ -26,7 +26,49 @@ function answer<T>(r: { data?: T; error?: unknown; response: Response }): T {
   throw new ApiError(problemOf(r.response.status, r.error));
 }
 
-const bearer = (s: Session) => (s.token ? { Authorization: `Bearer ${s.token}` } : {});
+const bearer = (s: Session): Record<string, string> => (s.token ? { Authorization: `Bearer ${s.token}` } : {});
+
+/** A fresh idempotency key (crypto.randomUUID needs a secure context; random bytes do not). */
+function newKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Answers that leave a request's outcome open: the server or a proxy was unavailable, or
+ * its wait for the application's answer ran out. */
+const OUTCOME_OPEN = [502, 503, 504];
+
+/** Pauses before each retry of a user's request. */
+export const RETRY_PAUSES_MS = [500, 1500];
+
+/**
+ * A user's request (an action, a start) under a key of its own: when its answer is lost
+ * (the network failed, or the answer leaves the outcome open) it is sent again with the
+ * same `Idempotency-Key`, and the server answers with the first attempt's request, never
+ * performing it twice.
+ */
+async function keyed<T>(
+  s: Session,
+  attempt: (headers: Record<string, string>) => Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<T> {
+  const headers = { ...bearer(s), 'Idempotency-Key': newKey() };
+  for (let tries = 0; ; tries++) {
+    const last = tries >= RETRY_PAUSES_MS.length;
+    let r: { data?: T; error?: unknown; response: Response };
+    try {
+      r = await attempt(headers);
+    } catch (e) {
+      if (last) throw e;
+      await new Promise((done) => setTimeout(done, RETRY_PAUSES_MS[tries]));
+      continue;
+    }
+    if (!last && OUTCOME_OPEN.includes(r.response.status)) {
+      await new Promise((done) => setTimeout(done, RETRY_PAUSES_MS[tries]));
+      continue;
+    }
+    return answer(r);
+  }
+}
 
 /** Sends `r` to the server through `api` (the one route table of the browser inbox). */
 export async function send(api: ReturnType<typeof apiClient>, s: Session, r: Request): Promise<unknown> {
@@ -77,23 +119,23 @@ export async function send(api: ReturnType<typeof apiClient>, s: Session, r: Req
       return null;
     }
     case 'start':
-      return answer(await api.POST('/api/v1/process-definitions/{id}/start', { params: { path: { id: r.id }, query: { wait: true } }, body: { values: r.values }, headers }));
+      return keyed(s, (headers) => api.POST('/api/v1/process-definitions/{id}/start', { params: { path: { id: r.id }, query: { wait: true } }, body: { values: r.values }, headers }));
     case 'act': {
       const params = { path: { id: r.id }, query: { wait: true } };
       const a = r.action;
       switch (a.kind) {
         case 'claim':
-          return answer(await api.POST('/api/v1/tasks/{id}/claim', { params, headers }));
+          return keyed(s, (headers) => api.POST('/api/v1/tasks/{id}/claim', { params, headers }));
         case 'unclaim':
-          return answer(await api.POST('/api/v1/tasks/{id}/unclaim', { params, headers }));
+          return keyed(s, (headers) => api.POST('/api/v1/tasks/{id}/unclaim', { params, headers }));
         case 'undefer':
-          return answer(await api.POST('/api/v1/tasks/{id}/undefer', { params, headers }));
+          return keyed(s, (headers) => api.POST('/api/v1/tasks/{id}/undefer', { params, headers }));
         case 'complete':
-          return answer(await api.POST('/api/v1/tasks/{id}/complete', { params, body: { payload: a.payload }, headers }));
+          return keyed(s, (headers) => api.POST('/api/v1/tasks/{id}/complete', { params, body: { payload: a.payload }, headers }));
         case 'defer':
-          return answer(await api.POST('/api/v1/tasks/{id}/defer', { params, body: { followUpDate: a.followUpDate }, headers }));
+          return keyed(s, (headers) => api.POST('/api/v1/tasks/{id}/defer', { params, body: { followUpDate: a.followUpDate }, headers }));
         case 'assign':
-          return answer(await api.POST('/api/v1/tasks/{id}/assign', { params, body: { assignee: a.assignee }, headers }));
+          return keyed(s, (headers) => api.POST('/api/v1/tasks/{id}/assign', { params, body: { assignee: a.assignee }, headers }));
       }
       return unhandled(a);
     }
