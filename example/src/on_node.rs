@@ -3,6 +3,13 @@
 //! completion and deferral is acted on by a real (small) engine: it reads the
 //! interaction requests addressed to it from the event store and answers them in its
 //! own transactions. New process instances start now and then.
+//!
+//! It sends with the `txjob` sender: the commands of an engine transaction are written
+//! as a job in the application's own database, in that transaction, and sent after it
+//! with the job's id as idempotency key. So a crash at any point neither loses a step
+//! (the job is sent at the next start) nor does it twice (a job sent but not yet
+//! deleted is answered from the pool's stored outcome when sent again), and the engine
+//! never knows a task the pool lacks, or the other way round.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -10,8 +17,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::{directory, EngineVariables, ExampleApplication};
-use taskpool_collector::properties::SenderProperties;
-use taskpool_collector::sender::GatewaySender;
+use taskpool_collector::properties::{SenderProperties, SenderType};
+use taskpool_collector::sender::{GatewaySender, JobWorker};
 use taskpool_collector::Collector;
 use taskpool_core::query::StaticUserDirectory;
 
@@ -30,26 +37,39 @@ pub fn start(
     application: &str,
     rate: f64,
 ) -> anyhow::Result<JoinHandle<()>> {
-    let props = SenderProperties::default();
+    let props = SenderProperties {
+        sender_type: SenderType::Txjob,
+        ..SenderProperties::default()
+    };
     let sender = Arc::new(
         GatewaySender::new(node.gateway().clone(), application, props.clone())
             .with_outcome_log(node.outcome_log().clone()),
     );
     let enricher = crate::enricher();
     let collector = Arc::new(Collector::new(
-        props,
+        props.clone(),
         enricher,
-        sender,
+        sender.clone(),
         Arc::new(EngineVariables),
     ));
-    let conn = taskpool_core::sqlite::open_wal(
-        &node.data_dir().join(format!("{application}-app.db")),
-        "FULL",
-    )?;
+    let app_db = node.data_dir().join(format!("{application}-app.db"));
+    let conn = taskpool_core::sqlite::open_wal(&app_db, "FULL")?;
     let mut app = ExampleApplication::open(application, conn, collector)?;
+    let mut jobs = Jobs::new(
+        JobWorker::new(
+            taskpool_core::sqlite::open_wal(&app_db, "FULL")?,
+            sender,
+            Duration::from_millis(props.job_max_backoff_ms),
+        )?,
+        &app_db,
+    )?;
+    // What a crash left unsent goes first: the pool then holds what the engine holds.
+    jobs.send_due();
     app.deploy()?;
+    jobs.send_due();
     if app.instance_count()? == 0 {
         app.create_starting_set()?;
+        jobs.send_due();
         tracing::info!("example application: created the starting set for alice, bob and carol");
     } else {
         resync(&node, application, &app);
@@ -74,13 +94,57 @@ pub fn start(
                     }
                     next_start = Instant::now() + period(rate);
                 }
+                jobs.send_due();
                 // Sleeps until the store moves (an interaction may have come), the next
-                // start is due, or the node stops.
+                // start is due, a job waiting to be sent again is due, or the node stops.
                 let until_start =
                     (rate > 0.0).then(|| next_start.saturating_duration_since(Instant::now()));
-                seen = waiter.wait_beyond(seen, until_start);
+                let until = match (until_start, jobs.next_due()) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                seen = waiter.wait_beyond(seen, until);
             }
         })?)
+}
+
+/// The application's job worker (its `txjob` outbox), run by the application's own
+/// thread after each of its steps: nothing polls while nothing is pending.
+struct Jobs {
+    worker: JobWorker,
+    /// Where the jobs live (to read when the next one is due).
+    db: rusqlite::Connection,
+}
+
+impl Jobs {
+    fn new(worker: JobWorker, path: &std::path::Path) -> rusqlite::Result<Self> {
+        Ok(Self {
+            worker,
+            db: taskpool_core::sqlite::open_wal(path, "FULL")?,
+        })
+    }
+
+    /// Sends every due job (oldest first; a failing one is retried later with backoff).
+    fn send_due(&mut self) {
+        if let Err(e) = self.worker.run_due() {
+            tracing::warn!(error = %e, "example application: sending its jobs failed; retrying");
+        }
+    }
+
+    /// How long until the next job waiting to be sent again is due (none pending: None).
+    fn next_due(&self) -> Option<Duration> {
+        let at: Option<i64> = self
+            .db
+            .query_row("SELECT MIN(next_attempt_at) FROM taskpool_jobs", [], |r| {
+                r.get(0)
+            })
+            .ok()
+            .flatten();
+        at.map(|at| {
+            let ms = (at - chrono::Utc::now().timestamp_millis()).max(0);
+            Duration::from_millis(ms as u64)
+        })
+    }
 }
 
 /// Re-syncs the application's open tasks with the pool, as a restarted engine does:

@@ -313,7 +313,8 @@ macro_rules! action_doc {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "actions", params(("id" = String, Path), ActionParams, ("Idempotency-Key" = Option<String>, Header, description = "a client request id: a retry with the same key is answered with the first attempt's request, never performed twice")),
             responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-                (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, description = "refused by the pool (the task's rules) or, with `wait`, by the application (its reason)", body = Problem, content_type = "application/problem+json")))]
+                (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, description = "refused by the pool (the task's rules) or, with `wait`, by the application (its reason)", body = Problem, content_type = "application/problem+json"),
+                (status = 422, description = "the `Idempotency-Key` was used for another request", body = Problem, content_type = "application/problem+json")))]
         pub async fn $name(
             State(state): State<AppState>,
             User(viewer): User,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::common;
 use serde_json::{json, Value};
-use taskpool_core::event::TaskEvent;
+use taskpool_core::event::{ProcessInstanceEvent, TaskEvent};
 use taskpool_core::{DomainEvent, EventStore};
 use taskpool_server::auth::{application_token, load_or_create_secret, user_token};
 
@@ -165,4 +165,115 @@ async fn accepted_commands_survive_sigkill_and_the_view_converges() {
     assert_eq!(ready.status(), 200);
     child.kill().expect("kill");
     child.wait().expect("reaped");
+}
+
+/// Kills its server when dropped (a failing test leaves no process behind).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// (The engine's instance and task ids; the pool's instance and task ids as created.)
+type Holdings = (
+    (BTreeSet<String>, BTreeSet<String>),
+    (Vec<String>, Vec<String>),
+);
+
+/// What the example application's engine holds (its own tables) and what the pool got
+/// from it (the events it sent): process instances and tasks by id.
+fn engine_and_pool(dir: &Path) -> Holdings {
+    let engine = rusqlite::Connection::open(dir.join("example-app.db")).expect("engine db");
+    let ids = |sql: &str| -> BTreeSet<String> {
+        let mut stmt = engine.prepare(sql).expect("engine query");
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).expect("rows");
+        rows.collect::<Result<_, _>>().expect("ids")
+    };
+    let engine_ids = (
+        ids("SELECT id FROM engine_instances"),
+        ids("SELECT id FROM engine_tasks"),
+    );
+    let store = EventStore::open(dir.join("events.db")).expect("store");
+    let mut reader = store.reader().expect("reader");
+    let (mut instances, mut tasks) = (Vec::new(), Vec::new());
+    let mut after = 0;
+    loop {
+        let events = reader.read_after(after, 5000).expect("read");
+        let Some(last) = events.last().map(|e| e.position) else {
+            break;
+        };
+        after = last;
+        for e in events {
+            match e.event {
+                DomainEvent::ProcessInstance(ProcessInstanceEvent::ProcessInstanceStarted(s)) => {
+                    instances.push(s.instance_id)
+                }
+                DomainEvent::Task(TaskEvent::TaskCreated(t)) => tasks.push(t.id),
+                _ => {}
+            }
+        }
+    }
+    (engine_ids, (instances, tasks))
+}
+
+/// The server with its example application (100 new instances a second) SIGKILLed
+/// thirty times at random moments, then started again: every process instance and task the
+/// engine holds reached the pool once, and the pool holds none the engine does not know
+/// (a step the engine redid after a crash would leave the first attempt's ids behind).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_application_killed_thirty_times_never_does_a_step_twice() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(19);
+    for _ in 0..30 {
+        let (child, _) = common::spawn_server(dir.path(), &["--example", "--example-rate", "100"]);
+        let child = Killed(child);
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(150..700))).await;
+        drop(child);
+    }
+    // Started again without new instances: what a crash left unsent goes out first.
+    let (child, _) = common::spawn_server(dir.path(), &["--example", "--example-rate", "0"]);
+    let child = Killed(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ((engine_instances, engine_tasks), (instances, tasks)) = loop {
+        let seen = engine_and_pool(dir.path());
+        let ((ei, et), (pi, pt)) = &seen;
+        let sent = pi.iter().cloned().collect::<BTreeSet<_>>() == *ei
+            && pt.iter().cloned().collect::<BTreeSet<_>>() == *et;
+        if sent || Instant::now() > deadline {
+            break seen;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    drop(child);
+    assert!(
+        engine_instances.len() > 40,
+        "the engine ran: {} instances",
+        engine_instances.len()
+    );
+    let pool_instances: BTreeSet<String> = instances.iter().cloned().collect();
+    let pool_tasks: BTreeSet<String> = tasks.iter().cloned().collect();
+    assert_eq!(
+        instances.len(),
+        pool_instances.len(),
+        "no instance started twice"
+    );
+    assert_eq!(tasks.len(), pool_tasks.len(), "no task created twice");
+    let orphans: Vec<_> = pool_instances.difference(&engine_instances).collect();
+    assert!(
+        orphans.is_empty(),
+        "instances the engine does not know: {orphans:?}"
+    );
+    let orphans: Vec<_> = pool_tasks.difference(&engine_tasks).collect();
+    assert!(
+        orphans.is_empty(),
+        "tasks the engine does not know: {orphans:?}"
+    );
+    let lost: Vec<_> = engine_instances.difference(&pool_instances).collect();
+    assert!(lost.is_empty(), "instances the pool never got: {lost:?}");
+    let lost: Vec<_> = engine_tasks.difference(&pool_tasks).collect();
+    assert!(lost.is_empty(), "tasks the pool never got: {lost:?}");
 }
