@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use taskpool_core::command::{AssignTask, TaskCommand};
 use taskpool_core::live::{ChangeFeed, LiveItem, Subscription};
+use taskpool_core::position_signal::PositionSignal;
 use taskpool_core::projector::{CommitGroup, Follow, Projector};
 use taskpool_core::query::{self, Filter, Paging, TaskQuery, Viewer};
 use taskpool_core::view::search::SearchProjector;
@@ -48,6 +49,39 @@ fn report(name: &str, mut samples: Vec<Duration>) {
         percentile(&samples, 0.99).as_secs_f64() * 1e3,
         samples.len()
     );
+}
+
+/// When `signal` passed each position, recorded by a thread of its own until `stop`
+/// (`log`: each move printed with the wall clock, to line up with other logs).
+type Passed = Arc<Mutex<Vec<(i64, Instant)>>>;
+
+fn record_positions(
+    signal: PositionSignal,
+    stop: Arc<AtomicBool>,
+    log: bool,
+) -> (Passed, std::thread::JoinHandle<()>) {
+    let passed: Passed = Arc::default();
+    let record = passed.clone();
+    let thread = std::thread::spawn(move || {
+        let mut seen = signal.head();
+        while !stop.load(Ordering::Relaxed) {
+            let head = signal.wait_beyond(seen, Duration::from_millis(200));
+            if head > seen {
+                let now = Instant::now();
+                if log {
+                    let t = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_micros())
+                        .unwrap_or(0);
+                    eprintln!("projected {t}: head {head}");
+                }
+                let mut p = record.lock().unwrap_or_else(|p| p.into_inner());
+                p.extend((seen + 1..=head).map(|pos| (pos, now)));
+                seen = head;
+            }
+        }
+    });
+    (passed, thread)
 }
 
 fn knob(name: &str) -> Option<usize> {
@@ -165,29 +199,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stop = Arc::new(AtomicBool::new(false));
     // When the view's position passed each position (to split a delivery's latency
     // into store commit, projection and delivery under LIVE_DEBUG).
-    let projected: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::default();
-    let watcher = {
-        let (signal, stop, projected) = (signal.clone(), stop.clone(), projected.clone());
-        std::thread::spawn(move || {
-            let mut seen = signal.head();
-            while !stop.load(Ordering::Relaxed) {
-                let head = signal.wait_beyond(seen, Duration::from_millis(200));
-                if head > seen {
-                    let now = Instant::now();
-                    if std::env::var_os("X_FEEDLOG").is_some() {
-                        let t = std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map(|d| d.as_micros())
-                            .unwrap_or(0);
-                        eprintln!("projected {t}: head {head}");
-                    }
-                    let mut p = projected.lock().unwrap_or_else(|p| p.into_inner());
-                    p.extend((seen + 1..=head).map(|pos| (pos, now)));
-                    seen = head;
-                }
-            }
-        })
-    };
+    let (projected, watcher) = record_positions(
+        signal.clone(),
+        stop.clone(),
+        std::env::var_os("X_FEEDLOG").is_some(),
+    );
     let projector_thread = {
         let (store, stop, commit) = (store.clone(), stop.clone(), gateway.commit_signal());
         std::thread::spawn(move || projector.run(&store, Follow::Signal(commit), stop))
@@ -199,23 +215,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (signal, stop) = (signal.clone(), stop.clone());
         std::thread::spawn(move || search.run(signal, stop))
     };
-    let indexed_at: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::default();
-    let search_watcher = {
-        let (search_signal, stop, indexed_at) =
-            (search_signal.clone(), stop.clone(), indexed_at.clone());
-        std::thread::spawn(move || {
-            let mut seen = search_signal.head();
-            while !stop.load(Ordering::Relaxed) {
-                let head = search_signal.wait_beyond(seen, Duration::from_millis(200));
-                if head > seen {
-                    let now = Instant::now();
-                    let mut p = indexed_at.lock().unwrap_or_else(|p| p.into_inner());
-                    p.extend((seen + 1..=head).map(|pos| (pos, now)));
-                    seen = head;
-                }
-            }
-        })
-    };
+    let (indexed_at, search_watcher) = record_positions(search_signal, stop.clone(), false);
     let received: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::default();
     let nsubs: usize = std::env::var("SUBS")
         .ok()

@@ -27,24 +27,30 @@ fn task(id: &str) -> Value {
     })
 }
 
-pub(crate) fn stored_task_ids(dir: &Path) -> Vec<String> {
+/// Every event in the node's store at `dir`, in position order.
+fn stored_events(dir: &Path) -> Vec<DomainEvent> {
     let store = EventStore::open(dir.join("events.db")).expect("store");
     let mut reader = store.reader().expect("reader");
-    let mut ids = Vec::new();
+    let mut all = Vec::new();
     let mut after = 0;
     loop {
         let events = reader.read_after(after, 5000).expect("read");
         let Some(last) = events.last().map(|e| e.position) else {
-            break;
+            return all;
         };
         after = last;
-        for e in events {
-            if let DomainEvent::Task(TaskEvent::TaskCreated(t)) = e.event {
-                ids.push(t.id);
-            }
-        }
+        all.extend(events.into_iter().map(|e| e.event));
     }
-    ids
+}
+
+pub(crate) fn stored_task_ids(dir: &Path) -> Vec<String> {
+    stored_events(dir)
+        .into_iter()
+        .filter_map(|e| match e {
+            DomainEvent::Task(TaskEvent::TaskCreated(t)) => Some(t.id),
+            _ => None,
+        })
+        .collect()
 }
 
 /// An engine posting one `taskCreated` per request to a node, noting what was accepted.
@@ -196,24 +202,14 @@ fn engine_and_pool(dir: &Path) -> Holdings {
         ids("SELECT id FROM engine_instances"),
         ids("SELECT id FROM engine_tasks"),
     );
-    let store = EventStore::open(dir.join("events.db")).expect("store");
-    let mut reader = store.reader().expect("reader");
     let (mut instances, mut tasks) = (Vec::new(), Vec::new());
-    let mut after = 0;
-    loop {
-        let events = reader.read_after(after, 5000).expect("read");
-        let Some(last) = events.last().map(|e| e.position) else {
-            break;
-        };
-        after = last;
-        for e in events {
-            match e.event {
-                DomainEvent::ProcessInstance(ProcessInstanceEvent::ProcessInstanceStarted(s)) => {
-                    instances.push(s.instance_id)
-                }
-                DomainEvent::Task(TaskEvent::TaskCreated(t)) => tasks.push(t.id),
-                _ => {}
+    for e in stored_events(dir) {
+        match e {
+            DomainEvent::ProcessInstance(ProcessInstanceEvent::ProcessInstanceStarted(s)) => {
+                instances.push(s.instance_id)
             }
+            DomainEvent::Task(TaskEvent::TaskCreated(t)) => tasks.push(t.id),
+            _ => {}
         }
     }
     (engine_ids, (instances, tasks))
