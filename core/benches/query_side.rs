@@ -84,6 +84,16 @@ fn record_positions(
     (passed, thread)
 }
 
+/// What a [`record_positions`] thread recorded, by position.
+fn passed_at(passed: &Passed) -> HashMap<i64, Instant> {
+    passed
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .copied()
+        .collect()
+}
+
 fn knob(name: &str) -> Option<usize> {
     std::env::var(name).ok().and_then(|s| s.parse().ok())
 }
@@ -341,6 +351,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Every thread has stopped: take what they recorded once.
     let received: Vec<(i64, Instant)> =
         std::mem::take(&mut *received.lock().unwrap_or_else(|p| p.into_inner()));
+    let projected = passed_at(&projected);
+    let indexed_at = passed_at(&indexed_at);
     // (delay, position) of each delivery of a change sent at a time in `from`.
     let delays = |from: &HashMap<i64, Instant>| -> Vec<(Duration, i64)> {
         received
@@ -354,12 +366,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var_os("LIVE_DEBUG").is_some() {
         by.sort();
         let first = sent.keys().min().copied().unwrap_or(0);
-        let projected: HashMap<i64, Instant> = projected
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .copied()
-            .collect();
         let stage = |p: i64| {
             let (s, st, pr) = (sent.get(&p)?, stored.get(&p)?, projected.get(&p)?);
             Some((st.duration_since(*s), pr.saturating_duration_since(*st)))
@@ -382,18 +388,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  (target p99 <= 50 ms)");
     // How far text search and payload filters trail the view: from the view reaching a
     // change's position to the search index covering it.
-    let projected: HashMap<i64, Instant> = projected
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .copied()
-        .collect();
-    let indexed_at: HashMap<i64, Instant> = indexed_at
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .copied()
-        .collect();
     let trail: Vec<Duration> = sent
         .keys()
         .filter_map(|p| {

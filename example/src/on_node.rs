@@ -55,14 +55,11 @@ pub fn start(
     let app_db = node.data_dir().join(format!("{application}-app.db"));
     let conn = taskpool_core::sqlite::open_wal(&app_db, "FULL")?;
     let mut app = ExampleApplication::open(application, conn, collector)?;
-    let mut jobs = Jobs::new(
-        JobWorker::new(
-            taskpool_core::sqlite::open_wal(&app_db, "FULL")?,
-            sender,
-            Duration::from_millis(props.job_max_backoff_ms),
-        )?,
-        &app_db,
-    )?;
+    let mut jobs = Jobs(JobWorker::new(
+        taskpool_core::sqlite::open_wal(&app_db, "FULL")?,
+        sender,
+        Duration::from_millis(props.job_max_backoff_ms),
+    )?);
     // What a crash left unsent goes first: the pool then holds what the engine holds.
     jobs.send_due();
     app.deploy()?;
@@ -110,39 +107,21 @@ pub fn start(
 
 /// The application's job worker (its `txjob` outbox), run by the application's own
 /// thread after each of its steps: nothing polls while nothing is pending.
-struct Jobs {
-    worker: JobWorker,
-    /// Where the jobs live (to read when the next one is due).
-    db: rusqlite::Connection,
-}
+struct Jobs(JobWorker);
 
 impl Jobs {
-    fn new(worker: JobWorker, path: &std::path::Path) -> rusqlite::Result<Self> {
-        Ok(Self {
-            worker,
-            db: taskpool_core::sqlite::open_wal(path, "FULL")?,
-        })
-    }
-
     /// Sends every due job (oldest first; a failing one is retried later with backoff).
     fn send_due(&mut self) {
-        if let Err(e) = self.worker.run_due() {
+        if let Err(e) = self.0.run_due() {
             tracing::warn!(error = %e, "example application: sending its jobs failed; retrying");
         }
     }
 
     /// How long until the next job waiting to be sent again is due (none pending: None).
     fn next_due(&self) -> Option<Duration> {
-        let at: Option<i64> = self
-            .db
-            .query_row("SELECT MIN(next_attempt_at) FROM taskpool_jobs", [], |r| {
-                r.get(0)
-            })
-            .ok()
-            .flatten();
-        at.map(|at| {
-            let ms = (at - chrono::Utc::now().timestamp_millis()).max(0);
-            Duration::from_millis(ms as u64)
+        self.0.next_due().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "example application: cannot read its job table; retries wait for the next event");
+            None
         })
     }
 }

@@ -108,6 +108,20 @@ impl JobWorker {
         Ok(finished)
     }
 
+    /// How long until the next job is due (a failed one waits for its backoff); `None`
+    /// when no job is pending.
+    pub fn next_due(&self) -> rusqlite::Result<Option<Duration>> {
+        let at: Option<i64> =
+            self.conn
+                .query_row("SELECT MIN(next_attempt_at) FROM taskpool_jobs", [], |r| {
+                    r.get(0)
+                })?;
+        Ok(at.map(|at| {
+            let ms = (at - Utc::now().timestamp_millis()).max(0);
+            Duration::from_millis(ms as u64)
+        }))
+    }
+
     /// Runs until `stop` is set, polling every `interval`.
     pub fn run(mut self, interval: Duration, stop: Arc<std::sync::atomic::AtomicBool>) {
         while !stop.load(std::sync::atomic::Ordering::Relaxed) {

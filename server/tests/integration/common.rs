@@ -83,6 +83,28 @@ impl TestServer {
             .expect("request")
     }
 
+    /// A user's request with an `Idempotency-Key`: its status and its JSON (Null when
+    /// none).
+    pub async fn post_keyed(
+        &self,
+        token: &str,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn post(&self, token: &str, path: &str, body: Option<Value>) -> Response {
         let mut req = self.client.post(self.url(path)).bearer_auth(token);
         if let Some(b) = body {

@@ -509,18 +509,13 @@ async fn an_unconfirmed_hand_off_is_answered_with_its_request_and_a_keyed_retry_
     })
     .await;
     let keyed_claim = async |wait: bool| -> (u16, Value) {
-        let resp = t
-            .client
-            .post(t.url(&format!("/api/v1/tasks/{id}/claim?wait={wait}")))
-            .bearer_auth(&bob)
-            .header("Idempotency-Key", "claim-during-outage")
-            .send()
-            .await
-            .expect("request");
-        (
-            resp.status().as_u16(),
-            resp.json().await.unwrap_or(Value::Null),
+        t.post_keyed(
+            &bob,
+            &format!("/api/v1/tasks/{id}/claim?wait={wait}"),
+            "claim-during-outage",
+            None,
         )
+        .await
     };
     broker.pause();
     let (status, first) = keyed_claim(false).await;

@@ -224,26 +224,6 @@ async fn a_task_is_given_on_by_its_holder_as_its_application_allows() {
     s.stop().await;
 }
 
-async fn keyed(
-    s: &TestServer,
-    token: &str,
-    path: &str,
-    key: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = s
-        .client
-        .post(s.url(path))
-        .bearer_auth(token)
-        .header("Idempotency-Key", key);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 /// A client that did not get an answer sends its action again with the same
 /// `Idempotency-Key`: it gets the first attempt's request and outcome, and the task is
 /// claimed once. The same key on another request is refused; a key that is no key too.
@@ -254,12 +234,12 @@ async fn a_retried_action_with_its_idempotency_key_is_performed_once_and_answere
     let bob = s.user("bob", &["support"]);
     let id = at_least(&s, &bob, "task.taskDefinitionKey = triage", 1).await[0].clone();
     let claim = format!("/api/v1/tasks/{id}/claim?wait=true");
-    let (first, answer) = keyed(&s, &bob, &claim, "retry-1", None).await;
+    let (first, answer) = s.post_keyed(&bob, &claim, "retry-1", None).await;
     assert_eq!(first, 200, "{answer}");
     let request = answer["request"]["requestId"].clone();
     assert!(request.is_string(), "{answer}");
     // The retry: the same request, as it stands (performed), and no second claim.
-    let (again, retried) = keyed(&s, &bob, &claim, "retry-1", None).await;
+    let (again, retried) = s.post_keyed(&bob, &claim, "retry-1", None).await;
     assert_eq!(again, 200, "{retried}");
     assert_eq!(retried["request"]["requestId"], request, "{retried}");
     assert_eq!(retried["request"]["state"], "performed", "{retried}");
@@ -280,14 +260,14 @@ async fn a_retried_action_with_its_idempotency_key_is_performed_once_and_answere
         "one claim request in the timeline: {timeline}"
     );
     // The same key on another request: refused, naming the header; nothing done.
-    let (reused, problem) = keyed(
-        &s,
-        &bob,
-        &format!("/api/v1/tasks/{id}/unclaim?wait=true"),
-        "retry-1",
-        None,
-    )
-    .await;
+    let (reused, problem) = s
+        .post_keyed(
+            &bob,
+            &format!("/api/v1/tasks/{id}/unclaim?wait=true"),
+            "retry-1",
+            None,
+        )
+        .await;
     assert_eq!(reused, 422, "{problem}");
     assert_eq!(problem["field"], "Idempotency-Key", "{problem}");
     let task: Value = s
@@ -297,7 +277,7 @@ async fn a_retried_action_with_its_idempotency_key_is_performed_once_and_answere
         .await
         .expect("json");
     assert_eq!(task["assignee"], "bob", "{task}");
-    let (bad, problem) = keyed(&s, &bob, &claim, "no spaces here", None).await;
+    let (bad, problem) = s.post_keyed(&bob, &claim, "no spaces here", None).await;
     assert_eq!(bad, 400, "{problem}");
     assert_eq!(problem["field"], "Idempotency-Key", "{problem}");
     s.stop().await;
