@@ -14,9 +14,11 @@ const form = {
 };
 
 describe('the form host', () => {
-  it('renders the form pre-filled, blocks a required field left empty, then gives the values', async () => {
+  it('renders the form pre-filled, blocks a required field left empty, then gives the values', { timeout: 20_000 }, async () => {
     const { component } = render(FormHost, { form, data: { subject: 'Laptop', amount: 2400 } });
-    const subject = (await screen.findByLabelText('Subject')) as HTMLInputElement;
+    // form-js is loaded on first use: on a busy machine that takes more than the
+    // default second (a CI run failed on it).
+    const subject = (await screen.findByLabelText('Subject', {}, { timeout: 10_000 })) as HTMLInputElement;
     expect(subject.value).toBe('Laptop');
     expect(((await screen.findByLabelText('Amount')) as HTMLInputElement).value).toBe('2400');
 
