@@ -526,8 +526,28 @@ impl TaskpoolNode {
         self.search_signal.head()
     }
 
+    /// The task `viewer` may see. A miss is believed only on a view that has caught up
+    /// with the store: a task created a moment ago opens (and can be acted on) at once.
     pub fn task(&self, viewer: &Viewer, id: &str) -> Result<Task, NodeError> {
-        self.with_view(|c| query::task_by_id(c, viewer, id)?.ok_or(NodeError::TaskNotFound))
+        self.caught_up_on_miss(|| self.with_view(|c| Ok(query::task_by_id(c, viewer, id)?)))?
+            .ok_or(NodeError::TaskNotFound)
+    }
+
+    /// Runs `read`; when it finds nothing and the view is behind the store, waits (at
+    /// most [`crate::params::CATCH_UP_WAIT`]) for the view to catch up and reads again.
+    fn caught_up_on_miss<T>(
+        &self,
+        read: impl Fn() -> Result<Option<T>, NodeError>,
+    ) -> Result<Option<T>, NodeError> {
+        if let Some(found) = read()? {
+            return Ok(Some(found));
+        }
+        let head = self.head_position();
+        if self.view_signal.head() >= head {
+            return Ok(None);
+        }
+        self.wait_for_view(head, crate::params::CATCH_UP_WAIT);
+        read()
     }
 
     /// The form of a task the viewer may see.
@@ -664,7 +684,7 @@ impl TaskpoolNode {
         };
         // An outcome comes before the view shows its effect: judge it on a view that
         // has caught up with the store (a new task would otherwise look invisible).
-        self.wait_for_view(self.head_position(), Duration::from_secs(2));
+        self.wait_for_view(self.head_position(), crate::params::CATCH_UP_WAIT);
         let ids: Vec<String> = records
             .iter()
             .filter(|r| r.user.as_deref() != Some(user.as_str()))
@@ -830,12 +850,14 @@ impl TaskpoolNode {
             return Err(NodeError::DefinitionNotFound);
         };
         let definition = self
-            .with_view(|c| {
-                Ok(query::startable_process_definition(
-                    c,
-                    viewer,
-                    definition_id,
-                )?)
+            .caught_up_on_miss(|| {
+                self.with_view(|c| {
+                    Ok(query::startable_process_definition(
+                        c,
+                        viewer,
+                        definition_id,
+                    )?)
+                })
             })?
             .ok_or(NodeError::DefinitionNotFound)?;
         // The values become process variables: each needs a name.

@@ -77,6 +77,11 @@ pub const MAX_OFFSET: usize = 1_000_000;
 /// How long a read waits for the position it asks for.
 pub const READ_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long a miss (a task or definition not in the view, an outcome about a task not
+/// yet shown) waits for the view to catch up with the store before it is believed: a
+/// link sent the moment a task was created must open that task.
+pub const CATCH_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A read of one thing, after your own write.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]

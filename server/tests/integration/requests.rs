@@ -1,7 +1,8 @@
 //! A user's action ends in the engine's answer: with the example application as the
 //! engine, two users racing for one task get exactly one 200 and one 409 naming who
 //! holds it; a claim answered 200 is visible to the very next read; an application that
-//! never answers makes the action expire with 504 naming it.
+//! never answers makes the action expire with 504 naming it; a task opened and claimed the
+//! moment it was created is found though the view lags.
 
 use std::time::{Duration, Instant};
 
@@ -280,5 +281,52 @@ async fn a_retried_action_with_its_idempotency_key_is_performed_once_and_answere
     let (bad, problem) = s.post_keyed(&bob, &claim, "no spaces here", None).await;
     assert_eq!(bad, 400, "{problem}");
     assert_eq!(problem["field"], "Idempotency-Key", "{problem}");
+    s.stop().await;
+}
+
+/// Holds the write lock of the node's view for `hold`, so the view falls behind the
+/// store the way it does under load; `locked` fires once the lock is taken.
+fn hold_the_view(dir: &std::path::Path, hold: Duration) -> std::thread::JoinHandle<()> {
+    let path = dir.join("view.db");
+    let (locked, taken) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(path).expect("view");
+        conn.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        locked.send(()).expect("signal");
+        std::thread::sleep(hold);
+        conn.execute_batch("COMMIT").expect("unlock");
+    });
+    taken.recv().expect("the view is locked");
+    holder
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_opened_and_claimed_the_moment_it_was_created_is_found() {
+    // A link mailed the moment a task was created opens it, though the view lags.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start(dir.path()).await;
+    let hanna = s.user("hanna", &["hr"]);
+    for (round, ask) in ["open", "claim"].into_iter().enumerate() {
+        let id = format!("just-created-{round}");
+        let holder = hold_the_view(dir.path(), Duration::from_millis(500));
+        s.create_task("shop", &id, &["hr"], &[], None).await;
+        let status = match ask {
+            "open" => s.get(&hanna, &format!("/api/v1/tasks/{id}")).await.status(),
+            _ => s
+                .post(&hanna, &format!("/api/v1/tasks/{id}/claim"), None)
+                .await
+                .status(),
+        };
+        holder.join().expect("holder");
+        assert!(status.is_success(), "{ask} {id}: {status}");
+    }
+    // A task that does not exist is still not found, once the view has caught up.
+    let started = Instant::now();
+    let missing = s.get(&hanna, "/api/v1/tasks/never-created").await;
+    assert_eq!(missing.status(), 404);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "a caught-up view answers at once"
+    );
     s.stop().await;
 }
