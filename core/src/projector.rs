@@ -8,12 +8,13 @@ use std::sync::mpsc::TryRecvError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::event::StoredEvent;
 use crate::event_store::{EventReader, EventStore, StoreError, UnreadableEvent};
 use crate::listener::{self, Listener};
 use crate::position_signal::PositionSignal;
+use crate::view::deliveries::{self, DeliveredEvent, RefusedDelivery};
 use crate::view::{self, projection, View};
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +137,15 @@ pub struct ParkedDelivery {
     pub error: String,
 }
 
+/// What [`Projector::apply_delivered`] did with a batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delivered {
+    /// Events applied (duplicates and refusals are not).
+    pub applied: usize,
+    /// Events newly refused: another origin owns their aggregate.
+    pub refused: usize,
+}
+
 /// How a running projector ([`Projector::run`]) learns of new events.
 #[derive(Debug, Clone)]
 pub enum Follow {
@@ -245,27 +255,34 @@ impl Projector {
 
     /// Applies events delivered from elsewhere (a tasklist node reading a message
     /// log), in one transaction with the offsets they came from and the deliveries
-    /// parked on the way. Each applied event gets the next local position (the view's own order);
-    /// an event whose aggregate version the view already holds is a duplicate and
-    /// changes nothing. Returns how many were applied.
+    /// parked on the way. Each applied event gets the next local position (the view's
+    /// own order); an event whose aggregate version the view already holds is a
+    /// duplicate and changes nothing; an event whose aggregate another origin owns is
+    /// refused (kept to be told to its origin, see [`view::deliveries`]), never applied.
     pub fn apply_delivered(
         &mut self,
-        events: &[StoredEvent],
+        events: &[DeliveredEvent],
         offsets: &[DeliveryOffset],
         parked: &[ParkedDelivery],
-    ) -> Result<usize, ProjectorError> {
+    ) -> Result<Delivered, ProjectorError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut position = view::checkpoint(&tx, &self.id)?;
-        let mut applied = 0;
-        for e in events {
-            let kind = e.aggregate_kind.as_str();
-            let known: i64 = tx
-                .prepare_cached("SELECT version FROM applied_versions WHERE aggregate_kind = ?1 AND aggregate_id = ?2")?
-                .query_row(rusqlite::params![kind, e.aggregate_id], |r| r.get(0))
-                .optional()?
-                .unwrap_or(0);
+        let mut outcome = Delivered::default();
+        for d in events {
+            let e = &d.event;
+            let known = match deliveries::known(&tx, d)? {
+                deliveries::Known::New => 0,
+                deliveries::Known::Own { version } => version,
+                deliveries::Known::Foreign { owner } => {
+                    if deliveries::record_refused(&tx, d, &owner)? {
+                        tracing::warn!(target: "taskpool::projector", aggregate = %e.aggregate_id, origin = %d.origin, %owner, "refused an event: its aggregate belongs to another application");
+                        outcome.refused += 1;
+                    }
+                    continue;
+                }
+            };
             if e.aggregate_version <= known {
                 tracing::debug!(target: "taskpool::projector", aggregate = %e.aggregate_id, version = e.aggregate_version, "duplicate delivery skipped");
                 continue;
@@ -279,12 +296,8 @@ impl Projector {
                 ..e.clone()
             };
             projection::apply(&tx, &local)?;
-            tx.prepare_cached(
-                "INSERT INTO applied_versions (aggregate_kind, aggregate_id, version) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (aggregate_kind, aggregate_id) DO UPDATE SET version = excluded.version",
-            )?
-            .execute(rusqlite::params![kind, e.aggregate_id, e.aggregate_version])?;
-            applied += 1;
+            deliveries::record_applied(&tx, d)?;
+            outcome.applied += 1;
         }
         for o in offsets {
             tx.prepare_cached(
@@ -305,10 +318,20 @@ impl Projector {
             &self.id,
             &self.signal,
             &self.wal_checkpointer,
-            applied,
+            outcome.applied,
             position,
         )?;
-        Ok(applied)
+        Ok(outcome)
+    }
+
+    /// The refusals not yet told to their origin (oldest first, at most `limit`).
+    pub fn unsent_refusals(&self, limit: usize) -> Result<Vec<RefusedDelivery>, ProjectorError> {
+        Ok(deliveries::unsent(&self.conn, limit)?)
+    }
+
+    /// Marks refusals as told to their origin.
+    pub fn refusals_sent(&mut self, event_ids: &[uuid::Uuid]) -> Result<(), ProjectorError> {
+        Ok(deliveries::mark_sent(&mut self.conn, event_ids)?)
     }
 
     /// Upkeep while idle: one step of pruning the change table beyond its retention,

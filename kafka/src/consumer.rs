@@ -4,20 +4,22 @@
 //! in the same transaction as the view rows. A crash or a redelivery never applies an
 //! event twice and never skips one; duplicates from the publisher's retries are
 //! recognised by aggregate version; messages that cannot be read are parked with their
-//! offset and never block the ones after them.
+//! offset and never block the ones after them. An event whose aggregate another
+//! application owns is refused, and its application told over the interactions topic.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::message::Message;
 use taskpool_core::position_signal::PositionSignal;
 use taskpool_core::projector::{DeliveryOffset, ParkedDelivery, Projector};
+use taskpool_core::view::deliveries::DeliveredEvent;
 use taskpool_core::view::View;
-use taskpool_core::StoredEvent;
 
-use crate::message::EventMessage;
+use crate::interactions::InteractionRouter;
+use crate::message::{EventMessage, RefusalMessage};
 use crate::partitions::{run_until, PartitionReader};
 use crate::{KafkaConfig, KafkaError};
 
@@ -27,7 +29,57 @@ pub struct TasklistConsumer {
     projector: Projector,
     /// The view has upkeep left (full-text merging): poll without waiting between steps.
     upkeep: bool,
+    /// Tells applications the events the view refused (their aggregate is another's).
+    refusals: RefusalOutbox,
 }
+
+/// The view's refusals on their way to their applications: sent after the batch that
+/// recorded them (and at start, what an earlier run left), again after a failure.
+struct RefusalOutbox {
+    router: InteractionRouter,
+    /// Whether the view may hold refusals not yet sent.
+    pending: bool,
+    /// After a failed send, not before this.
+    retry_at: Option<Instant>,
+}
+
+impl RefusalOutbox {
+    /// Sends what the view holds unsent; a failure is logged and retried later (the
+    /// view keeps the refusals until the broker acknowledged them).
+    fn send(&mut self, projector: &mut Projector) {
+        if !self.pending || self.retry_at.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        match self.try_send(projector) {
+            Ok(()) => {
+                self.pending = false;
+                self.retry_at = None;
+            }
+            Err(e) => {
+                tracing::warn!(target: "taskpool::kafka", error = %e, "could not tell an application of a refused event; trying again");
+                self.retry_at = Some(Instant::now() + REFUSAL_RETRY);
+            }
+        }
+    }
+
+    fn try_send(&mut self, projector: &mut Projector) -> Result<(), KafkaError> {
+        loop {
+            let unsent = projector.unsent_refusals(100)?;
+            if unsent.is_empty() {
+                return Ok(());
+            }
+            let mut sent = Vec::with_capacity(unsent.len());
+            for r in &unsent {
+                futures::executor::block_on(self.router.tell_refused(&RefusalMessage::of(r)))?;
+                sent.push(r.event_id);
+            }
+            projector.refusals_sent(&sent)?;
+        }
+    }
+}
+
+/// How long the outbox waits after a failed send.
+const REFUSAL_RETRY: Duration = Duration::from_secs(5);
 
 impl TasklistConsumer {
     /// A consumer projecting into `view`; `signal` is the view's position signal (live
@@ -46,6 +98,11 @@ impl TasklistConsumer {
             reader: PartitionReader::new(config, "taskpool-tasklist", topics)?,
             projector,
             upkeep: false,
+            refusals: RefusalOutbox {
+                router: InteractionRouter::new(config)?,
+                pending: true,
+                retry_at: None,
+            },
         };
         c.assign()?;
         Ok(c)
@@ -69,9 +126,16 @@ impl TasklistConsumer {
     }
 
     /// Reads what is there (up to `max` messages, waiting up to `wait` for the first)
-    /// and applies it in one transaction; returns how many events were applied.
+    /// and applies it in one transaction, then tells applications the events refused;
+    /// returns how many events were applied.
     pub fn poll_batch(&mut self, max: usize, wait: Duration) -> Result<usize, KafkaError> {
-        let mut events: Vec<StoredEvent> = Vec::new();
+        let applied = self.apply_batch(max, wait)?;
+        self.refusals.send(&mut self.projector);
+        Ok(applied)
+    }
+
+    fn apply_batch(&mut self, max: usize, wait: Duration) -> Result<usize, KafkaError> {
+        let mut events: Vec<DeliveredEvent> = Vec::new();
         let mut parked: Vec<ParkedDelivery> = Vec::new();
         let mut offsets: BTreeMap<(String, i32), i64> = BTreeMap::new();
         let messages = self.reader.poll_batch(max, wait);
@@ -106,7 +170,11 @@ impl TasklistConsumer {
                 next_offset,
             })
             .collect();
-        Ok(self.projector.apply_delivered(&events, &offsets, &parked)?)
+        let delivered = self.projector.apply_delivered(&events, &offsets, &parked)?;
+        if delivered.refused > 0 {
+            self.refusals.pending = true;
+        }
+        Ok(delivered.applied)
     }
 
     /// Follows the topics until `stop`.

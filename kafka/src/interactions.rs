@@ -6,6 +6,10 @@
 //! ([`InteractionConsumer`]). Its engine then acts on the resulting `*Requested` event
 //! like on any other, and answers it; a request its gateway refuses is answered as
 //! rejected. Answers travel back on the events topic. No engine is addressed directly.
+//!
+//! The topic also carries a tasklist node's refusal of an application's event whose
+//! aggregate another application owns ([`InteractionRouter::tell_refused`]): the
+//! application records it in its outcome log as a single node would have answered it.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -16,10 +20,11 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rusqlite::Connection;
 use taskpool_collector::outcome_log::OutcomeLog;
-use taskpool_core::{BatchMode, Command, CommandContext, CommandGateway};
+use taskpool_core::command_gateway::{CommandOutcome, OutcomeStatus};
+use taskpool_core::{BatchMode, Command, CommandContext, CommandGateway, Rejection, RejectionCode};
 use uuid::Uuid;
 
-use crate::message::InteractionMessage;
+use crate::message::{InteractionMessage, InteractionTopicMessage, RefusalMessage};
 use crate::partitions::{run_until, PartitionReader};
 use crate::{KafkaConfig, KafkaError};
 
@@ -61,7 +66,19 @@ impl InteractionRouter {
             user: user.to_string(),
             command,
         };
-        let payload = serde_json::to_vec(&message)?;
+        self.send(application, &serde_json::to_vec(&message)?)
+            .await?;
+        Ok(command_id)
+    }
+
+    /// Tells an application that a tasklist node refused one of its events; Ok once
+    /// the broker has acknowledged it.
+    pub async fn tell_refused(&self, refusal: &RefusalMessage) -> Result<(), KafkaError> {
+        self.send(&refusal.refused_application, &serde_json::to_vec(refusal)?)
+            .await
+    }
+
+    async fn send(&self, application: &str, payload: &[u8]) -> Result<(), KafkaError> {
         let producer = self
             .producer
             .lock()
@@ -69,11 +86,11 @@ impl InteractionRouter {
             .clone();
         let record = FutureRecord::to(&self.config.topics.interactions)
             .key(application)
-            .payload(&payload);
+            .payload(payload);
         match producer.send(record, Duration::from_secs(10)).await {
-            Ok(_) => Ok(message.command_id),
+            Ok(_) => Ok(()),
             Err((e, _)) => {
-                // A timed-out idempotent producer stays fenced: the next request gets a
+                // A timed-out idempotent producer stays fenced: the next send gets a
                 // fresh one. This one's outcome is unknown (the broker may hold it).
                 if let (Ok(fresh), Ok(mut p)) =
                     (router_producer(&self.config), self.producer.lock())
@@ -112,7 +129,8 @@ impl InteractionConsumer {
         )?;
         let offsets = taskpool_core::sqlite::open_wal(offsets_db, "FULL")?;
         offsets.execute_batch(
-            "CREATE TABLE IF NOT EXISTS interaction_offsets (partition INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS interaction_offsets (partition INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS refused_events (event_id TEXT PRIMARY KEY, received_at TEXT NOT NULL);",
         )?;
         let mut c = Self {
             reader,
@@ -150,7 +168,7 @@ impl InteractionConsumer {
             if m.key() != Some(self.application.as_bytes()) {
                 continue;
             }
-            let message: InteractionMessage = match m.payload().map(serde_json::from_slice) {
+            let message: InteractionTopicMessage = match m.payload().map(serde_json::from_slice) {
                 Some(Ok(msg)) => msg,
                 other => {
                     let error = match other {
@@ -161,38 +179,9 @@ impl InteractionConsumer {
                     continue;
                 }
             };
-            // The request keeps the id the tasklist node gave it: the engine's answer
-            // echoes it, and comes back to that node through the events topic.
-            let ctx = CommandContext {
-                user: Some(message.user.clone()),
-                idempotency_key: Some(format!("interaction/{}", message.command_id)),
-                command_id: Some(message.command_id),
-                ..Default::default()
-            };
-            let outcome =
-                self.gateway
-                    .handle(vec![message.command.clone()], BatchMode::Atomic, &ctx)?;
-            let mut outcomes = outcome.outcomes;
-            // Refused here (claimed by someone else meanwhile, completed…): the refusal
-            // is an answer too, so the user learns it on the node they asked.
-            let refusal = outcomes.first().and_then(|o| o.rejection()).and_then(|r| {
-                message
-                    .command
-                    .refusal(message.command_id, r.message.clone())
-            });
-            if let Some(answer) = refusal {
-                let ctx = CommandContext {
-                    user: Some(message.user.clone()),
-                    idempotency_key: Some(format!("interaction-refusal/{}", message.command_id)),
-                    ..Default::default()
-                };
-                let answered = self.gateway.handle(vec![answer], BatchMode::Atomic, &ctx)?;
-                outcomes.extend(answered.outcomes);
-            }
-            if let Some(log) = &self.outcome_log {
-                if let Err(e) = log.record_for("tasklist", Some(&message.user), &outcomes) {
-                    tracing::warn!(target: "taskpool::kafka", error = %e, "could not record an outcome");
-                }
+            match message {
+                InteractionTopicMessage::Request(request) => self.perform(&request)?,
+                InteractionTopicMessage::Refusal(refusal) => self.refused(&refusal)?,
             }
             handled += 1;
         }
@@ -208,6 +197,81 @@ impl InteractionConsumer {
             tx.commit()?;
         }
         Ok(handled)
+    }
+
+    /// Hands a user's request to the gateway; a refusal there is answered too.
+    fn perform(&self, message: &InteractionMessage) -> Result<(), KafkaError> {
+        // The request keeps the id the tasklist node gave it: the engine's answer
+        // echoes it, and comes back to that node through the events topic.
+        let ctx = CommandContext {
+            user: Some(message.user.clone()),
+            idempotency_key: Some(format!("interaction/{}", message.command_id)),
+            command_id: Some(message.command_id),
+            ..Default::default()
+        };
+        let outcome =
+            self.gateway
+                .handle(vec![message.command.clone()], BatchMode::Atomic, &ctx)?;
+        let mut outcomes = outcome.outcomes;
+        // Refused here (claimed by someone else meanwhile, completed…): the refusal
+        // is an answer too, so the user learns it on the node they asked.
+        let refusal = outcomes.first().and_then(|o| o.rejection()).and_then(|r| {
+            message
+                .command
+                .refusal(message.command_id, r.message.clone())
+        });
+        if let Some(answer) = refusal {
+            let ctx = CommandContext {
+                user: Some(message.user.clone()),
+                idempotency_key: Some(format!("interaction-refusal/{}", message.command_id)),
+                ..Default::default()
+            };
+            let answered = self.gateway.handle(vec![answer], BatchMode::Atomic, &ctx)?;
+            outcomes.extend(answered.outcomes);
+        }
+        if let Some(log) = &self.outcome_log {
+            if let Err(e) = log.record_for("tasklist", Some(&message.user), &outcomes) {
+                tracing::warn!(target: "taskpool::kafka", error = %e, "could not record an outcome");
+            }
+        }
+        Ok(())
+    }
+
+    /// A tasklist node refused one of this application's events (another application
+    /// owns its aggregate): recorded in the outcome log as the refusal a single node
+    /// would have answered (`FOREIGN_APPLICATION`), once per event however many
+    /// tasklist nodes tell it.
+    fn refused(&self, refusal: &RefusalMessage) -> Result<(), KafkaError> {
+        let id = refusal.refused_event_id.to_string();
+        let known: bool = self.offsets.query_row(
+            "SELECT EXISTS (SELECT 1 FROM refused_events WHERE event_id = ?1)",
+            [&id],
+            |r| r.get(0),
+        )?;
+        if known {
+            return Ok(());
+        }
+        tracing::warn!(target: "taskpool::kafka", aggregate = %refusal.aggregate_id, owner = %refusal.owner, event = %refusal.event_type, "the task pool refused an event of this application: another application owns its aggregate");
+        if let Some(log) = &self.outcome_log {
+            let outcome = CommandOutcome {
+                command_id: refusal.refused_event_id,
+                command_type: refusal.event_type.clone(),
+                aggregate_id: refusal.aggregate_id.clone(),
+                status: OutcomeStatus::Rejected(Rejection::new(
+                    RejectionCode::ForeignApplication,
+                    refusal.message.clone(),
+                )),
+            };
+            // Recorded before it is marked handled: a crash between the two records it
+            // twice rather than never.
+            log.record(&self.application, &[outcome])
+                .map_err(|e| KafkaError::Other(format!("outcome log: {e}")))?;
+        }
+        self.offsets.execute(
+            "INSERT OR IGNORE INTO refused_events (event_id, received_at) VALUES (?1, ?2)",
+            rusqlite::params![id, chrono::Utc::now().to_rfc3339()],
+        )?;
+        Ok(())
     }
 
     /// Follows the interactions topic until `stop`.

@@ -1,6 +1,7 @@
 //! The view: the query model in its own SQLite file, built from the events by the
 //! [`crate::projector::Projector`]. Every view can be rebuilt from the event log.
 
+pub mod deliveries;
 pub mod full_text;
 pub(crate) mod projection;
 mod schema;

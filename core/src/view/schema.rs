@@ -1,7 +1,7 @@
 //! The view schema (SQLite): the query model built from the events. Versioned by
 //! `PRAGMA user_version`; a rebuild drops and recreates it.
 
-pub const VIEW_SCHEMA_VERSION: i64 = 20;
+pub const VIEW_SCHEMA_VERSION: i64 = 21;
 
 /// Every table and index of the view. Dropping all of them and running this again is
 /// a rebuild.
@@ -224,8 +224,9 @@ CREATE TABLE IF NOT EXISTS process_variables (
 ) WITHOUT ROWID;
 
 -- A view fed with delivered events (a tasklist node reading a message log): the last
--- applied version of each aggregate (a duplicate or redelivered event changes
--- nothing), the next offset to read per source (moved in the same transaction as the
+-- applied version of each aggregate and the origin that owns it (a duplicate or
+-- redelivered event changes nothing; another origin's event is refused), the refusals
+-- not yet told to their origin (see `deliveries.rs`), the next offset to read per source (moved in the same transaction as the
 -- rows; the transport names its sources), and the deliveries that could not be
 -- applied (parked, never blocking later ones). A rebuild drops the offsets with the
 -- rows, so a rebuilt view reads its sources again from the start.
@@ -233,8 +234,21 @@ CREATE TABLE IF NOT EXISTS applied_versions (
     aggregate_kind TEXT NOT NULL,
     aggregate_id   TEXT NOT NULL,
     version        INTEGER NOT NULL,
+    origin         TEXT NOT NULL,
     PRIMARY KEY (aggregate_kind, aggregate_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS refused_deliveries (
+    event_id          BLOB NOT NULL PRIMARY KEY,
+    origin            TEXT NOT NULL,
+    aggregate_kind    TEXT NOT NULL,
+    aggregate_id      TEXT NOT NULL,
+    aggregate_version INTEGER NOT NULL,
+    event_type        TEXT NOT NULL,
+    owner             TEXT NOT NULL,
+    refused_at        TEXT NOT NULL,
+    sent              INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS refused_deliveries_unsent ON refused_deliveries (refused_at) WHERE sent = 0;
 CREATE TABLE IF NOT EXISTS delivery_offsets (
     source      TEXT NOT NULL PRIMARY KEY,
     next_offset INTEGER NOT NULL
@@ -275,6 +289,7 @@ pub const TABLES: &[&str] = &[
     "process_instances",
     "process_variables",
     "applied_versions",
+    "refused_deliveries",
     "delivery_offsets",
     "parked_deliveries",
 ];

@@ -2,6 +2,7 @@
 //! exact per position (property tests), the projector killed mid-batch, and the query
 //! side against real SQLite files.
 
+mod deliveries;
 mod filter_fuzz;
 mod live_items;
 mod parking;

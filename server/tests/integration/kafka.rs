@@ -42,6 +42,7 @@ async fn node_at_rate(
         c.kafka.brokers = brokers;
         // One identity provider for all nodes: a token is valid on each.
         c.auth.hs256_secret = Some("the test cluster's shared secret, 32 bytes or more".into());
+        c.auth.operator_groups = vec!["ops".into()];
     })
     .await
 }
@@ -543,5 +544,159 @@ async fn an_unconfirmed_hand_off_is_answered_with_its_request_and_a_keyed_retry_
     assert_eq!(claims, 1, "{timeline}");
     for s in [t, a] {
         s.stop().await;
+    }
+}
+
+/// A unit of work `app` sends as commands: its status.
+async fn send_commands(s: &TestServer, app: &str, commands: Value) -> u16 {
+    s.post(
+        &s.app(app),
+        "/api/v1/commands",
+        Some(json!({ "commands": commands })),
+    )
+    .await
+    .status()
+    .as_u16()
+}
+
+/// The colliding input: shop's task `collide-1` and data entry `order:42`, then hr's.
+fn colliding(app: &str) -> Vec<Value> {
+    let mut task = task_json(app, "collide-1", &["support"], &[], None);
+    task["type"] = json!("createTask");
+    vec![
+        json!([task]),
+        json!([{
+            "type": "createOrUpdateDataEntry", "entryType": "order", "entryId": "42",
+            "name": format!("Order 42 of {app}"), "typeName": "Purchase order", "applicationName": app,
+            "state": {"processingType": "IN_PROGRESS", "state": "open"},
+            "modification": {"time": "2026-01-01T00:00:00Z", "username": "alice"},
+            "authorizationChanges": [{"kind": "addGroup", "name": "support"}]
+        }]),
+    ]
+}
+
+/// The refusals in `app`'s outcome log on `s`, as (aggregate, code), sorted.
+async fn refusals(s: &TestServer, app: &str) -> Vec<(String, String)> {
+    let olga = s.user("olga", &["ops"]);
+    let list: Value = s
+        .get(
+            &olga,
+            &format!("/api/v1/outcomes?application={app}&onlyRejected=true"),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let mut out: Vec<(String, String)> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|o| {
+            let field = |k: &str| o[k].as_str().unwrap_or("").to_string();
+            (field("aggregateId"), field("code"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_id_another_application_owns_is_refused_alike_on_a_single_node_and_through_kafka() {
+    // A single node: hr's commands on shop's ids are refused at once (409), and its
+    // outcome log says why.
+    let single_dir = tempfile::tempdir().expect("tempdir");
+    let single = TestServer::start_with(single_dir.path(), |c| {
+        c.auth.operator_groups = vec!["ops".into()];
+    })
+    .await;
+    for unit in colliding("shop") {
+        assert_eq!(send_commands(&single, "shop", unit).await, 200);
+    }
+    for unit in colliding("hr") {
+        assert_eq!(send_commands(&single, "hr", unit).await, 409);
+    }
+    let on_a_single_node = refusals(&single, "hr").await;
+    assert_eq!(on_a_single_node.len(), 2, "{on_a_single_node:?}");
+    assert!(on_a_single_node
+        .iter()
+        .all(|(_, code)| code == "FOREIGN_APPLICATION"));
+    single.stop().await;
+
+    // Through Kafka: shop and hr each their own store (hr cannot know of shop's ids, so
+    // it takes them), two tasklist nodes.
+    let broker = TestBroker::start();
+    let dirs: Vec<_> = (0..4)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let shop = node(dirs[0].path(), Role::ProcessApplication, &broker, "shop").await;
+    let hr = node(dirs[1].path(), Role::ProcessApplication, &broker, "hr").await;
+    let t1 = node(dirs[2].path(), Role::Tasklist, &broker, "shop").await;
+    let t2 = node(dirs[3].path(), Role::Tasklist, &broker, "shop").await;
+    let bob = t1.user("bob", &["support"]);
+    for unit in colliding("shop") {
+        assert_eq!(send_commands(&shop, "shop", unit).await, 200);
+    }
+    for t in [&t1, &t2] {
+        eventually("shop's task on the tasklist node", async || {
+            task_on(t, &bob, "collide-1").await.is_some()
+        })
+        .await;
+    }
+    for unit in colliding("hr") {
+        assert_eq!(send_commands(&hr, "hr", unit).await, 200, "hr cannot know");
+    }
+    // hr goes on with the task it thinks its own, and with one of its own.
+    assert_eq!(
+        send_commands(
+            &hr,
+            "hr",
+            json!([{"type": "assignTask", "id": "collide-1", "assignee": "hr-bob"}])
+        )
+        .await,
+        200
+    );
+    let mut own = task_json("hr", "hr-after", &["support"], &[], None);
+    own["type"] = json!("createTask");
+    assert_eq!(send_commands(&hr, "hr", json!([own])).await, 200);
+    // Every tasklist node shows shop's task as shop sent it, and hr's own task.
+    for t in [&t1, &t2] {
+        eventually("hr's own task on the tasklist node", async || {
+            task_on(t, &bob, "hr-after").await.is_some()
+        })
+        .await;
+        let task = task_on(t, &bob, "collide-1").await.expect("collide-1");
+        assert_eq!(task["sourceReference"]["applicationName"], "shop", "{task}");
+        assert!(task["assignee"].is_null(), "hr's assignment: {task}");
+    }
+    // hr learns it in its outcome log: the refusals a single node answers, and the
+    // assignment after them; once each, though both tasklist nodes told it. (A claim
+    // routed to hr after the tasklist nodes told it is handled after their refusals:
+    // one partition per application.)
+    let resp = t1.post(&bob, "/api/v1/tasks/hr-after/claim", None).await;
+    assert_eq!(resp.status(), 202);
+    eventually("hr handled the claim after the refusals", async || {
+        let olga = hr.user("olga", &["ops"]);
+        let list: Value = hr
+            .get(
+                &olga,
+                "/api/v1/outcomes?application=tasklist&taskId=hr-after",
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        !list.as_array().expect("list").is_empty()
+    })
+    .await;
+    let mut through_kafka = refusals(&hr, "hr").await;
+    let assignment = ("collide-1".to_string(), "FOREIGN_APPLICATION".to_string());
+    let at = through_kafka
+        .iter()
+        .rposition(|r| *r == assignment)
+        .expect("the assignment's refusal");
+    through_kafka.remove(at);
+    assert_eq!(through_kafka, on_a_single_node);
+    for t in [t1, t2, hr, shop] {
+        t.stop().await;
     }
 }
