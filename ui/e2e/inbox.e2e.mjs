@@ -123,7 +123,7 @@ try {
   // bob claims it: pending until the engine assigned it and the view shows it.
   await bob.locator(`[data-testid=task-row][data-task-id="${shared}"]`).click();
   await bob.getByTestId('action-claim').click();
-  await bob.getByTestId('message').filter({ hasText: `claim of ${shared}: done` }).waitFor({ timeout: 15000 });
+  await bob.locator(`[data-testid=message][data-task-id="${shared}"][data-action=claim]`).filter({ hasText: /^claim of “.+”: done$/ }).waitFor({ timeout: 15000 });
   step(`bob claimed ${shared}`);
   // alice's list changes live: the task is no longer claimable for her.
   await alice.locator(`[data-testid=task-row][data-task-id="${shared}"]`).waitFor({ state: 'detached', timeout: 10000 });
@@ -136,6 +136,9 @@ try {
   const contested = (await ids(alice)).find((id) => bobNow.includes(id));
   if (!contested) throw new Error('no second claimable task shared by bob and alice');
   await bob.locator(`[data-testid=task-row][data-task-id="${contested}"]`).click();
+  // What bob was told about the task he claimed is not shown under another.
+  await bob.waitForFunction((id) => document.querySelector('[data-testid=detail]')?.getAttribute('data-task-id') === id
+    && document.querySelector('[data-testid=message]')?.textContent === '', contested, { timeout: 5000 });
   await alice.locator(`[data-testid=task-row][data-task-id="${contested}"]`).click();
   // Both details settled (the task's form rendered, the buttons in place), so that both
   // clicks land at the same moment.
@@ -144,7 +147,7 @@ try {
   // claim's answer may remove the task from the other list within milliseconds.
   const claimNow = (page) => page.evaluate(() => document.querySelector('[data-testid=action-claim]').click());
   await Promise.all([claimNow(bob), claimNow(alice)]);
-  const answered = (page) => page.getByTestId('message').filter({ hasText: new RegExp(`claim of ${contested}(: done| refused)`) }).textContent({ timeout: 15000 });
+  const answered = (page) => page.locator(`[data-testid=message][data-task-id="${contested}"][data-action=claim]`).filter({ hasText: /: done| refused/ }).textContent({ timeout: 15000 });
   const [toBob, toAlice] = await Promise.all([answered(bob), answered(alice)]);
   const winner = toBob.includes(': done') ? 'bob' : 'alice';
   const refused = winner === 'bob' ? toAlice : toBob;
@@ -164,7 +167,7 @@ try {
   const own = (await ids(alice))[0];
   await alice.locator(`[data-testid=task-row][data-task-id="${own}"]`).click();
   await alice.getByTestId('action-claim').click();
-  await alice.getByTestId('message').filter({ hasText: `claim of ${own} refused by example: alice requested this: another approver must decide (four-eyes rule)` }).waitFor({ timeout: 15000 });
+  await alice.locator(`[data-testid=message][data-task-id="${own}"]`).filter({ hasText: 'refused by example: alice requested this: another approver must decide (four-eyes rule)' }).waitFor({ timeout: 15000 });
   const row = alice.locator(`[data-testid=request-row][data-task-id="${own}"][data-state=rejected]`);
   if (!(await row.textContent({ timeout: 10000 })).includes('four-eyes rule')) throw new Error('the requests panel lacks the reason');
   await alice.screenshot({ path: join(shots, 'refused.png') });

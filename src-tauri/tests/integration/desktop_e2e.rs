@@ -299,8 +299,8 @@ async fn refused_claim(c: &Client) -> Res {
     click(c, "[data-testid=action-claim]").await?;
     wait_text(
         c,
-        "[data-testid=message]",
-        &format!("claim of {id} refused by example: alice requested this: another approver must decide (four-eyes rule)"),
+        &format!("[data-testid=message][data-task-id='{id}'][data-action=claim]"),
+        "refused by example: alice requested this: another approver must decide (four-eyes rule)",
     )
     .await?;
     // The requests panel keeps it, with the reason.
@@ -338,7 +338,12 @@ async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
     )
     .await?;
     click(c, "[data-testid=action-claim]").await?;
-    wait_text(c, "[data-testid=message]", &format!("claim of {id}: done")).await?;
+    wait_text(
+        c,
+        &format!("[data-testid=message][data-task-id='{id}'][data-action=claim]"),
+        ": done",
+    )
+    .await?;
     // Claimed: it left the claimable list, live.
     let claimed_row = format!("[data-testid=task-row][data-task-id='{id}']");
     wait_count(
@@ -363,8 +368,8 @@ async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
     click(c, "[data-testid=action-complete]").await?;
     wait_text(
         c,
-        "[data-testid=message]",
-        &format!("complete of {id}: done"),
+        &format!("[data-testid=message][data-task-id='{id}'][data-action=complete]"),
+        ": done",
     )
     .await?;
     wait_count(

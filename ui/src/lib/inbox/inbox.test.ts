@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addClause, titleWith, unseenAfter, changedValues, fieldsOf, fittingActions, fits, priorityLabel, relativeDue, answerMessage, upsertRequest, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from '.';
-import type { SortKey } from '.';
+import { noNotice, shownNotice, taskLabel, addClause, titleWith, unseenAfter, changedValues, fieldsOf, fittingActions, fits, priorityLabel, relativeDue, answerMessage, upsertRequest, appendPage, outcomeBuckets, refreshDelay, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, settlePending, sortParam, sortRows, startPending, taskAction, toggleSort, visibleWindow } from '.';
+import type { Notice, SortKey } from '.';
 import type { LiveItem, Task } from '../types';
 
 function task(id: string, due?: string, extra: Partial<Task> = {}): Task {
@@ -82,6 +82,20 @@ describe('pending actions', () => {
       .toBe('complete of t: no answer (no answer from application `shop` within 30 s)');
     expect(answerMessage('claim', 't', { problem: { type: 'x', title: 'Conflict', status: 409, detail: 'task `t` is assigned to `bob`, not `alice`', code: 'TASK_ASSIGNED_TO_OTHER_USER' } }))
       .toBe('claim of t refused: task `t` is assigned to `bob`, not `alice` (TASK_ASSIGNED_TO_OTHER_USER)');
+  });
+
+  it('shows a notice about a task under that task, or under none, never under another', () => {
+    const done: Notice = { text: 'claim of “Approve”: done', taskId: 't1', action: 'claim' };
+    expect(shownNotice(done, 't1')).toBe(done);
+    expect(shownNotice(done, undefined)).toBe(done);
+    expect(shownNotice(done, 't2')).toEqual(noNotice);
+    const general: Notice = { text: 'the session expired' };
+    expect(shownNotice(general, 't2')).toBe(general);
+  });
+
+  it('names a task by its name', () => {
+    expect(taskLabel({ id: '6c0e-uuid', name: 'Approve the desks' })).toBe('“Approve the desks”');
+    expect(taskLabel({ id: 't1', name: '' })).toBe('“t1”');
   });
 });
 

@@ -19,6 +19,30 @@ export function settlePending(pending: Pending[], taskId: string): Pending[] {
   return pending.filter((p) => p.taskId !== taskId);
 }
 
+/** The last thing the user was told, and the task (and action) it is about, if any. */
+export interface Notice {
+  text: string;
+  taskId?: string;
+  action?: Action;
+}
+
+export const noNotice: Notice = { text: '' };
+
+/**
+ * The notice the detail shows: one about a task only while that task is selected, or
+ * while none is (a completed task has left the list: its "done" stays readable); never
+ * under another task.
+ */
+export function shownNotice(notice: Notice, selectedId: string | undefined): Notice {
+  if (notice.taskId === undefined || selectedId === undefined || selectedId === notice.taskId) return notice;
+  return noNotice;
+}
+
+/** How a message names a task: by its name, as the list shows it. */
+export function taskLabel(task: { id: string; name: string }): string {
+  return `“${task.name || task.id}”`;
+}
+
 /**
  * What the user is told once the owning application answered an action: done, refused
  * (by the pool, or by the application's engine, with its reason), or no answer in time

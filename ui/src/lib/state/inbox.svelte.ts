@@ -5,8 +5,8 @@
 
 import { tick } from 'svelte';
 import * as api from '../api';
-import { addClause, answerMessage, pendingMessage, parseSortParam, titleWith, unseenAfter, upsertRequest, appendPage, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, refreshDelay, settlePending, sortParam, sortRows, startPending, toggleSort } from '../inbox';
-import type { Inbox, Pending, SortField, SortKey } from '../inbox';
+import { addClause, answerMessage, noNotice, pendingMessage, shownNotice, taskLabel, parseSortParam, titleWith, unseenAfter, upsertRequest, appendPage, applyLive, buildQuery, clause, clearMarks, empty, fromSnapshot, refreshDelay, settlePending, sortParam, sortRows, startPending, toggleSort } from '../inbox';
+import type { Inbox, Notice, Pending, SortField, SortKey } from '../inbox';
 import type { AppInfo } from '../generated/AppInfo';
 import type { ApplicationCount } from '../generated/ApplicationCount';
 import type { SettingsInput } from '../generated/SettingsInput';
@@ -37,7 +37,8 @@ export class InboxPage {
   connected = $state(false);
   selectedId = $state<string | null>(null);
   pending = $state<Pending[]>([]);
-  message = $state('');
+  /** The last thing the user was told (see `shownNotice`). */
+  notice = $state<Notice>(noNotice);
   outcomes = $state<OutcomeRecord[]>([]);
   /** My latest requests to the owning applications, newest first. */
   requests = $state<ActionRequest[]>([]);
@@ -75,6 +76,8 @@ export class InboxPage {
 
   readonly selected = $derived(this.inbox.rows.find((r) => r.task.id === this.selectedId)?.task);
   readonly shown = $derived(sortRows(this.inbox.rows, this.sortKeys));
+  /** What the detail shows of the notice: nothing about another task. */
+  readonly shownNotice = $derived(shownNotice(this.notice, this.selected?.id));
   readonly selectedPending = $derived(this.selected !== undefined && this.pending.some((p) => p.taskId === this.selected?.id));
 
   #loadingMore = false;
@@ -120,7 +123,7 @@ export class InboxPage {
       this.attributeNames = await api.attributes(s);
       this.counts = await api.counts(s);
     } catch (e) {
-      this.message = (e as Error).message;
+      this.notice = { text: (e as Error).message };
     }
   }
 
@@ -160,7 +163,7 @@ export class InboxPage {
       const next = await api.tasksPage(s, query, this.inbox.rows.length, 500);
       if (query === this.applied) this.inbox = appendPage(this.inbox, next.tasks, next.total);
     } catch (e) {
-      this.message = (e as Error).message;
+      this.notice = { text: (e as Error).message };
     } finally {
       this.#loadingMore = false;
     }
@@ -223,17 +226,19 @@ export class InboxPage {
     const selected = this.selected;
     if (!s || !selected) return;
     const id = selected.id;
+    const label = taskLabel(selected);
+    const tell = (text: string) => (this.notice = { text, taskId: id, action });
     this.pending = startPending(this.pending, id, action, Date.now());
-    this.message = pendingMessage(action, id);
+    tell(pendingMessage(action, label));
     try {
       const answer = await api.act(s, id, request);
       this.requests = upsertRequest(this.requests, answer.request);
-      this.message = answerMessage(action, id, {});
+      tell(answerMessage(action, label, {}));
     } catch (e) {
       // A problem document, or a failure that never reached a node (network, IPC).
       const problem = e instanceof api.ApiError ? e.problem : { type: 'about:blank', title: 'Error', status: 0, detail: String(e) };
       if (problem.request) this.requests = upsertRequest(this.requests, problem.request);
-      this.message = answerMessage(action, id, { problem });
+      tell(answerMessage(action, label, { problem }));
     } finally {
       this.pending = settlePending(this.pending, id);
       // What it did (or why not) belongs to the task's history.
@@ -246,6 +251,11 @@ export class InboxPage {
           .catch(() => {});
       }
     }
+  }
+
+  /** Tells the user something about the selected task (a form's own refusal). */
+  tellAboutSelected(text: string) {
+    this.notice = { text, taskId: this.selected?.id };
   }
 
   /** Adds a clause for an attribute's first value to the filter. */
@@ -286,7 +296,11 @@ export class InboxPage {
         .then((f) => {
           if (this.selectedId === id) this.detailForm = f;
         })
-        .catch((e: Error) => (this.message = t('form.loadFailed', { task: id, error: e.message })));
+        .catch((e: Error) => {
+          const task = this.selected;
+          const label = task && task.id === id ? taskLabel(task) : id;
+          this.notice = { text: t('form.loadFailed', { task: label, error: e.message }), taskId: id };
+        });
     } else this.detailEntries = [];
   }
 
@@ -326,7 +340,7 @@ export class InboxPage {
       .then((d) => {
         if (this.selectedId === id) this.detailDiagram = d;
       })
-      .catch((e: Error) => (this.message = e.message));
+      .catch((e: Error) => (this.notice = { text: e.message, taskId: id }));
   }
 
   /** What a task is called, as far as this page knows (its id otherwise). */
@@ -351,7 +365,7 @@ export class InboxPage {
       const entries = await api.timeline(s, id);
       if (this.completedId === id) this.completedTimeline = entries;
     } catch (e) {
-      this.message = (e as Error).message;
+      this.notice = { text: (e as Error).message };
     }
   }
 
@@ -389,7 +403,7 @@ export class InboxPage {
       if (answer.task) {
         this.starting = null;
         this.openTask(answer.task.id);
-        this.message = t('start.started', { name: d.name, task: answer.task.name });
+        this.notice = { text: t('start.started', { name: d.name, task: answer.task.name }), taskId: answer.task.id };
       }
     } catch (e) {
       const problem = e instanceof api.ApiError ? e.problem : { type: 'about:blank', title: 'Error', status: 0, detail: String(e) };
