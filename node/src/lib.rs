@@ -16,6 +16,7 @@
 pub mod action_keys;
 pub mod answers;
 pub mod filters;
+pub mod handoffs;
 pub mod live;
 pub mod node;
 pub mod params;

@@ -29,6 +29,7 @@ use taskpool_core::command::{
 
 use crate::action_keys::{ActionKeys, KeyUse};
 use crate::filters::{FilterInput, FilterStore, FilterStoreError, QuickView, SavedFilter};
+use crate::handoffs::{Handoff, Handoffs};
 use crate::resync::{ResyncError, ResyncLog, ResyncOutcome, ResyncPage, MAX_PAGES, MAX_PAGE_TASKS};
 use taskpool_core::command_gateway::{DeletionStrategy, GatewayConfig, GatewayError};
 use taskpool_core::event::{ProcessDefinitionEvent, TaskEvent};
@@ -96,6 +97,8 @@ pub enum NodeError {
     ShuttingDown,
     #[error(transparent)]
     ActionKeys(#[from] crate::action_keys::ActionKeyError),
+    #[error(transparent)]
+    Handoffs(#[from] crate::handoffs::HandoffError),
     /// The idempotency key names another request of this user.
     #[error("the idempotency key was used for another request")]
     KeyReused,
@@ -333,6 +336,8 @@ pub struct TaskpoolNode {
     collectors: Mutex<HashMap<String, Arc<Collector>>>,
     sender: SenderProperties,
     router: Option<Arc<dyn InteractionRoute>>,
+    /// The router's hand-offs not yet confirmed (`handoffs.db`), sent again by a thread.
+    handoffs: Option<Arc<Handoffs>>,
     request_expiry: Duration,
     stop: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -400,6 +405,19 @@ impl TaskpoolNode {
             search_signal.clone(),
             stop.clone(),
         )?);
+        let handoffs = match &options.router {
+            Some(router) => {
+                let handoffs = Arc::new(Handoffs::open(&dir.join("handoffs.db"))?);
+                let (h, r, s) = (handoffs.clone(), router.clone(), stop.clone());
+                threads.push(
+                    std::thread::Builder::new()
+                        .name("handoffs".into())
+                        .spawn(move || crate::handoffs::run_resender(h, r, s))?,
+                );
+                Some(handoffs)
+            }
+            None => None,
+        };
         Ok(Arc::new(Self {
             store,
             gateway,
@@ -415,6 +433,7 @@ impl TaskpoolNode {
             collectors: Mutex::default(),
             sender: options.sender,
             router: options.router,
+            handoffs,
             request_expiry: options.request_expiry,
             stop,
             threads: Mutex::new(threads),
@@ -967,11 +986,26 @@ impl TaskpoolNode {
         request_id: uuid::Uuid,
         keyed: bool,
     ) -> Result<ActionRequest, NodeError> {
-        if let Some(router) = &self.router {
-            // Not confirmed is not "not sent": the broker may hold it and deliver it
-            // later. The request stands with its id; its answer (or its expiry) tells.
-            if let Err(e) = router.route(&requested.application_name, user, command, request_id) {
-                tracing::warn!(request = %request_id, error = %e, "the hand-off of a user's request was not confirmed; its outcome is unknown until its application answers or it expires");
+        if let (Some(router), Some(handoffs)) = (&self.router, &self.handoffs) {
+            // Kept until confirmed: not confirmed in time, it is sent again (the
+            // application handles its id once) until it is, or the request expired.
+            let handoff = Handoff {
+                request_id,
+                application: requested.application_name.clone(),
+                user: user.to_string(),
+                command,
+                expires_at: requested.requested_at.unwrap_or_else(Utc::now)
+                    + chrono::Duration::from_std(self.request_expiry).unwrap_or_default(),
+            };
+            handoffs.hold(&handoff)?;
+            match router.route(&handoff.application, user, handoff.command, request_id) {
+                Ok(()) => handoffs.confirmed(request_id)?,
+                Err(e) => {
+                    // Not confirmed is not "not sent": the broker may hold it. The
+                    // request stands with its id; its answer (or its expiry) tells.
+                    tracing::warn!(request = %request_id, error = %e, "the hand-off of a user's request was not confirmed; it is sent again until it is or the request expires");
+                    handoffs.unconfirmed(request_id)?;
+                }
             }
             return Ok(ActionRequest {
                 request_id,
@@ -1424,6 +1458,9 @@ impl TaskpoolNode {
         self.gateway.commit_signal().wake_all();
         self.view_signal.wake_all();
         self.outcomes.close_feeds();
+        if let Some(h) = &self.handoffs {
+            h.wake();
+        }
         let threads = self
             .threads
             .lock()

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use taskpool_core::projector::Projector;
 use taskpool_core::view::{self, View};
 use taskpool_kafka::test_broker::TestBroker;
-use taskpool_server::config::Role;
+use taskpool_server::config::{Role, ServerConfig};
 
 async fn node(dir: &std::path::Path, role: Role, broker: &TestBroker, app: &str) -> TestServer {
     node_at_rate(dir, role, broker, app, 0.0).await
@@ -25,6 +25,18 @@ async fn node_at_rate(
     broker: &TestBroker,
     app: &str,
     rate: f64,
+) -> TestServer {
+    node_with(dir, role, broker, app, rate, |_| {}).await
+}
+
+/// A node as [`node_at_rate`] makes it, with `adjust` applied to its settings last.
+async fn node_with(
+    dir: &std::path::Path,
+    role: Role,
+    broker: &TestBroker,
+    app: &str,
+    rate: f64,
+    adjust: impl FnOnce(&mut ServerConfig) + Send + 'static,
 ) -> TestServer {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
@@ -43,13 +55,19 @@ async fn node_at_rate(
         // One identity provider for all nodes: a token is valid on each.
         c.auth.hs256_secret = Some("the test cluster's shared secret, 32 bytes or more".into());
         c.auth.operator_groups = vec!["ops".into()];
+        adjust(c);
     })
     .await
 }
 
-/// Polls `check` until it holds (20 s at most).
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+/// Polls `check` until it holds (30 s at most).
+async fn eventually(what: &str, check: impl AsyncFnMut() -> bool) {
+    eventually_within(what, Duration::from_secs(30), check).await
+}
+
+/// Polls `check` until it holds (`limit` at most).
+async fn eventually_within(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + limit;
     while !check().await {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -529,6 +547,100 @@ async fn an_unconfirmed_hand_off_is_answered_with_its_request_and_a_keyed_retry_
     assert_eq!(retried["request"]["requestId"], request, "{retried}");
     assert_eq!(retried["task"]["assignee"], "bob", "{retried}");
     // The engine's pool claimed it once: one request in the task's timeline.
+    let timeline: Value = t
+        .get(&bob, &format!("/api/v1/tasks/{id}/timeline"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let claims = timeline
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["kind"] == "requested")
+        .count();
+    assert_eq!(claims, 1, "{timeline}");
+    for s in [t, a] {
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hand_off_the_broker_never_took_is_sent_again_once_it_is_back() {
+    let mut broker = TestBroker::start();
+    let dirs: Vec<_> = (0..2)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let a = node_at_rate(
+        dirs[0].path(),
+        Role::ProcessApplication,
+        &broker,
+        "alpha",
+        2.0,
+    )
+    .await;
+    // A single broker killed takes half a minute or more to take writes again after
+    // its restart: the request must outlive that.
+    let t = node_with(dirs[1].path(), Role::Tasklist, &broker, "alpha", 0.0, |c| {
+        c.request_expiry_secs = 180;
+    })
+    .await;
+    let bob = t.user("bob", &["support"]);
+    let mut id = String::new();
+    eventually("a claimable triage task on the tasklist node", async || {
+        let page: Value = t
+            .get(
+                &bob,
+                "/api/v1/tasks?claimable=true&filter=task.taskDefinitionKey%20%3D%20triage",
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        match page["tasks"][0]["id"].as_str() {
+            Some(found) => {
+                id = found.to_string();
+                true
+            }
+            None => false,
+        }
+    })
+    .await;
+    // The broker is gone: the claim cannot reach it (no key: the client will not retry).
+    broker.kill();
+    let resp = t
+        .post(&bob, &format!("/api/v1/tasks/{id}/claim"), None)
+        .await;
+    assert_eq!(resp.status(), 202, "outcome unknown, with the request");
+    let first: Value = resp.json().await.expect("json");
+    let request = first["request"]["requestId"].clone();
+    broker.restart();
+    let restarted = Instant::now();
+    // The tasklist node sends it again itself; alpha's engine performs it, once.
+    eventually_within(
+        "the claim performed without a retry",
+        Duration::from_secs(150),
+        async || {
+            task_on(&t, &bob, &id)
+                .await
+                .is_some_and(|task| task["assignee"] == "bob")
+        },
+    )
+    .await;
+    println!(
+        "performed {:?} after the broker's restart",
+        restarted.elapsed()
+    );
+    let answered: Value = t
+        .get(
+            &bob,
+            &format!("/api/v1/requests/{}", request.as_str().unwrap_or("")),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(answered["state"], "performed", "{answered}");
     let timeline: Value = t
         .get(&bob, &format!("/api/v1/tasks/{id}/timeline"))
         .await
