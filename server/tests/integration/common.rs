@@ -161,6 +161,37 @@ impl TestServer {
         tasks
     }
 
+    /// The first triage task of the example application `token` may claim, if any.
+    pub async fn claimable_triage(&self, token: &str) -> Option<String> {
+        let page: Value = self
+            .get(
+                token,
+                "/api/v1/tasks?claimable=true&filter=task.taskDefinitionKey%20%3D%20triage&limit=1",
+            )
+            .await
+            .json()
+            .await
+            .ok()?;
+        page["tasks"][0]["id"].as_str().map(String::from)
+    }
+
+    /// How many requests the task's timeline holds, and the timeline.
+    pub async fn requests_in_timeline(&self, token: &str, id: &str) -> (usize, Value) {
+        let timeline: Value = self
+            .get(token, &format!("/api/v1/tasks/{id}/timeline"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        let requested = timeline
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter(|e| e["kind"] == "requested")
+            .count();
+        (requested, timeline)
+    }
+
     /// Waits until the view has applied `position`.
     pub async fn wait_for_view(&self, position: i64) {
         let node = self.server.node.clone();

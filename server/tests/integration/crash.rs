@@ -132,36 +132,17 @@ async fn accepted_commands_survive_sigkill_and_the_view_converges() {
     assert!(missing.is_empty(), "accepted but lost: {missing:?}");
     let secret = load_or_create_secret(dir.path(), None).expect("secret");
     let user = user_token(&secret, "carol", &["support".into()], 3600).expect("token");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let page: Value = client
-            .get(format!("{base}/api/v1/tasks?limit=1"))
-            .bearer_auth(&user)
-            .send()
-            .await
-            .expect("query")
-            .json()
-            .await
-            .expect("json");
-        if page["total"].as_u64() == Some(stored.len() as u64) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the view did not converge: {} of {}",
-            page["total"],
-            stored.len()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    for id in accepted.iter().step_by((accepted.len() / 50).max(1)) {
-        let resp = client
-            .get(format!("{base}/api/v1/tasks/{id}"))
-            .bearer_auth(&user)
-            .send()
-            .await
-            .expect("get");
-        assert_eq!(resp.status(), 200, "{id}");
+    if let Err(why) = converged(
+        &client,
+        &base,
+        &user,
+        (stored.len(), &accepted),
+        Duration::from_secs(60),
+        &[],
+    )
+    .await
+    {
+        panic!("{why}");
     }
     let ready = client
         .get(format!("{base}/ready"))
@@ -171,6 +152,60 @@ async fn accepted_commands_survive_sigkill_and_the_view_converges() {
     assert_eq!(ready.status(), 200);
     child.kill().expect("kill");
     child.wait().expect("reaped");
+}
+
+/// Waits (at most `limit`) until the node at `base` lists `total` tasks to `user`, then
+/// reads every fiftieth of `accepted` there; otherwise says why, with the health of the
+/// nodes at `bases`.
+pub(crate) async fn converged(
+    client: &reqwest::Client,
+    base: &str,
+    user: &str,
+    (total, accepted): (usize, &BTreeSet<String>),
+    limit: Duration,
+    bases: &[&str],
+) -> Result<(), String> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let page: Value = client
+            .get(format!("{base}/api/v1/tasks?limit=1"))
+            .bearer_auth(user)
+            .send()
+            .await
+            .expect("query")
+            .json()
+            .await
+            .expect("json");
+        if page["total"].as_u64() == Some(total as u64) {
+            break;
+        }
+        if Instant::now() > deadline {
+            let mut health = Vec::new();
+            for b in bases {
+                health.push(match client.get(format!("{b}/health")).send().await {
+                    Ok(r) => r.text().await.unwrap_or_default(),
+                    Err(e) => e.to_string(),
+                });
+            }
+            return Err(format!(
+                "the view at {base} did not converge: {} of {total}; health: {health:?}",
+                page["total"]
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for id in accepted.iter().step_by((accepted.len() / 50).max(1)) {
+        let resp = client
+            .get(format!("{base}/api/v1/tasks/{id}"))
+            .bearer_auth(user)
+            .send()
+            .await
+            .expect("get");
+        if resp.status() != 200 {
+            return Err(format!("{id} at {base}: {}", resp.status()));
+        }
+    }
+    Ok(())
 }
 
 /// Kills its server when dropped (a failing test leaves no process behind).

@@ -12,18 +12,7 @@ async fn a_completed_task_keeps_its_timeline_for_those_who_could_see_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = TestServer::with_example(dir.path()).await;
     let bob = s.user("bob", &["support"]);
-    let (_, page) = json_of(
-        s.get(
-            &bob,
-            "/api/v1/tasks?claimable=true&filter=task.taskDefinitionKey%20%3D%20triage&limit=1",
-        )
-        .await,
-    )
-    .await;
-    let id = page["tasks"][0]["id"]
-        .as_str()
-        .expect("a triage task")
-        .to_string();
+    let id = s.claimable_triage(&bob).await.expect("a triage task");
     let (status, _) = json_of(
         s.post(&bob, &format!("/api/v1/tasks/{id}/claim?wait=true"), None)
             .await,

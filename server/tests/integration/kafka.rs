@@ -60,6 +60,68 @@ async fn node_with(
     .await
 }
 
+/// A broker, process application `alpha` (its example engine starting `rate` instances
+/// a second) and tasklist nodes, each node in a directory of its own.
+struct Cluster {
+    broker: TestBroker,
+    app: TestServer,
+    tasklists: Vec<TestServer>,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Cluster {
+    async fn start(rate: f64, tasklists: usize) -> Self {
+        Self::start_with(rate, tasklists, |_| {}).await
+    }
+
+    /// With `adjust` applied to each tasklist node's settings.
+    async fn start_with(
+        rate: f64,
+        tasklists: usize,
+        adjust: impl Fn(&mut ServerConfig) + Clone + Send + 'static,
+    ) -> Self {
+        let broker = TestBroker::start();
+        let dirs: Vec<_> = (0..=tasklists)
+            .map(|_| tempfile::tempdir().expect("tempdir"))
+            .collect();
+        let app = node_at_rate(
+            dirs[0].path(),
+            Role::ProcessApplication,
+            &broker,
+            "alpha",
+            rate,
+        )
+        .await;
+        let mut nodes = Vec::new();
+        for dir in &dirs[1..] {
+            nodes.push(
+                node_with(
+                    dir.path(),
+                    Role::Tasklist,
+                    &broker,
+                    "alpha",
+                    0.0,
+                    adjust.clone(),
+                )
+                .await,
+            );
+        }
+        Self {
+            broker,
+            app,
+            tasklists: nodes,
+            _dirs: dirs,
+        }
+    }
+
+    async fn stop(self) {
+        for t in self.tasklists {
+            t.stop().await;
+        }
+        self.app.stop().await;
+    }
+}
+
 /// Polls `check` until it holds (30 s at most).
 async fn eventually(what: &str, check: impl AsyncFnMut() -> bool) {
     eventually_within(what, Duration::from_secs(30), check).await
@@ -85,13 +147,9 @@ async fn task_on(s: &TestServer, token: &str, id: &str) -> Option<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn engine_to_both_tasklists_and_a_claim_back_to_the_engine() {
-    let broker = TestBroker::start();
-    let dirs: Vec<_> = (0..3)
-        .map(|_| tempfile::tempdir().expect("tempdir"))
-        .collect();
-    let a = node(dirs[0].path(), Role::ProcessApplication, &broker, "alpha").await;
-    let t1 = node(dirs[1].path(), Role::Tasklist, &broker, "alpha").await;
-    let t2 = node(dirs[2].path(), Role::Tasklist, &broker, "alpha").await;
+    let cluster = Cluster::start(0.0, 2).await;
+    let a = &cluster.app;
+    let (t1, t2) = (&cluster.tasklists[0], &cluster.tasklists[1]);
 
     // An engine transaction in application alpha: a task for group support.
     let mut task = task_json("alpha", "kt-1", &["support"], &[], None);
@@ -208,7 +266,7 @@ async fn engine_to_both_tasklists_and_a_claim_back_to_the_engine() {
         .expect("its first task")
         .to_string();
     eventually("the started process's task on node 2", async || {
-        task_on(&t2, &bob, &first).await.is_some()
+        task_on(t2, &bob, &first).await.is_some()
     })
     .await;
     // A start alpha's engine refuses comes back refused, with its reason.
@@ -227,9 +285,7 @@ async fn engine_to_both_tasklists_and_a_claim_back_to_the_engine() {
             .is_some_and(|d| d.contains("severity")),
         "{refused}"
     );
-    t1.stop().await;
-    t2.stop().await;
-    a.stop().await;
+    cluster.stop().await;
 }
 
 fn dump_view(v: &View) -> Vec<String> {
@@ -238,13 +294,9 @@ fn dump_view(v: &View) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_ten_second_broker_outage_mid_stream_loses_nothing_and_doubles_nothing() {
-    let broker = TestBroker::start();
-    let dirs: Vec<_> = (0..3)
-        .map(|_| tempfile::tempdir().expect("tempdir"))
-        .collect();
-    let a = node(dirs[0].path(), Role::ProcessApplication, &broker, "alpha").await;
-    let t1 = node(dirs[1].path(), Role::Tasklist, &broker, "alpha").await;
-    let t2 = node(dirs[2].path(), Role::Tasklist, &broker, "alpha").await;
+    let cluster = Cluster::start(0.0, 2).await;
+    let (broker, a) = (&cluster.broker, &cluster.app);
+    let (t1, t2) = (&cluster.tasklists[0], &cluster.tasklists[1]);
 
     // 1,000 commands flow into alpha (engine transactions of one task each, some with an
     // assignment); the broker stops answering for 10 s in the middle.
@@ -312,9 +364,7 @@ async fn a_ten_second_broker_outage_mid_stream_loses_nothing_and_doubles_nothing
     assert!(expected.len() > 2000);
     assert_eq!(dump_view(t1.server.node.view()), expected);
     assert_eq!(dump_view(t2.server.node.view()), expected);
-    t1.stop().await;
-    t2.stop().await;
-    a.stop().await;
+    cluster.stop().await;
 }
 
 /// Two users on two tasklist nodes claim the same task at the same moment, ten rounds:
@@ -323,20 +373,8 @@ async fn a_ten_second_broker_outage_mid_stream_loses_nothing_and_doubles_nothing
 /// other node), the answer having come back over the bus.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_claims_through_two_tasklist_nodes_end_in_one_200_and_one_409() {
-    let broker = TestBroker::start();
-    let dirs: Vec<_> = (0..3)
-        .map(|_| tempfile::tempdir().expect("tempdir"))
-        .collect();
-    let a = node_at_rate(
-        dirs[0].path(),
-        Role::ProcessApplication,
-        &broker,
-        "alpha",
-        5.0,
-    )
-    .await;
-    let t1 = node(dirs[1].path(), Role::Tasklist, &broker, "alpha").await;
-    let t2 = node(dirs[2].path(), Role::Tasklist, &broker, "alpha").await;
+    let cluster = Cluster::start(5.0, 2).await;
+    let (t1, t2) = (&cluster.tasklists[0], &cluster.tasklists[1]);
     let bob = t1.user("bob", &["support"]);
     let alice = t2.user("alice", &["support"]);
     let claimable = async |t: &TestServer, token: &str| -> Vec<String> {
@@ -368,8 +406,8 @@ async fn racing_claims_through_two_tasklist_nodes_end_in_one_200_and_one_409() {
         let mut id = None;
         let deadline = Instant::now() + Duration::from_secs(60);
         while id.is_none() {
-            let on_t2 = claimable(&t2, &alice).await;
-            id = claimable(&t1, &bob)
+            let on_t2 = claimable(t2, &alice).await;
+            id = claimable(t1, &bob)
                 .await
                 .into_iter()
                 .find(|i| on_t2.contains(i) && !taken.contains(i));
@@ -380,7 +418,7 @@ async fn racing_claims_through_two_tasklist_nodes_end_in_one_200_and_one_409() {
         }
         let id = id.expect("a task");
         taken.push(id.clone());
-        let (b, al) = tokio::join!(claim(&t1, &bob, &id), claim(&t2, &alice, &id));
+        let (b, al) = tokio::join!(claim(t1, &bob, &id), claim(t2, &alice, &id));
         let mut statuses = [b.0, al.0];
         statuses.sort_unstable();
         assert_eq!(statuses, [200, 409], "round {round}: {b:?} / {al:?}");
@@ -416,9 +454,7 @@ async fn racing_claims_through_two_tasklist_nodes_end_in_one_200_and_one_409() {
             "{mine}"
         );
     }
-    for s in [t1, t2, a] {
-        s.stop().await;
-    }
+    cluster.stop().await;
 }
 
 /// A process-application node whose broker limit was lowered after it stored a large
@@ -493,38 +529,13 @@ async fn an_event_the_broker_refuses_is_parked_the_node_is_degraded_and_later_ta
 /// of the two sends reached the engine.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_unconfirmed_hand_off_is_answered_with_its_request_and_a_keyed_retry_performs_it_once() {
-    let broker = TestBroker::start();
-    let dirs: Vec<_> = (0..2)
-        .map(|_| tempfile::tempdir().expect("tempdir"))
-        .collect();
-    let a = node_at_rate(
-        dirs[0].path(),
-        Role::ProcessApplication,
-        &broker,
-        "alpha",
-        2.0,
-    )
-    .await;
-    let t = node(dirs[1].path(), Role::Tasklist, &broker, "alpha").await;
+    let cluster = Cluster::start(2.0, 1).await;
+    let (broker, t) = (&cluster.broker, &cluster.tasklists[0]);
     let bob = t.user("bob", &["support"]);
     let mut id = String::new();
     eventually("a claimable triage task on the tasklist node", async || {
-        let page: Value = t
-            .get(
-                &bob,
-                "/api/v1/tasks?claimable=true&filter=task.taskDefinitionKey%20%3D%20triage",
-            )
-            .await
-            .json()
-            .await
-            .expect("json");
-        match page["tasks"][0]["id"].as_str() {
-            Some(found) => {
-                id = found.to_string();
-                true
-            }
-            None => false,
-        }
+        id = t.claimable_triage(&bob).await.unwrap_or_default();
+        !id.is_empty()
     })
     .await;
     let keyed_claim = async |wait: bool| -> (u16, Value) {
@@ -547,81 +558,40 @@ async fn an_unconfirmed_hand_off_is_answered_with_its_request_and_a_keyed_retry_
     assert_eq!(retried["request"]["requestId"], request, "{retried}");
     assert_eq!(retried["task"]["assignee"], "bob", "{retried}");
     // The engine's pool claimed it once: one request in the task's timeline.
-    let timeline: Value = t
-        .get(&bob, &format!("/api/v1/tasks/{id}/timeline"))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let claims = timeline
-        .as_array()
-        .expect("entries")
-        .iter()
-        .filter(|e| e["kind"] == "requested")
-        .count();
+    let (claims, timeline) = t.requests_in_timeline(&bob, &id).await;
     assert_eq!(claims, 1, "{timeline}");
-    for s in [t, a] {
-        s.stop().await;
-    }
+    cluster.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hand_off_the_broker_never_took_is_sent_again_once_it_is_back() {
-    let mut broker = TestBroker::start();
-    let dirs: Vec<_> = (0..2)
-        .map(|_| tempfile::tempdir().expect("tempdir"))
-        .collect();
-    let a = node_at_rate(
-        dirs[0].path(),
-        Role::ProcessApplication,
-        &broker,
-        "alpha",
-        2.0,
-    )
-    .await;
     // A single broker killed takes half a minute or more to take writes again after
     // its restart: the request must outlive that.
-    let t = node_with(dirs[1].path(), Role::Tasklist, &broker, "alpha", 0.0, |c| {
-        c.request_expiry_secs = 180;
-    })
-    .await;
+    let mut cluster = Cluster::start_with(2.0, 1, |c| c.request_expiry_secs = 180).await;
+    let t = &cluster.tasklists[0];
     let bob = t.user("bob", &["support"]);
     let mut id = String::new();
     eventually("a claimable triage task on the tasklist node", async || {
-        let page: Value = t
-            .get(
-                &bob,
-                "/api/v1/tasks?claimable=true&filter=task.taskDefinitionKey%20%3D%20triage",
-            )
-            .await
-            .json()
-            .await
-            .expect("json");
-        match page["tasks"][0]["id"].as_str() {
-            Some(found) => {
-                id = found.to_string();
-                true
-            }
-            None => false,
-        }
+        id = t.claimable_triage(&bob).await.unwrap_or_default();
+        !id.is_empty()
     })
     .await;
     // The broker is gone: the claim cannot reach it (no key: the client will not retry).
-    broker.kill();
+    cluster.broker.kill();
     let resp = t
         .post(&bob, &format!("/api/v1/tasks/{id}/claim"), None)
         .await;
     assert_eq!(resp.status(), 202, "outcome unknown, with the request");
     let first: Value = resp.json().await.expect("json");
     let request = first["request"]["requestId"].clone();
-    broker.restart();
+    cluster.broker.restart();
     let restarted = Instant::now();
     // The tasklist node sends it again itself; alpha's engine performs it, once.
     eventually_within(
         "the claim performed without a retry",
         Duration::from_secs(150),
         async || {
-            task_on(&t, &bob, &id)
+            task_on(t, &bob, &id)
                 .await
                 .is_some_and(|task| task["assignee"] == "bob")
         },
@@ -641,22 +611,9 @@ async fn a_hand_off_the_broker_never_took_is_sent_again_once_it_is_back() {
         .await
         .expect("json");
     assert_eq!(answered["state"], "performed", "{answered}");
-    let timeline: Value = t
-        .get(&bob, &format!("/api/v1/tasks/{id}/timeline"))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let claims = timeline
-        .as_array()
-        .expect("entries")
-        .iter()
-        .filter(|e| e["kind"] == "requested")
-        .count();
+    let (claims, timeline) = t.requests_in_timeline(&bob, &id).await;
     assert_eq!(claims, 1, "{timeline}");
-    for s in [t, a] {
-        s.stop().await;
-    }
+    cluster.stop().await;
 }
 
 /// A unit of work `app` sends as commands: its status.

@@ -8,11 +8,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Child;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common;
 use crate::crash::{stored_task_ids, Writer};
-use serde_json::Value;
 use taskpool_kafka::test_broker::TestBroker;
 use taskpool_server::auth::{application_token, load_or_create_secret, user_token};
 
@@ -89,49 +88,21 @@ async fn nodes_sigkilled_under_load_lose_nothing_and_double_nothing() {
     // The tasklist node's view ends with exactly the application's tasks.
     let list_secret = load_or_create_secret(list_dir.path(), None).expect("secret");
     let user = user_token(&list_secret, "carol", &["support".into()], 3600).expect("token");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let page: Value = client
-            .get(format!("{list_base}/api/v1/tasks?limit=1"))
-            .bearer_auth(&user)
-            .send()
-            .await
-            .expect("query")
-            .json()
-            .await
-            .expect("json");
-        if page["total"].as_u64() == Some(stored.len() as u64) {
-            break;
+    let outcome = crate::crash::converged(
+        &client,
+        &list_base,
+        &user,
+        (stored.len(), &accepted),
+        Duration::from_secs(120),
+        &[&app_base, &list_base],
+    )
+    .await;
+    if let Err(why) = outcome {
+        for mut child in [app, list] {
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        if Instant::now() > deadline {
-            let mut health = Vec::new();
-            for base in [&app_base, &list_base] {
-                let h = client.get(format!("{base}/health")).send().await;
-                health.push(match h {
-                    Ok(r) => r.text().await.unwrap_or_default(),
-                    Err(e) => e.to_string(),
-                });
-            }
-            for mut child in [app, list] {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-            panic!(
-                "the tasklist view did not converge: {} of {}; health: {health:?}",
-                page["total"],
-                stored.len()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    for id in accepted.iter().step_by((accepted.len() / 50).max(1)) {
-        let resp = client
-            .get(format!("{list_base}/api/v1/tasks/{id}"))
-            .bearer_auth(&user)
-            .send()
-            .await
-            .expect("get");
-        assert_eq!(resp.status(), 200, "{id} on the tasklist node");
+        panic!("on the tasklist node: {why}");
     }
     for mut child in [app, list] {
         child.kill().expect("kill");

@@ -244,18 +244,7 @@ async fn a_retried_action_with_its_idempotency_key_is_performed_once_and_answere
     assert_eq!(again, 200, "{retried}");
     assert_eq!(retried["request"]["requestId"], request, "{retried}");
     assert_eq!(retried["request"]["state"], "performed", "{retried}");
-    let timeline: Value = s
-        .get(&bob, &format!("/api/v1/tasks/{id}/timeline"))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let requested = timeline
-        .as_array()
-        .expect("entries")
-        .iter()
-        .filter(|e| e["kind"] == "requested")
-        .count();
+    let (requested, timeline) = s.requests_in_timeline(&bob, &id).await;
     assert_eq!(
         requested, 1,
         "one claim request in the timeline: {timeline}"
