@@ -10,6 +10,7 @@ use taskpool_node::answers::ActionResponse;
 use taskpool_node::params::{ActionParams, StartBody};
 use utoipa::{IntoParams, ToSchema};
 
+use super::answers::{BodyAnswers, RequestAnswers};
 use super::{AppState, IdempotencyKey, User};
 use crate::problem::{ApiJson, ApiQuery, NoQuery, Problem};
 
@@ -65,15 +66,13 @@ pub async fn data_entry(
         .ok_or_else(|| Problem::not_found("no such data entry"))
 }
 
-/// Process definitions I may start.
 /// Starts a process of a definition I may start, with its start form's values: a
 /// request to the owning application, answered like an action on a task (202 with the
 /// request; with `wait`, 200 once started, with the new instance's id and its first task
 /// I may see, 409 with the engine's reason, 504 when it did not answer in time).
 #[utoipa::path(post, path = "/api/v1/process-definitions/{id}/start", tag = "actions", params(("id" = String, Path), ActionParams, ("Idempotency-Key" = Option<String>, Header, description = "a client request id: a retry with the same key is answered with the first attempt's request, never performed twice")),
     request_body = StartBody,
-    responses((status = 200, description = "with `wait`: started; `request.instanceId` names the instance, `task` is its first task I may see", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "with `wait`: started; `request.instanceId` names the instance, `task` is its first task I may see", body = ActionResponse), RequestAnswers, BodyAnswers))]
 pub async fn start(
     State(state): State<AppState>,
     User(viewer): User,

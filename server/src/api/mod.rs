@@ -3,6 +3,7 @@
 //! endpoints. Handlers only translate: authenticate, decode strictly, call the node on a
 //! blocking thread, encode.
 
+mod answers;
 mod business;
 mod filters;
 mod ingestion;

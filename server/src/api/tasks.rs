@@ -15,6 +15,7 @@ use taskpool_node::params::{
     ActionParams, AssignBody, CompleteBody, DeferBody, ReadParams, SuggestionParams, TaskListParams,
 };
 
+use super::answers::{BodyAnswers, RequestAnswers};
 use super::{AppState, IdempotencyKey, User};
 use crate::problem::{ApiJson, ApiQuery, NoQuery, Problem};
 
@@ -312,9 +313,7 @@ macro_rules! action_doc {
     ($name:ident, $action:expr, $path:literal, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "actions", params(("id" = String, Path), ActionParams, ("Idempotency-Key" = Option<String>, Header, description = "a client request id: a retry with the same key is answered with the first attempt's request, never performed twice")),
-            responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-                (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, description = "refused by the pool (the task's rules) or, with `wait`, by the application (its reason)", body = Problem, content_type = "application/problem+json"),
-                (status = 422, description = "the `Idempotency-Key` was used for another request", body = Problem, content_type = "application/problem+json")))]
+            responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), RequestAnswers))]
         pub async fn $name(
             State(state): State<AppState>,
             User(viewer): User,
@@ -349,8 +348,7 @@ action_doc!(
 /// Completes a task with result values.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/complete", tag = "actions", params(("id" = String, Path), ActionParams, ("Idempotency-Key" = Option<String>, Header, description = "a client request id: a retry with the same key is answered with the first attempt's request, never performed twice")),
     request_body = CompleteBody,
-    responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), RequestAnswers, BodyAnswers))]
 pub async fn complete(
     State(state): State<AppState>,
     User(viewer): User,
@@ -369,8 +367,7 @@ pub async fn complete(
 /// with its reason when not).
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/assign", tag = "actions", params(("id" = String, Path), ActionParams, ("Idempotency-Key" = Option<String>, Header, description = "a client request id: a retry with the same key is answered with the first attempt's request, never performed twice")),
     request_body = AssignBody,
-    responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), RequestAnswers, BodyAnswers))]
 pub async fn assign(
     State(state): State<AppState>,
     User(viewer): User,
@@ -388,8 +385,7 @@ pub async fn assign(
 /// Defers a task until a follow-up date.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/defer", tag = "actions", params(("id" = String, Path), ActionParams, ("Idempotency-Key" = Option<String>, Header, description = "a client request id: a retry with the same key is answered with the first attempt's request, never performed twice")),
     request_body = DeferBody,
-    responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), (status = 202, description = "requested: on its way to the owning application (see `Location`)", body = ActionResponse), (status = 504, description = "with `wait`: the application did not answer in time", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "with `wait`: performed; the task as the view shows it after the effect", body = ActionResponse), RequestAnswers, BodyAnswers))]
 pub async fn defer(
     State(state): State<AppState>,
     User(viewer): User,
