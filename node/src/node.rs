@@ -1050,6 +1050,13 @@ impl TaskpoolNode {
         })
     }
 
+    /// What a view fed with delivered events (a tasklist node) parked and refused.
+    pub fn delivery_counts(
+        &self,
+    ) -> Result<taskpool_core::view::deliveries::DeliveryCounts, NodeError> {
+        self.with_view(|c| Ok(taskpool_core::view::deliveries::counts(c)?))
+    }
+
     /// Stored events the view could not read and went on without: (position, why).
     pub fn parked_events(&self) -> Result<Vec<(i64, String)>, NodeError> {
         self.with_view(|c| Ok(taskpool_core::view::parked_events(c)?))

@@ -52,6 +52,35 @@ impl RefusedDelivery {
     }
 }
 
+/// What a view fed with delivered events went on without.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    /// Deliveries that could not be applied (not an event, an unknown type, a future
+    /// version).
+    pub parked: usize,
+    /// Events refused because another application owns their aggregate.
+    pub refused: usize,
+    /// Of those, not yet told to their application.
+    pub refused_unsent: usize,
+}
+
+/// How many deliveries the view parked and refused.
+pub fn counts(conn: &rusqlite::Connection) -> rusqlite::Result<DeliveryCounts> {
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM parked_deliveries),
+                (SELECT count(*) FROM refused_deliveries),
+                (SELECT count(*) FROM refused_deliveries WHERE sent = 0)",
+        [],
+        |r| {
+            Ok(DeliveryCounts {
+                parked: r.get::<_, i64>(0)? as usize,
+                refused: r.get::<_, i64>(1)? as usize,
+                refused_unsent: r.get::<_, i64>(2)? as usize,
+            })
+        },
+    )
+}
+
 /// What the view knows of a delivered event's aggregate.
 pub(crate) enum Known {
     /// Nothing yet: the event's origin will own it.

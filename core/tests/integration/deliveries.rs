@@ -6,7 +6,7 @@ use taskpool_core::command::*;
 use taskpool_core::projector::{Delivered, DeliveryOffset, Projector};
 use taskpool_core::query::{self, Viewer};
 use taskpool_core::testing::fixtures;
-use taskpool_core::view::deliveries::DeliveredEvent;
+use taskpool_core::view::deliveries::{self, DeliveredEvent, DeliveryCounts};
 use taskpool_core::view::View;
 use taskpool_core::{BatchMode, Command, CommandContext, CommandGateway, EventStore};
 
@@ -156,6 +156,14 @@ fn the_first_application_to_publish_an_id_owns_it_and_the_second_is_refused_once
     // Then nothing changes and nothing is to be told twice
     assert_eq!(again, Delivered::default());
     assert_eq!(projector.unsent_refusals(10).expect("unsent").len(), 2);
+    assert_eq!(
+        deliveries::counts(&conn).expect("counts"),
+        DeliveryCounts {
+            parked: 0,
+            refused: 2,
+            refused_unsent: 2
+        }
+    );
     let ids: Vec<_> = unsent.iter().map(|r| r.event_id).collect();
     projector.refusals_sent(&ids).expect("sent");
     assert!(projector.unsent_refusals(10).expect("unsent").is_empty());
@@ -165,5 +173,13 @@ fn the_first_application_to_publish_an_id_owns_it_and_the_second_is_refused_once
     assert!(
         projector.unsent_refusals(10).expect("unsent").is_empty(),
         "a refusal told is not told again"
+    );
+    assert_eq!(
+        deliveries::counts(&conn).expect("counts"),
+        DeliveryCounts {
+            parked: 0,
+            refused: 2,
+            refused_unsent: 0
+        }
     );
 }

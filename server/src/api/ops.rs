@@ -15,7 +15,7 @@ use crate::problem::{ApiJson, NoQuery, Problem};
 #[serde(rename_all = "camelCase")]
 pub struct Health {
     /// `ok`, or `degraded` while events are parked (the view went on without them, or
-    /// the publisher could not send them).
+    /// the publisher could not send them) or deliveries are (a tasklist node).
     pub status: String,
     pub event_store_position: i64,
     pub view_position: i64,
@@ -27,6 +27,13 @@ pub struct Health {
     /// (`taskpool-view parked` lists them; a rebuild by a build that reads them applies
     /// them).
     pub parked_events: usize,
+    /// A tasklist node: messages of the event topics it could not apply (not an event,
+    /// an unknown type, a future version), parked with their offset and why.
+    pub parked_deliveries: usize,
+    /// A tasklist node: events it refused because another application owns their
+    /// aggregate (told to their application; `refusedEventsUnsent` not yet).
+    pub refused_events: usize,
+    pub refused_events_unsent: usize,
     /// A process-application node: the Kafka publisher's checkpoint, lag, errors and
     /// parked events (`taskpool-publisher parked` lists them).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,6 +43,7 @@ pub struct Health {
 
 fn health_of(state: &AppState) -> Health {
     let parked_events = state.node.parked_events().map(|p| p.len()).unwrap_or(0);
+    let deliveries = state.node.delivery_counts().unwrap_or_default();
     let publisher = publisher_health(state);
     let publisher_parked = publisher
         .as_ref()
@@ -43,13 +51,16 @@ fn health_of(state: &AppState) -> Health {
         .and_then(serde_json::Value::as_u64)
         .unwrap_or(0);
     Health {
-        status: if parked_events > 0 || publisher_parked > 0 {
+        status: if parked_events > 0 || publisher_parked > 0 || deliveries.parked > 0 {
             "degraded"
         } else {
             "ok"
         }
         .into(),
         parked_events,
+        parked_deliveries: deliveries.parked,
+        refused_events: deliveries.refused,
+        refused_events_unsent: deliveries.refused_unsent,
         event_store_position: state.node.head_position(),
         view_position: state.node.view_position(),
         search_position: state.node.search_position(),

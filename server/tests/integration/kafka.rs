@@ -765,6 +765,13 @@ async fn an_id_another_application_owns_is_refused_alike_on_a_single_node_and_th
         .expect("the assignment's refusal");
     through_kafka.remove(at);
     assert_eq!(through_kafka, on_a_single_node);
+    // Each tasklist node's health counts what it refused, all of it told.
+    for t in [&t1, &t2] {
+        let health: Value = t.get("", "/health").await.json().await.expect("health");
+        assert_eq!(health["refusedEvents"], 3, "{health}");
+        assert_eq!(health["refusedEventsUnsent"], 0, "{health}");
+        assert_eq!(health["status"], "ok", "{health}");
+    }
     for t in [t1, t2, hr, shop] {
         t.stop().await;
     }
