@@ -18,6 +18,19 @@ use taskpool_kafka::test_broker::TestBroker;
 use taskpool_kafka::topics::ensure_topics;
 use taskpool_kafka::{KafkaConfig, Publisher, TasklistConsumer};
 
+/// A broker with the task pool's topics (`partitions` each), and the settings to reach
+/// it.
+fn broker_with_topics(partitions: i32) -> (TestBroker, KafkaConfig) {
+    let broker = TestBroker::start();
+    let config = KafkaConfig {
+        brokers: broker.brokers(),
+        partitions,
+        ..Default::default()
+    };
+    ensure_topics(&config).expect("topics");
+    (broker, config)
+}
+
 fn fill(store: &EventStore, tasks: usize) -> i64 {
     let gateway = CommandGateway::new(store).expect("gateway");
     for chunk in (0..tasks).step_by(50) {
@@ -130,13 +143,8 @@ fn kill_ten_times_mid_stream(
 
 #[test]
 fn a_kafka_fed_view_equals_a_rebuild_and_duplicates_change_nothing() {
-    let broker = TestBroker::start();
+    let (_broker, config) = broker_with_topics(KafkaConfig::default().partitions);
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = KafkaConfig {
-        brokers: broker.brokers(),
-        ..Default::default()
-    };
-    ensure_topics(&config).expect("topics");
     let store = EventStore::open(dir.path().join("events.db")).expect("store");
     let head = fill(&store, 300);
     let mut publisher =
@@ -190,14 +198,8 @@ fn a_kafka_fed_view_equals_a_rebuild_and_duplicates_change_nothing() {
 
 #[test]
 fn unreadable_messages_are_parked_and_do_not_block_later_events() {
-    let broker = TestBroker::start();
+    let (_broker, config) = broker_with_topics(1);
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = KafkaConfig {
-        brokers: broker.brokers(),
-        partitions: 1,
-        ..Default::default()
-    };
-    ensure_topics(&config).expect("topics");
     let store = EventStore::open(dir.path().join("events.db")).expect("store");
     let head = fill(&store, 20);
     let producer: BaseProducer = config.client().create().expect("producer");
@@ -258,13 +260,8 @@ fn unreadable_messages_are_parked_and_do_not_block_later_events() {
 
 #[test]
 fn a_consumer_killed_mid_batch_ten_times_ends_equal_to_a_rebuild() {
-    let broker = TestBroker::start();
+    let (broker, config) = broker_with_topics(KafkaConfig::default().partitions);
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = KafkaConfig {
-        brokers: broker.brokers(),
-        ..Default::default()
-    };
-    ensure_topics(&config).expect("topics");
     let store = EventStore::open(dir.path().join("events.db")).expect("store");
     let head = fill(&store, 6000);
     Publisher::new(&config, "shop", &dir.path().join("kafka.db"))
@@ -340,13 +337,8 @@ fn task_ids(view: &View) -> Vec<String> {
 #[test]
 fn an_event_the_broker_refuses_is_parked_holds_back_only_its_task_and_goes_out_after_the_limit_is_raised(
 ) {
-    let broker = TestBroker::start();
+    let (_broker, config) = broker_with_topics(KafkaConfig::default().partitions);
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = KafkaConfig {
-        brokers: broker.brokers(),
-        ..Default::default()
-    };
-    ensure_topics(&config).expect("topics");
     // The node stored events under a larger limit than its producer now has (the
     // operator lowered it to the broker's): the door check did not stop them.
     let mut small = config.clone();
@@ -443,13 +435,8 @@ fn an_event_the_broker_refuses_is_parked_holds_back_only_its_task_and_goes_out_a
 
 #[test]
 fn a_publisher_killed_mid_batch_ten_times_publishes_everything_and_the_view_equals_a_rebuild() {
-    let broker = TestBroker::start();
+    let (broker, config) = broker_with_topics(KafkaConfig::default().partitions);
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = KafkaConfig {
-        brokers: broker.brokers(),
-        ..Default::default()
-    };
-    ensure_topics(&config).expect("topics");
     let store = EventStore::open(dir.path().join("events.db")).expect("store");
     let head = fill(&store, 3000);
     let kafka_db = dir.path().join("kafka.db");
@@ -525,13 +512,8 @@ fn exits_well(what: &str, child: &mut std::process::Child, patience: Duration) {
 
 #[test]
 fn a_broker_killed_mid_stream_and_restarted_on_its_log_loses_nothing_and_doubles_nothing() {
-    let mut broker = TestBroker::start();
+    let (mut broker, config) = broker_with_topics(KafkaConfig::default().partitions);
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = KafkaConfig {
-        brokers: broker.brokers(),
-        ..Default::default()
-    };
-    ensure_topics(&config).expect("topics");
     let store = EventStore::open(dir.path().join("events.db")).expect("store");
     let head = fill(&store, 3000);
     let kafka_db = dir.path().join("kafka.db");
