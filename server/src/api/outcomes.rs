@@ -1,6 +1,7 @@
 //! The command-outcome log: list and live stream (the monitoring panel). A user reads the
 //! outcomes of their own actions and of the tasks they may see now; an operator (a
-//! member of `operator-groups`) reads them all.
+//! member of `operator-groups`) reads them all; a process application reads the
+//! outcomes of what it sent (through Kafka, the refusals tasklist nodes told it).
 
 use std::convert::Infallible;
 
@@ -16,7 +17,8 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 
 use super::streams::{last_event_id, sse_event, StreamEvent};
-use super::{AppState, User};
+use super::AppState;
+use crate::auth::Caller;
 use crate::problem::{ApiQuery, Problem};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -60,23 +62,53 @@ impl OutcomeParams {
     responses((status = 200, body = Vec<OutcomeRecord>), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_outcomes(
     State(state): State<AppState>,
-    User(viewer): User,
+    caller: Caller,
     ApiQuery(p): ApiQuery<OutcomeParams>,
 ) -> Result<Json<Vec<OutcomeRecord>>, Problem> {
-    let q = p.query()?;
-    let reader = outcome_reader(&state, viewer);
+    let mut q = p.query()?;
+    let reader = outcome_reader(&state, caller);
+    own_application(&reader, q.application.as_deref())?;
+    if let Some(app) = &reader.application {
+        q.application = Some(app.clone());
+    }
+    let viewer = reader.viewer;
     Ok(Json(
-        state.blocking(move |n| n.outcomes_for(&reader, &q)).await?,
+        state.blocking(move |n| n.outcomes_for(&viewer, &q)).await?,
     ))
 }
 
-/// Whose eyes the outcomes are read with: an operator's are everyone's.
-fn outcome_reader(state: &AppState, viewer: Viewer) -> Viewer {
-    match &viewer {
-        Viewer::User { groups, .. } if groups.iter().any(|g| state.operator_groups.contains(g)) => {
-            Viewer::Admin
-        }
-        _ => viewer,
+/// Whose eyes the outcomes are read with, and of which application.
+struct OutcomeReader {
+    /// An operator's (and an application's, within its own) are everyone's.
+    viewer: Viewer,
+    /// A process application reads only the outcomes of what it sent.
+    application: Option<String>,
+}
+
+fn outcome_reader(state: &AppState, caller: Caller) -> OutcomeReader {
+    match caller {
+        Caller::User { user, groups } => OutcomeReader {
+            viewer: if groups.iter().any(|g| state.operator_groups.contains(g)) {
+                Viewer::Admin
+            } else {
+                Viewer::User { user, groups }
+            },
+            application: None,
+        },
+        Caller::Application { name } => OutcomeReader {
+            viewer: Viewer::Admin,
+            application: Some(name),
+        },
+    }
+}
+
+/// An application asking for another's outcomes is refused, not quietly narrowed.
+fn own_application(reader: &OutcomeReader, asked: Option<&str>) -> Result<(), Problem> {
+    match (&reader.application, asked) {
+        (Some(own), Some(other)) if own != other => Err(Problem::forbidden(format!(
+            "application `{own}` may not read the outcomes of `{other}`"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -101,13 +133,22 @@ pub struct OutcomeStreamParams {
         (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn stream_outcomes(
     State(state): State<AppState>,
-    User(viewer): User,
+    caller: Caller,
     headers: HeaderMap,
     ApiQuery(p): ApiQuery<OutcomeStreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
     let resume = last_event_id(&headers)?;
-    let permit = super::streams::stream_permit(&state, &viewer)?;
-    let reader = outcome_reader(&state, viewer);
+    // Counted per user (an operator too), or per application.
+    let permit = match &caller {
+        Caller::User { user, .. } => super::streams::stream_permit_of(&state, user)?,
+        Caller::Application { name } => {
+            super::streams::stream_permit_of(&state, &format!("application {name}"))?
+        }
+    };
+    let OutcomeReader {
+        viewer: reader,
+        application,
+    } = outcome_reader(&state, caller);
     let only_rejected = p.only_rejected.unwrap_or(false);
     // Subscribe before reading the backlog: nothing falls between the two.
     let mut rx = state.outcomes.subscribe();
@@ -120,7 +161,7 @@ pub async fn stream_outcomes(
         let mut catch_up = resume.is_some();
         loop {
             if catch_up {
-                let q = OutcomeQuery { only_rejected, after_id: Some(last), limit: 1000, ..Default::default() };
+                let q = OutcomeQuery { only_rejected, after_id: Some(last), limit: 1000, application: application.clone(), ..Default::default() };
                 let r = reader.clone();
                 match state.blocking(move |n| {
                     // Read (and resume) by the whole log; send only what the reader may read.
@@ -150,6 +191,7 @@ pub async fn stream_outcomes(
                         if last != i64::MAX && r.id <= last { continue; }
                         last = r.id;
                         if only_rejected && r.accepted { continue; }
+                        if application.as_ref().is_some_and(|a| *a != r.application) { continue; }
                         let who = reader.clone();
                         let readable = state.blocking(move |n| n.readable_outcomes(&who, vec![r])).await.unwrap_or_default();
                         for r in readable {

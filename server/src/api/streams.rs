@@ -139,6 +139,15 @@ pub(super) fn stream_permit(
         taskpool_core::query::Viewer::User { user, .. } => user.as_str(),
         taskpool_core::query::Viewer::Admin => "",
     };
+    stream_permit_of(state, who)
+}
+
+/// A stream permit for `who` (a user's name, or an application's, prefixed so that it
+/// never shares a user's count).
+pub(super) fn stream_permit_of(
+    state: &AppState,
+    who: &str,
+) -> Result<crate::stream_limits::StreamPermit, Problem> {
     state.stream_limits.acquire(who).map_err(|refusal| {
         let detail = match refusal {
             crate::stream_limits::StreamRefusal::PerUser(n) => {

@@ -644,14 +644,11 @@ fn colliding(app: &str) -> Vec<Value> {
     ]
 }
 
-/// The refusals in `app`'s outcome log on `s`, as (aggregate, code), sorted.
+/// The refusals `app` reads in its outcome log on `s` (with its own token), as
+/// (aggregate, code), sorted.
 async fn refusals(s: &TestServer, app: &str) -> Vec<(String, String)> {
-    let olga = s.user("olga", &["ops"]);
     let list: Value = s
-        .get(
-            &olga,
-            &format!("/api/v1/outcomes?application={app}&onlyRejected=true"),
-        )
+        .get(&s.app(app), "/api/v1/outcomes?onlyRejected=true")
         .await
         .json()
         .await

@@ -449,6 +449,78 @@ async fn outcomes_are_read_as_the_tasks_they_concern() {
     s.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_reads_the_outcomes_of_what_it_sent_and_nothing_else() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::start(dir.path()).await;
+    s.create_task("shop", "shop-1", &["support"], &[], None)
+        .await;
+    s.create_task("hr", "hr-1", &["hr"], &[], None).await;
+    // hr touches shop's task: refused, and recorded as hr's.
+    let refused = s
+        .post(
+            &s.app("hr"),
+            "/api/v1/engine-events",
+            Some(json!({"events": [{"type": "taskCompleted", "taskId": "shop-1"}]})),
+        )
+        .await;
+    assert_eq!(refused.status(), 409);
+    let mut live =
+        crate::common::SseReader::open(&s, &s.app("hr"), "/api/v1/stream/outcomes", Some("0"))
+            .await;
+    let read = |app: &'static str, query: &'static str| {
+        let s = &s;
+        async move {
+            let resp = s
+                .get(&s.app(app), &format!("/api/v1/outcomes{query}"))
+                .await;
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, hr) = read("hr", "").await;
+    assert_eq!(status, 200, "{hr}");
+    let rows: Vec<(String, String, bool)> = hr
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|o| {
+            (
+                o["application"].as_str().unwrap_or("").to_string(),
+                o["aggregateId"].as_str().unwrap_or("").to_string(),
+                o["accepted"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("hr".to_string(), "shop-1".to_string(), false),
+            ("hr".to_string(), "hr-1".to_string(), true),
+        ],
+        "hr's own, newest first, and none of shop's"
+    );
+    // Asking for another application's is refused, not quietly narrowed.
+    let (status, problem) = read("hr", "?application=shop").await;
+    assert_eq!(status, 403, "{problem}");
+    // The live stream carries hr's, from the start, and then the next one.
+    s.create_task("hr", "hr-2", &["hr"], &[], None).await;
+    s.create_task("shop", "shop-2", &["support"], &[], None)
+        .await;
+    s.create_task("hr", "hr-3", &["hr"], &[], None).await;
+    let mut streamed = Vec::new();
+    while streamed.last().map(String::as_str) != Some("hr-3") {
+        let e = live
+            .next(Duration::from_secs(10))
+            .await
+            .expect("the outcome stream goes on");
+        assert_eq!(e.data["application"], "hr", "{:?}", e.data);
+        streamed.push(e.data["aggregateId"].as_str().unwrap_or("").to_string());
+    }
+    assert_eq!(streamed, ["hr-1", "shop-1", "hr-2", "hr-3"]);
+    s.stop().await;
+}
+
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_data_directory_is_its_owners_only() {
