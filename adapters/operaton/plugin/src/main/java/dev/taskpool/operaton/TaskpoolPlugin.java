@@ -12,8 +12,11 @@ import java.util.logging.Logger;
 import org.operaton.bpm.engine.ProcessEngine;
 import org.operaton.bpm.engine.impl.bpmn.parser.BpmnParseListener;
 import org.operaton.bpm.engine.impl.cfg.AbstractProcessEnginePlugin;
+import org.operaton.bpm.engine.impl.cfg.IdGenerator;
 import org.operaton.bpm.engine.impl.cfg.ProcessEngineConfigurationImpl;
+import org.operaton.bpm.engine.impl.db.DbIdGenerator;
 import org.operaton.bpm.engine.impl.history.handler.HistoryEventHandler;
+import org.operaton.bpm.engine.impl.persistence.StrongUuidGenerator;
 import org.operaton.bpm.engine.impl.persistence.deploy.Deployer;
 
 /**
@@ -25,7 +28,9 @@ import org.operaton.bpm.engine.impl.persistence.deploy.Deployer;
  * with its idempotency key and removes it once the pool accepted it; an entry the pool
  * refuses is kept, marked, logged and counted, never retried forever. Deployed process
  * definitions are registered with their BPMN XML and forms. The plugin also follows its
- * application's interaction stream and performs each user request on the engine.
+ * application's interaction stream and performs each user request on the engine. An
+ * engine on the default id generator gets UUIDs, so that no two engines of one pool send
+ * the same task id.
  *
  * <p>Configure it like any engine plugin (setters, or {@code <property>} in XML):
  * {@code poolUrl}, {@code token} (an application token), {@code applicationName},
@@ -70,6 +75,7 @@ public class TaskpoolPlugin extends AbstractProcessEnginePlugin {
     if (applicationName == null || applicationName.isBlank()) {
       throw new IllegalStateException("taskpool: applicationName must be set");
     }
+    uniqueIds(configuration);
     outbox = new Outbox(applicationName);
     collector = new Collector(outbox, applicationName, eventKinds, serializePayload);
     List<BpmnParseListener> parse = configuration.getCustomPostBPMNParseListeners();
@@ -90,6 +96,21 @@ public class TaskpoolPlugin extends AbstractProcessEnginePlugin {
       configuration.setCustomPostDeployers(deployers);
     }
     deployers.add(new DefinitionRegistrar(collector));
+  }
+
+  /**
+   * Task and instance ids must be unique across the engines of one pool: the first
+   * application to send an id owns it, and another's is refused. The engine's default
+   * {@link DbIdGenerator} counts from 1 in every database, so two engines' first tasks
+   * would share an id: unless the engine has an id generator of its own, the plugin
+   * gives it {@link StrongUuidGenerator} (what Operaton recommends for clusters anyway).
+   */
+  private void uniqueIds(ProcessEngineConfigurationImpl configuration) {
+    IdGenerator ids = configuration.getIdGenerator();
+    if (ids == null || ids instanceof DbIdGenerator) {
+      configuration.setIdGenerator(new StrongUuidGenerator());
+      LOG.info("taskpool: ids from StrongUuidGenerator (unique across the pool's engines)");
+    }
   }
 
   @Override
