@@ -252,6 +252,28 @@ async fn wait_count(c: &Client, css: &str, ok: impl Fn(usize) -> bool, what: &st
     }
 }
 
+/// Switches the list to a quick view, clicking again until the window shows it chosen
+/// (a click can land on a button the page replaces at that moment).
+async fn choose_view(c: &Client, view: &str) -> Res {
+    let button = format!("[data-testid=view-{view}]");
+    let chosen = format!("{button}[aria-pressed=true]");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        click(c, &button).await?;
+        let until = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < until {
+            if count(c, &chosen).await.unwrap_or(0) == 1 {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("the {view} view was never chosen").into());
+        }
+        eprintln!("e2e: the click on {button} did not choose it; again");
+    }
+}
+
 async fn screenshot(c: &Client, name: &str) -> Res {
     // Let the page paint before the picture.
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -280,7 +302,7 @@ async fn filter(c: &Client, text: &str) -> Res {
 /// approver), the example engine refuses (four-eyes rule), and the window shows its
 /// reason.
 async fn refused_claim(c: &Client) -> Res {
-    click(c, "[data-testid=view-all]").await?;
+    choose_view(c, "all").await?;
     filter(c, "task.taskDefinitionKey = approve and requester = alice").await?;
     wait_all_text(c, "[data-testid=task-row]", "Standing desks").await?;
     wait_count(
@@ -317,7 +339,7 @@ async fn refused_claim(c: &Client) -> Res {
 /// leaves the list and the outcome panel shows both commands accepted. Returns the task
 /// id.
 async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
-    click(c, "[data-testid=view-claimable]").await?;
+    choose_view(c, "claimable").await?;
     filter(c, "task.taskDefinitionKey = triage").await?;
     wait_all_text(c, "[data-testid=task-row]", "Triage").await?;
     wait_count(c, "[data-testid=task-row]", |n| n > 0, "claimable tasks").await?;
@@ -353,7 +375,7 @@ async fn claim_and_complete(c: &Client, shots: Option<&str>) -> Res<String> {
         "the claimed task to leave the claimable list",
     )
     .await?;
-    click(c, "[data-testid=view-mine]").await?;
+    choose_view(c, "mine").await?;
     // (A table row is not interactable for WebKitWebDriver; its cells are.)
     click(c, &format!("{claimed_row} td.col-name")).await?;
     if let Some(prefix) = shots {
@@ -616,14 +638,20 @@ async fn notification_and_window() -> Res {
     eprintln!("e2e: a notification arrived: {} ({task})", shown.summary);
     // Looking at another quick view, where the task is not: Deferred (a new task has no
     // follow-up date; "My tasks" would show one that names alice as a candidate user).
-    click(c, "[data-testid=view-deferred]").await?;
-    wait_count(
-        c,
-        &format!("[data-testid=task-row][data-task-id='{task}']"),
-        |n| n == 0,
-        "the notified task out of sight",
-    )
-    .await?;
+    choose_view(c, "deferred").await?;
+    let row = format!("[data-testid=task-row][data-task-id='{task}']");
+    if let Err(e) = wait_count(c, &row, |n| n == 0, "the notified task out of sight").await {
+        // What the window showed instead.
+        let text = match c.find(Locator::Css(&row)).await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let shot = std::env::temp_dir().join("desktop-e2e-out-of-sight.png");
+        if let Ok(png) = c.screenshot().await {
+            let _ = std::fs::write(&shot, png);
+        }
+        return Err(format!("{e}; the row: {text:?}; the window: {}", shot.display()).into());
+    }
     service.click(shown.id).await?;
     wait_count(
         c,
