@@ -122,6 +122,17 @@ impl Cluster {
     }
 }
 
+/// Waits for a triage task of the example application that `token` may claim on `t`.
+async fn claimable_triage_on(t: &TestServer, token: &str) -> String {
+    let mut id = String::new();
+    eventually("a claimable triage task on the tasklist node", async || {
+        id = t.claimable_triage(token).await.unwrap_or_default();
+        !id.is_empty()
+    })
+    .await;
+    id
+}
+
 /// Polls `check` until it holds (30 s at most).
 async fn eventually(what: &str, check: impl AsyncFnMut() -> bool) {
     eventually_within(what, Duration::from_secs(30), check).await
@@ -532,12 +543,7 @@ async fn an_unconfirmed_hand_off_is_answered_with_its_request_and_a_keyed_retry_
     let cluster = Cluster::start(2.0, 1).await;
     let (broker, t) = (&cluster.broker, &cluster.tasklists[0]);
     let bob = t.user("bob", &["support"]);
-    let mut id = String::new();
-    eventually("a claimable triage task on the tasklist node", async || {
-        id = t.claimable_triage(&bob).await.unwrap_or_default();
-        !id.is_empty()
-    })
-    .await;
+    let id = claimable_triage_on(t, &bob).await;
     let keyed_claim = async |wait: bool| -> (u16, Value) {
         t.post_keyed(
             &bob,
@@ -570,12 +576,7 @@ async fn a_hand_off_the_broker_never_took_is_sent_again_once_it_is_back() {
     let mut cluster = Cluster::start_with(2.0, 1, |c| c.request_expiry_secs = 180).await;
     let t = &cluster.tasklists[0];
     let bob = t.user("bob", &["support"]);
-    let mut id = String::new();
-    eventually("a claimable triage task on the tasklist node", async || {
-        id = t.claimable_triage(&bob).await.unwrap_or_default();
-        !id.is_empty()
-    })
-    .await;
+    let id = claimable_triage_on(t, &bob).await;
     // The broker is gone: the claim cannot reach it (no key: the client will not retry).
     cluster.broker.kill();
     let resp = t
